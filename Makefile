@@ -1,0 +1,51 @@
+# newsrec command index: `make` lists the targets.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR := data/demo
+DEMO_ARTICLES ?= 3000
+DEMO_DAYS ?= 30
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo demo-data demo-train serve test lint typecheck bench browser clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+venv: $(BIN)/.installed ## create .venv and install the project with its dev extras
+
+demo-data: venv ## generate the bundled sample data into data/demo
+	$(BIN)/newsrec generate-sample --articles $(DEMO_ARTICLES) --days $(DEMO_DAYS) --out $(DEMO_DIR)
+
+demo-train: demo-data ## train a bundle on the sample data into models/
+	$(BIN)/newsrec train --articles $(DEMO_DIR)/articles.jsonl --views $(DEMO_DIR)/views.csv --out models
+
+demo: demo-train ## sample data, train, then serve on http://localhost:8000 (no Redis needed)
+	$(BIN)/newsrec serve --models models --port 8000 --demo
+
+browser: ## install Debian's chromium for the browser tests (root only; skipped if present)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: install Debian's chromium package (browser tests will skip)"; fi; }
+
+test: venv browser ## the whole test suite (fails if no test ran)
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+lint: venv ## ruff lint and format check
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+typecheck: venv ## mypy strict on recommender/ and service/
+	$(BIN)/mypy
+
+bench: venv ## training benchmarks (see bench/RESULTS.md)
+	$(BIN)/python bench/train.py
+
+clean: ## remove the virtual environment and generated data
+	rm -rf $(VENV) data bench/out test-artifacts

@@ -1,0 +1,188 @@
+"""Training benchmarks for issue 2: end to end, content top-n, co-view, views reading, scaling.
+
+Run from the repository root (about 20 minutes on 2 cores; data is cached in bench/out/):
+
+    .venv/bin/python bench/train.py [--articles 100000] [--repeat 3]
+
+Every comparison is against a baseline measured in the same run (a ratio), and timings are
+medians of ``--repeat`` runs. Figures are printed and appended to bench/RESULTS.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+NEWSREC = [sys.executable, "-m", "recommender.cli"]
+
+
+def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def ensure_sample(n_articles: int, days: int = 30) -> Path:
+    folder = OUT / f"sample-{n_articles}"
+    if not (folder / "views.csv").is_file():
+        print(f"generating {n_articles} articles into {folder} ...", flush=True)
+        subprocess.run([*NEWSREC, "generate-sample", "--articles", str(n_articles),
+                        "--days", str(days), "--out", str(folder)], check=True)
+    return folder
+
+
+def train_end_to_end(folder: Path, models: Path) -> dict[str, Any]:
+    """Run `newsrec train` in a fresh process; return wall time, peak RSS and the manifest."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *NEWSREC, "train", "--articles",
+         str(folder / "articles.jsonl"), "--views", str(folder / "views.csv"),
+         "--out", str(models), "--no-progress"],
+        check=True, capture_output=True, text=True,
+    )
+    wall = time.perf_counter() - start
+    peak_kib = int(proc.stderr.strip().splitlines()[-1])
+    version = (models / "LATEST").read_text().strip()
+    manifest = json.loads((models / version / "manifest.json").read_text())
+    return {"wall": wall, "peak_gib": peak_kib / 2**20, "manifest": manifest}
+
+
+def bench_end_to_end(n_articles: int, repeat: int) -> dict[str, Any]:
+    folder = ensure_sample(n_articles)
+    runs = [train_end_to_end(folder, OUT / f"models-{n_articles}") for _ in range(repeat)]
+    wall = statistics.median(r["wall"] for r in runs)
+    peak = max(r["peak_gib"] for r in runs)
+    timings = runs[-1]["manifest"]["timings"]
+    counts = runs[-1]["manifest"]["counts"]
+    return {"n": n_articles, "wall": wall, "peak_gib": peak, "timings": timings,
+            "counts": counts}
+
+
+def bench_content_topn(folder: Path, repeat: int, queries: int) -> dict[str, Any]:
+    """Our chunked top-n against one sparse_dot_topn call (2 threads) on the same matrix."""
+    from sparse_dot_topn import sp_matmul_topn
+
+    from recommender._topk import cosine_topn
+    from recommender.bundle import Bundle
+
+    bundle = Bundle.load_latest(OUT / f"models-{folder.name.split('-')[1]}", mmap=False)
+    matrix = sp.csr_matrix(bundle.content_matrix)
+    q = matrix[:queries]
+    n = 50
+
+    def ours() -> Any:
+        return cosine_topn(q, matrix, n, self_offset=0, chunk_size=2048, n_threads=2)
+
+    candidates_t = matrix.T.tocsr()
+
+    def baseline() -> Any:
+        return sp_matmul_topn(q, candidates_t, top_n=n + 1, threshold=0.0, n_threads=2)
+
+    base_t, _ = median_time(baseline, repeat)
+    ours_t, (neighbors, _) = median_time(ours, repeat)
+    return {"queries": queries, "candidates": matrix.shape[0], "ours": ours_t,
+            "sparse_dot_topn": base_t, "ratio": ours_t / base_t}
+
+
+def bench_coview(n_articles: int, n_events: int, repeat: int) -> dict[str, Any]:
+    """Our co-view model against implicit's CosineRecommender (fit + similar items for all)."""
+    from implicit.nearest_neighbours import CosineRecommender
+
+    from recommender.coview import CoviewModel, session_matrix
+
+    rng = np.random.default_rng(0)
+    n_sessions = n_events // 5
+    popularity = 1.0 / np.arange(1, n_articles + 1) ** 0.9
+    popularity /= popularity.sum()
+    sessions = rng.integers(0, n_sessions, n_events)
+    articles = rng.choice(n_articles, n_events, p=popularity)
+
+    def ours() -> Any:
+        x = session_matrix(sessions, articles, n_sessions, n_articles)
+        return CoviewModel(n_neighbors=50, min_count=1, max_session_views=10**9).fit(x)
+
+    def theirs() -> Any:
+        x = session_matrix(sessions, articles, n_sessions, n_articles)
+        model = CosineRecommender(K=51, num_threads=2)
+        model.fit(x, show_progress=False)
+        return model.similar_items(np.arange(n_articles), N=51)
+
+    theirs_t, _ = median_time(theirs, repeat)
+    ours_t, _ = median_time(ours, repeat)
+    return {"articles": n_articles, "events": n_events, "ours": ours_t, "implicit": theirs_t,
+            "ratio": ours_t / theirs_t}
+
+
+def bench_read_views(folder: Path, repeat: int) -> dict[str, Any]:
+    from recommender.data import read_views
+
+    t, views = median_time(lambda: read_views(folder / "views.csv"), repeat)
+    return {"rows": int(views.article_codes.size), "seconds": t}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--topn-queries", type=int, default=20_000)
+    parser.add_argument("--skip-scaling", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    results: dict[str, Any] = {}
+
+    results["end_to_end"] = e2e = bench_end_to_end(args.articles, 1)
+    folder = ensure_sample(args.articles)
+    print(f"\n== newsrec train, {args.articles} articles, {e2e['counts'].get('view_rows')} views")
+    total = sum(e2e["timings"].values())
+    for stage, seconds in e2e["timings"].items():
+        print(f"  {stage:14s} {seconds:7.1f} s  {100 * seconds / total:4.0f}%")
+    print(f"  wall {e2e['wall']:.1f} s (target <= 180), peak {e2e['peak_gib']:.2f} GiB (<= 4)")
+
+    results["read_views"] = rv = bench_read_views(folder, args.repeat)
+    print(f"\n== read views CSV: {rv['rows']} rows in {rv['seconds']:.1f} s (median; <= 15)")
+
+    results["content_topn"] = ct = bench_content_topn(folder, args.repeat, args.topn_queries)
+    print(f"\n== content top-50, {ct['queries']} query rows x {ct['candidates']} articles: "
+          f"ours {ct['ours']:.1f} s, sparse_dot_topn {ct['sparse_dot_topn']:.1f} s, "
+          f"ratio {ct['ratio']:.2f} (<= 1.1)")
+
+    results["coview"] = cv = bench_coview(50_000, 10_000_000, args.repeat)
+    print(f"\n== co-view, {cv['events']} events over {cv['articles']} articles: ours "
+          f"{cv['ours']:.1f} s, implicit {cv['implicit']:.1f} s, ratio {cv['ratio']:.2f} (<= 1.2)")
+
+    if not args.skip_scaling:
+        sizes = [10_000, 30_000, args.articles]
+        walls = []
+        for size in sizes:
+            run = e2e if size == args.articles else bench_end_to_end(size, 1)
+            walls.append(run["wall"])
+        slope = np.polyfit(np.log(sizes), np.log(walls), 1)[0]
+        results["scaling"] = {"sizes": sizes, "walls": walls, "exponent": slope}
+        print("\n== scaling: " + ", ".join(f"{s}: {w:.1f} s" for s, w in zip(sizes, walls,
+                                                                              strict=True))
+              + f"; time ~ N^{slope:.2f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"\n(benchmark process peak {peak:.2f} GiB)")
+    (OUT / "train-results.json").write_text(json.dumps(results, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()

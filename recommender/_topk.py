@@ -1,0 +1,139 @@
+"""Top-n selection helpers shared by the similarity models.
+
+Every function here returns dense ``(rows, n)`` arrays: neighbour rows as ``int32`` padded with
+``-1`` and scores as ``float32`` padded with ``0``. Within a row, neighbours are ordered by
+descending score and ties are broken by ascending row, which is ascending ``article_id`` because
+the training pipeline sorts articles by id.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sparse_dot_topn import sp_matmul_topn
+
+PAD = -1
+
+
+def order_rows(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Permutation sorting entries by row, then descending score, then ascending column."""
+    return np.lexsort((cols, -scores.astype(np.float64), rows))
+
+
+def entries_topn(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    scores: np.ndarray,
+    n_rows: int,
+    n: int,
+    extra: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Keep the ``n`` best (row, col, score) entries of every row.
+
+    ``extra`` is a value carried along with each entry (the co-view model's raw counts).
+    Returns ``(neighbors, scores, extra)`` as ``(n_rows, n)`` arrays (``extra`` as int32).
+    """
+    order = order_rows(rows, cols, scores)
+    rows, cols, scores = rows[order], cols[order], scores[order]
+    starts = np.searchsorted(rows, np.arange(n_rows))
+    rank = np.arange(rows.size) - starts[rows]
+    take = rank < n
+    rows, rank = rows[take], rank[take]
+    neighbors = np.full((n_rows, n), PAD, dtype=np.int32)
+    top_scores = np.zeros((n_rows, n), dtype=np.float32)
+    neighbors[rows, rank] = cols[take]
+    top_scores[rows, rank] = scores[take]
+    top_extra = None
+    if extra is not None:
+        top_extra = np.zeros((n_rows, n), dtype=np.int32)
+        top_extra[rows, rank] = extra[order][take]
+    return neighbors, top_scores, top_extra
+
+
+def sparse_rows_topn(
+    matrix: sp.csr_matrix, n: int, *, exclude_diagonal_offset: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the ``n`` largest entries of every row of a sparse matrix.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix
+        Scores, one row per query; entries that are not positive are dropped.
+    n : int
+        How many neighbours to keep per row.
+    exclude_diagonal_offset : int or None
+        When given, entry ``(i, i + offset)`` is dropped (a query is never its own neighbour).
+
+    Returns
+    -------
+    neighbors : ndarray of int32, shape (rows, n)
+    scores : ndarray of float32, shape (rows, n)
+    """
+    coo = matrix.tocoo()
+    rows, cols, data = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+    keep = data > 0
+    if exclude_diagonal_offset is not None:
+        keep &= cols != rows + exclude_diagonal_offset
+    neighbors, scores, _ = entries_topn(rows[keep], cols[keep], data[keep], matrix.shape[0], n)
+    return neighbors, scores
+
+
+def cosine_topn(
+    queries: sp.csr_matrix,
+    candidates: sp.csr_matrix,
+    n: int,
+    *,
+    candidate_rows: np.ndarray | None = None,
+    self_offset: int | None = None,
+    chunk_size: int = 2048,
+    n_threads: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-n dot products (cosine on L2-normalised rows), in row chunks.
+
+    The product is computed by ``sparse_dot_topn`` one chunk of query rows at a time, so the
+    extra memory is bounded by ``chunk_size * n`` whatever the catalogue size.
+
+    Parameters
+    ----------
+    queries : csr_matrix, shape (q, features)
+    candidates : csr_matrix, shape (c, features)
+    n : int
+        Neighbours per query row.
+    candidate_rows : ndarray of int, optional
+        Maps a candidate's position to the row id reported back (default: its position).
+    self_offset : int or None
+        When the queries are rows of the candidates, query ``i`` is candidate ``i + self_offset``
+        (in reported row ids) and is removed from its own list.
+    chunk_size : int
+        Query rows per product.
+    n_threads : int
+        Threads for the product (pass 2 on a 2-core machine; ``-1`` would mean one).
+    """
+    if candidate_rows is None:
+        candidate_rows = np.arange(candidates.shape[0], dtype=np.int64)
+    candidates_t = candidates.T.tocsr()
+    n_queries = queries.shape[0]
+    neighbors = np.full((n_queries, n), PAD, dtype=np.int32)
+    scores = np.zeros((n_queries, n), dtype=np.float32)
+    # one spare slot per row for the query itself, and one for a tie at the boundary
+    keep = min(n + 2, max(candidates.shape[0], 1))
+    for start in range(0, n_queries, chunk_size):
+        stop = min(start + chunk_size, n_queries)
+        product = sp_matmul_topn(
+            queries[start:stop],
+            candidates_t,
+            top_n=keep,
+            threshold=0.0,
+            n_threads=n_threads if n_threads > 1 else None,
+        ).tocoo()
+        mapped = sp.csr_matrix(
+            (product.data, (product.row, candidate_rows[product.col])),
+            shape=(stop - start, int(candidate_rows.max(initial=0)) + 1),
+        )
+        offset = None if self_offset is None else self_offset + start
+        chunk_neighbors, chunk_scores = sparse_rows_topn(
+            mapped, n, exclude_diagonal_offset=offset
+        )
+        neighbors[start:stop] = chunk_neighbors
+        scores[start:stop] = chunk_scores
+    return neighbors, scores

@@ -1,0 +1,394 @@
+"""Versioned model bundles: writing, atomic publishing, loading, listing and rollback.
+
+A bundle is a directory ``models/<version>/`` holding ``manifest.json``, ``articles.json``
+(the metadata the API returns, as columns), the arrays as ``.npy`` files (loaded with
+``allow_pickle=False`` and memory-mapped, so server workers share their pages) and the fitted
+TF-IDF vectorizer as ``content_vectorizer.joblib`` (the only pickle, loaded lazily and only
+from bundles whose manifest matches this installation). ``models/LATEST`` names the bundle in
+use; it is replaced with :func:`os.replace` only after a bundle is complete, so a crash at any
+point leaves it naming the previous complete bundle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.errors import BundleError, UnknownArticleError
+
+FORMAT_VERSION = 1
+LATEST = "LATEST"
+MANIFEST = "manifest.json"
+ARTICLES = "articles.json"
+VECTORIZER = "content_vectorizer.joblib"
+#: Metadata columns kept per article (no raw text: the body never enters a bundle).
+META_FIELDS = ("title", "url", "category", "published_at", "image_url", "status")
+_VERSION_RE = re.compile(r"^\d{8}T\d{6}Z(-[0-9a-z]+)*$")
+
+#: Arrays every bundle has, and the optional co-view ones (absent when trained from counts).
+REQUIRED_ARRAYS = (
+    "published_ts",
+    "content_neighbors",
+    "content_scores",
+    "content_matrix_data",
+    "content_matrix_indices",
+    "content_matrix_indptr",
+    "popularity_views",
+    "popularity_trending",
+)
+COVIEW_ARRAYS = ("coview_neighbors", "coview_scores", "coview_counts", "coview_support")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions recorded in a manifest and checked on load."""
+    import joblib
+    import scipy
+    import sklearn
+
+    from recommender import __version__
+
+    return {
+        "newsrec": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+@dataclass
+class BundleContents:
+    """Everything a bundle holds, ready to be written by :func:`publish`."""
+
+    article_ids: list[str]
+    meta: dict[str, list[Any]]
+    arrays: dict[str, np.ndarray]
+    vectorizer: Any
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def new_version(now: dt.datetime | None = None, suffix: str = "") -> str:
+    """A sortable version name: ``20261127T190500Z`` plus an optional suffix."""
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{suffix}" if suffix else stamp
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_bundle_dir(contents: BundleContents, directory: Path) -> dict[str, Any]:
+    """Write a bundle's files into ``directory`` (which must exist); returns the manifest."""
+    import joblib
+
+    arrays_meta: dict[str, dict[str, Any]] = {}
+    for name, array in sorted(contents.arrays.items()):
+        array = np.ascontiguousarray(array)
+        if array.dtype == object:
+            raise BundleError(f"array {name!r} has dtype object; bundles hold numbers only")
+        with open(directory / f"{name}.npy", "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        arrays_meta[name] = {"shape": list(array.shape), "dtype": array.dtype.str}
+    meta = {"id": list(contents.article_ids)}
+    meta.update({key: list(contents.meta[key]) for key in META_FIELDS})
+    _write_file(directory / ARTICLES, json.dumps(meta, ensure_ascii=False).encode())
+    if contents.vectorizer is not None:
+        joblib.dump(contents.vectorizer, directory / VECTORIZER)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        **contents.manifest,
+        "libraries": library_versions(),
+        "n_articles": len(contents.article_ids),
+        "arrays": arrays_meta,
+        "has_coview": all(name in contents.arrays for name in COVIEW_ARRAYS),
+    }
+    _write_file(directory / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+    _fsync_dir(directory)
+    return manifest
+
+
+def publish(
+    contents: BundleContents,
+    models_dir: str | Path,
+    *,
+    version: str | None = None,
+    keep: int = 5,
+    set_latest: bool = True,
+) -> Path:
+    """Write a bundle atomically and (by default) make it the one in use.
+
+    The files go to a temporary directory inside ``models_dir``, which is renamed to
+    ``models_dir/<version>`` once complete; then ``LATEST`` is replaced with :func:`os.replace`.
+    Older bundles beyond the ``keep`` newest are removed (never the one ``LATEST`` names).
+    """
+    models = Path(models_dir)
+    models.mkdir(parents=True, exist_ok=True)
+    version = version or new_version()
+    final = models / version
+    serial = 1
+    while final.exists():
+        serial += 1
+        final = models / f"{version}-{serial}"
+    version = final.name
+    contents.manifest = {**contents.manifest, "version": version}
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models))
+    try:
+        write_bundle_dir(contents, staging)
+        os.rename(staging, final)
+        _fsync_dir(models)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if set_latest:
+        set_latest_version(models, version)
+        prune(models, keep)
+    return final
+
+
+def set_latest_version(models_dir: str | Path, version: str) -> None:
+    """Point ``LATEST`` at ``version`` atomically."""
+    models = Path(models_dir)
+    if not (models / version / MANIFEST).is_file():
+        raise BundleError(f"no complete bundle {version!r} in {models}")
+    tmp = models / f".{LATEST}.{os.getpid()}.tmp"
+    _write_file(tmp, f"{version}\n".encode())
+    os.replace(tmp, models / LATEST)
+    _fsync_dir(models)
+
+
+def latest_version(models_dir: str | Path) -> str | None:
+    """The version ``LATEST`` names, or ``None`` when nothing was published yet."""
+    try:
+        text = (Path(models_dir) / LATEST).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return text or None
+
+
+def list_versions(models_dir: str | Path) -> list[str]:
+    """Complete bundles in ``models_dir``, oldest first."""
+    models = Path(models_dir)
+    if not models.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in models.iterdir()
+        if p.is_dir() and _VERSION_RE.match(p.name) and (p / MANIFEST).is_file()
+    )
+
+
+def prune(models_dir: str | Path, keep: int) -> list[str]:
+    """Remove all but the ``keep`` newest bundles (and stale temporary dirs); returns removed."""
+    models = Path(models_dir)
+    current = latest_version(models)
+    versions = list_versions(models)
+    removed = [v for v in versions[: max(len(versions) - keep, 0)] if v != current]
+    for name in removed:
+        shutil.rmtree(models / name, ignore_errors=True)
+    return removed
+
+
+def rollback(models_dir: str | Path, version: str) -> None:
+    """Make an older bundle the one in use, after checking that it loads."""
+    Bundle.load(Path(models_dir) / version)
+    set_latest_version(models_dir, version)
+
+
+class Bundle:
+    """A loaded model bundle: article metadata and memory-mapped arrays.
+
+    Rows are positions in ``article_ids`` (sorted ids); use :meth:`row` and :meth:`article_id`
+    to cross between them.
+    """
+
+    def __init__(self, path: Path, manifest: dict[str, Any], meta: dict[str, list[Any]],
+                 arrays: Mapping[str, np.ndarray]) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.version: str = manifest["version"]
+        self.article_ids: list[str] = meta["id"]
+        self.titles: list[str] = meta["title"]
+        self.urls: list[str] = meta["url"]
+        self.categories: list[str] = meta["category"]
+        self.published_at: list[str | None] = meta["published_at"]
+        self.image_urls: list[str] = meta["image_url"]
+        self.statuses: list[str] = meta["status"]
+        self._index = {article_id: i for i, article_id in enumerate(self.article_ids)}
+        self.arrays = dict(arrays)
+        self.published_ts: np.ndarray = arrays["published_ts"]
+        self.is_published = np.array([s == "published" for s in self.statuses], dtype=bool)
+        self.content_neighbors: np.ndarray = arrays["content_neighbors"]
+        self.content_scores: np.ndarray = arrays["content_scores"]
+        self.popularity_views: np.ndarray = arrays["popularity_views"]
+        self.trending: np.ndarray = arrays["popularity_trending"]
+        self.has_coview: bool = bool(manifest.get("has_coview"))
+        self.coview_neighbors: np.ndarray | None = arrays.get("coview_neighbors")
+        self.coview_scores: np.ndarray | None = arrays.get("coview_scores")
+        self.coview_counts: np.ndarray | None = arrays.get("coview_counts")
+        self.coview_support: np.ndarray | None = arrays.get("coview_support")
+        self._popular: dict[tuple[str, str | None], np.ndarray] = {}
+
+    @classmethod
+    def load(cls, path: str | Path, *, mmap: bool = True) -> Bundle:
+        """Load and check a bundle directory.
+
+        Raises
+        ------
+        BundleError
+            When the directory is missing or incomplete, the manifest is of another format
+            version or scikit-learn major.minor, or an array is truncated or of the wrong shape.
+        """
+        path = Path(path)
+        try:
+            manifest = json.loads((path / MANIFEST).read_text())
+        except FileNotFoundError:
+            raise BundleError(f"{path}: no {MANIFEST} (not a bundle, or incomplete)") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{path}/{MANIFEST}: not valid JSON ({exc})") from None
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise BundleError(
+                f"{path}: bundle format {manifest.get('format_version')!r}, "
+                f"this newsrec reads format {FORMAT_VERSION}"
+            )
+        import sklearn
+
+        built = manifest.get("libraries", {}).get("scikit-learn", "?")
+        if _major_minor(built) != _major_minor(sklearn.__version__):
+            raise BundleError(
+                f"{path}: built with scikit-learn {built}, this installation has "
+                f"{sklearn.__version__}; retrain (the vectorizer pickle is not portable)"
+            )
+        expected = manifest.get("arrays", {})
+        missing = [n for n in REQUIRED_ARRAYS if n not in expected]
+        if manifest.get("has_coview"):
+            missing += [n for n in COVIEW_ARRAYS if n not in expected]
+        if missing:
+            raise BundleError(f"{path}: manifest lists no array {', '.join(missing)}")
+        arrays: dict[str, np.ndarray] = {}
+        for name, spec in expected.items():
+            file = path / f"{name}.npy"
+            try:
+                array = np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+            except FileNotFoundError:
+                raise BundleError(f"{path}: array file {file.name} is missing") from None
+            except (ValueError, OSError) as exc:
+                raise BundleError(f"{path}: array file {file.name} is unreadable ({exc})") from None
+            if list(array.shape) != spec["shape"] or array.dtype.str != spec["dtype"]:
+                raise BundleError(
+                    f"{path}: {file.name} is {array.dtype.str}{list(array.shape)}, "
+                    f"manifest says {spec['dtype']}{spec['shape']} (truncated?)"
+                )
+            arrays[name] = array
+        try:
+            meta = json.loads((path / ARTICLES).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError) as exc:
+            raise BundleError(f"{path}: {ARTICLES} is missing or damaged ({exc})") from None
+        n = manifest.get("n_articles")
+        if any(len(meta.get(key, ())) != n for key in ("id", *META_FIELDS)):
+            raise BundleError(f"{path}: {ARTICLES} does not hold {n} articles in every column")
+        for name in ("published_ts", "content_neighbors", "popularity_views"):
+            if arrays[name].shape[0] != n:
+                raise BundleError(f"{path}: {name} has {arrays[name].shape[0]} rows, not {n}")
+        return cls(path, manifest, meta, arrays)
+
+    @classmethod
+    def load_latest(cls, models_dir: str | Path, *, mmap: bool = True) -> Bundle:
+        """Load the bundle ``models_dir/LATEST`` names."""
+        version = latest_version(models_dir)
+        if version is None:
+            raise BundleError(f"{models_dir}: no {LATEST} file (train a model first)")
+        return cls.load(Path(models_dir) / version, mmap=mmap)
+
+    def __len__(self) -> int:
+        return len(self.article_ids)
+
+    def row(self, article_id: str) -> int:
+        """The row of an article id; raises :class:`UnknownArticleError`."""
+        try:
+            return self._index[article_id]
+        except KeyError:
+            raise UnknownArticleError(article_id) from None
+
+    def has(self, article_id: str) -> bool:
+        return article_id in self._index
+
+    def article(self, row: int) -> dict[str, Any]:
+        """The API metadata of one row."""
+        return {
+            "id": self.article_ids[row],
+            "title": self.titles[row],
+            "url": self.urls[row],
+            "category": self.categories[row],
+            "published_at": self.published_at[row],
+            "image_url": self.image_urls[row],
+        }
+
+    @cached_property
+    def content_matrix(self) -> sp.csr_matrix:
+        """The L2-normalised TF-IDF matrix the content neighbours came from."""
+        a = self.arrays
+        n_features = int(self.manifest["counts"]["vocabulary"])
+        return sp.csr_matrix(
+            (a["content_matrix_data"], a["content_matrix_indices"], a["content_matrix_indptr"]),
+            shape=(len(self), n_features),
+        )
+
+    @cached_property
+    def vectorizer(self) -> Any:
+        """The fitted TF-IDF vectorizer (a joblib pickle written by this project)."""
+        import joblib
+
+        file = self.path / VECTORIZER
+        if not file.is_file():
+            raise BundleError(f"{self.path}: {VECTORIZER} is missing")
+        return joblib.load(file)
+
+    @cached_property
+    def categories_array(self) -> np.ndarray:
+        return np.asarray(self.categories, dtype=object)
+
+    def popular_rows(self, window: str = "7d", category: str | None = None) -> np.ndarray:
+        """Published rows by views in ``window`` (``1d``, ``7d``, ``30d``, ``all``), most
+        viewed first, ties by ``article_id``; optionally one section. Cached per argument."""
+        key = (window, category)
+        cached = self._popular.get(key)
+        if cached is None:
+            from recommender.popularity import WINDOWS, rank
+
+            mask = self.is_published
+            if category is not None:
+                mask = mask & (self.categories_array == category)
+            cached = rank(self.popularity_views[:, WINDOWS.index(window)], mask)
+            self._popular[key] = cached
+        return cached

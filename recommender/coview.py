@@ -1,0 +1,195 @@
+"""Co-view similarity: "readers of this also read", from a session x article matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from recommender._topk import entries_topn
+
+NORMALIZATIONS = ("cosine", "jaccard", "lift", "llr")
+
+
+def session_matrix(
+    session_codes: np.ndarray, article_rows: np.ndarray, n_sessions: int, n_articles: int
+) -> sp.csr_matrix:
+    """Binary session x article matrix: one count per (session, article), however many views."""
+    ones = np.ones(session_codes.size, dtype=np.float32)
+    matrix = sp.csr_matrix(
+        (ones, (session_codes, article_rows)), shape=(n_sessions, n_articles), dtype=np.float32
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def _xlogx(x: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(x)
+    positive = x > 0
+    out[positive] = x[positive] * np.log(x[positive])
+    return out
+
+
+def log_likelihood_ratio(
+    k11: np.ndarray, k12: np.ndarray, k21: np.ndarray, k22: np.ndarray
+) -> np.ndarray:
+    """Dunning's G² for 2x2 contingency tables, as Mahout's ``LogLikelihood`` computes it.
+
+    ``k11`` sessions read both, ``k12`` only the first, ``k21`` only the second, ``k22``
+    neither. Arrays of any shape, computed in float64.
+    """
+    k11, k12, k21, k22 = (np.asarray(k, dtype=np.float64) for k in (k11, k12, k21, k22))
+    total = k11 + k12 + k21 + k22
+
+    def entropy(*counts: np.ndarray) -> np.ndarray:
+        return _xlogx(sum(counts, np.zeros_like(total))) - sum(
+            (_xlogx(c) for c in counts), np.zeros_like(total)
+        )
+
+    row = entropy(k11 + k12, k21 + k22)
+    col = entropy(k11 + k21, k12 + k22)
+    mat = entropy(k11, k12, k21, k22)
+    return np.maximum(0.0, 2.0 * (row + col - mat))
+
+
+class CoviewModel(BaseEstimator):  # type: ignore[misc]
+    """Item-item co-view model.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        Neighbours kept per article.
+    normalization : {"cosine", "jaccard", "lift", "llr"}
+        How a co-view count becomes a score. Raw counts favour popular articles; every
+        normalisation corrects for that in its own way (``llr`` is Dunning's G²).
+    min_count : int
+        Pairs read together in fewer sessions are dropped.
+    max_session_views : int
+        Sessions with more distinct articles than this look like bots and are dropped.
+    chunk_size : int
+        Articles per sparse product; bounds the extra memory.
+    """
+
+    def __init__(
+        self,
+        n_neighbors: int = 50,
+        normalization: str = "cosine",
+        min_count: int = 2,
+        max_session_views: int = 100,
+        chunk_size: int = 4096,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.normalization = normalization
+        self.min_count = min_count
+        self.max_session_views = max_session_views
+        self.chunk_size = chunk_size
+
+    def fit(
+        self,
+        sessions: sp.csr_matrix,
+        session_weight: np.ndarray | None = None,
+        candidate_mask: np.ndarray | None = None,
+    ) -> CoviewModel:
+        """Learn neighbours from a binary session x article matrix.
+
+        Parameters
+        ----------
+        sessions : csr_matrix of shape (n_sessions, n_articles)
+            1 where a session read an article (see :func:`session_matrix`).
+        session_weight : ndarray of shape (n_sessions,), optional
+            Weight of each session in the scores (time decay); raw counts stay unweighted.
+        candidate_mask : ndarray of bool, optional
+            Articles that may appear as neighbours (the published ones).
+        """
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {', '.join(NORMALIZATIONS)}, "
+                f"not {self.normalization!r}"
+            )
+        sessions = sp.csr_matrix(sessions, dtype=np.float32)
+        per_session = np.diff(sessions.indptr)
+        bots = per_session > self.max_session_views
+        self.n_bot_sessions_ = int(bots.sum())
+        keep = ~bots & (per_session > 0)
+        binary = sessions[keep]
+        weights = None if session_weight is None else np.asarray(session_weight)[keep]
+        self.n_sessions_ = int(binary.shape[0])
+        self.support_ = np.asarray(binary.sum(axis=0), dtype=np.int32).ravel()
+        if weights is None:
+            weighted, total = binary, float(binary.shape[0])
+        else:
+            weighted = sp.csr_matrix(sp.diags(weights.astype(np.float32)) @ binary)
+            total = float(weights.sum())
+        self.neighbors_, self.scores_, self.counts_, self.n_pairs_ = self._neighbors(
+            binary, weighted, total, candidate_mask
+        )
+        return self
+
+    def _neighbors(
+        self,
+        binary: sp.csr_matrix,
+        weighted: sp.csr_matrix,
+        total: float,
+        candidate_mask: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        n_articles = binary.shape[1]
+        same = weighted is binary
+        binary_t = binary.T.tocsr()
+        item_weight = np.asarray(weighted.sum(axis=0), dtype=np.float64).ravel()
+        neighbors = np.full((n_articles, self.n_neighbors), -1, dtype=np.int32)
+        scores = np.zeros((n_articles, self.n_neighbors), dtype=np.float32)
+        counts = np.zeros((n_articles, self.n_neighbors), dtype=np.int32)
+        n_pairs = 0
+        for start in range(0, n_articles, self.chunk_size):
+            stop = min(start + self.chunk_size, n_articles)
+            block = binary_t[start:stop]
+            raw = (block @ binary).tocoo()
+            keep = (raw.row + start != raw.col) & (raw.data >= self.min_count)
+            if candidate_mask is not None:
+                keep &= candidate_mask[raw.col]
+            rows, cols = raw.row[keep].astype(np.int64), raw.col[keep].astype(np.int64)
+            together = raw.data[keep].astype(np.float64)
+            n_pairs += int(rows.size)
+            if same:
+                weight_together = together
+            else:
+                # sum over sessions of w_s for sessions that read both articles
+                decayed = (block @ weighted).tocsr()
+                weight_together = np.asarray(decayed[rows, cols], dtype=np.float64).ravel()
+            score = self._normalise(
+                weight_together, item_weight[rows + start], item_weight[cols], total
+            )
+            positive = score > 0
+            chunk_neighbors, chunk_scores, chunk_counts = entries_topn(
+                rows[positive],
+                cols[positive],
+                score[positive],
+                stop - start,
+                self.n_neighbors,
+                extra=together[positive],
+            )
+            neighbors[start:stop] = chunk_neighbors
+            scores[start:stop] = chunk_scores
+            assert chunk_counts is not None
+            counts[start:stop] = chunk_counts
+        return neighbors, scores, counts, n_pairs
+
+    def _normalise(
+        self, together: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, total: float
+    ) -> np.ndarray:
+        if self.normalization == "cosine":
+            return together / np.sqrt(n_a * n_b)
+        if self.normalization == "jaccard":
+            return together / (n_a + n_b - together)
+        if self.normalization == "lift":
+            return together * total / (n_a * n_b)
+        return log_likelihood_ratio(together, n_a - together, n_b - together,
+                                    total - n_a - n_b + together)
+
+    def similar(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Neighbour rows, scores and raw co-view counts of one article row."""
+        check_is_fitted(self)
+        valid = self.neighbors_[row] >= 0
+        return self.neighbors_[row][valid], self.scores_[row][valid], self.counts_[row][valid]

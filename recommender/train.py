@@ -1,0 +1,383 @@
+"""The offline pipeline behind ``newsrec train``: load, fit every model, publish a bundle."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import resource
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recommender import bundle as bundle_mod
+from recommender.content import ContentModel
+from recommender.coview import CoviewModel, session_matrix
+from recommender.data import ArticleTable, ViewCounts, ViewEvents, read_articles, read_views
+from recommender.errors import DataError
+from recommender.popularity import PopularityModel
+
+STAGES = ("load articles", "load views", "content", "co-view", "popularity", "publish")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every parameter of a training run; ``[train]`` in ``newsrec.toml`` sets any of them."""
+
+    n_neighbors: int = 50
+    title_weight: int = 3
+    min_df: int | float = 2
+    max_df: int | float = 0.5
+    max_features: int | None = None
+    stop_words: str | None = "english"
+    coview_normalization: str = "cosine"
+    coview_min_count: int = 2
+    max_session_views: int = 100
+    coview_half_life_days: float | None = None
+    session_gap_minutes: float = 30
+    trending_min_views: int = 5
+    trending_baseline_days: float = 7
+    chunk_size: int = 2048
+    n_threads: int = 2
+    keep: int = 5
+    max_invalid: int = 0
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
+        """Read the ``[train]`` table of a TOML file; unknown keys are an error."""
+        try:
+            with open(path, "rb") as handle:
+                table = tomllib.load(handle).get("train", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise DataError(str(path), None, None, f"not valid TOML: {exc}") from None
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise DataError(str(path), None, unknown[0], "unknown setting in [train]")
+        return cls(**{**table, **{k: v for k, v in overrides.items() if v is not None}})
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return TrainConfig(**{**asdict(self), **changes})
+
+
+@dataclass
+class StageReport:
+    name: str
+    seconds: float
+    peak_mib: float
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the bundle, its manifest and the per-stage report."""
+
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+    stages: list[StageReport] = field(default_factory=list)
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _timestamp(value: dt.datetime | None) -> int:
+    if value is None:
+        return -1
+    return int(value.timestamp())
+
+
+def _isoformat(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def map_view_rows(views: ViewEvents | ViewCounts, article_ids: list[str]) -> np.ndarray:
+    """The article row of every view, ``-1`` for ids the catalogue does not have."""
+    index = {article_id: row for row, article_id in enumerate(article_ids)}
+    lookup = np.array([index.get(a, -1) for a in views.article_ids], dtype=np.int64)
+    return lookup[views.article_codes] if lookup.size else np.zeros(0, dtype=np.int64)
+
+
+def session_weights(
+    session_codes: np.ndarray, timestamps: np.ndarray, n_sessions: int, now: int,
+    half_life_days: float,
+) -> np.ndarray:
+    """Weight of each session: ``0.5 ** (age of its last view / half-life)``."""
+    last = np.full(n_sessions, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, session_codes, timestamps)
+    age_days = np.maximum(now - last, 0) / 86_400
+    return np.asarray(0.5 ** (age_days / half_life_days), dtype=np.float32)
+
+
+class _Stages:
+    """Times stages and drives one progress bar (shown on a terminal only)."""
+
+    def __init__(self, progress: bool) -> None:
+        self.reports: list[StageReport] = []
+        self._bar: Any = None
+        if progress:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=len(STAGES), unit="stage", file=sys.stderr, leave=False)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self._bar is not None:
+            self._bar.set_description(name)
+        start = time.perf_counter()
+        yield
+        self.reports.append(StageReport(name, time.perf_counter() - start, _peak_mib()))
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def train(
+    articles_path: str | Path,
+    views_path: str | Path | None,
+    out_dir: str | Path = "models",
+    *,
+    config: TrainConfig | None = None,
+    now: dt.datetime | None = None,
+    progress: bool = False,
+    publish: bool = True,
+    before_publish: Callable[[bundle_mod.BundleContents], None] | None = None,
+) -> TrainResult:
+    """Train every model and publish a bundle into ``out_dir``.
+
+    Parameters
+    ----------
+    articles_path, views_path : path
+        Inputs (see :mod:`recommender.data`); ``views_path`` may be ``None`` (content only).
+    out_dir : path
+        The models directory; the bundle lands in ``out_dir/<version>`` and ``LATEST``.
+    config : TrainConfig
+    now : datetime, optional
+        End of the popularity windows; default: the last view's time.
+    publish : bool
+        When false the bundle is written but ``LATEST`` is left alone (the promotion gate).
+    before_publish : callable, optional
+        Called with the assembled contents before anything is written (a hook for tests and
+        for the promotion gate's manifest entry).
+
+    Raises
+    ------
+    DataError
+        A bad input row beyond ``config.max_invalid``; nothing is published.
+    """
+    config = config or TrainConfig()
+    stages = _Stages(progress)
+    try:
+        with stages.stage("load articles"):
+            table: ArticleTable = read_articles(articles_path, max_invalid=config.max_invalid)
+            if not table.articles:
+                raise DataError(str(articles_path), None, None, "no articles")
+            articles = table.articles
+            article_ids = [a.id for a in articles]
+            published = np.array([a.status == "published" for a in articles], dtype=bool)
+        views: ViewEvents | ViewCounts | None = None
+        rows = np.zeros(0, dtype=np.int64)
+        with stages.stage("load views"):
+            if views_path is not None:
+                views = read_views(
+                    views_path,
+                    session_gap_minutes=config.session_gap_minutes,
+                    max_invalid=config.max_invalid,
+                )
+                rows = map_view_rows(views, article_ids)
+        known = rows >= 0
+        n_unknown = int((~known).sum())
+        now_ts = _now_ts(now, views)
+        with stages.stage("content"):
+            content = ContentModel(
+                n_neighbors=config.n_neighbors,
+                title_weight=config.title_weight,
+                min_df=config.min_df,
+                max_df=config.max_df,
+                max_features=config.max_features,
+                stop_words=config.stop_words,
+                chunk_size=config.chunk_size,
+                n_threads=config.n_threads,
+            ).fit(articles, candidate_mask=published)
+        coview: CoviewModel | None = None
+        with stages.stage("co-view"):
+            if isinstance(views, ViewEvents):
+                sessions = views.session_codes[known]
+                matrix = session_matrix(sessions, rows[known], views.n_sessions, len(articles))
+                weights = None
+                if config.coview_half_life_days:
+                    weights = session_weights(
+                        sessions, views.timestamps[known], views.n_sessions, now_ts,
+                        config.coview_half_life_days,
+                    )
+                coview = CoviewModel(
+                    n_neighbors=config.n_neighbors,
+                    normalization=config.coview_normalization,
+                    min_count=config.coview_min_count,
+                    max_session_views=config.max_session_views,
+                    chunk_size=max(config.chunk_size, 4096),
+                ).fit(matrix, session_weight=weights, candidate_mask=published)
+                del matrix
+        with stages.stage("popularity"):
+            popularity = PopularityModel(
+                trending_baseline_days=config.trending_baseline_days,
+                trending_min_views=config.trending_min_views,
+            )
+            if views is None:
+                popularity.fit(rows, np.zeros(0, dtype=np.int64), len(articles), now_ts)
+            elif isinstance(views, ViewEvents):
+                popularity.fit(rows[known], views.timestamps[known], len(articles), now_ts)
+            else:
+                timestamps = None if views.timestamps is None else views.timestamps[known]
+                popularity.fit(rows[known], timestamps, len(articles), now_ts,
+                               views=views.views[known])
+        with stages.stage("publish"):
+            contents = _contents(
+                table, content, coview, popularity, config, articles_path, views_path, views,
+                n_unknown, now_ts,
+            )
+            if before_publish is not None:
+                before_publish(contents)
+            contents.manifest["timings"] = {r.name: round(r.seconds, 3) for r in stages.reports}
+            contents.manifest["peak_memory_mib"] = {
+                r.name: round(r.peak_mib, 1) for r in stages.reports
+            }
+            suffix = hashlib.sha256(
+                json_dumps(contents.manifest["inputs"], asdict(config)).encode()
+            ).hexdigest()[:8]
+            path = bundle_mod.publish(
+                contents,
+                out_dir,
+                version=bundle_mod.new_version(suffix=suffix),
+                keep=config.keep,
+                set_latest=publish,
+            )
+    finally:
+        stages.close()
+    manifest = contents.manifest
+    manifest["timings"]["publish"] = round(stages.reports[-1].seconds, 3)
+    return TrainResult(manifest["version"], path, manifest, stages.reports)
+
+
+def json_dumps(*values: Any) -> str:
+    import json
+
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def _now_ts(now: dt.datetime | None, views: ViewEvents | ViewCounts | None) -> int:
+    if now is not None:
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=dt.UTC)
+        return int(now.timestamp())
+    if isinstance(views, ViewEvents) and views.timestamps.size:
+        return int(views.timestamps.max())
+    if isinstance(views, ViewCounts) and views.timestamps is not None and views.timestamps.size:
+        return int(views.timestamps.max()) + 86_400
+    return int(time.time())
+
+
+def _contents(
+    table: ArticleTable,
+    content: ContentModel,
+    coview: CoviewModel | None,
+    popularity: PopularityModel,
+    config: TrainConfig,
+    articles_path: str | Path,
+    views_path: str | Path | None,
+    views: ViewEvents | ViewCounts | None,
+    n_unknown: int,
+    now_ts: int,
+) -> bundle_mod.BundleContents:
+    articles = table.articles
+    matrix = content.matrix_
+    arrays: dict[str, np.ndarray] = {
+        "published_ts": np.array([_timestamp(a.published_at) for a in articles], dtype=np.int64),
+        "content_neighbors": content.neighbors_,
+        "content_scores": content.scores_,
+        "content_matrix_data": matrix.data.astype(np.float32),
+        "content_matrix_indices": matrix.indices.astype(np.int32),
+        "content_matrix_indptr": matrix.indptr.astype(np.int64),
+        "popularity_views": popularity.counts_,
+        "popularity_trending": popularity.trending_,
+    }
+    counts: dict[str, Any] = {
+        "articles": len(articles),
+        "article_rows": table.n_rows,
+        "duplicate_articles": table.n_duplicates,
+        "invalid_article_rows": len(table.invalid),
+        "published_articles": int(sum(a.status == "published" for a in articles)),
+        "vocabulary": content.vocabulary_size_,
+        "views_of_unknown_articles": n_unknown,
+    }
+    if coview is not None:
+        arrays.update(
+            coview_neighbors=coview.neighbors_,
+            coview_scores=coview.scores_,
+            coview_counts=coview.counts_,
+            coview_support=coview.support_,
+        )
+        counts.update(
+            sessions=coview.n_sessions_,
+            bot_sessions=coview.n_bot_sessions_,
+            coview_pairs=coview.n_pairs_,
+        )
+    if views is not None:
+        counts["view_rows"] = int(views.article_codes.size)
+        counts["invalid_view_rows"] = len(views.invalid)
+    inputs = [{"role": "articles", "path": str(articles_path),
+               "sha256": file_digest(articles_path)}]
+    if views_path is not None:
+        inputs.append({"role": "views", "path": str(views_path),
+                       "sha256": file_digest(views_path)})
+    views_kind = "none" if views is None else (
+        "events" if isinstance(views, ViewEvents) else "counts"
+    )
+    manifest: dict[str, Any] = {
+        "created_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "now": dt.datetime.fromtimestamp(now_ts, dt.UTC).isoformat().replace("+00:00", "Z"),
+        "parameters": asdict(config),
+        "inputs": inputs,
+        "counts": counts,
+        "views_kind": views_kind,
+        "coview": "built" if coview is not None else (
+            "absent: views are aggregated counts" if views_kind == "counts"
+            else "absent: no view events"
+        ),
+        "popularity_dated": bool(popularity.dated_),
+    }
+    meta = {
+        "title": [a.title for a in articles],
+        "url": [a.url for a in articles],
+        "category": [a.category for a in articles],
+        "published_at": [_isoformat(a.published_at) for a in articles],
+        "image_url": [a.image_url for a in articles],
+        "status": [a.status for a in articles],
+    }
+    return bundle_mod.BundleContents(
+        article_ids=[a.id for a in articles],
+        meta=meta,
+        arrays=arrays,
+        vectorizer=content.vectorizer_,
+        manifest=manifest,
+    )
