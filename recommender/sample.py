@@ -1,0 +1,993 @@
+"""Deterministic generator of news-like sample data.
+
+The demo, the tests and the benchmarks all need articles and page views that look like a
+real news site's: HTML bodies with the usual clutter, sections, authors, a long tail of
+popularity, freshness, reader sessions that stay on a subject, and a few crawlers. This
+module makes them up from a seed, so the same arguments always give byte-identical files,
+and it also writes the ground truth (each article's topic) so tests can check that related
+articles are really related.
+
+All text is invented here: topic vocabularies are pronounceable made-up words built from
+syllables with a seeded generator, mixed with a small list of common English words.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recommender.errors import DataError
+
+__all__ = ["DEFAULT_NOW", "SECTIONS", "SampleInfo", "generate_sample", "read_topics"]
+
+#: End of the generated period when ``now`` is not given, so the default output is fixed.
+DEFAULT_NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
+
+#: Site sections, in the order they are used (small samples use the first few).
+SECTIONS = (
+    "politics",
+    "economy",
+    "energy",
+    "sports",
+    "culture",
+    "science",
+    "technology",
+    "health",
+    "world",
+    "local",
+)
+
+_DAY = 86_400
+_HALF_LIFE = 2 * _DAY  # freshness half-life of an article's pull, seconds
+_MAX_DAYS = 2000
+_SESSIONS_PER_ARTICLE = 20
+_MAX_TOPICS = 50
+_ARTICLES_PER_TOPIC = 25  # below _MAX_TOPICS * this, fewer topics
+_TOPICS_PER_SECTION = 5
+
+# Vocabulary sizes and word mixes.
+_TOPIC_VOCAB = 300
+_SECTION_VOCAB = 150
+_GENERAL_MADE_UP = 1200
+_BODY_TOPIC, _BODY_SECTION = 0.30, 0.10  # ~40% topical words in bodies, the rest general
+_TITLE_TOPIC, _TITLE_SECTION = 0.65, 0.15
+_N_TAG_CANDIDATES = 6
+
+# Article metadata.
+_STATUS_NAMES = ("published", "draft", "trash")
+_STATUS_P = (0.98, 0.015, 0.005)
+_POPULARITY_EXPONENT = 0.9
+
+# Sessions.
+_IN_TOPIC = 0.8
+_REDRAWS = 3
+_BOT_RATE = 0.001
+_BOT_MIN_VIEWS, _BOT_MAX_VIEWS = 200, 600
+_LENGTH_MU, _LENGTH_SIGMA, _MAX_HUMAN_VIEWS = 0.69, 1.2, 150
+_GAP_MEDIAN, _GAP_SIGMA = 60.0, 0.9  # seconds between a reader's page views
+
+# Chunk sizes bound memory; they are constants so the random streams do not depend on them.
+_ARTICLE_CHUNK = 2_000
+_SESSION_CHUNK = 200_000
+_WRITE_CHUNK = 1_000_000
+
+_ONSETS = (
+    "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z",
+    "br", "dr", "fr", "gr", "kr", "pr", "tr", "st", "sk", "sl", "pl", "bl", "kl", "fl", "sh",
+    "ch", "th", "",
+)  # fmt: skip
+_VOWELS = ("a", "e", "i", "o", "u", "a", "e", "i", "o", "a", "ai", "ea", "ou", "io", "y")
+_CODAS = ("", "", "", "", "n", "r", "l", "s", "m", "t", "nd", "rk", "st", "x", "sh")
+
+_STOP_WORDS = (
+    "the", "of", "and", "to", "a", "in", "is", "that", "for", "it", "on", "was", "with", "as",
+    "he", "be", "by", "at", "his", "from", "have", "are", "has", "not", "this", "an", "but",
+    "they", "were", "had", "their", "which", "will", "or", "been", "who", "we", "more",
+    "after", "would", "its", "one", "about", "also", "she", "her", "there", "than", "when",
+    "up", "all", "out", "into", "over", "can", "could", "if", "so", "what", "while", "other",
+    "some", "them", "these", "our", "no", "only", "most", "new", "two", "before", "very",
+)  # fmt: skip
+_GENERAL_ENGLISH = (
+    "said", "says", "people", "year", "years", "time", "government", "week", "day", "days",
+    "city", "state", "report", "country", "company", "officials", "president", "minister",
+    "public", "group", "police", "court", "market", "plan", "policy", "percent", "million",
+    "billion", "number", "part", "area", "world", "school", "family", "service", "council",
+    "members", "office", "system", "program", "question", "money", "work", "home", "water",
+    "power", "team", "season", "game", "deal", "talks", "agreement", "price", "rate", "bank",
+    "growth", "budget", "tax", "workers", "jobs", "industry", "business", "project", "support",
+    "issue", "statement", "decision", "law", "bill", "vote", "leader", "region", "community",
+    "residents", "center", "road", "building", "data", "study", "research", "university",
+    "hospital", "night", "morning", "month", "months", "hours", "evidence", "change",
+    "increase", "decline", "figures", "risk", "crisis", "told", "announced", "added",
+    "expected", "according", "last", "first", "next", "major", "local", "national",
+    "international", "former", "early", "late", "high", "low", "large", "small", "recent",
+    "private", "many", "several", "three", "four", "still", "now", "just", "however",
+    "because", "since", "under", "between", "during", "against", "without", "where", "how",
+    "why", "make", "made", "take", "took", "give", "show", "shows", "found", "called", "set",
+    "say", "think", "want", "need", "help", "put", "move", "plans", "looking", "likely",
+    "including", "around", "across", "further", "previous", "analysis", "sources", "spokesman",
+    "spokeswoman", "interview", "average", "total", "series", "future", "process", "effort",
+)  # fmt: skip
+
+_SCRIPTS = (
+    '<script>window.dataLayer = window.dataLayer || []; dataLayer.push({"event": '
+    '"article_view", "section": "@SECTION@", "articleId": "@ID@"});</script>',
+    '<script type="text/javascript">var adSlot = googletag.defineSlot("/4471/news/@SECTION@", '
+    '[300, 250], "ad-@ID@"); if (adSlot && window.innerWidth > 600) '
+    "{ adSlot.addService(googletag.pubads()); }</script>",
+    "<script>(function () { var s = document.createElement('script'); s.async = true; "
+    "s.src = 'https://cdn.example.net/embed.js?id=@ID@'; document.head.appendChild(s); })();"
+    "</script>",
+)
+
+_P_LINK, _P_SCRIPT = 0.3, 0.02
+_P_SENTENCE_END, _P_PARAGRAPH_END = 1 / 12, 0.3
+_P_COMMA, _P_POSSESSIVE, _P_AMPERSAND = 0.06, 0.01, 0.15
+
+_IntArray = NDArray[np.int64]
+_FloatArray = NDArray[np.float64]
+
+# "0000" to "9999": ids are formatted four digits per lookup rather than digit by digit.
+_DIGITS4: NDArray[np.bytes_] = np.array([f"{i:04d}" for i in range(10_000)], dtype="S4")
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """What :func:`generate_sample` wrote.
+
+    Attributes
+    ----------
+    articles_path : Path
+        ``articles.jsonl``, one article per line.
+    views_path : Path
+        ``views.csv``, one page view per row, in time order.
+    topics_path : Path
+        ``topics.csv``, the ground-truth topic of every article.
+    n_articles : int
+        Articles written, of every status.
+    n_events : int
+        Page views written.
+    n_sessions : int
+        Sessions with at least one page view.
+    now : datetime
+        End of the period (UTC); every timestamp in the files is at or before it.
+    """
+
+    articles_path: Path
+    views_path: Path
+    topics_path: Path
+    n_articles: int
+    n_events: int
+    n_sessions: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """Every word the generator uses, with the index ranges of each pool."""
+
+    words: list[str]  # general pool first (stop words at the top), then sections, then topics
+    n_general: int
+    section_offset: int
+    topic_offset: int
+    and_index: int
+    general_cdf: _FloatArray
+    section_cdf: _FloatArray
+    topic_cdf: _FloatArray
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    """Per-article metadata, indexed by article row (row ``i`` has id number ``i + 1``)."""
+
+    topic: _IntArray
+    published: _IntArray  # unix seconds, non-decreasing
+    status: _IntArray
+    popularity: _FloatArray
+    author: list[str]
+    topic_names: list[str]
+    topic_section: _IntArray
+    sections: tuple[str, ...]
+
+
+def generate_sample(
+    out_dir: str | Path,
+    *,
+    n_articles: int,
+    days: int,
+    seed: int = 0,
+    sessions: int | None = None,
+    now: datetime | None = None,
+    words_per_article: int = 400,
+    show_progress: bool = False,
+) -> SampleInfo:
+    """Write a deterministic news-like sample: articles, page views and true topics.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Directory to write into; created if absent. Existing sample files are replaced.
+    n_articles : int
+        Number of articles (at least 1). The number of topics grows with it: about one
+        topic per 25 articles, between 3 and 50, spread over 2 to 10 sections.
+    days : int
+        Length of the period in days, 1 to 2000. Articles are published uniformly over
+        the ``days`` before ``now``.
+    seed : int, default 0
+        Seed of the random streams. Same arguments give byte-identical files.
+    sessions : int or None, default None
+        Number of reader sessions. ``None`` means ``20 * n_articles`` (100,000 articles
+        give 2,000,000 sessions and about 10 million page views, ~5 per session).
+    now : datetime or None, default None
+        End of the period; must be timezone-aware. ``None`` means :data:`DEFAULT_NOW`
+        (2026-11-01T12:00:00Z), so the default output does not depend on the clock.
+    words_per_article : int, default 400
+        Mean body length in words (each body is 70% to 130% of it).
+    show_progress : bool, default False
+        Show progress bars on standard error when ``tqdm`` is installed.
+
+    Returns
+    -------
+    SampleInfo
+        Paths written and counts.
+
+    Raises
+    ------
+    ValueError
+        If a count is out of range or ``now`` is naive.
+
+    Notes
+    -----
+    Files written to ``out_dir``:
+
+    ``articles.jsonl``
+        One JSON object per line, in id order: ``id`` (``"a000123"``, zero padded so string
+        order is numeric order, and ids follow publication time), ``title``, ``body``
+        (HTML paragraphs with links, character references such as ``&amp;`` and, in about
+        2% of articles, a ``<script>`` block a loader must drop), ``category`` (the section),
+        ``tags`` (1-4 words of the topic), ``author``, ``published_at`` (ISO 8601, UTC,
+        ``Z``), ``url``, ``image_url``, ``status`` (``"published"`` for ~98%, else
+        ``"draft"`` or ``"trash"``) and ``language`` (``"en"``).
+    ``topics.csv``
+        Header ``article_id,topic,category``: the ground-truth topic of every article.
+    ``views.csv``
+        Header ``session_id,article_id,timestamp``; timestamps are ISO 8601 UTC seconds with
+        ``Z``; rows are sorted by time. Drafts are never viewed; trashed articles were live
+        before being removed, so they do have views.
+
+    Each topic has its own vocabulary, each section a smaller shared one; bodies are ~40%
+    topical words and ~60% general words and English stop words, with Zipf-like word
+    frequencies. A session starts with an article drawn by popularity (a per-article Zipf
+    weight) times freshness (half-life two days, never before publication); each later view
+    is, with probability 0.8, another article of the same topic drawn the same way, else any
+    article. Session lengths are heavy tailed (mean ~5, mostly 1-8 views, a minute or so
+    apart); about 0.1% of sessions are crawlers with 200-600 views a few seconds apart that
+    pick articles uniformly. Session start times are uniform over the period except for a
+    ramp over the first days, while the catalogue fills up.
+    """
+    if n_articles < 1:
+        raise ValueError(f"n_articles must be at least 1, got {n_articles}")
+    if not 1 <= days <= _MAX_DAYS:
+        # Freshness weights 2**(-age / half-life) leave float64's range beyond ~2000 days.
+        raise ValueError(f"days must be between 1 and {_MAX_DAYS}, got {days}")
+    if words_per_article < 1:
+        raise ValueError(f"words_per_article must be at least 1, got {words_per_article}")
+    n_sessions = _SESSIONS_PER_ARTICLE * n_articles if sessions is None else sessions
+    if n_sessions < 0:
+        raise ValueError(f"sessions must not be negative, got {n_sessions}")
+    if now is None:
+        now = DEFAULT_NOW
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    now = now.astimezone(UTC)
+    now_s = math.floor(now.timestamp())
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    vocab_seq, catalog_seq, text_seq, views_seq = np.random.SeedSequence(seed).spawn(4)
+
+    n_topics = min(_MAX_TOPICS, max(3, n_articles // _ARTICLES_PER_TOPIC))
+    n_sections = min(len(SECTIONS), max(2, -(-n_topics // _TOPICS_PER_SECTION)))
+    vocab, topic_names, author_pools = _make_vocabulary(
+        np.random.default_rng(vocab_seq), n_topics, n_sections
+    )
+    catalog = _make_catalog(
+        np.random.default_rng(catalog_seq),
+        n_articles=n_articles,
+        n_topics=n_topics,
+        n_sections=n_sections,
+        start_s=now_s - days * _DAY,
+        span_s=days * _DAY,
+        topic_names=topic_names,
+        author_pools=author_pools,
+    )
+    id_width = max(6, len(str(n_articles)))
+
+    articles_path = out / "articles.jsonl"
+    topics_path = out / "topics.csv"
+    views_path = out / "views.csv"
+    _write_atomically(
+        articles_path,
+        _article_lines(
+            np.random.default_rng(text_seq), vocab, catalog, id_width, words_per_article,
+            _progress(show_progress, n_articles, "articles"),
+        ),
+    )  # fmt: skip
+    _write_atomically(topics_path, _topic_lines(catalog, id_width))
+    n_events, n_active = _write_views(
+        views_path,
+        np.random.default_rng(views_seq),
+        catalog,
+        n_sessions=n_sessions,
+        start_s=now_s - days * _DAY,
+        now_s=now_s,
+        id_width=id_width,
+        progress=_progress(show_progress, n_sessions, "sessions"),
+    )
+    return SampleInfo(
+        articles_path=articles_path,
+        views_path=views_path,
+        topics_path=topics_path,
+        n_articles=n_articles,
+        n_events=n_events,
+        n_sessions=n_active,
+        now=now,
+    )
+
+
+def read_topics(path: str | Path) -> dict[str, str]:
+    """Read the ground-truth topics written by :func:`generate_sample`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``topics.csv`` file with header ``article_id,topic,category``.
+
+    Returns
+    -------
+    dict of str to str
+        ``article_id`` to topic name.
+
+    Raises
+    ------
+    DataError
+        If the header is wrong, a row does not have three fields, or an id repeats.
+    """
+    topics: dict[str, str] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header != ["article_id", "topic", "category"]:
+            raise DataError(str(path), 1, None, "header must be 'article_id,topic,category'")
+        for line, row in enumerate(reader, start=2):
+            if len(row) != 3:
+                raise DataError(str(path), line, None, f"expected 3 fields, got {len(row)}")
+            if row[0] in topics:
+                raise DataError(str(path), line, "article_id", f"duplicate id {row[0]!r}")
+            topics[row[0]] = row[1]
+    return topics
+
+
+# --- vocabulary and catalogue ------------------------------------------------------------
+
+
+def _made_up_words(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
+    """``n`` new pronounceable words of 2-4 syllables, none in ``taken`` (which grows)."""
+    words: list[str] = []
+    while len(words) < n:
+        m = 2 * (n - len(words)) + 16
+        n_syllables = rng.choice([2, 3, 4], p=[0.6, 0.35, 0.05], size=m).tolist()
+        onsets = rng.integers(0, len(_ONSETS), size=(m, 4)).tolist()
+        vowels = rng.integers(0, len(_VOWELS), size=(m, 4)).tolist()
+        codas = rng.integers(0, len(_CODAS), size=m).tolist()
+        for k, on, vo, co in zip(n_syllables, onsets, vowels, codas, strict=True):
+            word = "".join(_ONSETS[on[j]] + _VOWELS[vo[j]] for j in range(k)) + _CODAS[co]
+            if 4 <= len(word) <= 12 and word not in taken:
+                taken.add(word)
+                words.append(word)
+                if len(words) == n:
+                    break
+    return words
+
+
+def _zipf_cdf(n: int, shift: float, exponent: float = 1.0) -> _FloatArray:
+    weights = 1.0 / (np.arange(n, dtype=np.float64) + shift) ** exponent
+    cdf = np.cumsum(weights)
+    out: _FloatArray = cdf / cdf[-1]
+    return out
+
+
+def _make_vocabulary(
+    rng: np.random.Generator, n_topics: int, n_sections: int
+) -> tuple[_Vocabulary, list[str], list[list[str]]]:
+    """Word pools, topic names (``<section>-<word>``) and per-section author pools."""
+    stop = list(dict.fromkeys(_STOP_WORDS))
+    english = [w for w in dict.fromkeys(_GENERAL_ENGLISH) if w not in stop]
+    taken = set(stop) | set(english)
+    made_up = _made_up_words(rng, _GENERAL_MADE_UP, taken)
+    rest = english + made_up
+    general = stop + [rest[i] for i in rng.permutation(len(rest))]
+    section_words = _made_up_words(rng, n_sections * _SECTION_VOCAB, taken)
+    topic_words = _made_up_words(rng, n_topics * _TOPIC_VOCAB, taken)
+    words = general + section_words + topic_words
+    vocab = _Vocabulary(
+        words=words,
+        n_general=len(general),
+        section_offset=len(general),
+        topic_offset=len(general) + len(section_words),
+        and_index=general.index("and"),
+        general_cdf=_zipf_cdf(len(general), 2.7),
+        section_cdf=_zipf_cdf(_SECTION_VOCAB, 1.5),
+        topic_cdf=_zipf_cdf(_TOPIC_VOCAB, 1.5),
+    )
+    topic_names = [
+        f"{SECTIONS[t % n_sections]}-{topic_words[t * _TOPIC_VOCAB]}" for t in range(n_topics)
+    ]
+    name_taken: set[str] = set()
+    author_pools: list[list[str]] = []
+    for _ in range(n_sections):
+        size = int(rng.integers(6, 13))
+        first = _made_up_words(rng, size, name_taken)
+        last = _made_up_words(rng, size, name_taken)
+        author_pools.append(
+            [f"{a.capitalize()} {b.capitalize()}" for a, b in zip(first, last, strict=True)]
+        )
+    return vocab, topic_names, author_pools
+
+
+def _make_catalog(
+    rng: np.random.Generator,
+    *,
+    n_articles: int,
+    n_topics: int,
+    n_sections: int,
+    start_s: int,
+    span_s: int,
+    topic_names: list[str],
+    author_pools: list[list[str]],
+) -> _Catalog:
+    topic_section = np.arange(n_topics, dtype=np.int64) % n_sections
+    # Some topics are busier than others.
+    topic_weight = 1.0 / (rng.permutation(n_topics) + 1.0) ** 0.6
+    topic_weight /= topic_weight.sum()
+    if n_articles >= n_topics:  # every topic gets at least one article
+        extra = rng.choice(n_topics, size=n_articles - n_topics, p=topic_weight)
+        topic = rng.permutation(np.concatenate([np.arange(n_topics), extra]))
+    else:
+        topic = rng.choice(n_topics, size=n_articles, p=topic_weight)
+    published = start_s + np.sort(rng.integers(0, span_s, size=n_articles))
+    status = rng.choice(len(_STATUS_NAMES), size=n_articles, p=_STATUS_P)
+    if not (status == 0).any():
+        status[0] = 0  # at least one article can be viewed
+    popularity = 1.0 / (rng.permutation(n_articles) + 1.0) ** _POPULARITY_EXPONENT
+    section = topic_section[topic]
+    author_u = rng.random(n_articles)
+    author_row = np.empty(n_articles, dtype=np.int64)
+    for sec, pool in enumerate(author_pools):
+        mine = section == sec
+        cdf = _zipf_cdf(len(pool), 1.0, 0.8)  # a few prolific authors
+        author_row[mine] = np.minimum(
+            np.searchsorted(cdf, author_u[mine], side="right"), len(pool) - 1
+        )
+    authors = [
+        author_pools[s][a] for s, a in zip(section.tolist(), author_row.tolist(), strict=True)
+    ]
+    return _Catalog(
+        topic=topic.astype(np.int64),
+        published=published.astype(np.int64),
+        status=status.astype(np.int64),
+        popularity=popularity.astype(np.float64),
+        author=authors,
+        topic_names=topic_names,
+        topic_section=topic_section,
+        sections=SECTIONS[:n_sections],
+    )
+
+
+# --- articles ------------------------------------------------------------------------------
+
+
+def _draw_words(
+    rng: np.random.Generator,
+    vocab: _Vocabulary,
+    topics: _IntArray,
+    sections: _IntArray,
+    p_topic: float,
+    p_section: float,
+) -> _IntArray:
+    """One word index per token: topical, section or general, each Zipf distributed."""
+    kind = rng.random(topics.size)
+    rank_u = rng.random(topics.size)
+    words = np.empty(topics.size, dtype=np.int64)
+    is_topic = kind < p_topic
+    is_section = ~is_topic & (kind < p_topic + p_section)
+    is_general = ~(is_topic | is_section)
+    words[is_topic] = (
+        vocab.topic_offset
+        + topics[is_topic] * _TOPIC_VOCAB
+        + np.minimum(
+            np.searchsorted(vocab.topic_cdf, rank_u[is_topic], side="right"), _TOPIC_VOCAB - 1
+        )
+    )
+    words[is_section] = (
+        vocab.section_offset
+        + sections[is_section] * _SECTION_VOCAB
+        + np.minimum(
+            np.searchsorted(vocab.section_cdf, rank_u[is_section], side="right"), _SECTION_VOCAB - 1
+        )
+    )
+    words[is_general] = np.minimum(
+        np.searchsorted(vocab.general_cdf, rank_u[is_general], side="right"), vocab.n_general - 1
+    )
+    return words
+
+
+def _token_table(words: list[str]) -> NDArray[np.object_]:
+    """Every rendering of every word; token ``w + v * len(words)`` is word ``w`` in variant ``v``.
+
+    Variants: 0 plain, 1 sentence start, 2 sentence end, 3 one-word sentence, 4 followed by a
+    comma, 5 possessive (with a numeric character reference). The last entry is ``&amp;``.
+    """
+    caps = [w.capitalize() for w in words]
+    table = (
+        words
+        + caps
+        + [w + "." for w in words]
+        + [w + "." for w in caps]
+        + [w + "," for w in words]
+        + [w + "&#8217;s" for w in words]
+        + ["&amp;"]
+    )
+    return np.array(table, dtype=object)
+
+
+def _article_lines(
+    rng: np.random.Generator,
+    vocab: _Vocabulary,
+    catalog: _Catalog,
+    id_width: int,
+    words_per_article: int,
+    progress: Any,
+) -> Iterator[str]:
+    table = _token_table(vocab.words)
+    n_words = len(vocab.words)
+    n_articles = catalog.topic.size
+    last_url: dict[int, str] = {}  # most recent published article per topic, for links
+    for lo in range(0, n_articles, _ARTICLE_CHUNK):
+        hi = min(lo + _ARTICLE_CHUNK, n_articles)
+        m = hi - lo
+        topics = catalog.topic[lo:hi]
+        sections = catalog.topic_section[topics]
+
+        # Bodies: token ids with punctuation variants, split into paragraphs.
+        lengths = np.maximum(
+            1, np.rint(words_per_article * rng.uniform(0.7, 1.3, size=m)).astype(np.int64)
+        )
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        owner = np.repeat(np.arange(m), lengths)
+        words = _draw_words(rng, vocab, topics[owner], sections[owner], _BODY_TOPIC, _BODY_SECTION)
+        total = int(offsets[-1])
+        last = np.zeros(total, dtype=bool)
+        last[offsets[1:] - 1] = True
+        sentence_end = (rng.random(total) < _P_SENTENCE_END) | last
+        paragraph_end = (sentence_end & (rng.random(total) < _P_PARAGRAPH_END)) | last
+        sentence_start = np.empty(total, dtype=bool)
+        sentence_start[0] = True
+        sentence_start[1:] = sentence_end[:-1]
+        variant = sentence_start.astype(np.int64) + 2 * sentence_end.astype(np.int64)
+        plain = variant == 0
+        extra = rng.random(total)
+        variant[plain & (extra < _P_COMMA)] = 4
+        is_topical = words >= vocab.topic_offset
+        variant[plain & is_topical & (extra > 1.0 - _P_POSSESSIVE)] = 5
+        tokens = words + n_words * variant
+        tokens[plain & (words == vocab.and_index) & (rng.random(total) < _P_AMPERSAND)] = (
+            6 * n_words
+        )
+        strings: list[str] = table[tokens].tolist()
+        para_ends = np.flatnonzero(paragraph_end) + 1
+        para_lo = np.searchsorted(para_ends, offsets, side="right").tolist()
+        para_ends_l: list[int] = para_ends.tolist()
+        offsets_l: list[int] = offsets.tolist()
+
+        # Titles: 6-10 words, mostly topical, ending on a topical word.
+        t_lengths = rng.integers(6, 11, size=m)
+        t_offsets: list[int] = np.concatenate([[0], np.cumsum(t_lengths)]).tolist()
+        t_owner = np.repeat(np.arange(m), t_lengths)
+        t_words = _draw_words(
+            rng, vocab, topics[t_owner], sections[t_owner], _TITLE_TOPIC, _TITLE_SECTION
+        )
+        t_words[np.cumsum(t_lengths) - 1] = _draw_words(rng, vocab, topics, sections, 1.0, 0.0)
+        t_plain: list[str] = table[t_words].tolist()
+
+        # Tags: 1-4 of the topic's most frequent words, earlier ones more often.
+        n_tags = rng.integers(1, 5, size=m).tolist()
+        tag_order = np.argsort(
+            rng.random((m, _N_TAG_CANDIDATES)) * (1.0 + 0.5 * np.arange(_N_TAG_CANDIDATES)),
+            axis=1,
+        ).tolist()
+
+        decor = rng.random((m, 7)).tolist()
+        published = _format_timestamps(catalog.published[lo:hi])
+        topics_l: list[int] = topics.tolist()
+        sections_l: list[int] = sections.tolist()
+        status_l: list[int] = catalog.status[lo:hi].tolist()
+
+        for i in range(m):
+            row = lo + i
+            article_id = f"a{row + 1:0{id_width}d}"
+            topic = topics_l[i]
+            section = catalog.sections[sections_l[i]]
+            status = _STATUS_NAMES[status_l[i]]
+            title_words = t_plain[t_offsets[i] : t_offsets[i + 1]]
+            title = " ".join([title_words[0].capitalize(), *title_words[1:]])
+            slug = "-".join(title_words[:8])
+            url = f"https://news.example.com/{section}/{slug}-{article_id}"
+            topic_base = vocab.topic_offset + topic * _TOPIC_VOCAB
+            tags = [vocab.words[topic_base + k] for k in tag_order[i][: n_tags[i]]]
+
+            bounds = [offsets_l[i], *para_ends_l[para_lo[i] : para_lo[i + 1]]]
+            paragraphs = [strings[a:b] for a, b in pairwise(bounds)]
+            u_link, u_para, u_len, u_pos, u_script, u_where, u_kind = decor[i]
+            if u_link < _P_LINK:
+                para = paragraphs[int(u_para * len(paragraphs))]
+                span = 2 + int(u_len * 3)
+                if len(para) > span:
+                    j = int(u_pos * (len(para) - span))
+                    href = last_url.get(topic, f"https://data.example.org/{section}/{tags[0]}")
+                    para[j] = f'<a href="{href}">{para[j]}'
+                    para[j + span - 1] += "</a>"
+            blocks = [f"<p>{' '.join(p)}</p>" for p in paragraphs]
+            if u_script < _P_SCRIPT:
+                script = _SCRIPTS[int(u_kind * len(_SCRIPTS))]
+                script = script.replace("@SECTION@", section).replace("@ID@", article_id)
+                blocks.insert(int(u_where * (len(blocks) + 1)), script)
+
+            record = {
+                "id": article_id,
+                "title": title,
+                "body": "\n".join(blocks),
+                "category": section,
+                "tags": tags,
+                "author": catalog.author[row],
+                "published_at": published[i],
+                "url": url,
+                "image_url": f"https://news.example.com/img/{article_id}.jpg",
+                "status": status,
+                "language": "en",
+            }
+            if status == "published":
+                last_url[topic] = url
+            yield json.dumps(record) + "\n"
+        if progress is not None:
+            progress.update(m)
+    if progress is not None:
+        progress.close()
+
+
+def _topic_lines(catalog: _Catalog, id_width: int) -> Iterator[str]:
+    yield "article_id,topic,category\n"
+    section_of_topic = [catalog.sections[s] for s in catalog.topic_section.tolist()]
+    for row, topic in enumerate(catalog.topic.tolist()):
+        yield f"a{row + 1:0{id_width}d},{catalog.topic_names[topic]},{section_of_topic[topic]}\n"
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+def _session_starts(
+    rng: np.random.Generator, n: int, viewable_pub: _IntArray, start_s: int, now_s: int
+) -> _IntArray:
+    """Sorted session start times: uniform, except a ramp while the first articles appear.
+
+    The rate follows the freshness-weighted number of live articles, which is flat once a few
+    half-lives of articles exist; without the ramp the first articles would soak up every
+    early session.
+    """
+    edges = np.arange(start_s, now_s + 3600, 3600, dtype=np.int64)
+    edges[-1] = now_s
+    edges = np.unique(edges)
+    ends = edges[1:]  # rate of a bin taken at its end, so the last bin is never empty
+    decay = np.exp2((viewable_pub - now_s) / _HALF_LIFE)
+    live = np.concatenate([[0.0], np.cumsum(decay)])[
+        np.searchsorted(viewable_pub, ends, side="right")
+    ]
+    with np.errstate(divide="ignore"):
+        log_rate = (now_s - ends) / _HALF_LIFE + np.log2(live)
+    rate = np.exp2(log_rate - log_rate.max())
+    cdf = np.cumsum(rate)
+    cdf /= cdf[-1]
+    bins = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), cdf.size - 1)
+    width = edges[bins + 1] - edges[bins]
+    starts = edges[bins] + np.floor(rng.random(n) * width).astype(np.int64)
+    return np.sort(np.maximum(starts, viewable_pub[0]))
+
+
+class _Picker:
+    """Draws articles by popularity x freshness at a given time, never before publication.
+
+    With weights ``w_a = popularity_a * 2**((published_a - now) / half_life)``, the chance of
+    article ``a`` at time ``t`` is ``w_a * 2**((now - t) / half_life)`` for articles published
+    by ``t``; the second factor is common to all of them, so the draw is a draw from a prefix
+    of the cumulative sum of ``w`` (articles sorted by publication time), and per topic from a
+    prefix of that topic's segment.
+    """
+
+    def __init__(self, catalog: _Catalog, now_s: int) -> None:
+        viewable = np.flatnonzero(catalog.status != _STATUS_NAMES.index("draft"))
+        self.rows = viewable
+        self.pub = catalog.published[viewable]
+        weight = catalog.popularity[viewable] * np.exp2((self.pub - now_s) / _HALF_LIFE)
+        self.cum = np.concatenate([[0.0], np.cumsum(weight)])
+        self.topic_of_row = catalog.topic
+        topic = catalog.topic[viewable]
+        self.by_topic = np.argsort(topic, kind="stable")  # then by publication time
+        sorted_topic = topic[self.by_topic]
+        self.base = int(self.pub[0])
+        self.stride = now_s - self.base + 2
+        self.topic_key = sorted_topic * self.stride + (self.pub[self.by_topic] - self.base)
+        self.topic_cum = np.concatenate([[0.0], np.cumsum(weight[self.by_topic])])
+        n_topics = len(catalog.topic_names)
+        self.topic_start = np.searchsorted(sorted_topic, np.arange(n_topics), side="left")
+
+    def any_article(self, t: _IntArray, u: _FloatArray) -> _IntArray:
+        live = np.searchsorted(self.pub, t, side="right")
+        j = np.searchsorted(self.cum, u * self.cum[live], side="right") - 1
+        rows: _IntArray = self.rows[np.clip(j, 0, live - 1)]
+        return rows
+
+    def uniform(self, t: _IntArray, u: _FloatArray) -> _IntArray:
+        live = np.searchsorted(self.pub, t, side="right")
+        rows: _IntArray = self.rows[np.minimum((u * live).astype(np.int64), live - 1)]
+        return rows
+
+    def same_topic(self, topic: _IntArray, t: _IntArray, u: _FloatArray) -> _IntArray:
+        end = np.searchsorted(self.topic_key, topic * self.stride + (t - self.base), side="right")
+        start = self.topic_start[topic]
+        lo = self.topic_cum[start]
+        target = lo + u * (self.topic_cum[end] - lo)
+        j = np.searchsorted(self.topic_cum, target, side="right") - 1
+        rows: _IntArray = self.rows[self.by_topic[np.clip(j, start, end - 1)]]
+        return rows
+
+
+def _session_events(
+    rng: np.random.Generator,
+    picker: _Picker,
+    starts: _IntArray,
+    lengths: _IntArray,
+    is_bot: NDArray[np.bool_],
+) -> tuple[_IntArray, _IntArray, _IntArray]:
+    """Events of a block of sessions: (session index in block, article row, unix time)."""
+    n_events = int(lengths.sum())
+    session = np.repeat(np.arange(lengths.size), lengths)
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    position = np.arange(n_events) - first[session]
+    bot = is_bot[session]
+    gaps = np.where(
+        bot,
+        rng.integers(2, 9, size=n_events),
+        np.maximum(5, np.rint(_GAP_MEDIAN * rng.lognormal(0.0, _GAP_SIGMA, size=n_events))),
+    ).astype(np.int64)
+    gaps[position == 0] = 0
+    elapsed = np.cumsum(gaps)
+    times = starts[session] + elapsed - elapsed[first][session]
+
+    u_pick = rng.random(n_events)
+    u_mode = rng.random(n_events)
+    article = np.empty(n_events, dtype=np.int64)
+    article[bot] = picker.uniform(times[bot], u_pick[bot])
+    opening = (position == 0) & ~bot
+    article[opening] = picker.any_article(times[opening], u_pick[opening])
+    session_topic = picker.topic_of_row[article[first]]  # only used for human sessions
+    follow = (position > 0) & ~bot
+    in_topic = follow & (u_mode < _IN_TOPIC)
+    elsewhere = follow & ~in_topic
+    article[in_topic] = picker.same_topic(
+        session_topic[session[in_topic]], times[in_topic], u_pick[in_topic]
+    )
+    article[elsewhere] = picker.any_article(times[elsewhere], u_pick[elsewhere])
+    # Readers rarely open the article they just read: draw again (a few times) when a pick
+    # repeats the previous view, so co-views are not swamped by self-pairs.
+    for _ in range(_REDRAWS):
+        again = np.flatnonzero(follow & (article == np.roll(article, 1)))
+        if again.size == 0:
+            break
+        u = rng.random(again.size)
+        topical = in_topic[again]
+        a, b = again[topical], again[~topical]
+        article[a] = picker.same_topic(session_topic[session[a]], times[a], u[topical])
+        article[b] = picker.any_article(times[b], u[~topical])
+    return session, article, times
+
+
+def _write_views(
+    path: Path,
+    rng: np.random.Generator,
+    catalog: _Catalog,
+    *,
+    n_sessions: int,
+    start_s: int,
+    now_s: int,
+    id_width: int,
+    progress: Any,
+) -> tuple[int, int]:
+    """Generate every session, sort the views by time and write them; return the counts."""
+    picker = _Picker(catalog, now_s)
+    starts = _session_starts(rng, n_sessions, picker.pub, start_s, now_s)
+    is_bot = rng.random(n_sessions) < _BOT_RATE
+    human = np.ceil(rng.lognormal(_LENGTH_MU, _LENGTH_SIGMA, size=n_sessions))
+    lengths = np.where(
+        is_bot,
+        rng.integers(_BOT_MIN_VIEWS, _BOT_MAX_VIEWS + 1, size=n_sessions),
+        np.clip(human, 1, _MAX_HUMAN_VIEWS),
+    ).astype(np.int64)
+
+    sessions: list[NDArray[np.int32]] = []
+    articles: list[NDArray[np.int32]] = []
+    times: list[_IntArray] = []
+    for lo in range(0, n_sessions, _SESSION_CHUNK):
+        hi = min(lo + _SESSION_CHUNK, n_sessions)
+        s, a, t = _session_events(rng, picker, starts[lo:hi], lengths[lo:hi], is_bot[lo:hi])
+        keep = t <= now_s  # the log ends at now
+        sessions.append((s[keep] + lo).astype(np.int32))
+        articles.append(a[keep].astype(np.int32))
+        times.append(t[keep])
+        if progress is not None:
+            progress.update(hi - lo)
+    if progress is not None:
+        progress.close()
+    session = np.concatenate(sessions) if sessions else np.empty(0, dtype=np.int32)
+    article = np.concatenate(articles) if articles else np.empty(0, dtype=np.int32)
+    time = np.concatenate(times) if times else np.empty(0, dtype=np.int64)
+    del sessions, articles, times
+    order = np.argsort(time, kind="stable")  # ties keep session order
+    session, article, time = session[order], article[order], time[order]
+    del order
+
+    session_width = max(7, len(str(n_sessions)))
+    _write_bytes_atomically(path, _view_chunks(session, article, time, session_width, id_width))
+    n_active = int(np.count_nonzero(np.bincount(session, minlength=n_sessions)))
+    return int(time.size), n_active
+
+
+def _view_chunks(
+    session: NDArray[np.int32],
+    article: NDArray[np.int32],
+    time: _IntArray,
+    session_width: int,
+    id_width: int,
+) -> Iterator[bytes]:
+    """``views.csv`` as fixed-width rows built with numpy, a million at a time."""
+    yield b"session_id,article_id,timestamp\n"
+    row = np.frombuffer(
+        f"s{'0' * session_width},a{'0' * id_width},{'0' * 20}\n".encode("ascii"), dtype=np.uint8
+    )
+    article_col = 2 + session_width
+    time_col = article_col + 2 + id_width
+    # One buffer for every chunk, with the constant characters written once.
+    full = np.tile(row, (min(_WRITE_CHUNK, max(time.size, 1)), 1))
+    for lo in range(0, time.size, _WRITE_CHUNK):
+        hi = min(lo + _WRITE_CHUNK, time.size)
+        buf = full[: hi - lo]
+        _put_digits(buf, 1, session[lo:hi].astype(np.int64) + 1, session_width)
+        _put_digits(buf, article_col + 1, article[lo:hi].astype(np.int64) + 1, id_width)
+        _put_timestamp(buf, time_col, time[lo:hi])
+        yield buf.tobytes()
+
+
+def _put_digits(buf: NDArray[np.uint8], col: int, values: _IntArray, width: int) -> None:
+    """Write ``values`` zero padded to ``width`` digits at ``col``, four digits per lookup."""
+    end = col + width
+    while end > col:
+        k = min(4, end - col)
+        values, low = np.divmod(values, 10_000)
+        buf[:, end - k : end] = _DIGITS4[low].view(np.uint8).reshape(-1, 4)[:, 4 - k :]
+        end -= k
+
+
+@cache
+def _clock() -> NDArray[np.bytes_]:
+    """``HH:MM:SS`` for every second of a day."""
+    return np.array(
+        [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY)], dtype="S8"
+    )
+
+
+def _put_timestamp(buf: NDArray[np.uint8], col: int, seconds: _IntArray) -> None:
+    """Write ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) at ``col`` by looking up dates and clock times."""
+    if seconds.size == 0:
+        return
+    days, second_of_day = np.divmod(seconds, _DAY)
+    first = int(days.min())
+    epoch = date(1970, 1, 1)
+    dates = np.array(
+        [(epoch + timedelta(days=d)).isoformat() for d in range(first, int(days.max()) + 1)],
+        dtype="S10",
+    )
+    buf[:, col : col + 10] = dates[days - first].view(np.uint8).reshape(-1, 10)
+    buf[:, col + 10] = ord("T")
+    buf[:, col + 11 : col + 19] = _clock()[second_of_day].view(np.uint8).reshape(-1, 8)
+    buf[:, col + 19] = ord("Z")
+
+
+def _format_timestamps(seconds: _IntArray) -> list[str]:
+    buf = np.empty((seconds.size, 20), dtype=np.uint8)
+    _put_timestamp(buf, 0, seconds)
+    return [row.decode("ascii") for row in buf.view("S20").ravel().tolist()]
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def _write_atomically(path: Path, lines: Iterable[str]) -> None:
+    """Write text ``lines`` to a temporary file next to ``path``, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f, _Buffered(f) as out:
+            for line in lines:
+                out.write(line)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_bytes_atomically(path: Path, parts: Iterable[bytes]) -> None:
+    """Write ``parts`` to a temporary file next to ``path``, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            for part in parts:
+                f.write(part)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class _Buffered:
+    """Joins many small writes into large ones (the text layer is slow per call)."""
+
+    def __init__(self, f: Any, limit: int = 1 << 20) -> None:
+        self._f = f
+        self._parts: list[str] = []
+        self._size = 0
+        self._limit = limit
+
+    def __enter__(self) -> _Buffered:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
+
+    def write(self, part: str) -> None:
+        self._parts.append(part)
+        self._size += len(part)
+        if self._size >= self._limit:
+            self.flush()
+
+    def flush(self) -> None:
+        self._f.write("".join(self._parts))
+        self._parts.clear()
+        self._size = 0
+
+
+def _progress(enabled: bool, total: int, unit: str) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit=f" {unit}", desc=unit, leave=False)
