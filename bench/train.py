@@ -43,8 +43,19 @@ def ensure_sample(n_articles: int, days: int = 30) -> Path:
     folder = OUT / f"sample-{n_articles}"
     if not (folder / "views.csv").is_file():
         print(f"generating {n_articles} articles into {folder} ...", flush=True)
-        subprocess.run([*NEWSREC, "generate-sample", "--articles", str(n_articles),
-                        "--days", str(days), "--out", str(folder)], check=True)
+        subprocess.run(
+            [
+                *NEWSREC,
+                "generate-sample",
+                "--articles",
+                str(n_articles),
+                "--days",
+                str(days),
+                "--out",
+                str(folder),
+            ],
+            check=True,
+        )
     return folder
 
 
@@ -52,10 +63,23 @@ def train_end_to_end(folder: Path, models: Path) -> dict[str, Any]:
     """Run `newsrec train` in a fresh process; return wall time, peak RSS and the manifest."""
     start = time.perf_counter()
     proc = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *NEWSREC, "train", "--articles",
-         str(folder / "articles.jsonl"), "--views", str(folder / "views.csv"),
-         "--out", str(models), "--no-progress"],
-        check=True, capture_output=True, text=True,
+        [
+            "/usr/bin/time",
+            "-f",
+            "%M",
+            *NEWSREC,
+            "train",
+            "--articles",
+            str(folder / "articles.jsonl"),
+            "--views",
+            str(folder / "views.csv"),
+            "--out",
+            str(models),
+            "--no-progress",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     wall = time.perf_counter() - start
     peak_kib = int(proc.stderr.strip().splitlines()[-1])
@@ -71,8 +95,7 @@ def bench_end_to_end(n_articles: int, repeat: int) -> dict[str, Any]:
     peak = max(r["peak_gib"] for r in runs)
     timings = runs[-1]["manifest"]["timings"]
     counts = runs[-1]["manifest"]["counts"]
-    return {"n": n_articles, "wall": wall, "peak_gib": peak, "timings": timings,
-            "counts": counts}
+    return {"n": n_articles, "wall": wall, "peak_gib": peak, "timings": timings, "counts": counts}
 
 
 def bench_content_topn(folder: Path, repeat: int, queries: int) -> dict[str, Any]:
@@ -83,7 +106,11 @@ def bench_content_topn(folder: Path, repeat: int, queries: int) -> dict[str, Any
     from recommender.bundle import Bundle
 
     bundle = Bundle.load_latest(OUT / f"models-{folder.name.split('-')[1]}", mmap=False)
-    matrix = sp.csr_matrix(bundle.content_matrix)
+    source = bundle.content_matrix
+    matrix = sp.csr_matrix(
+        (np.array(source.data), np.array(source.indices), np.array(source.indptr)),
+        shape=source.shape,
+    )
     q = matrix[:queries]
     n = 50
 
@@ -96,9 +123,14 @@ def bench_content_topn(folder: Path, repeat: int, queries: int) -> dict[str, Any
         return sp_matmul_topn(q, candidates_t, top_n=n + 1, threshold=0.0, n_threads=2)
 
     base_t, _ = median_time(baseline, repeat)
-    ours_t, (neighbors, _) = median_time(ours, repeat)
-    return {"queries": queries, "candidates": matrix.shape[0], "ours": ours_t,
-            "sparse_dot_topn": base_t, "ratio": ours_t / base_t}
+    ours_t, _ = median_time(ours, repeat)
+    return {
+        "queries": queries,
+        "candidates": matrix.shape[0],
+        "ours": ours_t,
+        "sparse_dot_topn": base_t,
+        "ratio": ours_t / base_t,
+    }
 
 
 def bench_coview(n_articles: int, n_events: int, repeat: int) -> dict[str, Any]:
@@ -126,8 +158,13 @@ def bench_coview(n_articles: int, n_events: int, repeat: int) -> dict[str, Any]:
 
     theirs_t, _ = median_time(theirs, repeat)
     ours_t, _ = median_time(ours, repeat)
-    return {"articles": n_articles, "events": n_events, "ours": ours_t, "implicit": theirs_t,
-            "ratio": ours_t / theirs_t}
+    return {
+        "articles": n_articles,
+        "events": n_events,
+        "ours": ours_t,
+        "implicit": theirs_t,
+        "ratio": ours_t / theirs_t,
+    }
 
 
 def bench_read_views(folder: Path, repeat: int) -> dict[str, Any]:
@@ -160,13 +197,17 @@ def main() -> None:
     print(f"\n== read views CSV: {rv['rows']} rows in {rv['seconds']:.1f} s (median; <= 15)")
 
     results["content_topn"] = ct = bench_content_topn(folder, args.repeat, args.topn_queries)
-    print(f"\n== content top-50, {ct['queries']} query rows x {ct['candidates']} articles: "
-          f"ours {ct['ours']:.1f} s, sparse_dot_topn {ct['sparse_dot_topn']:.1f} s, "
-          f"ratio {ct['ratio']:.2f} (<= 1.1)")
+    print(
+        f"\n== content top-50, {ct['queries']} query rows x {ct['candidates']} articles: "
+        f"ours {ct['ours']:.1f} s, sparse_dot_topn {ct['sparse_dot_topn']:.1f} s, "
+        f"ratio {ct['ratio']:.2f} (<= 1.1)"
+    )
 
     results["coview"] = cv = bench_coview(50_000, 10_000_000, args.repeat)
-    print(f"\n== co-view, {cv['events']} events over {cv['articles']} articles: ours "
-          f"{cv['ours']:.1f} s, implicit {cv['implicit']:.1f} s, ratio {cv['ratio']:.2f} (<= 1.2)")
+    print(
+        f"\n== co-view, {cv['events']} events over {cv['articles']} articles: ours "
+        f"{cv['ours']:.1f} s, implicit {cv['implicit']:.1f} s, ratio {cv['ratio']:.2f} (<= 1.2)"
+    )
 
     if not args.skip_scaling:
         sizes = [10_000, 30_000, args.articles]
@@ -176,9 +217,11 @@ def main() -> None:
             walls.append(run["wall"])
         slope = np.polyfit(np.log(sizes), np.log(walls), 1)[0]
         results["scaling"] = {"sizes": sizes, "walls": walls, "exponent": slope}
-        print("\n== scaling: " + ", ".join(f"{s}: {w:.1f} s" for s, w in zip(sizes, walls,
-                                                                              strict=True))
-              + f"; time ~ N^{slope:.2f}")
+        print(
+            "\n== scaling: "
+            + ", ".join(f"{s}: {w:.1f} s" for s, w in zip(sizes, walls, strict=True))
+            + f"; time ~ N^{slope:.2f}"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"\n(benchmark process peak {peak:.2f} GiB)")
     (OUT / "train-results.json").write_text(json.dumps(results, indent=2, default=float))

@@ -131,9 +131,7 @@ def cosine_topn(
             shape=(stop - start, int(candidate_rows.max(initial=0)) + 1),
         )
         offset = None if self_offset is None else self_offset + start
-        chunk_neighbors, chunk_scores = sparse_rows_topn(
-            mapped, n, exclude_diagonal_offset=offset
-        )
+        chunk_neighbors, chunk_scores = sparse_rows_topn(mapped, n, exclude_diagonal_offset=offset)
         neighbors[start:stop] = chunk_neighbors
         scores[start:stop] = chunk_scores
     return neighbors, scores

@@ -121,20 +121,32 @@ def score_candidates(
         assert signals.coview_scores is not None and signals.coview_counts is not None
         neighbors = signals.coview_neighbors[row]
         coview = _normalised(neighbors, signals.coview_scores[row])
-        for r, s, c in zip(neighbors, signals.coview_scores[row], signals.coview_counts[row],
-                           strict=True):
+        for r, s, c in zip(
+            neighbors, signals.coview_scores[row], signals.coview_counts[row], strict=True
+        ):
             if r >= 0:
                 raw_coview[int(r)] = float(s)
                 counts[int(r)] = int(c)
     out: list[Scored] = []
     if strategy == "content":
         for r, s in raw_content.items():
-            out.append(Scored(r, s, "related", content=s, coview=raw_coview.get(r),
-                              coview_count=counts.get(r)))
+            out.append(
+                Scored(
+                    r, s, "related", content=s, coview=raw_coview.get(r), coview_count=counts.get(r)
+                )
+            )
     elif strategy == "coview":
         for r, s in raw_coview.items():
-            out.append(Scored(r, s, "related", content=raw_content.get(r), coview=s,
-                              coview_count=counts.get(r)))
+            out.append(
+                Scored(
+                    r,
+                    s,
+                    "related",
+                    content=raw_content.get(r),
+                    coview=s,
+                    coview_count=counts.get(r),
+                )
+            )
     elif strategy == "hybrid":
         w_coview = coview_weight(signals, row, params)
         w_content = params.content_weight
@@ -144,9 +156,18 @@ def score_candidates(
             fresh = freshness(
                 int(signals.published_ts[r]), now_ts, params.half_life(signals.categories[r])
             )
-            out.append(Scored(r, blended * fresh, "related", content=content.get(r, 0.0),
-                              coview=coview.get(r, 0.0), coview_count=counts.get(r, 0),
-                              freshness=fresh, coview_weight=w_coview))
+            out.append(
+                Scored(
+                    r,
+                    blended * fresh,
+                    "related",
+                    content=content.get(r, 0.0),
+                    coview=coview.get(r, 0.0),
+                    coview_count=counts.get(r, 0),
+                    freshness=fresh,
+                    coview_weight=w_coview,
+                )
+            )
     else:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     out.sort(key=lambda s: (-s.score, s.row))

@@ -232,8 +232,13 @@ class Bundle:
     to cross between them.
     """
 
-    def __init__(self, path: Path, manifest: dict[str, Any], meta: dict[str, list[Any]],
-                 arrays: Mapping[str, np.ndarray]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        manifest: dict[str, Any],
+        meta: dict[str, list[Any]],
+        arrays: Mapping[str, np.ndarray],
+    ) -> None:
         self.path = path
         self.manifest = manifest
         self.version: str = manifest["version"]

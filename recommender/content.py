@@ -20,10 +20,14 @@ _TOKEN_SAFE = re.compile(r"[^0-9a-z]+")
 class ArticleText(Protocol):
     """What the content model reads from an article."""
 
-    title: str
-    body: str
-    category: str
-    tags: tuple[str, ...]
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
 
 
 def _label_token(prefix: str, value: str) -> str:
@@ -51,7 +55,10 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
         How many times the title counts against the body once.
     min_df, max_df : int or float
         Document-frequency bounds of the vocabulary (as in ``TfidfVectorizer``). Catalogues too
-        small for them (fewer than 20 articles) use every term.
+        small for them (fewer than 20 articles) use every term. Terms in more than 10% of the
+        articles (the default ``max_df``) are treated as stop words: on news text they say
+        little about what two articles share, yet they make most of the cost of the
+        neighbour search, which touches every pair of articles sharing a term.
     max_features : int or None
         Vocabulary cap, most frequent terms first.
     stop_words : str or None
@@ -67,7 +74,7 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
         n_neighbors: int = 50,
         title_weight: int = 3,
         min_df: int | float = 2,
-        max_df: int | float = 0.5,
+        max_df: int | float = 0.1,
         max_features: int | None = None,
         stop_words: str | None = "english",
         chunk_size: int = 2048,
@@ -158,9 +165,7 @@ def fold_in(
 
     Returns ``(neighbors, scores)`` shaped ``(len(vectors), n)``, as the fitted model's arrays.
     """
-    rows = (
-        np.arange(matrix.shape[0]) if candidate_mask is None else np.flatnonzero(candidate_mask)
-    )
+    rows = np.arange(matrix.shape[0]) if candidate_mask is None else np.flatnonzero(candidate_mask)
     return cosine_topn(vectors, matrix[rows], n, candidate_rows=rows, n_threads=1)
 
 

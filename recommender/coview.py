@@ -41,17 +41,18 @@ def log_likelihood_ratio(
     neither. Arrays of any shape, computed in float64.
     """
     k11, k12, k21, k22 = (np.asarray(k, dtype=np.float64) for k in (k11, k12, k21, k22))
-    total = k11 + k12 + k21 + k22
 
     def entropy(*counts: np.ndarray) -> np.ndarray:
-        return _xlogx(sum(counts, np.zeros_like(total))) - sum(
-            (_xlogx(c) for c in counts), np.zeros_like(total)
-        )
+        whole = _xlogx(np.sum(counts, axis=0))
+        parts = np.sum([_xlogx(c) for c in counts], axis=0)
+        result: np.ndarray = whole - parts
+        return result
 
     row = entropy(k11 + k12, k21 + k22)
     col = entropy(k11 + k21, k12 + k22)
     mat = entropy(k11, k12, k21, k22)
-    return np.maximum(0.0, 2.0 * (row + col - mat))
+    result: np.ndarray = np.maximum(0.0, 2.0 * (row + col - mat))
+    return result
 
 
 class CoviewModel(BaseEstimator):  # type: ignore[misc]
@@ -179,14 +180,18 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
     def _normalise(
         self, together: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, total: float
     ) -> np.ndarray:
+        result: np.ndarray
         if self.normalization == "cosine":
-            return together / np.sqrt(n_a * n_b)
-        if self.normalization == "jaccard":
-            return together / (n_a + n_b - together)
-        if self.normalization == "lift":
-            return together * total / (n_a * n_b)
-        return log_likelihood_ratio(together, n_a - together, n_b - together,
-                                    total - n_a - n_b + together)
+            result = together / np.sqrt(n_a * n_b)
+        elif self.normalization == "jaccard":
+            result = together / (n_a + n_b - together)
+        elif self.normalization == "lift":
+            result = together * total / (n_a * n_b)
+        else:
+            result = log_likelihood_ratio(
+                together, n_a - together, n_b - together, total - n_a - n_b + together
+            )
+        return result
 
     def similar(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Neighbour rows, scores and raw co-view counts of one article row."""

@@ -104,8 +104,13 @@ class PopularityModel(BaseEstimator):  # type: ignore[misc]
         self.now_ = int(now)
         return self
 
-    def ranking(self, window: str, categories: Sequence[str] | None = None,
-                category: str | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+    def ranking(
+        self,
+        window: str,
+        categories: Sequence[str] | None = None,
+        category: str | None = None,
+        mask: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Article rows by views in ``window`` (one of :data:`WINDOWS`), optionally one section."""
         check_is_fitted(self)
         counts = self.counts_[:, WINDOWS.index(window)]

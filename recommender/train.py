@@ -33,7 +33,7 @@ class TrainConfig:
     n_neighbors: int = 50
     title_weight: int = 3
     min_df: int | float = 2
-    max_df: int | float = 0.5
+    max_df: int | float = 0.1
     max_features: int | None = None
     stop_words: str | None = "english"
     coview_normalization: str = "cosine"
@@ -116,7 +116,10 @@ def map_view_rows(views: ViewEvents | ViewCounts, article_ids: list[str]) -> np.
 
 
 def session_weights(
-    session_codes: np.ndarray, timestamps: np.ndarray, n_sessions: int, now: int,
+    session_codes: np.ndarray,
+    timestamps: np.ndarray,
+    n_sessions: int,
+    now: int,
     half_life_days: float,
 ) -> np.ndarray:
     """Weight of each session: ``0.5 ** (age of its last view / half-life)``."""
@@ -227,7 +230,10 @@ def train(
                 weights = None
                 if config.coview_half_life_days:
                     weights = session_weights(
-                        sessions, views.timestamps[known], views.n_sessions, now_ts,
+                        sessions,
+                        views.timestamps[known],
+                        views.n_sessions,
+                        now_ts,
                         config.coview_half_life_days,
                     )
                 coview = CoviewModel(
@@ -249,12 +255,21 @@ def train(
                 popularity.fit(rows[known], views.timestamps[known], len(articles), now_ts)
             else:
                 timestamps = None if views.timestamps is None else views.timestamps[known]
-                popularity.fit(rows[known], timestamps, len(articles), now_ts,
-                               views=views.views[known])
+                popularity.fit(
+                    rows[known], timestamps, len(articles), now_ts, views=views.views[known]
+                )
         with stages.stage("publish"):
             contents = _contents(
-                table, content, coview, popularity, config, articles_path, views_path, views,
-                n_unknown, now_ts,
+                table,
+                content,
+                coview,
+                popularity,
+                config,
+                articles_path,
+                views_path,
+                views,
+                n_unknown,
+                now_ts,
             )
             if before_publish is not None:
                 before_publish(contents)
@@ -316,8 +331,9 @@ def _contents(
         "content_neighbors": content.neighbors_,
         "content_scores": content.scores_,
         "content_matrix_data": matrix.data.astype(np.float32),
-        "content_matrix_indices": matrix.indices.astype(np.int32),
-        "content_matrix_indptr": matrix.indptr.astype(np.int64),
+        # scipy keeps indices and indptr in one integer type; sparse products need them equal
+        "content_matrix_indices": matrix.indices,
+        "content_matrix_indptr": matrix.indptr,
         "popularity_views": popularity.counts_,
         "popularity_trending": popularity.trending_,
     }
@@ -345,13 +361,13 @@ def _contents(
     if views is not None:
         counts["view_rows"] = int(views.article_codes.size)
         counts["invalid_view_rows"] = len(views.invalid)
-    inputs = [{"role": "articles", "path": str(articles_path),
-               "sha256": file_digest(articles_path)}]
+    inputs = [
+        {"role": "articles", "path": str(articles_path), "sha256": file_digest(articles_path)}
+    ]
     if views_path is not None:
-        inputs.append({"role": "views", "path": str(views_path),
-                       "sha256": file_digest(views_path)})
-    views_kind = "none" if views is None else (
-        "events" if isinstance(views, ViewEvents) else "counts"
+        inputs.append({"role": "views", "path": str(views_path), "sha256": file_digest(views_path)})
+    views_kind = (
+        "none" if views is None else ("events" if isinstance(views, ViewEvents) else "counts")
     )
     manifest: dict[str, Any] = {
         "created_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
@@ -360,13 +376,16 @@ def _contents(
         "inputs": inputs,
         "counts": counts,
         "views_kind": views_kind,
-        "coview": "built" if coview is not None else (
-            "absent: views are aggregated counts" if views_kind == "counts"
+        "coview": "built"
+        if coview is not None
+        else (
+            "absent: views are aggregated counts"
+            if views_kind == "counts"
             else "absent: no view events"
         ),
         "popularity_dated": bool(popularity.dated_),
     }
-    meta = {
+    meta: dict[str, list[Any]] = {
         "title": [a.title for a in articles],
         "url": [a.url for a in articles],
         "category": [a.category for a in articles],

@@ -92,7 +92,7 @@ def test_content_title_weight_counts() -> None:
 def test_content_fold_in_finds_the_topic_and_shared_terms() -> None:
     model = ContentModel(n_neighbors=2).fit(DOCS)
     new = model.transform([Doc("Penalty drama in the cup", "striker goal football penalty")])
-    neighbors, scores = fold_in(new, model.matrix_, 2)
+    neighbors, _ = fold_in(new, model.matrix_, 2)
     assert set(neighbors[0].tolist()) == {2, 3}
     terms = [t for t, _ in shared_terms(model.vectorizer_, new, model.matrix_[3])]
     assert "penalty" in terms

@@ -21,20 +21,48 @@ from recommender.sample import generate_sample, read_topics
 from recommender.train import TrainConfig, train
 
 ARTICLES = [
-    {"id": "a1", "title": "Wind farm opens off the coast", "category": "energy",
-     "body": "<p>Offshore <b>wind</b> turbines feed the grid.</p><script>track()</script>",
-     "tags": ["wind"], "published_at": "2026-10-01T08:00:00Z", "url": "https://x/a1"},
-    {"id": "a2", "title": "Wind turbines and the grid", "category": "energy",
-     "body": "Grid operators welcome offshore wind turbines.", "tags": ["wind", "grid"],
-     "published_at": "2026-10-02T08:00:00+02:00", "url": "https://x/a2"},
-    {"id": "b1", "title": "Striker scores in cup final", "category": "sports",
-     "body": "The striker scored twice in the cup final.", "published_at": "2026-10-03",
-     "url": "https://x/b1"},
-    {"id": "b2", "title": "Cup final penalty drama", "category": "sports",
-     "body": "A late penalty decided the cup final for the striker's team.",
-     "published_at": "2026-10-04T10:00:00", "url": "https://x/b2"},
-    {"id": "c1", "title": "Opera season premiere", "category": "culture",
-     "body": "The soprano opened the opera season.", "status": "draft", "url": "https://x/c1"},
+    {
+        "id": "a1",
+        "title": "Wind farm opens off the coast",
+        "category": "energy",
+        "body": "<p>Offshore <b>wind</b> turbines feed the grid.</p><script>track()</script>",
+        "tags": ["wind"],
+        "published_at": "2026-10-01T08:00:00Z",
+        "url": "https://x/a1",
+    },
+    {
+        "id": "a2",
+        "title": "Wind turbines and the grid",
+        "category": "energy",
+        "body": "Grid operators welcome offshore wind turbines.",
+        "tags": ["wind", "grid"],
+        "published_at": "2026-10-02T08:00:00+02:00",
+        "url": "https://x/a2",
+    },
+    {
+        "id": "b1",
+        "title": "Striker scores in cup final",
+        "category": "sports",
+        "body": "The striker scored twice in the cup final.",
+        "published_at": "2026-10-03",
+        "url": "https://x/b1",
+    },
+    {
+        "id": "b2",
+        "title": "Cup final penalty drama",
+        "category": "sports",
+        "body": "A late penalty decided the cup final for the striker's team.",
+        "published_at": "2026-10-04T10:00:00",
+        "url": "https://x/b2",
+    },
+    {
+        "id": "c1",
+        "title": "Opera season premiere",
+        "category": "culture",
+        "body": "The soprano opened the opera season.",
+        "status": "draft",
+        "url": "https://x/c1",
+    },
 ]
 # s1, s2: a1 then a2 ; s3: b1 then b2 ; s4: a1 then b1 ; s5: a2, c1 (c1 is a draft)
 VIEWS = """session_id,article_id,timestamp
@@ -132,8 +160,7 @@ def test_cli_train_exit_codes_and_summary(
     inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     models = tmp_path / "models"
-    args = ["train", "--articles", str(inputs[0]), "--views", str(inputs[1]), "--out",
-            str(models)]
+    args = ["train", "--articles", str(inputs[0]), "--views", str(inputs[1]), "--out", str(models)]
     config = tmp_path / "newsrec.toml"
     config.write_text("[train]\ncoview_min_count = 1\n")
     assert main([*args, "--config", str(config)]) == 0
@@ -179,9 +206,7 @@ def test_models_keep_list_and_rollback(
     assert main(["models", "--models", str(models), "rollback", "20000101T000000Z"]) == 2
 
 
-def test_publish_killed_mid_write_keeps_latest(
-    inputs: tuple[Path, Path], tmp_path: Path
-) -> None:
+def test_publish_killed_mid_write_keeps_latest(inputs: tuple[Path, Path], tmp_path: Path) -> None:
     models = tmp_path / "models"
     before = train(*inputs, models, config=_config()).version
     # A real training process, slowed down inside the bundle writer, killed while it writes.
@@ -243,8 +268,10 @@ def test_recommender_never_imports_flask_or_redis() -> None:
 
 def test_bundle_publish_rejects_object_arrays(tmp_path: Path) -> None:
     contents = bundle_mod.BundleContents(
-        article_ids=["a"], meta={k: [""] for k in bundle_mod.META_FIELDS},
-        arrays={"ids": np.array(["a"], dtype=object)}, vectorizer=None,
+        article_ids=["a"],
+        meta={k: [""] for k in bundle_mod.META_FIELDS},
+        arrays={"ids": np.array(["a"], dtype=object)},
+        vectorizer=None,
     )
     with pytest.raises(BundleError, match="object"):
         bundle_mod.publish(contents, tmp_path / "models")
