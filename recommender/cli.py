@@ -1,7 +1,7 @@
 """The ``newsrec`` command line.
 
-Exit codes: 0 success, 2 bad usage or bad data (a :class:`DataError`, a bad bundle), 1 anything
-unexpected.
+Exit codes: 0 success, 2 bad usage or bad data (a :class:`DataError`, a bad bundle), 3 the
+promotion gate (``train --gate``) refused the new bundle, 1 anything unexpected.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from recommender.errors import BundleError, DataError
+from recommender.evaluate import add_parser as _add_evaluate
+from recommender.tune import add_parser as _add_tune
+from recommender.wordpress import add_parser as _add_import_wordpress
 
-EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_GATE_REFUSED = 0, 1, 2, 3
 
 
 def _datetime(value: str) -> dt.datetime:
@@ -47,6 +50,16 @@ def _non_negative_int(value: str) -> int:
     return number
 
 
+def _non_negative_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return number
+
+
 def _table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
     cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
@@ -65,22 +78,54 @@ def _add_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Read articles and views, fit content, co-view and popularity models, and "
         "publish a versioned bundle into --out atomically (LATEST is replaced last).",
     )
-    p.add_argument("--articles", required=True, type=Path,
-                   help="articles file: .jsonl or .csv, optionally .gz")
-    p.add_argument("--views", type=Path,
-                   help="views file: events (session_id or user_id, article_id, timestamp) or "
-                   "counts (article_id, views, optional date); .jsonl or .csv, optionally .gz")
-    p.add_argument("--out", type=Path, default=Path("models"),
-                   help="models directory (default: models)")
-    p.add_argument("--config", type=Path,
-                   help="TOML file whose [train] table sets parameters (see README)")
-    p.add_argument("--now", type=_datetime,
-                   help="end of the popularity windows, ISO 8601 (default: last view's time)")
-    p.add_argument("--max-invalid", type=_non_negative_int, default=None,
-                   help="skip up to N bad rows per file, counted in the summary (default 0)")
-    p.add_argument("--keep", type=_positive_int, default=None,
-                   help="bundles to keep in --out (default 5)")
+    p.add_argument(
+        "--articles", required=True, type=Path, help="articles file: .jsonl or .csv, optionally .gz"
+    )
+    p.add_argument(
+        "--views",
+        type=Path,
+        help="views file: events (session_id or user_id, article_id, timestamp) or "
+        "counts (article_id, views, optional date); .jsonl or .csv, optionally .gz",
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("models"), help="models directory (default: models)"
+    )
+    p.add_argument(
+        "--config", type=Path, help="TOML file whose [train] table sets parameters (see README)"
+    )
+    p.add_argument(
+        "--now",
+        type=_datetime,
+        help="end of the popularity windows, ISO 8601 (default: last view's time)",
+    )
+    p.add_argument(
+        "--max-invalid",
+        type=_non_negative_int,
+        default=None,
+        help="skip up to N bad rows per file, counted in the summary (default 0)",
+    )
+    p.add_argument(
+        "--keep", type=_positive_int, default=None, help="bundles to keep in --out (default 5)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a TTY")
+    p.add_argument(
+        "--gate",
+        action="store_true",
+        help="promotion gate: publish only if hit rate at 10 on the last day's "
+        "sessions has not dropped against LATEST (see recommender/gate.py)",
+    )
+    p.add_argument(
+        "--gate-tolerance",
+        type=_non_negative_float,
+        default=0.02,
+        metavar="X",
+        help="absolute drop of hit rate at 10 the gate allows (default 0.02)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --gate: publish even if the gate refuses (the verdict is recorded)",
+    )
     p.set_defaults(handler=_cmd_train)
 
 
@@ -93,19 +138,58 @@ def _cmd_train(args: argparse.Namespace) -> int:
     else:
         config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
     progress = sys.stderr.isatty() and not args.no_progress
-    result = train(args.articles, args.views, args.out, config=config, now=args.now,
-                   progress=progress)
+    gate = None
+    if args.gate:
+        from recommender.gate import train_with_gate
+        from recommender.tune import load_blend_params
+
+        result, gate = train_with_gate(
+            args.articles,
+            args.views,
+            args.out,
+            config=config,
+            now=args.now,
+            progress=progress,
+            params=load_blend_params(args.config) if args.config else None,
+            tolerance=args.gate_tolerance,
+            force=args.force,
+            log=lambda message: print(message, file=sys.stderr),
+        )
+    else:
+        result = train(
+            args.articles, args.views, args.out, config=config, now=args.now, progress=progress
+        )
     counts = result.manifest["counts"]
-    print(f"published {result.version} -> {result.path}")
+    published = gate is None or gate.published
+    print(
+        f"{'published' if published else 'wrote, NOT published'} {result.version} -> {result.path}"
+    )
     print(_table([(k, v) for k, v in counts.items()], ("count", "value")))
     print()
     total = sum(r.seconds for r in result.stages) or 1.0
-    print(_table(
-        [(r.name, f"{r.seconds:.2f}", f"{100 * r.seconds / total:.0f}%", f"{r.peak_mib:.0f}")
-         for r in result.stages],
-        ("stage", "seconds", "share", "peak MiB"),
-    ))
+    print(
+        _table(
+            [
+                (r.name, f"{r.seconds:.2f}", f"{100 * r.seconds / total:.0f}%", f"{r.peak_mib:.0f}")
+                for r in result.stages
+            ],
+            ("stage", "seconds", "share", "peak MiB"),
+        )
+    )
     print(f"co-view: {result.manifest['coview']}")
+    if gate is not None:
+        print(gate.message(), file=sys.stdout if gate.passed else sys.stderr)
+        if not gate.passed:
+            print(
+                f"gate: {gate.reason}; "
+                + (
+                    "published anyway (--force)"
+                    if gate.forced
+                    else f"LATEST still names {gate.incumbent_version}"
+                ),
+                file=sys.stderr,
+            )
+            return EXIT_OK if gate.forced else EXIT_GATE_REFUSED
     return EXIT_OK
 
 
@@ -120,13 +204,22 @@ def _add_generate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--articles", type=_positive_int, default=3000, help="articles (default 3000)")
     p.add_argument("--days", type=_positive_int, default=30, help="days covered (default 30)")
-    p.add_argument("--sessions", type=_positive_int, default=None,
-                   help="reader sessions (default: 20 per article)")
+    p.add_argument(
+        "--sessions",
+        type=_positive_int,
+        default=None,
+        help="reader sessions (default: 20 per article)",
+    )
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
-    p.add_argument("--words", type=_positive_int, default=400,
-                   help="words per article body (default 400)")
-    p.add_argument("--now", type=_datetime, default=None,
-                   help="end of the period, ISO 8601 (default 2026-11-01T12:00:00Z)")
+    p.add_argument(
+        "--words", type=_positive_int, default=400, help="words per article body (default 400)"
+    )
+    p.add_argument(
+        "--now",
+        type=_datetime,
+        default=None,
+        help="end of the period, ISO 8601 (default 2026-11-01T12:00:00Z)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.set_defaults(handler=_cmd_generate)
 
@@ -135,12 +228,19 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from recommender.sample import generate_sample
 
     info = generate_sample(
-        args.out, n_articles=args.articles, days=args.days, seed=args.seed,
-        sessions=args.sessions, now=args.now, words_per_article=args.words,
+        args.out,
+        n_articles=args.articles,
+        days=args.days,
+        seed=args.seed,
+        sessions=args.sessions,
+        now=args.now,
+        words_per_article=args.words,
         show_progress=sys.stderr.isatty(),
     )
-    print(f"wrote {info.n_articles} articles, {info.n_events} views in {info.n_sessions} "
-          f"sessions to {args.out} (period ends {info.now.isoformat()})")
+    print(
+        f"wrote {info.n_articles} articles, {info.n_events} views in {info.n_sessions} "
+        f"sessions to {args.out} (period ends {info.now.isoformat()})"
+    )
     return EXIT_OK
 
 
@@ -148,10 +248,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _add_models(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("models", help="list bundles or roll back to one",
-                       description="Manage the bundles in a models directory.")
-    p.add_argument("--models", type=Path, default=Path("models"),
-                   help="models directory (default: models)")
+    p = sub.add_parser(
+        "models",
+        help="list bundles or roll back to one",
+        description="Manage the bundles in a models directory.",
+    )
+    p.add_argument(
+        "--models", type=Path, default=Path("models"), help="models directory (default: models)"
+    )
     msub = p.add_subparsers(dest="models_command", required=True)
     ls = msub.add_parser("list", help="bundles, newest last; * marks LATEST")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
@@ -168,21 +272,35 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
     rows = []
     for version in list_versions(args.models):
         manifest = json.loads((args.models / version / MANIFEST).read_text())
-        rows.append({
-            "version": version,
-            "latest": version == current,
-            "created_at": manifest.get("created_at"),
-            "articles": manifest.get("n_articles"),
-            "coview": manifest.get("has_coview"),
-        })
+        rows.append(
+            {
+                "version": version,
+                "latest": version == current,
+                "created_at": manifest.get("created_at"),
+                "articles": manifest.get("n_articles"),
+                "coview": manifest.get("has_coview"),
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not rows:
         print(f"no bundles in {args.models}")
     else:
-        print(_table([("*" if r["latest"] else "", r["version"], r["created_at"], r["articles"],
-                       "yes" if r["coview"] else "no") for r in rows],
-                     ("", "version", "created_at", "articles", "co-view")))
+        print(
+            _table(
+                [
+                    (
+                        "*" if r["latest"] else "",
+                        r["version"],
+                        r["created_at"],
+                        r["articles"],
+                        "yes" if r["coview"] else "no",
+                    )
+                    for r in rows
+                ],
+                ("", "version", "created_at", "articles", "co-view"),
+            )
+        )
     return EXIT_OK
 
 
@@ -206,8 +324,11 @@ def _add_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     p.add_argument("mind_dir", type=Path, help="folder with news.tsv and behaviors.tsv")
     p.add_argument("--out", type=Path, required=True, help="output directory")
-    p.add_argument("--include-history", action="store_true",
-                   help="also emit each user's click history as a session")
+    p.add_argument(
+        "--include-history",
+        action="store_true",
+        help="also emit each user's click history as a session",
+    )
     p.set_defaults(handler=_cmd_convert_mind)
 
 
@@ -233,10 +354,17 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--models", type=Path, help="models directory (NEWSREC_MODELS_DIR)")
     p.add_argument("--host", default=None, help="bind address (NEWSREC_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=_positive_int, default=None, help="port (NEWSREC_PORT, 8000)")
-    p.add_argument("--workers", type=_positive_int, default=None,
-                   help="gunicorn workers (NEWSREC_WORKERS, default: 2 per core)")
-    p.add_argument("--demo", action="store_true",
-                   help="demo mode: editor login demo/demo unless NEWSREC_EDITOR_* are set")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="gunicorn workers (NEWSREC_WORKERS, default: 2 per core)",
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="demo mode: editor login demo/demo unless NEWSREC_EDITOR_* are set",
+    )
     p.set_defaults(handler=_cmd_serve)
 
 
@@ -244,8 +372,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # The service lives in its own package (it imports Flask); run it in a fresh interpreter so
     # this library never imports Flask or Redis.
     env = dict(os.environ)
-    for flag, name in (("models", "NEWSREC_MODELS_DIR"), ("host", "NEWSREC_HOST"),
-                       ("port", "NEWSREC_PORT"), ("workers", "NEWSREC_WORKERS")):
+    for flag, name in (
+        ("models", "NEWSREC_MODELS_DIR"),
+        ("host", "NEWSREC_HOST"),
+        ("port", "NEWSREC_PORT"),
+        ("workers", "NEWSREC_WORKERS"),
+    ):
         value = getattr(args, flag)
         if value is not None:
             env[name] = str(value)
@@ -255,7 +387,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_UNEXPECTED  # pragma: no cover - exec does not return
 
 
-COMMANDS = (_add_train, _add_generate, _add_models, _add_convert, _add_serve)
+COMMANDS = (
+    _add_train,
+    _add_generate,
+    _add_models,
+    _add_convert,
+    _add_serve,
+    _add_import_wordpress,
+    _add_evaluate,
+    _add_tune,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

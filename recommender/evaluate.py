@@ -1,0 +1,1185 @@
+"""Offline evaluation: replay reader sessions after a chronological split.
+
+The view log is cut at a split time. Models are trained, with :func:`recommender.train.train`,
+only on what was known before it: articles first seen before the split and views before the
+split. Every reader session after the split is then replayed: for each article ``A`` a reader
+opened and the next different article ``B`` they opened in the same session, did the list the
+service would have shown on ``A``'s page contain ``B``? The list comes from
+:func:`recommender.blend.related`, called as the service calls it (same filters; fallbacks are
+``A``'s section's most viewed then the site's most viewed over the 7 days before the split;
+``now`` is the split time, because the bundle under test is the one trained at the split).
+
+Replay rule
+-----------
+* A session is what :func:`recommender.data.read_views` makes of the view log (a session id,
+  or a user id cut at ``session_gap_minutes`` of inactivity). Views are ordered by time, then
+  by their order in the file (so views sharing a timestamp keep file order).
+* Pairs are consecutive views of *different* articles within a session, both at or after the
+  split (and before the end of the test period). A reload (``A`` then ``A``) is no pair.
+* Sessions with more distinct articles in the test period than ``max_session_views`` look like
+  crawlers and are left out, as training leaves them out of co-views.
+* A query article that is not in the training bundle (published in the test period: a *new*
+  article) is folded in by content, as the service does: its TF-IDF vector under the training
+  bundle's vectorizer is compared with the training catalogue
+  (:func:`recommender.content.fold_in`); it has no co-view evidence, so its hybrid list is its
+  content list. A query article with no metadata at all cannot be shown a list by the service;
+  such pairs are counted (``skipped_unknown_query``) and left out of every metric.
+* A target article published in the test period cannot be recommended by a model trained
+  before it existed: such pairs count as misses, and ``target_in_training`` says how many
+  pairs could be hit at all.
+* Editorial rules (pins, blocks) are live state, not part of a bundle: every strategy here is
+  rules-free.
+
+MIND (:mod:`recommender.mind`): click histories carry no per-click time, and MIND has no publish
+dates. Evaluate MIND on the output of ``convert_mind``, whose sessions are impressions: each
+impression's clicked articles in impression order, from the impression time one second apart,
+so the split is by impression time and the pairs are consecutive clicks within one impression.
+Click histories (no times) are left out (``newsrec evaluate --mind`` converts without them).
+Without dates, freshness is neutral (factor 1) and "new" means "first seen (viewed) at or after
+the split"; undated articles nobody viewed before the split are not in the training catalogue.
+
+Strategies
+----------
+``most_viewed``
+    The site's most viewed over the 7 days before the split, minus the query article (same
+    filters).
+``content``, ``coview``, ``hybrid``
+    :func:`recommender.blend.related` with that strategy, including its fallbacks. The single
+    signals are raw: ``content`` is TF-IDF cosine only, blind to age.
+``content_fresh``
+    The hybrid with a co-view weight of 0: content times the hybrid's freshness decay. It is
+    what the hybrid serves for an article without co-view evidence (a new article), so it is
+    the content signal as readers get it.
+
+Metrics (lists of ``n = 10``, cut-offs ``k`` in 5 and 10)
+----------------------------------------------------------
+``hit_rate@k``
+    Share of pairs whose target is in the first ``k``.
+``mrr@k``
+    Mean of ``1 / rank`` of the target (0 when below ``k``).
+``ndcg@k``
+    One relevant item per pair, so ``1 / log2(rank + 1)`` (0 when below ``k``).
+``coverage``
+    Distinct articles recommended (in any list of ``n``) / published articles in the training
+    catalogue.
+``mean_age_days``
+    Mean over pairs of the mean age (at the query view) of the recommended articles with a
+    known publish date; ``None`` without dates.
+``diversity``
+    Distinct sections in a list / its length, mean over pairs: 1 when every item is from a
+    different section, ``1 / n`` when all share one.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import html
+import json
+import math
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recommender.blend import BlendParams, Filters, Signals, related
+from recommender.errors import DataError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from recommender.bundle import Bundle
+    from recommender.data import Article, ViewEvents
+    from recommender.train import TrainConfig
+
+# The modules that import scikit-learn, scipy and pyarrow are imported where they are used:
+# ``newsrec`` builds every command's parser at start-up and should not pay for them.
+
+DAY = 86_400
+#: Metric cut-offs; lists are ``max(KS)`` long.
+KS = (5, 10)
+STRATEGIES = ("most_viewed", "content", "coview", "content_fresh", "hybrid")
+GROUPS = ("all", "new", "established")
+#: Query-article age buckets (days, lower bound inclusive) for "hit rate by query-article age".
+AGE_BUCKETS: tuple[tuple[float, float, str], ...] = (
+    (0, 1, "<1d"),
+    (1, 2, "1-2d"),
+    (2, 4, "2-4d"),
+    (4, 7, "4-7d"),
+    (7, 14, "1-2w"),
+    (14, math.inf, ">2w"),
+)
+#: Edges (days) of the recommended-article age histogram.
+AGE_HISTOGRAM_EDGES = (0, 1, 2, 3, 4, 5, 7, 10, 14, 21, 30, 60, math.inf)
+REPLAY_RULE = (
+    "sessions from the view log (session id, or user id cut at the session gap); views ordered "
+    "by time then file order; pairs = consecutive views of different articles in a session, "
+    "both in the test period; sessions with more distinct test-period articles than "
+    "max_session_views are dropped as crawlers; new query articles are folded in by content; "
+    "targets unknown to the training bundle count as misses"
+)
+MIND_REPLAY_RULE = (
+    "MIND: session = impression (convert_mind); pairs = consecutive clicked articles in "
+    "impression order; split by impression time; no publish dates, so freshness is neutral "
+    "and 'new' = first viewed at or after the split"
+)
+
+
+# --- metrics ------------------------------------------------------------------------------
+
+
+def hit_rate_at_k(ranks: np.ndarray, k: int) -> float:
+    """Share of pairs whose target is ranked within the first ``k``.
+
+    Parameters
+    ----------
+    ranks : ndarray of int
+        1-based rank of each pair's target in its list; 0 when absent.
+    k : int
+
+    Returns
+    -------
+    float
+        NaN when there are no pairs.
+    """
+    ranks = np.asarray(ranks)
+    if ranks.size == 0:
+        return math.nan
+    return float(np.mean((ranks >= 1) & (ranks <= k)))
+
+
+def mrr_at_k(ranks: np.ndarray, k: int) -> float:
+    """Mean reciprocal rank, counting ranks beyond ``k`` (and misses) as 0."""
+    ranks = np.asarray(ranks)
+    if ranks.size == 0:
+        return math.nan
+    hit = (ranks >= 1) & (ranks <= k)
+    return float(np.where(hit, 1.0 / np.maximum(ranks, 1), 0.0).mean())
+
+
+def ndcg_at_k(ranks: np.ndarray, k: int) -> float:
+    """NDCG at ``k`` with one relevant item per pair: ``1 / log2(rank + 1)``, 0 beyond ``k``."""
+    ranks = np.asarray(ranks)
+    if ranks.size == 0:
+        return math.nan
+    hit = (ranks >= 1) & (ranks <= k)
+    return float(np.where(hit, 1.0 / np.log2(np.maximum(ranks, 1) + 1.0), 0.0).mean())
+
+
+def catalogue_coverage(lists: Iterable[Sequence[int]], n_catalogue: int) -> float:
+    """Distinct rows recommended in any list / the number of recommendable rows."""
+    if n_catalogue <= 0:
+        return math.nan
+    seen: set[int] = set()
+    for rows in lists:
+        seen.update(int(r) for r in rows)
+    return len(seen) / n_catalogue
+
+
+def section_diversity(sections: Sequence[str]) -> float:
+    """Distinct sections in one list / its length (NaN for an empty list)."""
+    if not sections:
+        return math.nan
+    return len(set(sections)) / len(sections)
+
+
+# --- replay pairs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayPairs:
+    """(query article, next article) pairs replayed from the test period.
+
+    Attributes
+    ----------
+    query_ids, target_ids : list of str
+        The article opened and the next different one opened after it.
+    timestamps : ndarray of int64
+        Unix seconds of the query view (when the list would have been shown).
+    n_sessions : int
+        Sessions that produced at least one pair.
+    n_bot_sessions : int
+        Sessions left out as crawlers.
+    """
+
+    query_ids: list[str]
+    target_ids: list[str]
+    timestamps: np.ndarray
+    n_sessions: int
+    n_bot_sessions: int = 0
+
+    def __len__(self) -> int:
+        return len(self.query_ids)
+
+
+def replay_pairs(
+    events: ViewEvents, start_ts: int, end_ts: int, *, max_session_views: int = 100
+) -> ReplayPairs:
+    """The replay pairs of the views in ``[start_ts, end_ts)`` (see the module's replay rule)."""
+    ts = events.timestamps
+    inside = np.flatnonzero((ts >= start_ts) & (ts < end_ts))
+    sessions = events.session_codes[inside]
+    codes = events.article_codes[inside].astype(np.int64)
+    order = np.lexsort((inside, ts[inside], sessions))
+    sessions, codes, times = sessions[order], codes[order], ts[inside][order]
+    # crawler sessions: too many distinct articles in the period
+    n_codes = max(len(events.article_ids), 1)
+    distinct = np.unique(sessions * n_codes + codes) // n_codes
+    per_session = np.unique(distinct, return_counts=True)
+    bots = per_session[0][per_session[1] > max_session_views]
+    human = ~np.isin(sessions, bots)
+    sessions, codes, times = sessions[human], codes[human], times[human]
+    # drop reloads: a view of the article the reader is already on
+    if sessions.size:
+        fresh = np.ones(sessions.size, dtype=bool)
+        fresh[1:] = (sessions[1:] != sessions[:-1]) | (codes[1:] != codes[:-1])
+        sessions, codes, times = sessions[fresh], codes[fresh], times[fresh]
+    same = sessions[1:] == sessions[:-1]
+    first = np.flatnonzero(same)
+    ids = events.article_ids
+    return ReplayPairs(
+        query_ids=[str(ids[c]) for c in codes[first]],
+        target_ids=[str(ids[c]) for c in codes[first + 1]],
+        timestamps=times[first].astype(np.int64),
+        n_sessions=int(np.unique(sessions[first]).size),
+        n_bot_sessions=int(bots.size),
+    )
+
+
+# --- the split ---------------------------------------------------------------------------------
+
+
+def load_events(
+    views_path: str | Path, *, session_gap_minutes: float = 30, max_invalid: int = 0
+) -> ViewEvents:
+    """Read a view log of events; aggregated counts cannot be replayed."""
+    from recommender.data import ViewCounts, read_views
+
+    views = read_views(views_path, session_gap_minutes=session_gap_minutes, max_invalid=max_invalid)
+    if isinstance(views, ViewCounts):
+        raise DataError(
+            str(views_path),
+            None,
+            None,
+            "evaluation replays sessions: needs view events, not aggregated counts",
+        )
+    if views.timestamps.size == 0:
+        raise DataError(str(views_path), None, None, "no views to replay")
+    return views
+
+
+def first_seen(articles: Sequence[Article], events: ViewEvents) -> np.ndarray:
+    """Unix seconds an article became known: its publish time, else its first view (``-1``:
+    never seen, for an undated article nobody viewed)."""
+    first_view = np.full(len(events.article_ids), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_view, events.article_codes, events.timestamps)
+    by_id = {str(a): int(t) for a, t in zip(events.article_ids, first_view, strict=True)}
+    out = np.full(len(articles), -1, dtype=np.int64)
+    never = np.iinfo(np.int64).max
+    for i, article in enumerate(articles):
+        if article.published_at is not None:
+            out[i] = int(article.published_at.timestamp())
+        else:
+            seen = by_id.get(article.id, never)
+            out[i] = -1 if seen == never else seen
+    return out
+
+
+def _iso(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _article_record(article: Article) -> dict[str, Any]:
+    published = article.published_at
+    return {
+        "id": article.id,
+        "title": article.title,
+        # the reader strips HTML from bodies: escape so the plain text reads back unchanged
+        "body": html.escape(article.body, quote=False),
+        "category": article.category,
+        "tags": list(article.tags),
+        "author": article.author,
+        "published_at": None if published is None else _iso(int(published.timestamp())),
+        "url": article.url,
+        "image_url": article.image_url,
+        "status": article.status,
+        "language": article.language,
+    }
+
+
+@dataclass(frozen=True)
+class TrainingInputs:
+    """Input files holding only what was known before a split, and what they hold."""
+
+    articles_path: Path
+    views_path: Path
+    split_ts: int
+    article_ids: frozenset[str]
+    n_views: int
+
+
+def write_training_inputs(
+    articles: Sequence[Article], events: ViewEvents, split_ts: int, out_dir: str | Path
+) -> TrainingInputs:
+    """Write ``articles.jsonl`` and ``views.csv`` with only what was known before ``split_ts``.
+
+    Articles first seen (published, or first viewed when undated) before the split, and views
+    before the split of those articles. Nothing from the test period leaks into them (except
+    an article's current status, the only state the input files hold).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seen = first_seen(articles, events)
+    kept = [a for a, t in zip(articles, seen, strict=True) if 0 <= t < split_ts]
+    if not kept:
+        raise DataError(events.path, None, None, f"no article was known before {_iso(split_ts)}")
+    articles_path = out / "articles.jsonl"
+    with open(articles_path, "w", encoding="utf-8") as handle:
+        for article in kept:
+            handle.write(json.dumps(_article_record(article), ensure_ascii=False) + "\n")
+    kept_ids = frozenset(a.id for a in kept)
+    known_code = np.array([str(a) in kept_ids for a in events.article_ids], dtype=bool)
+    before = (events.timestamps < split_ts) & known_code[events.article_codes]
+    views_path = out / "views.csv"
+    index = np.flatnonzero(before)
+    ids = events.article_ids
+    with open(views_path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("session_id", "article_id", "timestamp"))
+        sessions = events.session_codes[index].tolist()
+        codes = events.article_codes[index].tolist()
+        # ISO strings: the reader's fast path (integer seconds take a slower one)
+        times = (
+            np.datetime_as_string(events.timestamps[index].astype("datetime64[s]"), unit="s") + "Z"
+        ).tolist()
+        writer.writerows(
+            (f"s{s}", ids[c], t) for s, c, t in zip(sessions, codes, times, strict=True)
+        )
+    return TrainingInputs(articles_path, views_path, split_ts, kept_ids, int(index.size))
+
+
+def train_at_split(
+    inputs: TrainingInputs, models_dir: str | Path, config: TrainConfig | None = None
+) -> Bundle:
+    """Train on split inputs (``now`` = the split, ``LATEST`` untouched) and load the bundle."""
+    from recommender.bundle import Bundle
+    from recommender.train import TrainConfig, train
+
+    config = config or TrainConfig()
+    result = train(
+        inputs.articles_path,
+        inputs.views_path,
+        models_dir,
+        config=config.replace(max_invalid=0),
+        now=dt.datetime.fromtimestamp(inputs.split_ts, dt.UTC),
+        publish=False,
+    )
+    return Bundle.load(result.path, mmap=False)
+
+
+# --- replay ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Signals:
+    """A bundle's ranking arrays with folded-in query rows appended (see :class:`Signals`)."""
+
+    categories: list[str]
+    published_ts: np.ndarray
+    is_published: np.ndarray
+    content_neighbors: np.ndarray
+    content_scores: np.ndarray
+    has_coview: bool
+    coview_neighbors: np.ndarray | None
+    coview_scores: np.ndarray | None
+    coview_counts: np.ndarray | None
+    coview_support: np.ndarray | None
+
+
+def fold_in_articles(bundle: Bundle, articles: Sequence[Article]) -> tuple[np.ndarray, np.ndarray]:
+    """Content neighbours of articles the bundle does not hold, among its published rows."""
+    import scipy.sparse as sp
+
+    from recommender.content import compose_document, fold_in
+
+    title_weight = int(bundle.manifest.get("parameters", {}).get("title_weight", 3))
+    docs = [compose_document(a, title_weight) for a in articles]
+    vectors = sp.csr_matrix(bundle.vectorizer.transform(docs), dtype=np.float32)
+    n = bundle.content_neighbors.shape[1]
+    return fold_in(vectors, bundle.content_matrix, n, candidate_mask=bundle.is_published)
+
+
+def _with_folded_rows(bundle: Bundle, articles: Sequence[Article]) -> Signals:
+    if not articles:
+        return bundle
+    neighbors, scores = fold_in_articles(bundle, articles)
+    m = len(articles)
+    published = np.array(
+        [-1 if a.published_at is None else int(a.published_at.timestamp()) for a in articles],
+        dtype=np.int64,
+    )
+
+    def pad(array: np.ndarray | None, fill: int) -> np.ndarray | None:
+        if array is None:
+            return None
+        extra = np.full((m, *array.shape[1:]), fill, dtype=array.dtype)
+        return np.concatenate([np.asarray(array), extra])
+
+    return _Signals(
+        categories=list(bundle.categories) + [a.category for a in articles],
+        published_ts=np.concatenate([np.asarray(bundle.published_ts), published]),
+        # folded rows are queries only: never candidates
+        is_published=np.concatenate([bundle.is_published, np.zeros(m, dtype=bool)]),
+        content_neighbors=np.concatenate([np.asarray(bundle.content_neighbors), neighbors]),
+        content_scores=np.concatenate([np.asarray(bundle.content_scores), scores]),
+        has_coview=bundle.has_coview,
+        coview_neighbors=pad(bundle.coview_neighbors, -1),
+        coview_scores=pad(bundle.coview_scores, 0),
+        coview_counts=pad(bundle.coview_counts, 0),
+        coview_support=pad(bundle.coview_support, 0),
+    )
+
+
+@dataclass
+class Replay:
+    """A bundle made ready to replay pairs: unique query rows and each pair's target row.
+
+    Build it with :func:`prepare_replay`; rank with :func:`replay_lists`, score with
+    :func:`score_lists`. ``query_rows`` index ``signals`` (folded-in queries come after the
+    bundle's rows).
+    """
+
+    bundle: Bundle
+    signals: Signals
+    now_ts: int
+    query_ids: list[str]
+    query_rows: np.ndarray
+    query_categories: list[str]
+    query_published: np.ndarray
+    query_new: np.ndarray
+    pair_query: np.ndarray
+    pair_target: np.ndarray
+    pair_ts: np.ndarray
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.pair_query.size)
+
+
+def prepare_replay(
+    bundle: Bundle, pairs: ReplayPairs, articles: Mapping[str, Article], *, now_ts: int
+) -> Replay:
+    """Map replay pairs onto a bundle, folding in query articles it does not hold.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The model under test.
+    pairs : ReplayPairs
+    articles : mapping of str to Article
+        Metadata of every article (for the fold-in of new query articles).
+    now_ts : int
+        The time the bundle is served at (the split).
+    """
+    query_index: dict[str, int] = {}
+    new_articles: list[Article] = []
+    query_rows: list[int] = []
+    categories: list[str] = []
+    published: list[int] = []
+    is_new: list[bool] = []
+    pair_query: list[int] = []
+    keep: list[int] = []
+    skipped = 0
+    n = len(bundle)
+    for i, query in enumerate(pairs.query_ids):
+        position = query_index.get(query)
+        if position is None:
+            if bundle.has(query):
+                row = bundle.row(query)
+                query_rows.append(row)
+                categories.append(bundle.categories[row])
+                published.append(int(bundle.published_ts[row]))
+                is_new.append(False)
+            elif query in articles:
+                article = articles[query]
+                query_rows.append(n + len(new_articles))
+                new_articles.append(article)
+                categories.append(article.category)
+                published.append(
+                    -1 if article.published_at is None else int(article.published_at.timestamp())
+                )
+                is_new.append(True)
+            else:
+                skipped += 1
+                continue
+            position = query_index[query] = len(query_rows) - 1
+        pair_query.append(position)
+        keep.append(i)
+    all_targets = np.array(
+        [bundle.row(t) if bundle.has(t) else -1 for t in pairs.target_ids], dtype=np.int64
+    )
+    all_queries_known = np.array([bundle.has(q) for q in pairs.query_ids], dtype=bool)
+    targets = all_targets[keep] if keep else np.zeros(0, dtype=np.int64)
+    pq = np.array(pair_query, dtype=np.int64)
+    new = np.array(is_new, dtype=bool)
+    query_known = ~new[pq] if pq.size else np.zeros(0, dtype=bool)
+    # coverage counts are over every replayed pair, evaluated or not
+    counts = {
+        "pairs": len(pairs),
+        "skipped_unknown_query": skipped,
+        "evaluated": len(keep),
+        "query_in_training": int(all_queries_known.sum()),
+        "target_in_training": int((all_targets >= 0).sum()),
+        "both_in_training": int((all_queries_known & (all_targets >= 0)).sum()),
+        "new_query": int((~query_known).sum()),
+        "unique_queries": len(query_rows),
+        "sessions": pairs.n_sessions,
+        "bot_sessions": pairs.n_bot_sessions,
+    }
+    return Replay(
+        bundle=bundle,
+        signals=_with_folded_rows(bundle, new_articles),
+        now_ts=now_ts,
+        query_ids=list(query_index),
+        query_rows=np.array(query_rows, dtype=np.int64),
+        query_categories=categories,
+        query_published=np.array(published, dtype=np.int64),
+        query_new=new,
+        pair_query=pq,
+        pair_target=targets,
+        pair_ts=pairs.timestamps[keep] if keep else np.zeros(0, dtype=np.int64),
+        counts=counts,
+    )
+
+
+def replay_lists(
+    replay: Replay,
+    strategy: str,
+    *,
+    params: BlendParams | None = None,
+    filters: Filters | None = None,
+    n: int = max(KS),
+) -> list[list[int]]:
+    """The list each unique query article would be shown, for one strategy."""
+    bundle, signals = replay.bundle, replay.signals
+    filters = filters or Filters()
+    if strategy == "content_fresh":
+        strategy = "hybrid"
+        params = dataclasses.replace(params or BlendParams(), coview_weight=0.0)
+    site = bundle.popular_rows("7d")
+    out: list[list[int]] = []
+    for row, category in zip(replay.query_rows.tolist(), replay.query_categories, strict=True):
+        if strategy == "most_viewed":
+            chosen: list[int] = []
+            for candidate in site.tolist():
+                if len(chosen) == n:
+                    break
+                if candidate != row and filters.allows(signals, candidate, replay.now_ts):
+                    chosen.append(candidate)
+            out.append(chosen)
+            continue
+        items = related(
+            signals,
+            row,
+            n,
+            now_ts=replay.now_ts,
+            strategy=strategy,
+            params=params,
+            filters=filters,
+            section_popular=bundle.popular_rows("7d", category),
+            site_popular=site,
+        )
+        out.append([item.row for item in items])
+    return out
+
+
+def _ranks(replay: Replay, lists: Sequence[Sequence[int]]) -> np.ndarray:
+    ranks = np.zeros(replay.n_pairs, dtype=np.int64)
+    positions = [{r: i + 1 for i, r in enumerate(rows)} for rows in lists]
+    for i, (q, target) in enumerate(
+        zip(replay.pair_query.tolist(), replay.pair_target.tolist(), strict=True)
+    ):
+        if target >= 0:
+            ranks[i] = positions[q].get(target, 0)
+    return ranks
+
+
+def _age_bucket(age_days: np.ndarray) -> np.ndarray:
+    """Index into :data:`AGE_BUCKETS`, ``len(AGE_BUCKETS)`` for unknown ages."""
+    out = np.full(age_days.size, len(AGE_BUCKETS), dtype=np.int64)
+    for i, (lo, hi, _) in enumerate(AGE_BUCKETS):
+        out[(age_days >= lo) & (age_days < hi)] = i
+    return out
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+@dataclass
+class StrategyScores:
+    """Per-pair results of one strategy: ranks, list ages and diversity, plus the lists."""
+
+    ranks: np.ndarray
+    mean_age: np.ndarray  # days per pair, NaN where no recommended article has a date
+    diversity: np.ndarray
+    item_ages: np.ndarray  # days of every dated recommended item, all pairs
+    lists: list[list[int]]
+
+
+def score_lists(replay: Replay, lists: list[list[int]]) -> StrategyScores:
+    """Rank, age and diversity of every replayed pair for the given lists."""
+    signals = replay.signals
+    published = np.asarray(signals.published_ts)
+    q_sum = np.zeros(len(lists), dtype=np.float64)
+    q_count = np.zeros(len(lists), dtype=np.int64)
+    q_div = np.full(len(lists), math.nan)
+    dated: list[np.ndarray] = []
+    for i, rows in enumerate(lists):
+        if rows:
+            pub = published[np.asarray(rows, dtype=np.int64)]
+            pub = pub[pub >= 0]
+            dated.append(pub)
+            q_sum[i], q_count[i] = float(pub.sum()), pub.size
+            q_div[i] = section_diversity([signals.categories[r] for r in rows])
+        else:
+            dated.append(np.zeros(0, dtype=np.int64))
+    pq, ts = replay.pair_query, replay.pair_ts.astype(np.float64)
+    count = q_count[pq]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_age = np.where(
+            count > 0, (count * ts - q_sum[pq]) / np.maximum(count, 1) / DAY, math.nan
+        )
+    lengths = np.array([dated[q].size for q in pq.tolist()], dtype=np.int64)
+    if lengths.sum():
+        item_pub = np.concatenate([dated[q] for q in pq.tolist()])
+        item_ages = (np.repeat(replay.pair_ts, lengths) - item_pub) / DAY
+    else:
+        item_ages = np.zeros(0)
+    return StrategyScores(
+        ranks=_ranks(replay, lists),
+        mean_age=mean_age,
+        diversity=q_div[pq] if pq.size else np.zeros(0),
+        item_ages=np.maximum(item_ages, 0.0),
+        lists=lists,
+    )
+
+
+def summarise(
+    replay: Replay,
+    scores: StrategyScores,
+    mask: np.ndarray | None = None,
+) -> dict[str, float | None]:
+    """Every metric of one strategy over the pairs in ``mask`` (default: all)."""
+    if mask is None:
+        mask = np.ones(replay.n_pairs, dtype=bool)
+    ranks = scores.ranks[mask]
+    out: dict[str, float | None] = {"pairs": float(mask.sum())}
+    for k in KS:
+        out[f"hit_rate@{k}"] = _nan_to_none(hit_rate_at_k(ranks, k))
+        out[f"mrr@{k}"] = _nan_to_none(mrr_at_k(ranks, k))
+        out[f"ndcg@{k}"] = _nan_to_none(ndcg_at_k(ranks, k))
+    queries = np.unique(replay.pair_query[mask])
+    n_catalogue = int(np.asarray(replay.bundle.is_published).sum())
+    out["coverage"] = _nan_to_none(
+        catalogue_coverage((scores.lists[q] for q in queries.tolist()), n_catalogue)
+    )
+    ages = scores.mean_age[mask]
+    ages = ages[~np.isnan(ages)]
+    out["mean_age_days"] = _nan_to_none(float(ages.mean())) if ages.size else None
+    diversity = scores.diversity[mask]
+    diversity = diversity[~np.isnan(diversity)]
+    out["diversity"] = _nan_to_none(float(diversity.mean())) if diversity.size else None
+    return out
+
+
+def group_masks(replay: Replay) -> dict[str, np.ndarray]:
+    """Pairs by query article: all, new (not in the training bundle), established."""
+    new = replay.query_new[replay.pair_query] if replay.n_pairs else np.zeros(0, dtype=bool)
+    return {"all": np.ones(replay.n_pairs, dtype=bool), "new": new, "established": ~new}
+
+
+def query_age_days(replay: Replay) -> np.ndarray:
+    """Age of each pair's query article at the query view, days (NaN when undated)."""
+    published = replay.query_published[replay.pair_query]
+    return np.where(published >= 0, (replay.pair_ts - published) / DAY, math.nan)
+
+
+# --- the whole evaluation --------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` measured; :meth:`to_dict` is the JSON output."""
+
+    summary: dict[str, Any]
+    replay: Replay | None = None
+    scores: dict[str, StrategyScores] = field(default_factory=dict)
+
+    def metric(self, strategy: str, name: str, group: str = "all") -> float | None:
+        value = self.summary["strategies"][strategy][group][name]
+        return None if value is None else float(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.summary
+
+
+def evaluate_replay(
+    replay: Replay,
+    *,
+    strategies: Sequence[str] = STRATEGIES,
+    params: BlendParams | None = None,
+    filters: Filters | None = None,
+) -> Evaluation:
+    """Every strategy's metrics on a prepared replay, by query group, age and list age."""
+    params = params or BlendParams()
+    masks = group_masks(replay)
+    ages = query_age_days(replay)
+    buckets = _age_bucket(np.nan_to_num(ages, nan=-1.0))
+    bucket_labels = [label for _, _, label in AGE_BUCKETS] + ["unknown"]
+    result: dict[str, Any] = {}
+    by_age: dict[str, list[float | None]] = {}
+    histograms: dict[str, list[int]] = {}
+    all_scores: dict[str, StrategyScores] = {}
+    for strategy in strategies:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+        lists = replay_lists(replay, strategy, params=params, filters=filters)
+        scores = score_lists(replay, lists)
+        all_scores[strategy] = scores
+        result[strategy] = {g: summarise(replay, scores, m) for g, m in masks.items()}
+        by_age[strategy] = [
+            _nan_to_none(hit_rate_at_k(scores.ranks[buckets == b], max(KS)))
+            for b in range(len(bucket_labels))
+        ]
+        histograms[strategy] = np.histogram(
+            scores.item_ages, bins=np.array((*AGE_HISTOGRAM_EDGES[:-1], 1e9))
+        )[0].tolist()
+    summary = {
+        "pairs": replay.counts,
+        "pairs_by_query_age": [int((buckets == b).sum()) for b in range(len(bucket_labels))],
+        "strategies": result,
+        "hit_rate@10_by_query_age": {"buckets": bucket_labels, **by_age},
+        "recommended_age_histogram": {
+            "edges_days": [e if math.isfinite(e) else None for e in AGE_HISTOGRAM_EDGES],
+            **histograms,
+        },
+        "blend_params": _params_dict(params),
+        "dated": bool((np.asarray(replay.bundle.published_ts) >= 0).any()),
+    }
+    return Evaluation(summary, replay, all_scores)
+
+
+def _params_dict(params: BlendParams) -> dict[str, Any]:
+    out = asdict(params)
+    out["section_half_life_days"] = dict(params.section_half_life_days)
+    return out
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """Where the test period starts and ends (unix seconds, end exclusive)."""
+
+    test_from: int
+    test_until: int
+
+
+def resolve_split(
+    events: ViewEvents,
+    *,
+    test_from: dt.datetime | None = None,
+    test_days: float | None = None,
+    test_until: dt.datetime | None = None,
+) -> SplitSpec:
+    """The test period from either a start date or a number of days before the last view."""
+    last = int(events.timestamps.max())
+    until = last + 1 if test_until is None else int(_aware(test_until).timestamp())
+    if (test_from is None) == (test_days is None):
+        raise ValueError("give exactly one of test_from and test_days")
+    if test_from is not None:
+        start = int(_aware(test_from).timestamp())
+    else:
+        assert test_days is not None
+        if test_days <= 0:
+            raise ValueError(f"test_days must be positive, got {test_days}")
+        start = until - round(test_days * DAY)
+    first = int(events.timestamps.min())
+    if not first < start < until:
+        raise DataError(
+            events.path,
+            None,
+            None,
+            f"the test period {_iso(start)} .. {_iso(until)} leaves no training "
+            f"views (views span {_iso(first)} .. {_iso(last)})",
+        )
+    return SplitSpec(start, until)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@dataclass
+class Prepared:
+    """A split made ready: training inputs written, pairs extracted, articles indexed."""
+
+    split: SplitSpec
+    inputs: TrainingInputs
+    pairs: ReplayPairs
+    articles: dict[str, Article]
+    events: ViewEvents
+    workdir: Path
+
+
+def prepare_split(
+    articles_path: str | Path,
+    views_path: str | Path,
+    split: SplitSpec,
+    workdir: str | Path,
+    *,
+    config: TrainConfig | None = None,
+    articles: Sequence[Article] | None = None,
+    events: ViewEvents | None = None,
+) -> Prepared:
+    """Read the inputs (unless given), write the training part, and extract the replay pairs."""
+    from recommender.data import read_articles
+    from recommender.train import TrainConfig
+
+    config = config or TrainConfig()
+    if articles is None:
+        articles = read_articles(articles_path, max_invalid=config.max_invalid).articles
+    if events is None:
+        events = load_events(
+            views_path,
+            session_gap_minutes=config.session_gap_minutes,
+            max_invalid=config.max_invalid,
+        )
+    inputs = write_training_inputs(articles, events, split.test_from, Path(workdir) / "inputs")
+    pairs = replay_pairs(
+        events, split.test_from, split.test_until, max_session_views=config.max_session_views
+    )
+    return Prepared(split, inputs, pairs, {a.id: a for a in articles}, events, Path(workdir))
+
+
+def evaluate(
+    articles_path: str | Path,
+    views_path: str | Path,
+    *,
+    test_from: dt.datetime | None = None,
+    test_days: float | None = None,
+    test_until: dt.datetime | None = None,
+    config: TrainConfig | None = None,
+    params: BlendParams | None = None,
+    strategies: Sequence[str] = STRATEGIES,
+    filters: Filters | None = None,
+    workdir: str | Path | None = None,
+    mind: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Split the view log, train on the past, replay the future; see the module docstring.
+
+    Parameters
+    ----------
+    articles_path, views_path : path
+        Inputs as ``newsrec train`` reads them; the views must be events.
+    test_from : datetime, optional
+        Start of the test period; or ``test_days`` before the last view.
+    test_days : float, optional
+    test_until : datetime, optional
+        End of the test period (default: just after the last view).
+    config : TrainConfig
+        Training parameters of the model under test.
+    params : BlendParams
+        Ranking parameters of the hybrid.
+    strategies : sequence of str
+        Any of :data:`STRATEGIES`.
+    filters : Filters, optional
+        Page filters (default: none but the service's "published only").
+    workdir : path, optional
+        Where the training inputs and bundle go (default: a temporary directory, removed).
+    mind : bool
+        The inputs come from MIND (adds MIND's replay rule to the output).
+
+    Returns
+    -------
+    Evaluation
+    """
+    from recommender.train import TrainConfig
+
+    config = config or TrainConfig()
+    say = log or (lambda _msg: None)
+    with tempfile.TemporaryDirectory(prefix="newsrec-eval-") as tmp:
+        work = Path(workdir) if workdir is not None else Path(tmp)
+        events = load_events(
+            views_path,
+            session_gap_minutes=config.session_gap_minutes,
+            max_invalid=config.max_invalid,
+        )
+        split = resolve_split(
+            events, test_from=test_from, test_days=test_days, test_until=test_until
+        )
+        say(f"test period {_iso(split.test_from)} .. {_iso(split.test_until)}")
+        prepared = prepare_split(
+            articles_path, views_path, split, work, config=config, events=events
+        )
+        say(
+            f"training on {len(prepared.inputs.article_ids)} articles and "
+            f"{prepared.inputs.n_views} views before the split"
+        )
+        bundle = train_at_split(prepared.inputs, work / "models", config)
+        replay = prepare_replay(bundle, prepared.pairs, prepared.articles, now_ts=split.test_from)
+        say(f"replaying {replay.n_pairs} pairs ({replay.counts['unique_queries']} query articles)")
+        evaluation = evaluate_replay(replay, strategies=strategies, params=params, filters=filters)
+    evaluation.summary = {
+        "replay_rule": REPLAY_RULE,
+        **({"mind_replay_rule": MIND_REPLAY_RULE} if mind else {}),
+        "inputs": {"articles": str(articles_path), "views": str(views_path)},
+        "split": {
+            "test_from": _iso(split.test_from),
+            "test_until": _iso(split.test_until),
+            "training_articles": len(prepared.inputs.article_ids),
+            "training_views": prepared.inputs.n_views,
+            "test_views": int(
+                (
+                    (events.timestamps >= split.test_from) & (events.timestamps < split.test_until)
+                ).sum()
+            ),
+            "now": _iso(split.test_from),
+            "note": "candidates published in the test period are unknown to a model trained "
+            "at the split and cannot be recommended; new query articles are folded "
+            "in by content",
+        },
+        "train_parameters": asdict(config),
+        **evaluation.summary,
+    }
+    return evaluation
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def format_table(summary: Mapping[str, Any], group: str = "all") -> str:
+    """A plain-text table of every strategy's metrics for one query group."""
+    columns = [f"hit_rate@{k}" for k in KS] + [f"mrr@{k}" for k in KS]
+    columns += [f"ndcg@{k}" for k in KS] + ["coverage", "mean_age_days", "diversity"]
+    header = ["strategy", "pairs", *[c.replace("_rate", "").replace("_days", "") for c in columns]]
+    rows = []
+    for strategy, groups in summary["strategies"].items():
+        metrics = groups[group]
+        rows.append(
+            [
+                strategy,
+                str(int(metrics["pairs"])),
+                *[_fmt(metrics[c], 1 if c == "mean_age_days" else 3) for c in columns],
+            ]
+        )
+    cells = [header, *rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            c.rjust(w) if i else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def format_report(summary: Mapping[str, Any]) -> str:
+    """The terminal output of ``newsrec evaluate``."""
+    out = []
+    split = summary.get("split")
+    if split:
+        out.append(
+            f"test period {split['test_from']} .. {split['test_until']}; trained on "
+            f"{split['training_articles']} articles, {split['training_views']} views"
+        )
+    pairs = summary["pairs"]
+    total = max(pairs["pairs"], 1)
+
+    def share(key: str) -> str:
+        return f"{pairs[key]} ({100 * pairs[key] / total:.1f}%)"
+
+    out.append(
+        f"pairs: {pairs['pairs']} replayed, {pairs['evaluated']} evaluated "
+        f"({pairs['skipped_unknown_query']} skipped: query article has no metadata)"
+    )
+    out.append(
+        f"coverage of the replayed pairs: query article in training {share('query_in_training')}"
+        f", next article in training {share('target_in_training')}, both "
+        f"{share('both_in_training')}"
+    )
+    out.append(f"replay rule: {summary.get('replay_rule', REPLAY_RULE)}")
+    if "mind_replay_rule" in summary:
+        out.append(f"replay rule: {summary['mind_replay_rule']}")
+    for group in GROUPS:
+        n = int(next(iter(summary["strategies"].values()))[group]["pairs"])
+        title = {
+            "all": "all query articles",
+            "new": "new query articles (not in training)",
+            "established": "established query articles",
+        }[group]
+        out.append("")
+        out.append(f"{title} ({n} pairs)")
+        out.append(format_table(summary, group))
+    return "\n".join(out)
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def _strategies(value: str) -> tuple[str, ...]:
+    import argparse
+
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = [n for n in names if n not in STRATEGIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"strategies are a comma-separated list of {', '.join(STRATEGIES)}"
+        )
+    return names
+
+
+def _positive_float(value: str) -> float:
+    import argparse
+
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return number
+
+
+def add_test_period_arguments(p: argparse.ArgumentParser) -> None:
+    """``--test-from`` / ``--test-days`` (one required), shared with ``newsrec tune``."""
+    from recommender.cli import _datetime
+
+    period = p.add_mutually_exclusive_group(required=True)
+    period.add_argument(
+        "--test-from", type=_datetime, metavar="DATE", help="start of the test period, ISO 8601"
+    )
+    period.add_argument(
+        "--test-days",
+        type=_positive_float,
+        metavar="N",
+        help="the test period is the last N days of the views",
+    )
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``newsrec evaluate``."""
+    from recommender.cli import _datetime
+
+    p = sub.add_parser(
+        "evaluate",
+        help="offline evaluation: replay sessions after a chronological split",
+        description="Train on the views before a split (articles published after it are "
+        "unknown to the models), replay every reader session after it, and score each "
+        "strategy: did the list shown on an article contain the next article the reader "
+        "opened? Prints a table; --json and --report write the figures and an HTML report.",
+    )
+    p.add_argument("--articles", type=Path, help="articles file, as newsrec train reads it")
+    p.add_argument("--views", type=Path, help="views file of events (sessions or users)")
+    p.add_argument(
+        "--mind",
+        type=Path,
+        metavar="DIR",
+        help="a MIND folder (news.tsv, behaviors.tsv) instead of --articles/--views; "
+        "converted with convert_mind (session = impression)",
+    )
+    add_test_period_arguments(p)
+    p.add_argument(
+        "--test-until",
+        type=_datetime,
+        metavar="DATE",
+        help="end of the test period (default: the last view)",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="TOML file: [train] for the models, [blend] for the ranking "
+        "(as newsrec tune writes it)",
+    )
+    p.add_argument(
+        "--strategies",
+        type=_strategies,
+        default=STRATEGIES,
+        help=f"comma-separated subset of {','.join(STRATEGIES)} (default: all)",
+    )
+    p.add_argument("--json", type=Path, metavar="PATH", help="write every figure as JSON")
+    p.add_argument(
+        "--report", type=Path, metavar="PATH", help="write a self-contained HTML report with plots"
+    )
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the training inputs and bundle here (default: a temporary dir)",
+    )
+    p.set_defaults(handler=_cmd_evaluate, parser=p)
+
+
+def _stderr(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from recommender.train import TrainConfig
+    from recommender.tune import load_blend_params
+
+    if (args.mind is None) == (args.articles is None or args.views is None) or (
+        args.mind is not None and (args.articles or args.views)
+    ):
+        args.parser.error("give --articles and --views, or --mind")
+    config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+    params = load_blend_params(args.config) if args.config else BlendParams()
+    with tempfile.TemporaryDirectory(prefix="newsrec-mind-") as tmp:
+        articles, views = args.articles, args.views
+        if args.mind is not None:
+            from recommender.mind import convert_mind
+
+            _stderr(f"converting {args.mind} (MIND) ...")
+            articles, views = convert_mind(args.mind, Path(tmp))
+        evaluation = evaluate(
+            articles,
+            views,
+            test_from=args.test_from,
+            test_days=args.test_days,
+            test_until=args.test_until,
+            config=config,
+            params=params,
+            strategies=args.strategies,
+            workdir=args.workdir,
+            mind=args.mind is not None,
+            log=_stderr,
+        )
+    if args.mind is not None:
+        evaluation.summary["inputs"] = {"mind": str(args.mind)}
+    print(format_report(evaluation.summary))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(evaluation.summary, indent=2) + "\n", encoding="utf-8")
+        _stderr(f"wrote {args.json}")
+    if args.report is not None:
+        from recommender.report import write_report
+
+        write_report(evaluation.summary, args.report)
+        _stderr(f"wrote {args.report}")
+    return 0

@@ -1,0 +1,129 @@
+"""``newsrec tune``: a small budgeted search whose output ``train --config`` reads back."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from recommender import tune as tune_mod
+from recommender.blend import BlendParams
+from recommender.cli import main
+from recommender.errors import DataError
+from recommender.sample import generate_sample
+from recommender.train import TrainConfig
+from recommender.tune import (
+    BLEND_SPACE,
+    TRAIN_SPACE,
+    TuneResult,
+    blend_params_from_table,
+    load_blend_params,
+    tune,
+    write_config,
+)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("tune-sample")
+    info = generate_sample(out, n_articles=300, days=12, seed=7)
+    return info.articles_path, info.views_path
+
+
+@pytest.fixture(scope="module")
+def tuned(sample: tuple[Path, Path]) -> TuneResult:
+    return tune(*sample, test_days=2, budget=5)
+
+
+def test_load_blend_params_reads_the_blend_table(tmp_path: Path) -> None:
+    path = tmp_path / "newsrec.toml"
+    path.write_text(
+        "[train]\ntitle_weight = 2\n\n"
+        "[blend]\ncoview_weight = 3.0\ncoview_evidence = 5\nhalf_life_days = 'off'\n\n"
+        "[blend.section_half_life_days]\nsports = 0.5\n"
+    )
+    params = load_blend_params(path)
+    assert params == BlendParams(
+        coview_weight=3.0,
+        coview_evidence=5.0,
+        half_life_days=None,
+        section_half_life_days={"sports": 0.5},
+    )
+    assert params.half_life("sports") == 0.5
+    assert TrainConfig.from_toml(path).title_weight == 2
+
+
+def test_load_blend_params_defaults_without_a_blend_table(tmp_path: Path) -> None:
+    path = tmp_path / "newsrec.toml"
+    path.write_text("[train]\ntitle_weight = 2\n")
+    assert load_blend_params(path) == BlendParams()
+
+
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [
+        ({"coview_wieght": 1.0}, "coview_wieght"),
+        ({"coview_weight": "high"}, "coview_weight"),
+        ({"half_life_days": 0}, "half_life_days"),
+        ({"content_weight": 0}, "content_weight"),
+        ({"section_half_life_days": 3}, "section_half_life_days"),
+    ],
+)
+def test_blend_params_from_table_names_the_bad_setting(
+    table: dict[str, object], field: str
+) -> None:
+    with pytest.raises(DataError) as caught:
+        blend_params_from_table(table, "newsrec.toml")
+    assert caught.value.field == field
+
+
+def test_tune_respects_the_budget_and_reranks_without_retraining(tuned: TuneResult) -> None:
+    result = tuned
+    assert len(result.trials) == 5
+    # the baseline trains once; the next trials only re-rank its bundle
+    assert [t.retrained for t in result.trials] == [True, False, False, False, False]
+    assert result.trials[1].changed.startswith(next(iter(BLEND_SPACE)))
+    assert result.best.hit_rate_at_10 >= result.baseline.hit_rate_at_10
+    assert sum(t.best for t in result.trials) == 1
+    # validation ends where the test period starts, and is as long
+    assert result.validation.test_until - result.validation.test_from == 2 * 86_400
+    assert any("budget" in note for note in result.notes)
+
+
+def test_tune_output_is_read_by_train_and_evaluate(tuned: TuneResult, tmp_path: Path) -> None:
+    result = tuned
+    toml_path, csv_path = write_config(result, tmp_path / "tuned.toml")
+    config = TrainConfig.from_toml(toml_path)
+    assert config == result.config
+    assert load_blend_params(toml_path) == result.params
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 5 and rows[0]["changed"] == "baseline"
+    assert set(TRAIN_SPACE) <= set(rows[0])
+    assert "# trials:" in toml_path.read_text()
+
+
+@pytest.mark.slow
+def test_cli_tune_tries_training_settings_after_ranking_settings(
+    sample: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # one ranking value to try, so the third trial is the first training setting
+    monkeypatch.setattr(tune_mod, "BLEND_SPACE", {"half_life_days": (3.0, 5.0)})
+    out = tmp_path / "tuned.toml"
+    argv = ["tune", "--articles", str(sample[0]), "--views", str(sample[1]), "--test-days", "2"]
+    code = main([*argv, "--budget", "3", "--out", str(out)])
+    assert code == 0
+    assert "best: trial" in capsys.readouterr().out
+    with open(tmp_path / "tuned.trials.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["changed"] for r in rows] == [
+        "baseline",
+        "half_life_days=5",
+        f"{next(iter(TRAIN_SPACE))}={TRAIN_SPACE[next(iter(TRAIN_SPACE))][1]}",
+    ]
+    assert [r["retrained"] for r in rows] == ["yes", "no", "yes"]
+    assert TrainConfig.from_toml(out) is not None
