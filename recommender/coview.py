@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
@@ -70,7 +72,9 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
     max_session_views : int
         Sessions with more distinct articles than this look like bots and are dropped.
     chunk_size : int
-        Articles per sparse product; bounds the extra memory.
+        Articles per sparse product; bounds the extra memory (one chunk per thread).
+    n_threads : int
+        Chunks computed at once.
     """
 
     def __init__(
@@ -80,12 +84,14 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         min_count: int = 2,
         max_session_views: int = 100,
         chunk_size: int = 4096,
+        n_threads: int = 2,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.normalization = normalization
         self.min_count = min_count
         self.max_session_views = max_session_views
         self.chunk_size = chunk_size
+        self.n_threads = n_threads
 
     def fit(
         self,
@@ -142,19 +148,17 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         neighbors = np.full((n_articles, self.n_neighbors), -1, dtype=np.int32)
         scores = np.zeros((n_articles, self.n_neighbors), dtype=np.float32)
         counts = np.zeros((n_articles, self.n_neighbors), dtype=np.int32)
-        n_pairs = 0
-        for start in range(0, n_articles, self.chunk_size):
+
+        def chunk(start: int) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
             stop = min(start + self.chunk_size, n_articles)
             block = binary_t[start:stop]
             raw = (block @ binary).tocoo()
             keep = (raw.row + start != raw.col) & (raw.data >= self.min_count)
             if candidate_mask is not None:
                 keep &= candidate_mask[raw.col]
-            rows, cols = raw.row[keep].astype(np.int64), raw.col[keep].astype(np.int64)
-            together = raw.data[keep].astype(np.float64)
-            n_pairs += int(rows.size)
+            rows, cols, together = raw.row[keep], raw.col[keep], raw.data[keep]
             if same:
-                weight_together = together
+                weight_together = together.astype(np.float64)
             else:
                 # sum over sessions of w_s for sessions that read both articles
                 decayed = (block @ weighted).tocsr()
@@ -163,7 +167,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
                 weight_together, item_weight[rows + start], item_weight[cols], total
             )
             positive = score > 0
-            chunk_neighbors, chunk_scores, chunk_counts = entries_topn(
+            top_neighbors, top_scores, top_counts = entries_topn(
                 rows[positive],
                 cols[positive],
                 score[positive],
@@ -171,10 +175,20 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
                 self.n_neighbors,
                 extra=together[positive],
             )
-            neighbors[start:stop] = chunk_neighbors
-            scores[start:stop] = chunk_scores
-            assert chunk_counts is not None
-            counts[start:stop] = chunk_counts
+            assert top_counts is not None
+            return start, int(rows.size), top_neighbors, top_scores, top_counts
+
+        n_pairs = 0
+        # scipy's sparse product and numpy's sorts release the GIL: chunks run on both cores
+        with ThreadPoolExecutor(max_workers=max(self.n_threads, 1)) as pool:
+            for start, pairs, top_neighbors, top_scores, top_counts in pool.map(
+                chunk, range(0, n_articles, self.chunk_size)
+            ):
+                stop = start + top_neighbors.shape[0]
+                neighbors[start:stop] = top_neighbors
+                scores[start:stop] = top_scores
+                counts[start:stop] = top_counts
+                n_pairs += pairs
         return neighbors, scores, counts, n_pairs
 
     def _normalise(
