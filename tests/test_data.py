@@ -1,0 +1,952 @@
+"""Tests of ``recommender.data``: article catalogues and view logs.
+
+Fixtures are written into ``tmp_path`` by each test and are small enough to check by hand.
+The vectorised view reader is also compared against a brute-force row-by-row oracle.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender import data as data_module
+from recommender.data import (
+    Article,
+    ViewCounts,
+    ViewEvents,
+    read_articles,
+    read_views,
+    strip_html,
+)
+from recommender.errors import DataError
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode("utf-8")))
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _jsonl(*records: object) -> str:
+    return "".join(json.dumps(record) + "\n" for record in records)
+
+
+def _ts(text: str) -> int:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())
+
+
+def _events(result: ViewEvents | ViewCounts) -> ViewEvents:
+    assert isinstance(result, ViewEvents)
+    return result
+
+
+def _counts(result: ViewEvents | ViewCounts) -> ViewCounts:
+    assert isinstance(result, ViewCounts)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# strip_html
+# ---------------------------------------------------------------------------------------------
+
+
+def test_strip_html_removes_tags_scripts_styles_and_decodes_entities() -> None:
+    html = (
+        "<div><h1>Caf&eacute; &amp; bar</h1><script>var s = '<p>no</p>';</script>"
+        "<style>p { color: red }</style><p>Open&nbsp;now,<br>every&#160;day</p>"
+        "<!-- a comment --><p>It&#39;s <b>bold</b>ly <a href='x'>linked</a>.</p></div>"
+    )
+    assert strip_html(html) == "Café & bar Open now, every day It's boldly linked."
+
+
+def test_strip_html_block_tags_separate_words() -> None:
+    assert strip_html("<p>one</p><p>two</p><ul><li>three</li><li>four</li></ul>") == (
+        "one two three four"
+    )
+
+
+def test_strip_html_plain_text_only_collapses_whitespace() -> None:
+    assert strip_html("  plain\n\ttext   here ") == "plain text here"
+    assert strip_html("a < b and c > d") == "a < b and c > d"
+
+
+def test_strip_html_unclosed_script_drops_the_rest() -> None:
+    assert strip_html("visible <script>hidden(") == "visible"
+
+
+class _ReferenceText(HTMLParser):
+    """The slow, obviously right way: the stdlib tokenizer, keeping visible text only."""
+
+    hidden_tags = frozenset({"script", "style", "template", "noscript"})
+    block_tags = frozenset(
+        {
+            "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl",
+            "dt", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+            "header", "hr", "iframe", "img", "li", "main", "nav", "ol", "p", "pre", "section",
+            "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+        }
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.hidden_tags:
+            self.hidden += 1
+        elif tag in self.block_tags:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.hidden_tags:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.block_tags:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def _reference_strip_html(text: str) -> str:
+    parser = _ReferenceText()
+    parser.feed(text)
+    parser.close()
+    return " ".join("".join(parser.parts).split())
+
+
+_TRICKY_HTML = [
+    "a<script>var a='<!--';</script><p>text</p>",
+    "<SCRIPT type='x'>x</script >y",
+    "<script src='a.js'/>after",
+    "a<!-- c -->b",
+    '<a href="x>y">link</a>',
+    "if a<b then",
+    "x < y > z",
+    "<p>a</P>b",
+    "t&amp;t &lt;b&gt; &copy &#x41; &#233;",
+    "<br/>a<br />b",
+    "<style>p{}</style>q",
+    "<noscript><img src=x>no js</noscript>js",
+    "<?xml version='1.0'?>doc",
+    "<!DOCTYPE html>d",
+    "<script>never closed",
+    "<div\nclass='x'\n>multi\nline</div>",
+    "wo<b>rd</b>",
+    "<p class=>x</p>",
+    "&nbsp;a&nbsp;",
+    "<ul><li>1<li>2</ul>",
+    "<img alt='a > b'>c",
+    '<a title="it\'s">x</a>',
+    "5 <3 love",
+    "a</b c>d",
+    "<scripts>x</scripts>",
+    "<figure><img src='x.jpg'/><figcaption>Cap</figcaption></figure>Body",
+]
+
+
+@pytest.mark.parametrize("text", _TRICKY_HTML)
+def test_strip_html_matches_htmlparser_reference(text: str) -> None:
+    assert strip_html(text) == _reference_strip_html(text)
+
+
+def test_strip_html_matches_htmlparser_on_random_markup() -> None:
+    rng = random.Random(7)
+    pieces = ["word", "Caf&eacute;", "&amp;", " ", "\n", "<p>", "</p>", "<b>", "</b>", "<br>",
+              "<a href='x.html?a=1&b=2'>", "</a>", "<div class=\"c\">", "</div>", "<li>", "a < b",
+              "<script>if (a<b) x('</p>');</script>", "<style>.x{}</style>", "<!-- note -->",
+              "<img src=\"i.png\" alt=\"1 > 0\"/>", "&#8217;", "<span>", "</span>"]  # fmt: skip
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 40)))
+        assert strip_html(text) == _reference_strip_html(text), text
+
+
+def test_strip_html_unclosed_comment_runs_to_the_end() -> None:
+    # The one documented difference from HTMLParser, which would keep the text.
+    assert strip_html("a<!-- never closed") == "a"
+
+
+# ---------------------------------------------------------------------------------------------
+# read_articles: happy paths
+# ---------------------------------------------------------------------------------------------
+
+_FULL_RECORD = {
+    "id": "a1",
+    "title": "  Storm  hits\ncoast ",
+    "body": "<p>Heavy rain &amp; wind.</p><script>track()</script>",
+    "category": "weather",
+    "tags": [" storm ", "", "coast"],
+    "author": "Ann Lee",
+    "published_at": "2026-01-02T10:00:00+02:00",
+    "url": "https://example.com/a1",
+    "image_url": "https://example.com/a1.jpg",
+    "status": "Published",
+    "language": "en",
+    "extra_field": {"ignored": True},
+}
+
+_FULL_ARTICLE = Article(
+    id="a1",
+    title="Storm hits coast",
+    body="Heavy rain & wind.",
+    category="weather",
+    tags=("storm", "coast"),
+    author="Ann Lee",
+    published_at=datetime(2026, 1, 2, 8, 0, tzinfo=UTC),
+    url="https://example.com/a1",
+    image_url="https://example.com/a1.jpg",
+    status="published",
+    language="en",
+)
+
+
+def test_read_articles_jsonl_reads_every_field(tmp_path: Path) -> None:
+    path = _write(tmp_path, "articles.jsonl", _jsonl(_FULL_RECORD))
+    table = read_articles(path)
+    assert table.articles == [_FULL_ARTICLE]
+    assert (table.n_rows, table.n_duplicates, table.invalid) == (1, 0, [])
+    assert table.path == str(path)
+
+
+def test_read_articles_csv_reads_every_field(tmp_path: Path) -> None:
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    header = "id,title,body,category,tags,author,published_at,url,image_url,status,language,x"
+    writer.writerow(header.split(","))
+    record = _FULL_RECORD
+    writer.writerow(
+        [record["id"], record["title"], record["body"], record["category"], " storm ,, coast"]
+        + [record[k] for k in ("author", "published_at", "url", "image_url", "status")]
+        + [record["language"], "ignored"]
+    )
+    path = _write(tmp_path, "articles.csv", rows.getvalue())
+    assert read_articles(path).articles == [_FULL_ARTICLE]
+
+
+@pytest.mark.parametrize("name", ["articles.jsonl.gz", "articles.json"])
+def test_read_articles_jsonl_variants(tmp_path: Path, name: str) -> None:
+    path = _write(tmp_path, name, _jsonl(_FULL_RECORD))
+    assert read_articles(path).articles == [_FULL_ARTICLE]
+
+
+def test_read_articles_csv_gz(tmp_path: Path) -> None:
+    path = _write(tmp_path, "articles.csv.gz", 'id,title,tags\nx,Title,"a, b"\n')
+    assert read_articles(path).articles == [Article(id="x", title="Title", tags=("a", "b"))]
+
+
+def test_read_articles_defaults_for_absent_fields(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.jsonl", _jsonl({"id": 7, "title": "T", "body": None}))
+    (article,) = read_articles(path).articles
+    assert article == Article(id="7", title="T")
+    assert article.status == "published"
+    assert article.published_at is None
+
+
+def test_read_articles_tags_list_or_comma_separated_string(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "a.jsonl",
+        _jsonl(
+            {"id": "1", "title": "t", "tags": ["x", " y ", ""]},
+            {"id": "2", "title": "t", "tags": "x, y,,"},
+            {"id": "3", "title": "t", "tags": []},
+        ),
+    )
+    tags = {a.id: a.tags for a in read_articles(path).articles}
+    assert tags == {"1": ("x", "y"), "2": ("x", "y"), "3": ()}
+
+
+def test_read_articles_csv_tags_may_be_a_json_list(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.csv", 'id,title,tags\n1,t,"[""a, b"", ""c""]"\n')
+    assert read_articles(path).articles[0].tags == ("a, b", "c")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-02T03:04:05Z", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2026-01-02T03:04:05+01:00", datetime(2026, 1, 2, 2, 4, 5, tzinfo=UTC)),
+        ("2026-01-02T03:04:05-05:30", datetime(2026, 1, 2, 8, 34, 5, tzinfo=UTC)),
+        ("2026-01-02T03:04:05", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2026-01-02 03:04:05.250", datetime(2026, 1, 2, 3, 4, 5, 250000, tzinfo=UTC)),
+        ("2026-01-02", datetime(2026, 1, 2, tzinfo=UTC)),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_read_articles_published_at_is_utc_aware(
+    tmp_path: Path, text: str | None, expected: datetime | None
+) -> None:
+    path = _write(tmp_path, "a.jsonl", _jsonl({"id": "1", "title": "t", "published_at": text}))
+    published = read_articles(path).articles[0].published_at
+    assert published == expected
+    if published is not None:
+        assert published.utcoffset() == timedelta(0)
+
+
+def test_read_articles_duplicates_last_wins_and_are_counted(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "a.jsonl",
+        _jsonl(
+            {"id": "b", "title": "first b"},
+            {"id": "a", "title": "only a"},
+            {"id": "b", "title": "second b"},
+            {"id": "b", "title": "third b"},
+        ),
+    )
+    table = read_articles(path)
+    assert [(a.id, a.title) for a in table.articles] == [("a", "only a"), ("b", "third b")]
+    assert (table.n_rows, table.n_duplicates) == (4, 2)
+
+
+def test_read_articles_sorted_by_id(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.csv", "title,id\nt,c\nt,a\nt,b\n")
+    assert [a.id for a in read_articles(path).articles] == ["a", "b", "c"]
+
+
+def test_read_articles_status_lowercased(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.csv", "id,title,status\n1,t,DRAFT\n2,t,\n")
+    assert [a.status for a in read_articles(path).articles] == ["draft", "published"]
+
+
+def test_read_articles_empty_csv_gives_empty_table(tmp_path: Path) -> None:
+    table = read_articles(_write(tmp_path, "a.csv", ""))
+    assert (table.articles, table.n_rows) == ([], 0)
+
+
+def test_read_articles_unsupported_extension(tmp_path: Path) -> None:
+    path = _write(tmp_path, "articles.xml", "<x/>")
+    with pytest.raises(DataError, match="unsupported extension") as info:
+        read_articles(path)
+    assert (info.value.line, info.value.field) == (None, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# read_articles: bad rows
+# ---------------------------------------------------------------------------------------------
+
+_GOOD = json.dumps({"id": "ok", "title": "fine"})
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "field"),
+    [
+        ('{"id": "x", "title": "t"', None),  # invalid JSON
+        ('["id", "title"]', None),  # not an object
+        ('{"title": "t"}', "id"),
+        ('{"id": "  ", "title": "t"}', "id"),
+        ('{"id": 1.5, "title": "t"}', "id"),
+        ('{"id": "x"}', "title"),
+        ('{"id": "x", "title": "   "}', "title"),
+        ('{"id": "x", "title": 12}', "title"),
+        ('{"id": "x", "title": "t", "published_at": "02/01/2026"}', "published_at"),
+        ('{"id": "x", "title": "t", "published_at": 1767312000}', "published_at"),
+        ('{"id": "x", "title": "t", "tags": 5}', "tags"),
+        ('{"id": "x", "title": "t", "tags": ["a", 3]}', "tags"),
+        ('{"id": "x", "title": "t", "body": ["<p>"]}', "body"),
+    ],
+)
+def test_read_articles_bad_jsonl_row_names_line_and_field(
+    tmp_path: Path, bad_line: str, field: str | None
+) -> None:
+    # Line 1 good, line 2 blank (still counted), line 3 bad.
+    path = _write(tmp_path, "a.jsonl", f"{_GOOD}\n\n{bad_line}\n{_GOOD}\n")
+    with pytest.raises(DataError) as info:
+        read_articles(path)
+    assert (info.value.path, info.value.line, info.value.field) == (str(path), 3, field)
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "field"),
+    [
+        ("x,t,extra", None),  # wrong column count
+        ("x", None),
+        (",t", "id"),
+        ("x,", "title"),
+    ],
+)
+def test_read_articles_bad_csv_row_names_line_and_field(
+    tmp_path: Path, bad_row: str, field: str | None
+) -> None:
+    path = _write(tmp_path, "a.csv", f"id,title\nok,fine\n\n{bad_row}\nok2,fine\n")
+    with pytest.raises(DataError) as info:
+        read_articles(path)
+    assert (info.value.line, info.value.field) == (4, field)
+
+
+def test_read_articles_csv_bad_date_line_after_multiline_body(tmp_path: Path) -> None:
+    # A quoted body over lines 2-4; csv's line_num then counts physical lines.
+    text = 'id,title,body,published_at\n1,t,"<p>one</p>\n<p>two</p>\nthree",2026-01-01\n2,t,,soon\n'
+    path = _write(tmp_path, "a.csv", text)
+    with pytest.raises(DataError) as info:
+        read_articles(path)
+    assert (info.value.line, info.value.field) == (5, "published_at")
+
+
+def test_read_articles_csv_long_body_and_field_limit_restored(tmp_path: Path) -> None:
+    limit = csv.field_size_limit()
+    body = "word " * 60_000  # 300 kB, over the csv module's default 128 KiB field limit
+    path = _write(tmp_path, "a.csv", f"id,title,body\n1,t,{body}\n2,,x\n")
+    with pytest.raises(DataError):
+        read_articles(path)
+    assert csv.field_size_limit() == limit
+    assert len(read_articles(path, max_invalid=1).articles[0].body) == len(body) - 1
+
+
+def test_read_articles_csv_without_title_column(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.csv", "id,name\n1,x\n")
+    with pytest.raises(DataError) as info:
+        read_articles(path)
+    assert (info.value.line, info.value.field) == (1, "title")
+
+
+def test_read_articles_max_invalid_skips_and_records(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "a.jsonl",
+        _jsonl({"id": "a", "title": "A"}, {"id": "b"}, {"id": "c", "title": "C"}) + "not json\n",
+    )
+    table = read_articles(path, max_invalid=2)
+    assert [a.id for a in table.articles] == ["a", "c"]
+    assert [(e.line, e.field) for e in table.invalid] == [(2, "title"), (4, None)]
+    assert table.n_rows == 2
+
+
+def test_read_articles_max_invalid_overflow_raises_on_next_bad_row(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "a.jsonl",
+        _jsonl({"id": "a"}, {"title": "no id"}, {"id": "c", "title": "C"}, {"id": "d"}),
+    )
+    with pytest.raises(DataError) as info:
+        read_articles(path, max_invalid=2)
+    assert (info.value.line, info.value.field) == (4, "title")
+    assert "max_invalid=2" in info.value.message
+    assert "missing title" in info.value.message
+
+
+def test_read_articles_rejects_negative_max_invalid(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="max_invalid"):
+        read_articles(_write(tmp_path, "a.jsonl", _GOOD + "\n"), max_invalid=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# read_views: events
+# ---------------------------------------------------------------------------------------------
+
+
+def test_read_views_events_with_session_id(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "views.csv",
+        "session_id,article_id,timestamp\n"
+        "s1,a,2026-10-05T12:00:00Z\n"
+        "s2,b,2026-10-05T12:00:05Z\n"
+        "s1,b,2026-10-05T12:01:00Z\n"
+        "s3,c,2026-10-05T11:00:00Z\n",
+    )
+    views = _events(read_views(path))
+    assert views.article_ids.dtype == object
+    assert views.article_ids.tolist() == ["a", "b", "c"]
+    assert views.article_codes.dtype == np.int32
+    assert views.article_codes.tolist() == [0, 1, 1, 2]
+    assert views.session_codes.dtype == np.int64
+    assert views.session_codes.tolist() == [0, 1, 0, 2]
+    assert views.n_sessions == 3
+    assert views.timestamps.dtype == np.int64
+    assert views.timestamps.tolist() == [
+        _ts("2026-10-05T12:00:00Z"),
+        _ts("2026-10-05T12:00:05Z"),
+        _ts("2026-10-05T12:01:00Z"),
+        _ts("2026-10-05T11:00:00Z"),
+    ]
+    assert (views.invalid, views.path) == ([], str(path))
+
+
+_USER_VIEWS = (
+    "user_id,article_id,timestamp\n"
+    "u1,a,2026-01-01T10:00:00Z\n"
+    "u2,b,2026-01-01T10:05:00Z\n"
+    "u1,b,2026-01-01T10:20:00Z\n"
+    "u1,c,2026-01-01T10:50:00Z\n"  # 30 min after the previous view: same session
+    "u1,a,2026-01-01T11:20:01Z\n"  # 30 min 1 s: a new session
+    "u2,c,2026-01-01T10:00:00Z\n"  # earlier than u2's first row: sorted by time per user
+)
+
+
+def test_read_views_user_sessions_split_after_30_minute_gap(tmp_path: Path) -> None:
+    views = _events(read_views(_write(tmp_path, "views.csv", _USER_VIEWS)))
+    # Sessions are numbered by (user's first appearance, time): u1 10:00-10:50, u1 11:20, u2.
+    assert views.session_codes.tolist() == [0, 2, 0, 0, 1, 2]
+    assert views.n_sessions == 3
+    assert views.article_codes.tolist() == [0, 1, 1, 2, 0, 2]  # file order kept
+
+
+def test_read_views_session_gap_minutes_is_a_parameter(tmp_path: Path) -> None:
+    path = _write(tmp_path, "views.csv", _USER_VIEWS)
+    views = _events(read_views(path, session_gap_minutes=10))
+    assert views.session_codes.tolist() == [0, 4, 1, 2, 3, 4]
+    assert views.n_sessions == 5
+
+
+def test_read_views_session_id_wins_over_user_id(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "views.csv",
+        "user_id,session_id,article_id,timestamp\n"
+        "u1,s1,a,2026-01-01T10:00:00Z\nu1,s2,b,2026-01-01T10:00:10Z\n",
+    )
+    assert _events(read_views(path)).session_codes.tolist() == [0, 1]
+
+
+def test_read_views_timestamp_formats_and_epoch_seconds(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "views.csv",
+        "session_id,article_id,timestamp\n"
+        "s,a,2026-10-05T12:34:56Z\n"
+        "s,a,2026-10-05T14:34:56+02:00\n"
+        "s,a,2026-10-05T07:34:56-0500\n"
+        "s,a,2026-10-05T12:34:56\n"
+        "s,a,2026-10-05 12:34:56.900\n"
+        "s,a,2026-10-05\n"
+        "s,a,1791210896\n",
+    )
+    expected = _ts("2026-10-05T12:34:56Z")
+    views = _events(read_views(path))
+    assert views.timestamps.tolist() == [expected] * 5 + [_ts("2026-10-05"), 1791210896]
+
+
+def test_read_views_epoch_only_column(tmp_path: Path) -> None:
+    path = _write(tmp_path, "v.csv", "session_id,article_id,timestamp\ns,a,0\ns,b,1791210896\n")
+    assert _events(read_views(path)).timestamps.tolist() == [0, 1791210896]
+
+
+@pytest.mark.parametrize("name", ["views.jsonl", "views.json", "views.jsonl.gz"])
+def test_read_views_jsonl_events(tmp_path: Path, name: str) -> None:
+    path = _write(
+        tmp_path,
+        name,
+        _jsonl(
+            {"session_id": 10, "article_id": 1, "timestamp": 1791210896, "referrer": "x"},
+            {"session_id": 11, "article_id": 2, "timestamp": 1791210897},
+            {"session_id": 10, "article_id": 2, "timestamp": 1791210898},
+        ),
+    )
+    views = _events(read_views(path))
+    assert views.article_ids.tolist() == ["1", "2"]
+    assert views.article_codes.tolist() == [0, 1, 1]
+    assert views.session_codes.tolist() == [0, 1, 0]
+    assert views.timestamps.tolist() == [1791210896, 1791210897, 1791210898]
+
+
+def test_read_views_jsonl_iso_times_stay_on_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyarrow infers ISO strings as timestamps; that must not send the file to the slow,
+    # row-by-row parser.
+    def no_slow_path(path: Path, gz: bool) -> None:
+        raise AssertionError("row-by-row parser used")
+
+    monkeypatch.setattr(data_module, "_load_views_jsonl_slow", no_slow_path)
+    path = _write(
+        tmp_path,
+        "v.jsonl",
+        _jsonl(
+            {"session_id": "s", "article_id": "a", "timestamp": "2026-10-05T12:34:56Z"},
+            {"session_id": "s", "article_id": "b", "timestamp": "2026-10-05T14:34:57+02:00"},
+            {"session_id": "s", "article_id": "c", "timestamp": None},
+        ),
+    )
+    with pytest.raises(DataError) as info:
+        read_views(path)
+    assert (info.value.line, info.value.field) == (3, "timestamp")
+    views = _events(read_views(path, max_invalid=1))
+    assert views.timestamps.tolist() == [_ts("2026-10-05T12:34:56Z"), _ts("2026-10-05T12:34:57Z")]
+    counts = _write(
+        tmp_path, "c.jsonl", _jsonl({"article_id": "a", "views": 2, "date": "2026-01-02"})
+    )
+    timestamps = _counts(read_views(counts)).timestamps
+    assert timestamps is not None and timestamps.tolist() == [_ts("2026-01-02")]
+
+
+def test_read_views_jsonl_mixed_timestamp_types(tmp_path: Path) -> None:
+    # A column mixing numbers and strings makes pyarrow give up: the row parser takes over.
+    path = _write(
+        tmp_path,
+        "v.jsonl",
+        _jsonl(
+            {"user_id": "u", "article_id": "a", "timestamp": 1791210896},
+            {"user_id": "u", "article_id": "b", "timestamp": "2026-10-05T14:35:56Z"},
+        ),
+    )
+    views = _events(read_views(path))
+    assert views.timestamps.tolist() == [1791210896, 1791210956]
+    assert views.session_codes.tolist() == [0, 0]
+
+
+def test_read_views_csv_gz(tmp_path: Path) -> None:
+    path = _write(tmp_path, "v.csv.gz", "session_id,article_id,timestamp\ns,a,2026-01-01\n")
+    assert _events(read_views(path)).article_ids.tolist() == ["a"]
+
+
+def test_read_views_header_only(tmp_path: Path) -> None:
+    views = _events(read_views(_write(tmp_path, "v.csv", "session_id,article_id,timestamp\n")))
+    assert (views.article_ids.size, views.article_codes.size, views.n_sessions) == (0, 0, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# read_views: counts
+# ---------------------------------------------------------------------------------------------
+
+
+def test_read_views_counts_with_dates(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "counts.csv",
+        "article_id,views,date\na,10,2026-01-02\nb,0,2026-01-02T12:00:00+01:00\na,5,2026-01-03\n",
+    )
+    counts = _counts(read_views(path))
+    assert counts.article_ids.tolist() == ["a", "b"]
+    assert counts.article_codes.tolist() == [0, 1, 0]
+    assert counts.views.dtype == np.int64
+    assert counts.views.tolist() == [10, 0, 5]
+    assert counts.timestamps is not None
+    assert counts.timestamps.tolist() == [
+        _ts("2026-01-02"),
+        _ts("2026-01-02T11:00:00Z"),
+        _ts("2026-01-03"),
+    ]
+
+
+def test_read_views_counts_without_date(tmp_path: Path) -> None:
+    path = _write(tmp_path, "counts.jsonl", _jsonl({"article_id": "a", "views": 3}))
+    counts = _counts(read_views(path))
+    assert (counts.views.tolist(), counts.timestamps) == ([3], None)
+
+
+@pytest.mark.parametrize("value", ["-1", "2.5", "many", ""])
+def test_read_views_counts_bad_views_line(tmp_path: Path, value: str) -> None:
+    path = _write(tmp_path, "counts.csv", f"article_id,views\na,1\nb,{value}\n")
+    with pytest.raises(DataError) as info:
+        read_views(path)
+    assert (info.value.line, info.value.field) == (3, "views")
+
+
+@pytest.mark.parametrize("reader", [read_views, read_articles])
+def test_read_csv_not_utf8_names_line(tmp_path: Path, reader: object) -> None:
+    path = tmp_path / "v.csv"
+    path.write_bytes(
+        b"id,title,session_id,article_id,timestamp\n1,t,s,a,2026\n2,\xff,s,\xffb,2026\n"
+    )
+    with pytest.raises(DataError, match="UTF-8") as info:
+        reader(path)  # type: ignore[operator]
+    assert info.value.line == 3
+
+
+def test_read_views_unrecognised_columns(tmp_path: Path) -> None:
+    path = _write(tmp_path, "v.csv", "article_id,when\na,2026-01-01\n")
+    with pytest.raises(DataError, match="cannot tell") as info:
+        read_views(path)
+    assert info.value.line == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# read_views: bad rows and line numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_read_views_unparsable_timestamp_line(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "v.csv",
+        "session_id,article_id,timestamp\n"
+        "s,a,2026-01-01T00:00:00Z\n"
+        "s,b,2026-01-01T00:00:01Z\n"
+        "s,c,2026-13-01T00:00:00Z\n",
+    )
+    with pytest.raises(DataError) as info:
+        read_views(path)
+    assert (info.value.line, info.value.field) == (4, "timestamp")
+    assert "2026-13-01" in info.value.message
+
+
+def test_read_views_csv_wrong_column_count_line(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "v.csv",
+        "session_id,article_id,timestamp\ns,a,2026-01-01\n\ns,b,2026-01-01,extra\ns,c,2026-01-01\n",
+    )
+    with pytest.raises(DataError) as info:
+        read_views(path)
+    assert (info.value.line, info.value.field) == (4, None)
+    assert "expected 3 columns, found 4" in info.value.message
+
+
+def test_read_views_line_numbers_account_for_skipped_rows(tmp_path: Path) -> None:
+    # A blank line, a quoted value over two lines and a rejected row all come before the
+    # bad row, which must still be reported on its own line.
+    path = _write(
+        tmp_path,
+        "v.csv",
+        "session_id,article_id,timestamp\n"
+        "s,a,2026-01-01\n"
+        "\n"
+        's,"b\nb",2026-01-01\n'
+        "s,c\n"
+        "s,,2026-01-01\n",
+    )
+    views = _events(read_views(path, max_invalid=5))
+    assert [(e.line, e.field) for e in views.invalid] == [(6, None), (7, "article_id")]
+    assert views.article_ids.tolist() == ["a", "b\nb"]
+
+
+def test_read_views_jsonl_line_numbers_with_blank_lines(tmp_path: Path) -> None:
+    good = json.dumps({"session_id": "s", "article_id": "a", "timestamp": "2026-01-01"})
+    bad = json.dumps({"session_id": "s", "article_id": "", "timestamp": "2026-01-01"})
+    path = _write(tmp_path, "v.jsonl", f"{good}\n\n   \n{good}\n{bad}\n")
+    with pytest.raises(DataError) as info:
+        read_views(path)
+    assert (info.value.line, info.value.field) == (5, "article_id")
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "field"),
+    [
+        ('{"session_id": "s", "article_id": "a", ', None),
+        ("[1, 2]", None),
+        ('{"session_id": "s", "article_id": ["a"], "timestamp": "2026-01-01"}', "article_id"),
+        ('{"session_id": "s", "article_id": "a", "timestamp": 1.5}', "timestamp"),
+        ('{"session_id": "s", "article_id": "a"}', "timestamp"),
+        ('{"session_id": "s", "article_id": "a", "timestamp": "noon"}', "timestamp"),
+        ('{"article_id": "a", "timestamp": "2026-01-01"}', "session_id"),
+    ],
+)
+def test_read_views_bad_jsonl_row_line_and_field(
+    tmp_path: Path, bad_line: str, field: str | None
+) -> None:
+    good = json.dumps({"session_id": "s", "article_id": "a", "timestamp": "2026-01-01"})
+    path = _write(tmp_path, "v.jsonl", f"{good}\n\n{bad_line}\n{good}\n")
+    with pytest.raises(DataError) as info:
+        read_views(path)
+    assert (info.value.line, info.value.field) == (3, field)
+
+
+def test_read_views_max_invalid_drops_rows_and_renumbers(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "v.csv",
+        "session_id,article_id,timestamp\n"
+        ",gone,2026-01-01T00:00:00Z\n"
+        "s1,a,2026-01-01T00:00:01Z\n"
+        "s0,b,later\n"
+        "s2,b,2026-01-01T00:00:03Z\n",
+    )
+    views = _events(read_views(path, max_invalid=2))
+    assert [(e.line, e.field) for e in views.invalid] == [(2, "session_id"), (4, "timestamp")]
+    # "gone" and session s0 only appear on bad rows: the codes are dense without them.
+    assert views.article_ids.tolist() == ["a", "b"]
+    assert views.article_codes.tolist() == [0, 1]
+    assert views.session_codes.tolist() == [0, 1]
+    assert views.n_sessions == 2
+    assert views.timestamps.tolist() == [_ts("2026-01-01T00:00:01Z"), _ts("2026-01-01T00:00:03")]
+
+
+def test_read_views_max_invalid_overflow_reports_first_row_too_many(tmp_path: Path) -> None:
+    # Errors of different kinds, in line order: 3 (columns), 4 (timestamp), 5 (article_id).
+    path = _write(
+        tmp_path,
+        "v.csv",
+        "session_id,article_id,timestamp\ns,a,2026-01-01\ns,a\ns,a,never\ns,,2026-01-01\n",
+    )
+    with pytest.raises(DataError) as info:
+        read_views(path, max_invalid=2)
+    assert (info.value.line, info.value.field) == (5, "article_id")
+    assert "max_invalid=2" in info.value.message
+    assert "missing article id" in info.value.message
+
+
+def test_read_views_many_bad_timestamps_stop_at_the_limit(tmp_path: Path) -> None:
+    rows = [f"s,a,{'bad' if i % 2 else '2026-01-01'}" for i in range(20_000)]
+    path = _write(tmp_path, "v.csv", "session_id,article_id,timestamp\n" + "\n".join(rows))
+    with pytest.raises(DataError) as info:
+        read_views(path, max_invalid=3)
+    # Bad rows are data rows 1, 3, 5, 7 (0-based) -> lines 3, 5, 7, 9: the fourth raises.
+    assert (info.value.line, info.value.field) == (9, "timestamp")
+
+
+# ---------------------------------------------------------------------------------------------
+# read_views against a row-by-row oracle
+# ---------------------------------------------------------------------------------------------
+
+_VALID_TIMES = [
+    "2026-10-05T12:34:56Z",
+    "2026-10-05T12:34:56+02:00",
+    "2026-10-05T12:34:56.5Z",
+    "2026-10-05T23:59:59",
+    "2026-10-05 08:00:00",
+    "2026-10-06",
+    "1791210896",
+]
+_INVALID_TIMES = ["never", "2026-13-01T00:00:00Z", "2026-10-05T25:00:00", "12/10/2026", ""]
+
+
+_OracleResult = tuple[list[str], list[int], list[int], list[int], list[tuple[int, str | None]]]
+
+
+def _oracle(text: str, gap_minutes: float) -> _OracleResult:
+    """Brute force, row by row with the csv module and datetime.
+
+    Returns article ids, article codes, session codes, timestamps and the (line, field) of
+    every bad row.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    key = "session_id" if "session_id" in header else "user_id"
+    index = {name: header.index(name) for name in ("article_id", key, "timestamp")}
+    rows: list[tuple[str, str, int]] = []
+    bad_lines: list[tuple[int, str | None]] = []
+    for row in reader:
+        if not row:
+            continue
+        if len(row) != len(header):
+            bad_lines.append((reader.line_num, None))
+            continue
+        article, owner, stamp = (row[index[n]] for n in ("article_id", key, "timestamp"))
+        if not article:
+            bad_lines.append((reader.line_num, "article_id"))
+            continue
+        if not owner:
+            bad_lines.append((reader.line_num, key))
+            continue
+        try:
+            seconds = int(stamp) if stamp.isdigit() else _ts(stamp)
+        except ValueError:
+            bad_lines.append((reader.line_num, "timestamp"))
+            continue
+        rows.append((article, owner, seconds))
+    article_ids = list(dict.fromkeys(a for a, _, _ in rows))
+    codes = [article_ids.index(a) for a, _, _ in rows]
+    if key == "session_id":
+        owners = list(dict.fromkeys(o for _, o, _ in rows))
+        sessions = [owners.index(o) for _, o, _ in rows]
+    else:
+        users = list(dict.fromkeys(o for _, o, _ in rows))
+        order = sorted(range(len(rows)), key=lambda i: (users.index(rows[i][1]), rows[i][2], i))
+        sessions = [0] * len(rows)
+        current = -1
+        for position, i in enumerate(order):
+            previous = order[position - 1] if position else None
+            if (
+                previous is None
+                or rows[previous][1] != rows[i][1]
+                or rows[i][2] - rows[previous][2] > gap_minutes * 60
+            ):
+                current += 1
+            sessions[i] = current
+    return article_ids, codes, sessions, [s for _, _, s in rows], bad_lines
+
+
+@pytest.mark.parametrize("key", ["session_id", "user_id"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_read_views_matches_row_by_row_oracle(tmp_path: Path, key: str, seed: int) -> None:
+    rng = random.Random(seed)
+    lines = [f"{key},article_id,timestamp"]
+    for _ in range(400):
+        roll = rng.random()
+        owner = f"k{rng.randrange(15)}"
+        article = f"art{rng.randrange(30)}"
+        if roll < 0.03:
+            lines.append("")
+        elif roll < 0.06:
+            lines.append(f"{owner},{article}")
+        elif roll < 0.09:
+            lines.append(f",{article},{rng.choice(_VALID_TIMES)}")
+        elif roll < 0.12:
+            lines.append(f"{owner},,{rng.choice(_VALID_TIMES)}")
+        elif roll < 0.16:
+            lines.append(f"{owner},{article},{rng.choice(_INVALID_TIMES)}")
+        elif roll < 0.18:
+            lines.append(f'{owner},"{article}\nsecond line",{rng.choice(_VALID_TIMES)}')
+        else:
+            seconds = 1_791_000_000 + rng.randrange(0, 6 * 3600)
+            stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            lines.append(f"{owner},{article},{rng.choice([stamp, stamp, *_VALID_TIMES])}")
+    text = "\n".join(lines) + "\n"
+    path = _write(tmp_path, "v.csv", text)
+    views = _events(read_views(path, max_invalid=len(lines)))
+    article_ids, codes, sessions, stamps, bad_lines = _oracle(text, 30)
+    assert views.article_ids.tolist() == article_ids
+    assert views.article_codes.tolist() == codes
+    assert views.session_codes.tolist() == sessions
+    assert views.n_sessions == (max(sessions) + 1 if sessions else 0)
+    assert views.timestamps.tolist() == stamps
+    assert [(e.line, e.field) for e in views.invalid] == bad_lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Speed (opt-in): NEWSREC_RUN_SLOW=1 .venv/bin/pytest tests/test_data.py -k ten_million -s
+# ---------------------------------------------------------------------------------------------
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return ((values[:, None] // powers) % 10 + ord("0")).astype(np.uint8)
+
+
+def write_events_csv(path: Path, n_rows: int, seed: int = 0) -> None:
+    """Write ``session_id,article_id,timestamp`` rows (ISO ``Z`` times), ~49 bytes a row."""
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("2026-10-01T00:00:00", "s")
+    with open(path, "wb") as handle:
+        handle.write(b"session_id,article_id,timestamp\n")
+        for low in range(0, n_rows, 1_000_000):
+            n = min(1_000_000, n_rows - low)
+            sessions = rng.integers(0, max(n_rows // 4, 1), n)
+            articles = rng.zipf(1.3, n) % 200_000
+            seconds = np.sort(rng.integers(0, 86_400, n)) + (low // 1_000_000) * 86_400
+            stamps = np.datetime_as_string(start + seconds.astype("timedelta64[s]"), unit="s")
+            parts = [
+                np.full((n, 5), list(b"sess-"), dtype=np.uint8),
+                _digits(sessions, 7),
+                np.full((n, 9), list(b",article-"), dtype=np.uint8),
+                _digits(articles, 6),
+                np.full((n, 1), ord(","), dtype=np.uint8),
+                stamps.astype("S19").view(np.uint8).reshape(n, 19),
+                np.full((n, 2), list(b"Z\n"), dtype=np.uint8),
+            ]
+            handle.write(np.hstack(parts).tobytes())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("NEWSREC_RUN_SLOW") != "1", reason="set NEWSREC_RUN_SLOW=1 (writes ~490 MB)"
+)
+def test_read_views_ten_million_rows_under_15_seconds(tmp_path: Path) -> None:
+    path = tmp_path / "views.csv"
+    write_events_csv(path, 10_000_000)
+    start = time.perf_counter()
+    views = _events(read_views(path))
+    elapsed = time.perf_counter() - start
+    print(f"\nread_views: 10M rows, {path.stat().st_size / 1e6:.0f} MB in {elapsed:.2f} s")
+    assert views.article_codes.size == 10_000_000
+    assert elapsed < 15
