@@ -1,0 +1,229 @@
+"""The application factory: ``create_app(settings)`` builds a ready Flask app.
+
+Nothing happens at import time. The app's runtime objects (settings, model store, response
+cache, metrics) live in ``app.extensions["newsrec"]``, a :class:`Runtime`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from flask import Flask, request
+
+from service.api import api, ops
+from service.auth import auth, configure_auth
+from service.cors import init_cors
+from service.docs import docs
+from service.errors import REQUEST_ID, log_unexpected, register_error_handlers
+from service.events import build_ingest, events
+from service.lifecycle import lifecycle
+from service.live import Live, build_live
+from service.metrics import Metrics
+from service.openapi import build_openapi
+from service.params import RelatedParams
+from service.preview import preview, rules_api
+from service.ranking import RankingOptions, smoke_check
+from service.rules import RulesStore
+from service.settings import Settings
+from service.store import ModelStore
+from service.widget import widget
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
+ROUTE = "newsrec.route"
+
+
+class ResponseCache(Protocol):
+    """What the views need of :mod:`service.cache` (ready-made JSON bytes by key)."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes, ttl: int) -> None: ...
+
+
+CacheEvent = Callable[[str, str], None]
+CacheFactory = Callable[[Settings, CacheEvent | None], ResponseCache]
+
+
+class RequestIds:
+    """Unique request ids, cheaply: a random per-process prefix and a counter (32 hex digits).
+
+    ``secrets.token_hex`` per request costs a system call; the prefix is drawn again in a
+    forked child, so workers never share ids.
+    """
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._prefix = ""
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        pid = os.getpid()
+        if pid != self._pid:
+            self._pid, self._prefix, self._counter = pid, secrets.token_hex(8), itertools.count()
+        return f"{self._prefix}{next(self._counter):016x}"
+
+
+class NewsrecFlask(Flask):
+    """Flask with the service's per-request bookkeeping.
+
+    Request ids, the ``X-Request-ID`` header and the request metrics sit in :meth:`wsgi_app`,
+    around Flask, instead of ``before_request``/``after_request`` hooks: every request pays for
+    them, cached answers included, and at this level they cost a fraction of the hooks.
+    Unexpected errors are logged once, with the request id, on the service's logger.
+    """
+
+    metrics: Metrics
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self.request_ids = RequestIds()
+
+    def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        given = environ.get("HTTP_X_REQUEST_ID")
+        # Honour a caller's id only when it is safe to echo into headers and logs.
+        if given is not None and _REQUEST_ID_RE.fullmatch(given):
+            request_id = given
+        else:
+            request_id = self.request_ids()
+        environ[REQUEST_ID] = request_id
+        status_line = "500"
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal status_line
+            status_line = status
+            headers.append(("X-Request-ID", request_id))
+            return start_response(status, headers, exc_info)
+
+        try:
+            return super().wsgi_app(environ, start)
+        finally:
+            self.metrics.observe_request(
+                environ.get("REQUEST_METHOD", "GET"),
+                environ.get(ROUTE, "unmatched"),
+                int(status_line[:3]),
+                time.perf_counter() - started,
+            )
+
+    def dispatch_request(self) -> Any:
+        # The route template labels the metrics (404 and 405 have none: "unmatched").
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        rule = current.url_rule
+        if rule is not None:
+            current.environ[ROUTE] = rule.rule
+        return super().dispatch_request()
+
+    def log_exception(self, exc_info: Any) -> None:
+        log_unexpected(exc_info)
+
+
+@dataclass
+class Runtime:
+    """Everything a request needs besides the request itself."""
+
+    settings: Settings
+    store: ModelStore
+    metrics: Metrics
+    options: RankingOptions
+    cache: ResponseCache | None
+    redis_ping: Callable[[], bool]
+    openapi: dict[str, Any]
+    default_related: RelatedParams
+    rules: RulesStore | None = None
+    live: Live | None = None
+
+
+def _default_cache_factory() -> CacheFactory:
+    from service.cache import build_cache
+
+    factory: CacheFactory = build_cache
+    return factory
+
+
+def _default_redis_ping(settings: Settings) -> Callable[[], bool]:
+    def ping() -> bool:
+        from service.cache import redis_ping
+
+        return bool(redis_ping(settings))
+
+    return ping
+
+
+def create_app(
+    settings: Settings,
+    *,
+    cache_factory: CacheFactory | None = None,
+    redis_ping: Callable[[], bool] | None = None,
+) -> Flask:
+    """Build the service for ``settings``.
+
+    Parameters
+    ----------
+    settings : Settings
+    cache_factory : callable, optional
+        ``(settings, on_event) -> cache``; default :func:`service.cache.build_cache`. Not
+        called when ``settings.cache_ttl`` is 0 (caching off).
+    redis_ping : callable, optional
+        ``() -> bool`` for ``/readyz``; default :func:`service.cache.redis_ping`.
+
+    The first model is loaded here, so a gunicorn worker is ready before its first request;
+    without one the app starts anyway, answers 503 and keeps looking.
+    """
+    app = NewsrecFlask(__name__)
+    logging.getLogger("service").setLevel(settings.log_level)
+    metrics = app.metrics = Metrics()
+    options = RankingOptions(
+        blend=settings.blend_params(),
+        window=settings.fallback_window,
+        now_from_clock=settings.now_from_clock,
+    )
+    store = ModelStore(
+        settings.models_dir,
+        reload_interval=settings.reload_interval,
+        check=lambda bundle: smoke_check(bundle, options),
+        on_swap=metrics.model_swapped,
+        on_failure=metrics.reload_failed,
+    )
+    cache = None
+    if settings.cache_ttl > 0:
+        cache = (cache_factory or _default_cache_factory())(settings, metrics.cache_event)
+    live = build_live(settings)
+    app.extensions["newsrec"] = Runtime(
+        settings=settings,
+        store=store,
+        metrics=metrics,
+        options=options,
+        cache=cache,
+        redis_ping=redis_ping or _default_redis_ping(settings),
+        openapi=build_openapi(settings),
+        default_related=RelatedParams(n=settings.default_n),
+        rules=RulesStore(settings.rules_db),
+        live=live,
+    )
+    app.extensions["newsrec.events"] = build_ingest(settings)
+    register_error_handlers(app)
+    init_cors(app, settings)  # first: its preflight answer must come before other hooks
+    app.register_blueprint(api)
+    app.register_blueprint(ops)
+    app.register_blueprint(events)
+    app.register_blueprint(lifecycle)
+    app.register_blueprint(docs)
+    app.register_blueprint(widget)
+    configure_auth(app, settings)
+    app.register_blueprint(auth)
+    app.register_blueprint(preview)
+    app.register_blueprint(rules_api)
+
+    store.current()
+    return app

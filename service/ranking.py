@@ -1,0 +1,355 @@
+"""From a loaded bundle and parsed parameters to the JSON-ready answers of the API.
+
+:func:`related_response` is the hook for later ranking work (editorial rules, live counts): it
+calls :func:`recommender.blend.related`, the one ranking function the offline evaluation also
+calls, and builds the response dictionary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from recommender.blend import DAY, BlendParams, Filters, Scored, Signals, related
+from recommender.bundle import Bundle
+from recommender.errors import BundleError
+from recommender.popularity import WINDOWS
+from service.params import MostViewedParams, RelatedParams
+from service.rules import ActiveRules, Rule, apply_rules
+
+if TYPE_CHECKING:
+    from service.live import LiveView
+
+_EXPLAIN_PARTS = ("content", "coview", "coview_count", "freshness", "coview_weight")
+_categories: weakref.WeakKeyDictionary[Bundle, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class RankingOptions:
+    """Service-wide ranking settings (from :class:`service.settings.Settings`).
+
+    Attributes
+    ----------
+    blend : BlendParams
+        Weights and half-lives of the hybrid ranking.
+    window : str
+        Popularity window of the fallback lists.
+    now_from_clock : bool
+        Measure ages against the wall clock instead of the bundle's ``now``.
+    """
+
+    blend: BlendParams = field(default_factory=BlendParams)
+    window: str = "7d"
+    now_from_clock: bool = False
+
+
+def manifest_now(bundle: Bundle) -> int:
+    """The end of the bundle's popularity windows, unix seconds.
+
+    Raises
+    ------
+    BundleError
+        When the manifest has no valid ``now``.
+    """
+    try:
+        return int(dt.datetime.fromisoformat(bundle.manifest["now"]).timestamp())
+    except (KeyError, TypeError, ValueError):
+        raise BundleError(f"{bundle.path}: manifest has no valid 'now'") from None
+
+
+def now_ts(bundle: Bundle, options: RankingOptions) -> int:
+    """The "now" of ages and freshness: the bundle's end of data, or the clock if configured.
+
+    The demo data ends on a fixed date; measured from today's clock every sample article would
+    be weeks old, so the model's own ``now`` is the default.
+    """
+    return int(time.time()) if options.now_from_clock else manifest_now(bundle)
+
+
+def known_categories(bundle: Bundle) -> frozenset[str]:
+    """The sections of a bundle (memoised per bundle)."""
+    found = _categories.get(bundle)
+    if found is None:
+        found = frozenset(bundle.categories)
+        _categories[bundle] = found
+    return found
+
+
+class Source(Protocol):
+    """What the answers read of the articles: a :class:`Bundle`, or the live layer's view of
+    one (:class:`service.live.LiveView`: the bundle with articles published, changed or
+    unpublished since, and popularity merged with live counts)."""
+
+    @property
+    def categories(self) -> Sequence[str]: ...
+
+    @property
+    def published_ts(self) -> np.ndarray: ...
+
+    def row(self, article_id: str) -> int: ...
+
+    def has(self, article_id: str) -> bool: ...
+
+    def article(self, row: int) -> dict[str, Any]: ...
+
+    def popular_rows(self, window: str = "7d", category: str | None = None) -> np.ndarray: ...
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def _item(
+    bundle: Source, scored: Scored, explain: bool, rule: Rule | None = None
+) -> dict[str, Any]:
+    item = bundle.article(scored.row)
+    item["score"] = _round(scored.score)
+    item["source"] = scored.source
+    if explain:
+        parts: dict[str, Any] = {name: getattr(scored, name) for name in _EXPLAIN_PARTS}
+        for name in ("content", "coview", "freshness", "coview_weight"):
+            parts[name] = _round(parts[name])
+        parts["final"] = _round(scored.score)
+        if rule is not None:
+            parts["rule"] = rule.public()
+        item["explain"] = parts
+    return item
+
+
+def _fallback(
+    bundle: Source, rows: np.ndarray, now: int, max_age_days: float | None, limit: int
+) -> np.ndarray:
+    """The first ``limit`` rows of a popularity ranking that pass the age filter.
+
+    Trimming here, vectorised, keeps the ranking loop short whatever the filters: it needs at
+    most ``n`` new rows plus the ones already chosen, excluded or the query.
+    """
+    if max_age_days is not None and rows.size:
+        published = bundle.published_ts[rows]
+        rows = rows[(published >= 0) & (now - published <= max_age_days * DAY)]
+    return rows[:limit]
+
+
+def related_response(
+    bundle: Bundle,
+    article_id: str,
+    params: RelatedParams,
+    options: RankingOptions | None = None,
+    rules: ActiveRules | None = None,
+    live: LiveView | None = None,
+) -> dict[str, Any]:
+    """The answer of ``GET /v1/articles/{article_id}/related``.
+
+    ``rules`` are the editorial pins and blocks in force (:mod:`service.rules`); with
+    ``explain`` a pinned item names its rule and ``blocked`` lists what blocks removed.
+    ``live`` is the live layer's view of ``bundle``: articles published since are candidates
+    (and can be asked about), unpublished ones are not, content lists gain the articles
+    folded in since (see :mod:`service.lifecycle`) and the fallback lists rank by merged live
+    counts.
+
+    Raises
+    ------
+    UnknownArticleError
+        When the bundle does not know ``article_id``.
+    """
+    options = options or RankingOptions()
+    src: Source = bundle if live is None else live
+    row = src.row(article_id)
+    answer: dict[str, Any] = {
+        "article_id": article_id,
+        "model_version": bundle.version,
+        "strategy": params.strategy,
+        "items": [],
+    }
+    categories = known_categories(bundle) if live is None else live.known_categories()
+    if params.category is not None and params.category not in categories:
+        return answer
+    now = now_ts(bundle, options)
+    exclude = {src.row(a) for a in params.exclude if src.has(a)}
+    page = rules.page(src, article_id, src.categories[row]) if rules is not None else None
+    # Rules remove blocked and pinned rows from the organic list: rank that many more.
+    wanted = params.n + (page.extra if page is not None else 0)
+    limit = 2 * wanted + 1 + len(exclude)
+    section = params.category if params.category is not None else src.categories[row]
+    section_popular = _fallback(
+        src, src.popular_rows(options.window, section), now, params.max_age_days, limit
+    )
+    # With a category filter every other section is filtered out anyway.
+    site_popular = (
+        np.zeros(0, dtype=np.int32)
+        if params.category is not None
+        else _fallback(src, src.popular_rows(options.window), now, params.max_age_days, limit)
+    )
+    filters = Filters(exclude=exclude, category=params.category, max_age_days=params.max_age_days)
+    signals: Signals = bundle if live is None else live.signals(row)
+    ranked = related(
+        signals,
+        row,
+        wanted,
+        now_ts=now,
+        strategy=params.strategy,
+        params=options.blend,
+        filters=filters,
+        section_popular=section_popular,
+        site_popular=site_popular,
+    )
+    if page is None:
+        answer["items"] = [_item(src, scored, params.explain) for scored in ranked]
+        return answer
+    placed, blocked = apply_rules(
+        page,
+        ranked,
+        params.n,
+        allows=lambda r: r != row and filters.allows(signals, r, now),
+    )
+    answer["items"] = [_item(src, p.scored, params.explain, p.rule) for p in placed]
+    if params.explain and blocked:
+        answer["blocked"] = [
+            {"id": src.article(s.row)["id"], "rule": rule.public()} for s, rule in blocked
+        ]
+    return answer
+
+
+def most_viewed_response(
+    bundle: Bundle,
+    params: MostViewedParams,
+    options: RankingOptions | None = None,
+    rules: ActiveRules | None = None,
+    live: LiveView | None = None,
+) -> dict[str, Any]:
+    """The answer of ``GET /v1/most-viewed``: published articles with views in the window
+    (without articles an editorial rule blocks everywhere); with ``live``, views merged with
+    the live counts and the live windows ``1h`` and ``24h`` (see :mod:`service.live`)."""
+    options = options or RankingOptions()
+    src: Source = bundle if live is None else live
+    answer: dict[str, Any] = {
+        "model_version": bundle.version,
+        "window": params.window,
+        "category": params.category,
+        "items": [],
+    }
+    categories = known_categories(bundle) if live is None else live.known_categories()
+    if params.category is not None and params.category not in categories:
+        return answer
+    if live is None:
+        views = bundle.popularity_views[:, WINDOWS.index(params.window)]
+    else:
+        views = live.window_views(params.window, params.category)
+    rows = src.popular_rows(params.window, params.category)
+    rows = rows[views[rows] > 0]
+    blocked = rules.blocked_everywhere() if rules is not None else None
+    if blocked:
+        rows = rows[~np.isin(rows, [src.row(a) for a in blocked if src.has(a)])]
+    if params.published_within_days is not None:
+        now = now_ts(bundle, options)
+        published = src.published_ts[rows]
+        rows = rows[(published >= 0) & (now - published <= params.published_within_days * DAY)]
+    answer["items"] = [{**src.article(int(r)), "views": int(views[r])} for r in rows[: params.n]]
+    return answer
+
+
+def views_label(count: int) -> str:
+    """A short view count for a page: ``"1 view"``, ``"950 views"``, ``"1.7k views"``.
+
+    Rounded down, so the label never claims more views than there were.
+    """
+    if count < 1000:
+        return f"{count} view" if count == 1 else f"{count} views"
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1000, "k")):
+        if count >= size:
+            whole, rest = divmod(count, size)
+            if whole < 10:
+                tenth = rest * 10 // size
+                return f"{whole}.{tenth}{suffix} views" if tenth else f"{whole}{suffix} views"
+            return f"{whole}{suffix} views"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def article_response(
+    bundle: Bundle, article_id: str, live: LiveView | None = None
+) -> dict[str, Any]:
+    """The answer of ``GET /v1/articles/{article_id}``: metadata and view counts (with
+    ``live``: merged with the live counts, plus ``recent_views`` of the live windows)."""
+    if live is not None:
+        row = live.row(article_id)
+        views = live.views(row)
+        return {
+            **live.article(row),
+            "status": live.status(row),
+            "model_version": bundle.version,
+            "views": views,
+            "recent_views": live.recent_views(row),
+            "views_label": views_label(views["all"]),
+        }
+    row = bundle.row(article_id)
+    counts = bundle.popularity_views[row]
+    views = {window: int(counts[i]) for i, window in enumerate(WINDOWS)}
+    return {
+        **bundle.article(row),
+        "status": bundle.statuses[row],
+        "model_version": bundle.version,
+        "views": views,
+        "views_label": views_label(views["all"]),
+    }
+
+
+def model_summary(bundle: Bundle, loaded_at: float) -> dict[str, Any]:
+    """The answer of ``GET /v1/model``: what the loaded bundle is."""
+    manifest = bundle.manifest
+    return {
+        "version": bundle.version,
+        "created_at": manifest.get("created_at"),
+        "now": manifest.get("now"),
+        "loaded_at": dt.datetime.fromtimestamp(loaded_at, dt.UTC)
+        .isoformat()
+        .replace("+00:00", "Z"),
+        "n_articles": len(bundle),
+        "counts": manifest.get("counts", {}),
+        "parameters": manifest.get("parameters", {}),
+        "has_coview": bundle.has_coview,
+        "views_kind": manifest.get("views_kind"),
+    }
+
+
+def smoke_check(bundle: Bundle, options: RankingOptions | None = None) -> None:
+    """Refuse a bundle whose arrays cannot be served: run the queries the API runs.
+
+    Raises
+    ------
+    BundleError
+        When a neighbour points outside the catalogue, a score is not finite, the manifest has
+        no ``now`` or a related query fails.
+    """
+    options = options or RankingOptions()
+    n = len(bundle)
+    if n == 0:
+        raise BundleError(f"{bundle.path}: the bundle has no articles")
+    manifest_now(bundle)
+    pairs = [("content", bundle.content_neighbors, bundle.content_scores)]
+    if bundle.has_coview:
+        if bundle.coview_neighbors is None or bundle.coview_scores is None:
+            raise BundleError(f"{bundle.path}: has_coview but no co-view arrays")
+        pairs.append(("coview", bundle.coview_neighbors, bundle.coview_scores))
+    for name, neighbors, scores in pairs:
+        if neighbors.shape != scores.shape or neighbors.shape[0] != n:
+            raise BundleError(f"{bundle.path}: {name} neighbours and scores disagree in shape")
+        if neighbors.size and (int(neighbors.max()) >= n or int(neighbors.min()) < -1):
+            raise BundleError(f"{bundle.path}: {name} neighbours point outside the catalogue")
+        if not np.isfinite(scores).all():
+            raise BundleError(f"{bundle.path}: {name} scores are not all finite")
+    if bundle.popularity_views.shape != (n, len(WINDOWS)):
+        raise BundleError(f"{bundle.path}: popularity_views is not {n} x {len(WINDOWS)}")
+    published = np.flatnonzero(bundle.is_published)
+    probe = bundle.article_ids[int(published[0]) if published.size else 0]
+    try:
+        related_response(bundle, probe, RelatedParams(n=6, explain=True), options)
+        most_viewed_response(bundle, MostViewedParams(n=6), options)
+        article_response(bundle, probe)
+    except Exception as exc:  # any failure of a test query means: do not serve this bundle
+        raise BundleError(f"{bundle.path}: a test query for {probe!r} failed: {exc!r}") from exc

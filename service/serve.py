@@ -1,0 +1,117 @@
+"""Run the service under gunicorn, programmatically (``python -m service``).
+
+sync workers (measured: the tightest latency tail; gthread with two workers was unstable),
+2 per core unless ``NEWSREC_WORKERS`` says otherwise, and no ``preload_app``: each worker builds
+its own app after the fork and memory-maps the same bundle files, so the pages are shared.
+
+Prometheus: several processes cannot share in-memory counters, so unless the environment names
+a ``PROMETHEUS_MULTIPROC_DIR`` this creates an empty temporary one (removed on exit) *before*
+anything imports prometheus-client, and tells prometheus-client when a worker dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+from service.settings import Settings, SettingsError
+
+log = logging.getLogger("service")
+EXIT_USAGE = 2
+
+
+def worker_count(settings: Settings) -> int:
+    """``NEWSREC_WORKERS``, or 2 per CPU core this process may use."""
+    if settings.workers is not None:
+        return settings.workers
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return 2 * cores
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """gunicorn settings for these service settings."""
+    return {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": worker_count(settings),
+        "worker_class": "sync" if settings.threads == 1 else "gthread",
+        "threads": settings.threads,
+        "preload_app": False,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 2,
+        "accesslog": "-" if settings.log_level == "DEBUG" else None,
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "proc_name": "newsrec",
+        "child_exit": _child_exit,
+    }
+
+
+def _application(settings: Settings, options: Mapping[str, Any]) -> Any:
+    from gunicorn.app.base import BaseApplication
+
+    class NewsrecApplication(BaseApplication):  # type: ignore[misc]
+        """gunicorn with our options and our factory (no command line, no config file)."""
+
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 25 opens ~/.gunicorn/gunicorn.ctl by default: one per user, so
+                # two services (or a test server) would fight over it; nothing here uses it
+                self.cfg.set("control_socket_disable", True)
+
+        def load(self) -> Any:
+            from service.app import create_app
+
+            return create_app(settings)
+
+    return NewsrecApplication()
+
+
+def main() -> int:
+    """Validate the settings, prepare metrics, run gunicorn until it is stopped."""
+    environ = os.environ
+    try:
+        settings = Settings.from_env(environ)
+    except SettingsError as exc:
+        print(f"newsrec serve: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
+    )
+    for name in Settings.unknown_variables(environ):
+        log.warning("%s is set but no setting reads it (a typo?)", name)
+    created = None
+    if not environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        created = tempfile.mkdtemp(prefix="newsrec-metrics-")
+        environ["PROMETHEUS_MULTIPROC_DIR"] = created
+    options = gunicorn_options(settings)
+    log.info(
+        "newsrec on http://%s with %d %s worker(s), models from %s",
+        options["bind"],
+        options["workers"],
+        options["worker_class"],
+        settings.models_dir,
+    )
+    try:
+        _application(settings, options).run()
+    finally:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+    return 0

@@ -1,0 +1,147 @@
+"""Operations routes: /healthz, /readyz, /metrics, /openapi.json, /docs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.openapi import build_openapi
+from service.settings import Settings
+from tests.conftest import VERSION_1, body
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a Prometheus exposition, by name and sorted labels."""
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def test_healthz_answers_ok(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert body(response) == {"status": "ok"}
+
+
+def test_readyz_reports_model_and_redis(
+    make_app: Callable[..., Flask], check_schema: Callable[[str, Any], None]
+) -> None:
+    data = body(make_app().test_client().get("/readyz"))
+    check_schema("Ready", data)
+    assert data["status"] == "ready"
+    assert data["model_version"] == VERSION_1
+    assert data["redis"] == "not configured"
+    assert data["last_reload_error"] is None
+
+
+def test_readyz_stays_ready_when_redis_is_down(models_dir: Any) -> None:
+    from service.app import create_app
+
+    # nothing listens on port 1: the real ping fails fast and readiness does not depend on it
+    settings = Settings(models_dir=models_dir, redis_url="redis://127.0.0.1:1/0", cache_ttl=0)
+    response = create_app(settings).test_client().get("/readyz")
+    assert response.status_code == 200
+    assert body(response)["redis"] == "unreachable"
+
+
+@pytest.mark.redis
+def test_readyz_sees_the_machine_redis(models_dir: Any) -> None:
+    import os
+
+    import redis
+
+    from service.app import create_app
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_timeout=1).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis at 127.0.0.1:6379 is unreachable: {exc} (CI=true)")
+        pytest.skip(f"Redis at 127.0.0.1:6379 is unreachable: {exc}")
+    settings = Settings(models_dir=models_dir, redis_url=url, cache_ttl=0)
+    assert body(create_app(settings).test_client().get("/readyz"))["redis"] == "ok"
+
+
+def test_metrics_count_requests_cache_and_model(make_app: Callable[..., Flask]) -> None:
+    client = make_app().test_client()
+    for _ in range(3):
+        assert client.get("/v1/articles/n1/related").status_code == 200
+    assert client.get("/v1/articles/n1/related?n=0").status_code == 400
+    assert client.get("/v1/articles/zz/related").status_code == 404
+    assert client.get("/no/such/route").status_code == 404
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    found = samples(response.get_data(as_text=True))
+    related = "/v1/articles/<article_id>/related"
+
+    def requests(route: str, status: str) -> float:
+        labels = (("method", "GET"), ("route", route), ("status", status))
+        return found[("newsrec_http_requests_total", labels)]
+
+    assert requests(related, "200") == 3
+    assert requests(related, "400") == 1
+    assert requests(related, "404") == 1
+    assert requests("unmatched", "404") == 1
+    bucket = (
+        "newsrec_http_request_duration_seconds_count",
+        (("method", "GET"), ("route", related), ("status", "200")),
+    )
+    assert found[bucket] == 3
+    # first related request missed the cache, the next two hit it; the unknown article missed
+    assert found[("newsrec_cache_events_total", (("level", "local"), ("outcome", "hit")))] == 2
+    assert found[("newsrec_cache_events_total", (("level", "local"), ("outcome", "miss")))] == 2
+    assert found[("newsrec_model_info", (("version", VERSION_1),))] == 1
+    assert found[("newsrec_model_reloads_total", ())] == 1
+    assert found[("newsrec_model_reload_failures_total", ())] == 0
+    # trained an hour after 2026-11-01T12:00Z: older than 25 days by now
+    assert found[("newsrec_model_age_seconds", ())] > 25 * 86_400
+
+
+def test_openapi_document_is_valid_and_describes_every_route(
+    app: Flask, client: FlaskClient
+) -> None:
+    doc = body(client.get("/openapi.json"))
+    validate(doc)
+    assert doc == build_openapi(Settings())
+    routes = {
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+    documented = {(path, method) for path, item in doc["paths"].items() for method in item}
+    assert routes == documented
+
+
+def test_openapi_ranges_follow_settings() -> None:
+    doc = build_openapi(Settings(max_n=20, default_n=4))
+    n = doc["components"]["parameters"]["n"]["schema"]
+    assert (n["minimum"], n["maximum"], n["default"]) == (1, 20, 4)
+
+
+def test_docs_page_is_self_contained(client: FlaskClient) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    for path in ("/v1/articles/{article_id}/related", "/v1/most-viewed", "/readyz", "/metrics"):
+        assert path in html
+    assert "1 to 50" in html  # the range of n
+    # examples use a real article of the model (the most viewed: s1), and link to it
+    assert 'href="/v1/articles/s1/related?n=6&amp;explain=true"' in html
+    # nothing is fetched from elsewhere
+    assert not re.search(r"<(script|link|img|iframe)\b", html)
+    assert "@import" not in html
+    assert client.get("/").headers["Location"].endswith("/docs")

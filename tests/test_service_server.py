@@ -1,0 +1,177 @@
+"""The service as it runs in production: ``python -m service`` (gunicorn, 2 sync workers)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import IDS, N1_HYBRID, publish_bundle
+
+ROOT = Path(__file__).resolve().parent.parent
+VERSIONS = [f"2026110{i}T120000Z-v{i}" for i in range(1, 5)]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _get(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _service_env(models: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSREC_", "PROMETHEUS_"))}
+    env.update(
+        {
+            "NEWSREC_MODELS_DIR": str(models),
+            "NEWSREC_HOST": "127.0.0.1",
+            "NEWSREC_PORT": str(port),
+            "NEWSREC_WORKERS": "2",
+            "NEWSREC_RELOAD_INTERVAL": "0.2",
+            "NEWSREC_LOG_LEVEL": "WARNING",
+            **extra,
+        }
+    )
+    return env
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real server on a free port serving ``models`` (VERSION 1 published)."""
+    models = tmp_path / "models"
+    publish_bundle(models, VERSIONS[0])
+    port = _free_port()
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service"],
+        env=_service_env(models, port),
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if _get(f"{base}/readyz", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not start:\n{(tmp_path / 'server.log').read_text()}")
+            time.sleep(0.1)
+        yield base, models
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _check_consistent(data: dict[str, Any]) -> None:
+    """One response, one bundle: every title carries the tag of the version named."""
+    tag = "[" + data["model_version"].rsplit("-", 1)[-1] + "]"
+    assert {item["title"].split(" ")[0] for item in data["items"]} == {tag}, data
+    if data["article_id"] == "n1":
+        assert [item["id"] for item in data["items"]][:5] == N1_HYBRID
+
+
+@pytest.mark.slow
+def test_hot_swap_under_concurrent_requests(server: tuple[str, Path]) -> None:
+    base, models = server
+    failures: list[str] = []
+    seen: dict[str, int] = {}
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def hammer(worker: int) -> None:
+        i = worker
+        while not stop.is_set():
+            article_id = IDS[i % len(IDS)]
+            i += 1
+            try:
+                status, raw = _get(f"{base}/v1/articles/{article_id}/related?n=6&explain=1")
+                data = json.loads(raw)
+                if status != 200:
+                    raise AssertionError(f"status {status}: {raw[:300]!r}")
+                assert data["article_id"] == article_id
+                assert data["model_version"] in VERSIONS
+                assert len(data["items"]) == 6
+                _check_consistent(data)
+            except Exception as exc:  # every failure is recorded, none stops the hammering
+                with lock:
+                    failures.append(f"{article_id}: {exc!r}")
+                continue
+            with lock:
+                seen[data["model_version"]] = seen.get(data["model_version"], 0) + 1
+
+    threads = [threading.Thread(target=hammer, args=(n,), daemon=True) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for new in VERSIONS[1:]:
+            time.sleep(0.6)
+            publish_bundle(models, new)
+        # both workers reach the last version within a few reload intervals
+        deadline = time.monotonic() + 10
+        last = VERSIONS[-1]
+        while time.monotonic() < deadline:
+            versions = {json.loads(_get(f"{base}/v1/model")[1])["version"] for _ in range(8)}
+            if versions == {last}:
+                break
+            time.sleep(0.1)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
+    assert failures == []
+    assert set(seen) >= {VERSIONS[0], VERSIONS[-1]}
+    assert sum(seen.values()) > 100
+    assert versions == {last}
+    # metrics aggregate both workers (multiprocess mode)
+    status, raw = _get(f"{base}/metrics")
+    metrics = raw.decode()
+    assert status == 200
+    assert f'newsrec_model_info{{version="{last}"}} 1.0' in metrics
+    assert f'newsrec_model_info{{version="{VERSIONS[0]}"}} 0.0' in metrics
+    requests = [
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("newsrec_http_requests_total{")
+        and 'route="/v1/articles/<article_id>/related"' in line
+        and 'status="200"' in line
+    ]
+    assert sum(requests) == sum(seen.values())
+
+
+def test_serve_refuses_a_bad_setting_naming_the_variable(tmp_path: Path) -> None:
+    env = _service_env(tmp_path, _free_port(), NEWSREC_WORKERS="many")
+    done = subprocess.run(
+        [sys.executable, "-m", "service"], env=env, cwd=ROOT, capture_output=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert b"NEWSREC_WORKERS='many': expected an integer from 1 to 256" in done.stderr
