@@ -598,6 +598,7 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
             {"name": "widget", "description": "The embeddable widget for article pages."},
             {"name": "live", "description": "Page views sent by the site (live counts)."},
             {"name": "rules", "description": "Editorial pins and blocks (editors only)."},
+            {"name": "editor", "description": "The editor preview (docs/preview.md)."},
         ],
         "paths": paths,
         "components": {

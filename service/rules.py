@@ -1,0 +1,778 @@
+"""Editorial rules: pins and blocks on related-article lists, kept durably in SQLite.
+
+A *pin* shows article ``target_id`` at slot ``slot`` (1 = first) of the related list of one
+article (``article_id``), of every article of a section (``section``) or of every article; a
+*block* keeps ``target_id`` out of those lists (a block everywhere also keeps it out of the most
+viewed lists). Each rule has an author, a note and an optional period ``[starts_at, ends_at)``
+outside which it does nothing.
+
+Why SQLite: the rules are editors' work, so a restart of the service or of Redis must not lose
+them, and every worker must see a change on its next request. An SQLite file in WAL mode is
+embedded (no extra server), durable (``synchronous=FULL``: a committed rule survives a power
+cut) and shared by every worker on a host; readers never wait for a writer. Each worker keeps
+one read connection and asks it ``PRAGMA data_version`` per request (a read of shared memory,
+microseconds): the number changes when another connection committed, and only then are the
+rules read again. Writes go through a fresh connection, so a worker's own changes are seen the
+same way. Several hosts need a shared file system that SQLite supports, or one host that owns
+the rules (see ``docs/preview.md``).
+
+Cache keys carry :attr:`ActiveRules.key`: the database's random instance id, its change counter
+and the number of rule start and end times already passed, so a cached answer never hides a new,
+deleted, starting or expiring rule.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from recommender.blend import Scored
+
+log = logging.getLogger("service")
+
+KINDS = ("pin", "block")
+SCOPES = ("article", "section", "everywhere")
+#: ``source`` of an item a pin placed.
+PINNED = "pinned"
+#: Lengths accepted from editors and scripts.
+MAX_ID_LENGTH = 200
+MAX_SECTION_LENGTH = 200
+MAX_AUTHOR_LENGTH = 100
+MAX_NOTE_LENGTH = 2000
+RULE_FIELDS = (
+    "kind",
+    "target_id",
+    "article_id",
+    "section",
+    "slot",
+    "starts_at",
+    "ends_at",
+    "note",
+    "author",
+)
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: Specificity of a scope: a rule for one article beats one for its section, which beats one
+#: for every article.
+_RANK = {"article": 0, "section": 1, "everywhere": 2}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('pin', 'block')),
+    target_id TEXT NOT NULL,
+    article_id TEXT,
+    section TEXT,
+    slot INTEGER,
+    starts_at INTEGER,
+    ends_at INTEGER,
+    author TEXT NOT NULL,
+    note TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    author TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('create', 'delete')),
+    rule_id INTEGER NOT NULL,
+    before TEXT,
+    after TEXT
+);
+"""
+
+
+class RuleError(ValueError):
+    """A rule that cannot be stored: ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class UnknownRuleError(KeyError):
+    """No rule has this id (it never existed or was deleted)."""
+
+    def __init__(self, rule_id: int) -> None:
+        super().__init__(rule_id)
+        self.rule_id = rule_id
+
+
+def iso(timestamp: float | None) -> str | None:
+    """Unix seconds as ISO 8601 UTC with a ``Z`` (``None`` stays ``None``)."""
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class NewRule:
+    """A validated rule not stored yet (see :func:`parse_rule`)."""
+
+    kind: str
+    target_id: str
+    author: str
+    note: str
+    article_id: str | None = None
+    section: str | None = None
+    slot: int | None = None
+    starts_at: int | None = None
+    ends_at: int | None = None
+
+    @property
+    def scope(self) -> str:
+        if self.article_id is not None:
+            return "article"
+        return "section" if self.section is not None else "everywhere"
+
+
+@dataclass(frozen=True)
+class Rule(NewRule):
+    """A stored rule; ``id`` is never reused, so "rule #7" means one rule forever."""
+
+    id: int = 0
+    created_at: int = 0
+
+    def active(self, now: float) -> bool:
+        """Whether ``now`` lies in ``[starts_at, ends_at)``."""
+        if self.starts_at is not None and now < self.starts_at:
+            return False
+        return self.ends_at is None or now < self.ends_at
+
+    def state(self, now: float) -> str:
+        """``scheduled``, ``active`` or ``expired``."""
+        if self.starts_at is not None and now < self.starts_at:
+            return "scheduled"
+        return "expired" if self.ends_at is not None and now >= self.ends_at else "active"
+
+    def public(self) -> dict[str, Any]:
+        """What the public API's ``explain`` shows: no author, no note (they are internal)."""
+        return {"id": self.id, "kind": self.kind, "scope": self.scope, "slot": self.slot}
+
+    def to_json(self, now: float | None = None) -> dict[str, Any]:
+        """Everything about the rule (the rules API and the audit log); ``state`` with ``now``."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "scope": self.scope,
+            "target_id": self.target_id,
+            "article_id": self.article_id,
+            "section": self.section,
+            "slot": self.slot,
+            "starts_at": iso(self.starts_at),
+            "ends_at": iso(self.ends_at),
+            "author": self.author,
+            "note": self.note,
+            "created_at": iso(self.created_at),
+        }
+        if now is not None:
+            out["state"] = self.state(now)
+        return out
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change of the rules: who did what to which rule, and when."""
+
+    id: int
+    at: int
+    author: str
+    action: str
+    rule_id: int
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": iso(self.at),
+            "author": self.author,
+            "action": self.action,
+            "rule_id": self.rule_id,
+            "before": self.before,
+            "after": self.after,
+        }
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def _text(data: Mapping[str, Any], name: str, limit: int, *, required: bool) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise RuleError(name, f"{name} is required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise RuleError(name, f"{name} must be a non-empty string")
+    value = value.strip()
+    if len(value) > limit:
+        raise RuleError(name, f"{name} must be at most {limit} characters")
+    return value
+
+
+def _identifier(data: Mapping[str, Any], name: str, limit: int, *, required: bool) -> str | None:
+    value = _text(data, name, limit, required=required)
+    if value is not None and _CONTROL_RE.search(value):
+        raise RuleError(name, f"{name} must not contain control characters")
+    return value
+
+
+def parse_time(name: str, value: Any) -> int | None:
+    """An ISO 8601 date-time with a time zone (or a bare date, midnight UTC) as unix seconds."""
+    if value is None:
+        return None
+    message = f"{name} must be an ISO 8601 date-time with a time zone, e.g. 2026-11-01T08:00:00Z"
+    if not isinstance(value, str):
+        raise RuleError(name, message)
+    text = value.strip()
+    try:
+        if _DATE_RE.fullmatch(text):
+            when = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+        else:
+            when = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise RuleError(name, message) from None
+    if when.tzinfo is None:
+        raise RuleError(name, message)
+    return int(when.timestamp())
+
+
+def parse_rule(data: Any, *, author: str | None, max_slot: int, now: float) -> NewRule:
+    """Check a rule given as JSON (the body of ``POST /v1/rules``).
+
+    Parameters
+    ----------
+    data : Any
+        The decoded JSON body.
+    author : str or None
+        The logged-in editor; ``None`` when the caller is a script, which must then name an
+        ``author`` in the body.
+    max_slot : int
+        The largest slot a pin may take (the largest ``n`` of the API).
+    now : float
+        Unix seconds; a rule that ends before it is refused.
+
+    Raises
+    ------
+    RuleError
+        Naming the first field that is missing, unknown or invalid.
+    """
+    if not isinstance(data, Mapping):
+        raise RuleError("body", "the body must be a JSON object")
+    for name in data:
+        if name not in RULE_FIELDS:
+            raise RuleError(
+                str(name)[:60], f"unknown field {str(name)[:60]!r}; known: {', '.join(RULE_FIELDS)}"
+            )
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise RuleError("kind", "kind must be 'pin' or 'block'")
+    target = _identifier(data, "target_id", MAX_ID_LENGTH, required=True)
+    article = _identifier(data, "article_id", MAX_ID_LENGTH, required=False)
+    section = _identifier(data, "section", MAX_SECTION_LENGTH, required=False)
+    assert target is not None
+    if article is not None and section is not None:
+        raise RuleError("section", "give article_id or section, not both (neither: everywhere)")
+    if article == target:
+        raise RuleError("target_id", "target_id must differ from article_id")
+    slot = data.get("slot")
+    if kind == "pin":
+        if isinstance(slot, bool) or not isinstance(slot, int) or not 1 <= slot <= max_slot:
+            raise RuleError("slot", f"slot must be an integer from 1 to {max_slot} for a pin")
+    elif slot is not None:
+        raise RuleError("slot", "a block has no slot")
+    starts = parse_time("starts_at", data.get("starts_at"))
+    ends = parse_time("ends_at", data.get("ends_at"))
+    if ends is not None:
+        if starts is not None and ends <= starts:
+            raise RuleError("ends_at", "ends_at must be after starts_at")
+        if ends <= now:
+            raise RuleError("ends_at", "ends_at is in the past")
+    note = _text(data, "note", MAX_NOTE_LENGTH, required=True)
+    given_author = _identifier(data, "author", MAX_AUTHOR_LENGTH, required=author is None)
+    if author is not None and given_author is not None and given_author != author:
+        raise RuleError("author", "author is the logged-in editor; leave it out")
+    chosen_author = author if author is not None else given_author
+    assert note is not None and chosen_author is not None
+    return NewRule(
+        kind=kind,
+        target_id=target,
+        author=chosen_author,
+        note=note,
+        article_id=article,
+        section=section,
+        slot=slot if kind == "pin" else None,
+        starts_at=starts,
+        ends_at=ends,
+    )
+
+
+# --- what a set of rules does to a list --------------------------------------------------------
+
+
+class Catalogue(Protocol):
+    """What applying rules reads from a model bundle."""
+
+    def has(self, article_id: str) -> bool: ...
+
+    def row(self, article_id: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class PageRules:
+    """The active rules of one related list, resolved to rows of one bundle.
+
+    ``pins`` are ``(slot, row, rule)`` in order of precedence (most specific scope first, then
+    newest); ``blocks`` map a row to the rule that blocks it.
+    """
+
+    pins: tuple[tuple[int, int, Rule], ...]
+    blocks: Mapping[int, Rule]
+
+    @property
+    def extra(self) -> int:
+        """How many more organic items the ranking must produce to fill the list."""
+        return len(self.pins) + len(self.blocks)
+
+
+def _order(rule: Rule) -> tuple[int, int]:
+    return (_RANK[rule.scope], -rule.id)
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Every stored rule at one database version, indexed by scope (immutable, shared)."""
+
+    version: str = ""
+    rules: tuple[Rule, ...] = ()
+    by_article: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    by_section: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    everywhere: tuple[Rule, ...] = ()
+    #: Sorted distinct start and end times: the moments the set of active rules changes.
+    boundaries: tuple[int, ...] = ()
+
+    @classmethod
+    def build(cls, version: str, rules: tuple[Rule, ...]) -> RuleBook:
+        by_article: dict[str, list[Rule]] = {}
+        by_section: dict[str, list[Rule]] = {}
+        everywhere: list[Rule] = []
+        times: set[int] = set()
+        for rule in rules:
+            if rule.article_id is not None:
+                by_article.setdefault(rule.article_id, []).append(rule)
+            elif rule.section is not None:
+                by_section.setdefault(rule.section, []).append(rule)
+            else:
+                everywhere.append(rule)
+            times.update(t for t in (rule.starts_at, rule.ends_at) if t is not None)
+        return cls(
+            version=version,
+            rules=rules,
+            by_article={k: tuple(v) for k, v in by_article.items()},
+            by_section={k: tuple(v) for k, v in by_section.items()},
+            everywhere=tuple(everywhere),
+            boundaries=tuple(sorted(times)),
+        )
+
+    def at(self, now: float) -> ActiveRules:
+        """These rules as they stand at ``now`` (unix seconds)."""
+        return ActiveRules(self, now)
+
+
+@dataclass(frozen=True)
+class ActiveRules:
+    """A :class:`RuleBook` at one moment: what one request applies."""
+
+    book: RuleBook
+    now: float
+
+    @property
+    def key(self) -> str:
+        """The part of a cache key that changes whenever the rules in force may have changed
+        (empty while no rules database exists, so keys stay as they were without rules)."""
+        if not self.book.version:
+            return ""
+        passed = bisect.bisect_right(self.book.boundaries, self.now)
+        return f"{self.book.version}.{passed}"
+
+    def for_page(self, article_id: str, section: str) -> list[Rule]:
+        """The active rules of the related list of ``article_id`` (of section ``section``),
+        most specific first."""
+        book = self.book
+        found = [
+            *book.by_article.get(article_id, ()),
+            *book.by_section.get(section, ()),
+            *book.everywhere,
+        ]
+        return sorted((r for r in found if r.active(self.now)), key=_order)
+
+    def page(self, bundle: Catalogue, article_id: str, section: str) -> PageRules | None:
+        """The rules of one related list resolved to ``bundle`` rows; ``None`` when none apply
+        (the common case, kept to a few dictionary look-ups)."""
+        book = self.book
+        if not (book.everywhere or article_id in book.by_article or section in book.by_section):
+            return None
+        pins: list[tuple[int, int, Rule]] = []
+        blocks: dict[int, Rule] = {}
+        for rule in self.for_page(article_id, section):
+            if rule.target_id == article_id or not bundle.has(rule.target_id):
+                continue
+            row = bundle.row(rule.target_id)
+            if rule.kind == "block":
+                blocks.setdefault(row, rule)
+            else:
+                pins.append((rule.slot or 1, row, rule))
+        if not pins and not blocks:
+            return None
+        return PageRules(pins=tuple(pins), blocks=blocks)
+
+    def blocked_everywhere(self) -> dict[str, Rule]:
+        """Article ids blocked from every list (most viewed included), with their rule."""
+        out: dict[str, Rule] = {}
+        for rule in sorted(self.book.everywhere, key=_order):
+            if rule.kind == "block" and rule.active(self.now):
+                out.setdefault(rule.target_id, rule)
+        return out
+
+
+@dataclass(frozen=True)
+class Placed:
+    """An item of a related list after the rules, with the rule that placed it (if any)."""
+
+    scored: Scored
+    rule: Rule | None = None
+
+
+def apply_rules(
+    page: PageRules,
+    ranked: list[Scored],
+    n: int,
+    *,
+    allows: Callable[[int], bool],
+) -> tuple[list[Placed], list[tuple[Scored, Rule]]]:
+    """Apply one list's pins and blocks to its organic ranking.
+
+    Parameters
+    ----------
+    page : PageRules
+        The rules of the list.
+    ranked : list of Scored
+        The organic list (ranking and fallbacks), at least ``n + page.extra`` long when the
+        catalogue allows, so that removing blocked and pinned rows still leaves ``n``.
+    n : int
+        Length of the answer.
+    allows : callable
+        Whether the page may show a row at all (published, not the article itself, the
+        request's filters); a pin never overrides it.
+
+    Returns
+    -------
+    items : list of Placed
+        At most ``n`` items: the organic ones without blocked or pinned rows, pinned rows
+        inserted at their slot (a later slot moves up when the list is shorter). A pinned item
+        keeps its organic score parts when it is in ``ranked``, else it has none (score 0).
+    blocked : list of (Scored, Rule)
+        Blocked items that readers would have seen among the first ``n`` without the rules.
+
+    A block beats a pin of the same article; of two pins for one slot the more specific (then
+    the newer) takes it and the other moves to the next free slot.
+    """
+    blocked = [(s, page.blocks[s.row]) for s in ranked[:n] if s.row in page.blocks]
+    organic_by_row = {s.row: s for s in ranked}
+    slots: dict[int, Placed] = {}
+    pinned_rows: set[int] = set()
+    for slot, row, rule in page.pins:
+        if row in pinned_rows or row in page.blocks or slot > n or not allows(row):
+            continue
+        while slot in slots:
+            slot += 1
+        if slot > n:
+            continue
+        base = organic_by_row.get(row) or Scored(row, 0.0, PINNED)
+        slots[slot] = Placed(replace(base, source=PINNED), rule)
+        pinned_rows.add(row)
+    organic = iter(
+        Placed(s) for s in ranked if s.row not in page.blocks and s.row not in pinned_rows
+    )
+    items: list[Placed] = []
+    for position in range(1, n + 1):
+        if position in slots:
+            items.append(slots.pop(position))
+            continue
+        following = next(organic, None)
+        if following is None:
+            break
+        items.append(following)
+    # Organic items ran out before a pin's slot: the pins move up, in slot order.
+    items.extend(slots[k] for k in sorted(slots))
+    return items[:n], blocked
+
+
+# --- the store ---------------------------------------------------------------------------------
+
+
+def _rule_from_row(row: sqlite3.Row) -> Rule:
+    return Rule(
+        id=int(row["id"]),
+        kind=str(row["kind"]),
+        target_id=str(row["target_id"]),
+        article_id=row["article_id"],
+        section=row["section"],
+        slot=row["slot"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        author=str(row["author"]),
+        note=str(row["note"]),
+        created_at=int(row["created_at"]),
+    )
+
+
+def _loads(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
+class RulesStore:
+    """The rules of one SQLite file: cheap per-request reads, durable audited writes.
+
+    Parameters
+    ----------
+    path : path
+        The database file; it (and its directory) is created by the first write. Until then
+        there are no rules and nothing is written to disk.
+    clock : callable
+        Unix seconds; decides which rules are in force and stamps changes (a fake in tests).
+    """
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._file = str(self.path)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
+        self._cursor: sqlite3.Cursor | None = None
+        self._pid = os.getpid()
+        self._data_version: int | None = None
+        self._book = RuleBook()
+        self._last_error_log = float("-inf")
+
+    # reading (request path) ----------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        # The read connection serves every thread of a gthread worker, one at a time (the lock).
+        conn = sqlite3.connect(
+            self.path, timeout=5.0, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 5000")
+        return conn
+
+    def book(self) -> RuleBook:
+        """The current rules, read again only when the database changed since the last call."""
+        with self._lock:
+            try:
+                return self._refresh()
+            except sqlite3.Error as exc:
+                # Keep answering with the rules we have: a damaged or locked file must not
+                # take the public API down. Logged at most once a minute.
+                if time.monotonic() - self._last_error_log > 60:
+                    self._last_error_log = time.monotonic()
+                    log.error("cannot read rules at %s (%s); keeping the last ones", self.path, exc)
+                self._close_reader()
+                return self._book
+
+    def active(self) -> ActiveRules:
+        """The rules in force now (one call per request)."""
+        return self.book().at(self.clock())
+
+    def _close_reader(self) -> None:
+        if self._reader is not None and self._pid == os.getpid():
+            self._reader.close()
+        self._reader = self._cursor = None
+        self._data_version = None
+
+    def _refresh(self) -> RuleBook:
+        if self._pid != os.getpid():
+            # A forked child must not use its parent's connection.
+            self._reader, self._cursor, self._data_version = None, None, None
+            self._pid = os.getpid()
+        if self._reader is None or self._cursor is None:
+            if not os.path.exists(self._file):
+                return self._book
+            self._reader = self._connect()
+            self._cursor = self._reader.cursor()
+        (data_version,) = self._cursor.execute("PRAGMA data_version").fetchone()
+        if data_version != self._data_version:
+            self._book = self._load(self._reader)
+            self._data_version = data_version
+        return self._book
+
+    def _load(self, conn: sqlite3.Connection) -> RuleBook:
+        try:
+            conn.execute("BEGIN")  # one snapshot for both reads
+            try:
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                rows = conn.execute("SELECT * FROM rules ORDER BY id").fetchall()
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # created a moment ago, schema not committed yet
+                return RuleBook()
+            raise
+        version = f"{meta.get('instance', '')[:8]}-{meta.get('version', '0')}"
+        return RuleBook.build(version, tuple(_rule_from_row(r) for r in rows))
+
+    # writing (editors and scripts) -----------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.executescript(_SCHEMA)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?), ('version', '0')",
+                (uuid.uuid4().hex,),
+            )
+            try:
+                yield conn
+                conn.execute(
+                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+
+    def create(self, new: NewRule) -> Rule:
+        """Store a rule and its audit entry in one transaction; returns it with its id."""
+        now = int(self.clock())
+        with self._writing() as conn:
+            cursor = conn.execute(
+                "INSERT INTO rules (kind, target_id, article_id, section, slot, starts_at, "
+                "ends_at, author, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.kind,
+                    new.target_id,
+                    new.article_id,
+                    new.section,
+                    new.slot,
+                    new.starts_at,
+                    new.ends_at,
+                    new.author,
+                    new.note,
+                    now,
+                ),
+            )
+            assert cursor.lastrowid is not None
+            rule = Rule(**asdict(new), id=cursor.lastrowid, created_at=now)
+            self._audit(conn, now, new.author, "create", rule.id, None, rule)
+        log.info("rule #%d (%s %s) created by %s", rule.id, rule.kind, rule.target_id, rule.author)
+        return rule
+
+    def delete(self, rule_id: int, author: str) -> Rule:
+        """Delete a rule, recording who did it and what it was.
+
+        Raises
+        ------
+        UnknownRuleError
+            When no rule has this id.
+        """
+        now = int(self.clock())
+        with self._writing() as conn:
+            row = conn.execute("SELECT * FROM rules WHERE id = ?", (rule_id,)).fetchone()
+            if row is None:
+                raise UnknownRuleError(rule_id)
+            rule = _rule_from_row(row)
+            conn.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
+            self._audit(conn, now, author, "delete", rule_id, rule, None)
+        log.info("rule #%d deleted by %s", rule_id, author)
+        return rule
+
+    @staticmethod
+    def _audit(
+        conn: sqlite3.Connection,
+        at: int,
+        author: str,
+        action: str,
+        rule_id: int,
+        before: Rule | None,
+        after: Rule | None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO audit (at, author, action, rule_id, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                at,
+                author,
+                action,
+                rule_id,
+                None if before is None else json.dumps(before.to_json(), ensure_ascii=False),
+                None if after is None else json.dumps(after.to_json(), ensure_ascii=False),
+            ),
+        )
+
+    def audit(self, limit: int = 100) -> list[AuditEntry]:
+        """The latest changes, newest first."""
+        if not self.path.exists():
+            return []
+        conn = self._connect()
+        try:
+            rows = conn.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
+        finally:
+            conn.close()
+        return [
+            AuditEntry(
+                id=int(r["id"]),
+                at=int(r["at"]),
+                author=str(r["author"]),
+                action=str(r["action"]),
+                rule_id=int(r["rule_id"]),
+                before=_loads(r["before"]),
+                after=_loads(r["after"]),
+            )
+            for r in rows
+        ]
+
+    def journal_mode(self) -> str | None:
+        """The database's journal mode (``wal`` once created), ``None`` before."""
+        if not self.path.exists():
+            return None
+        conn = self._connect()
+        try:
+            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+        finally:
+            conn.close()
+        return str(mode)
+
+    def close(self) -> None:
+        """Close the read connection (a later call opens it again)."""
+        with self._lock:
+            self._close_reader()
