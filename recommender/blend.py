@@ -152,7 +152,8 @@ def score_candidates(
         w_content = params.content_weight
         total = w_content + w_coview
         for r in sorted(set(content) | set(coview)):
-            blended = (w_content * content.get(r, 0.0) + w_coview * coview.get(r, 0.0)) / total
+            weighted = w_content * content.get(r, 0.0) + w_coview * coview.get(r, 0.0)
+            blended = weighted / total if total > 0 else 0.0
             fresh = freshness(
                 int(signals.published_ts[r]), now_ts, params.half_life(signals.categories[r])
             )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -86,6 +87,13 @@ def _application(settings: Settings, options: Mapping[str, Any]) -> Any:
 def main() -> int:
     """Validate the settings, prepare metrics, run gunicorn until it is stopped."""
     environ = os.environ
+    # Keys every worker must share (editor sessions, session-id hashes): drawn once here when
+    # unset, so they hold across workers; they still change on restart, hence the warning.
+    generated = []
+    for name in ("NEWSREC_SECRET_KEY", "NEWSREC_SESSION_KEY"):
+        if not environ.get(name):
+            environ[name] = secrets.token_hex(32)
+            generated.append(name)
     try:
         settings = Settings.from_env(environ)
     except SettingsError as exc:
@@ -95,6 +103,8 @@ def main() -> int:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
     )
+    for name in generated:
+        log.warning("%s is unset: using a random key until this server stops", name)
     for name in Settings.unknown_variables(environ):
         log.warning("%s is set but no setting reads it (a typo?)", name)
     created = None

@@ -204,7 +204,11 @@ def make_app(models_dir: Path) -> Callable[..., Flask]:
     :class:`Settings` fields."""
 
     def make(**changes: Any) -> Flask:
-        settings = Settings(**{"models_dir": models_dir, "reload_interval": 3600.0, **changes})
+        # never the working directory's rules file: a demo's rules must not leak into tests
+        isolated = {"rules_db": models_dir.parent / "rules.sqlite3"}
+        settings = Settings(
+            **{"models_dir": models_dir, "reload_interval": 3600.0, **isolated, **changes}
+        )
         return create_app(settings, cache_factory=dict_cache_factory, redis_ping=lambda: False)
 
     return make

@@ -23,6 +23,7 @@ def app_with_cache(models_dir: Path, **changes: Any) -> tuple[Flask, DictCache]:
         caches.append(DictCache(on_event))
         return caches[-1]
 
+    changes.setdefault("rules_db", models_dir.parent / "rules.sqlite3")
     settings = Settings(models_dir=models_dir, reload_interval=3600, **changes)
     app = create_app(settings, cache_factory=factory, redis_ping=lambda: True)
     return app, (caches[0] if caches else DictCache())
