@@ -87,15 +87,6 @@ def freshness(published_ts: int, now_ts: int, half_life_days: float | None) -> f
     return float(0.5 ** (age_days / half_life_days))
 
 
-def _normalised(neighbors: np.ndarray, scores: np.ndarray) -> dict[int, float]:
-    valid = neighbors >= 0
-    rows, values = neighbors[valid], scores[valid].astype(np.float64)
-    top = float(values.max()) if values.size else 0.0
-    if top <= 0:
-        return {}
-    return {int(r): float(v) / top for r, v in zip(rows, values, strict=True)}
-
-
 def coview_weight(signals: Signals, row: int, params: BlendParams) -> float:
     """The co-view weight for a query row, growing with its co-view evidence."""
     if not signals.has_coview or signals.coview_support is None:
@@ -104,75 +95,120 @@ def coview_weight(signals: Signals, row: int, params: BlendParams) -> float:
     return params.coview_weight * support / (support + params.coview_evidence)
 
 
+@dataclass(frozen=True)
+class _Candidates:
+    """Candidates of one query as parallel arrays, best first."""
+
+    rows: np.ndarray
+    score: np.ndarray
+    content: np.ndarray  # NaN where the signal does not list the candidate
+    coview: np.ndarray
+    coview_count: np.ndarray  # -1 where unknown
+    freshness: np.ndarray  # NaN when unused
+    coview_weight: float | None
+
+    def item(self, i: int) -> Scored:
+        def part(values: np.ndarray) -> float | None:
+            value = float(values[i])
+            return None if np.isnan(value) else value
+
+        count = int(self.coview_count[i])
+        return Scored(
+            int(self.rows[i]),
+            float(self.score[i]),
+            "related",
+            content=part(self.content),
+            coview=part(self.coview),
+            coview_count=None if count < 0 else count,
+            freshness=part(self.freshness),
+            coview_weight=self.coview_weight,
+        )
+
+
+def _listed(neighbors: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    valid = neighbors >= 0
+    return neighbors[valid].astype(np.int64), scores[valid].astype(np.float64)
+
+
+def _freshness(signals: Signals, rows: np.ndarray, params: BlendParams, now_ts: int) -> np.ndarray:
+    published = np.asarray(signals.published_ts[rows], dtype=np.int64)
+    if params.section_half_life_days:
+        half_lives = np.array(
+            [params.half_life(signals.categories[r]) or np.inf for r in rows], dtype=np.float64
+        )
+    else:
+        half_lives = np.full(rows.size, params.half_life_days or np.inf, dtype=np.float64)
+    age_days = np.maximum(now_ts - published, 0) / DAY
+    fresh = np.power(0.5, age_days / half_lives)
+    fresh[published < 0] = 1.0
+    return fresh
+
+
+def _candidates(
+    signals: Signals, row: int, strategy: str, params: BlendParams, now_ts: int
+) -> _Candidates:
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+    c_rows, c_scores = _listed(signals.content_neighbors[row], signals.content_scores[row])
+    v_rows = np.zeros(0, dtype=np.int64)
+    v_scores = np.zeros(0, dtype=np.float64)
+    v_counts = np.zeros(0, dtype=np.float64)
+    if signals.has_coview and signals.coview_neighbors is not None:
+        assert signals.coview_scores is not None and signals.coview_counts is not None
+        valid = signals.coview_neighbors[row] >= 0
+        v_rows, v_scores = _listed(signals.coview_neighbors[row], signals.coview_scores[row])
+        v_counts = signals.coview_counts[row][valid].astype(np.float64)
+    rows, where = np.unique(np.concatenate([c_rows, v_rows]), return_inverse=True)
+    content = np.full(rows.size, np.nan)
+    content[where[: c_rows.size]] = c_scores
+    coview = np.full(rows.size, np.nan)
+    coview[where[c_rows.size :]] = v_scores
+    counts = np.full(rows.size, -1.0)
+    counts[where[c_rows.size :]] = v_counts
+    fresh = np.full(rows.size, np.nan)
+    w_coview: float | None = None
+    if strategy == "content" or strategy == "coview":
+        listed = ~np.isnan(content if strategy == "content" else coview)
+        rows, content, coview, counts, fresh = (
+            a[listed] for a in (rows, content, coview, counts, fresh)
+        )
+        score = content if strategy == "content" else coview
+    else:
+        # each signal max-normalised to [0, 1] for this query, then blended
+        top_content = float(c_scores.max()) if c_scores.size else 0.0
+        top_coview = float(v_scores.max()) if v_scores.size else 0.0
+        content = np.where(np.isnan(content), 0.0, content / top_content if top_content else 0.0)
+        coview = np.where(np.isnan(coview), 0.0, coview / top_coview if top_coview else 0.0)
+        counts = np.maximum(counts, 0)
+        w_coview = coview_weight(signals, row, params)
+        total = params.content_weight + w_coview
+        weighted = params.content_weight * content + w_coview * coview
+        blended = weighted / total if total > 0 else np.zeros(rows.size)
+        fresh = _freshness(signals, rows, params, now_ts)
+        score = blended * fresh
+    order = np.lexsort((rows, -score))
+    return _Candidates(
+        rows[order],
+        score[order],
+        content[order],
+        coview[order],
+        counts[order],
+        fresh[order],
+        w_coview,
+    )
+
+
 def score_candidates(
     signals: Signals, row: int, strategy: str, params: BlendParams, now_ts: int
 ) -> list[Scored]:
-    """Every related candidate of ``row`` with its score parts, best first (unfiltered)."""
-    content = _normalised(signals.content_neighbors[row], signals.content_scores[row])
-    raw_content = {
-        int(r): float(s)
-        for r, s in zip(signals.content_neighbors[row], signals.content_scores[row], strict=True)
-        if r >= 0
-    }
-    coview: dict[int, float] = {}
-    raw_coview: dict[int, float] = {}
-    counts: dict[int, int] = {}
-    if signals.has_coview and signals.coview_neighbors is not None:
-        assert signals.coview_scores is not None and signals.coview_counts is not None
-        neighbors = signals.coview_neighbors[row]
-        coview = _normalised(neighbors, signals.coview_scores[row])
-        for r, s, c in zip(
-            neighbors, signals.coview_scores[row], signals.coview_counts[row], strict=True
-        ):
-            if r >= 0:
-                raw_coview[int(r)] = float(s)
-                counts[int(r)] = int(c)
-    out: list[Scored] = []
-    if strategy == "content":
-        for r, s in raw_content.items():
-            out.append(
-                Scored(
-                    r, s, "related", content=s, coview=raw_coview.get(r), coview_count=counts.get(r)
-                )
-            )
-    elif strategy == "coview":
-        for r, s in raw_coview.items():
-            out.append(
-                Scored(
-                    r,
-                    s,
-                    "related",
-                    content=raw_content.get(r),
-                    coview=s,
-                    coview_count=counts.get(r),
-                )
-            )
-    elif strategy == "hybrid":
-        w_coview = coview_weight(signals, row, params)
-        w_content = params.content_weight
-        total = w_content + w_coview
-        for r in sorted(set(content) | set(coview)):
-            weighted = w_content * content.get(r, 0.0) + w_coview * coview.get(r, 0.0)
-            blended = weighted / total if total > 0 else 0.0
-            fresh = freshness(
-                int(signals.published_ts[r]), now_ts, params.half_life(signals.categories[r])
-            )
-            out.append(
-                Scored(
-                    r,
-                    blended * fresh,
-                    "related",
-                    content=content.get(r, 0.0),
-                    coview=coview.get(r, 0.0),
-                    coview_count=counts.get(r, 0),
-                    freshness=fresh,
-                    coview_weight=w_coview,
-                )
-            )
-    else:
-        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
-    out.sort(key=lambda s: (-s.score, s.row))
-    return out
+    """Every related candidate of ``row`` with its score parts, best first (unfiltered).
+
+    ``content`` and ``coview`` strategies rank by the raw signal (cosine, co-view score); the
+    hybrid by the blend of both max-normalised signals times the candidate's freshness, and
+    its items carry the normalised parts.
+    """
+    candidates = _candidates(signals, row, strategy, params, now_ts)
+    return [candidates.item(i) for i in range(candidates.rows.size)]
 
 
 @dataclass(frozen=True)
@@ -217,12 +253,13 @@ def related(
     filters = filters or Filters()
     chosen: list[Scored] = []
     seen = {row}
-    for item in score_candidates(signals, row, strategy, params, now_ts):
+    candidates = _candidates(signals, row, strategy, params, now_ts)
+    for i, candidate in enumerate(candidates.rows.tolist()):
         if len(chosen) == n:
             return chosen
-        if item.row not in seen and filters.allows(signals, item.row, now_ts):
-            chosen.append(item)
-            seen.add(item.row)
+        if candidate not in seen and filters.allows(signals, candidate, now_ts):
+            chosen.append(candidates.item(i))
+            seen.add(candidate)
     for source, ranking in (("section_popular", section_popular), ("popular", site_popular)):
         for candidate in ranking:
             if len(chosen) == n:

@@ -12,6 +12,7 @@ point leaves it naming the previous complete bundle.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import platform
@@ -286,13 +287,13 @@ class Bundle:
                 f"{path}: bundle format {manifest.get('format_version')!r}, "
                 f"this newsrec reads format {FORMAT_VERSION}"
             )
-        import sklearn
-
+        # the installed version from package metadata: importing scikit-learn costs a second
+        installed = importlib.metadata.version("scikit-learn")
         built = manifest.get("libraries", {}).get("scikit-learn", "?")
-        if _major_minor(built) != _major_minor(sklearn.__version__):
+        if _major_minor(built) != _major_minor(installed):
             raise BundleError(
                 f"{path}: built with scikit-learn {built}, this installation has "
-                f"{sklearn.__version__}; retrain (the vectorizer pickle is not portable)"
+                f"{installed}; retrain (the vectorizer pickle is not portable)"
             )
         expected = manifest.get("arrays", {})
         missing = [n for n in REQUIRED_ARRAYS if n not in expected]
@@ -314,7 +315,8 @@ class Bundle:
                     f"{path}: {file.name} is {array.dtype.str}{list(array.shape)}, "
                     f"manifest says {spec['dtype']}{spec['shape']} (truncated?)"
                 )
-            arrays[name] = array
+            # a plain ndarray over the mapped pages: numpy's memmap subclass costs on every index
+            arrays[name] = np.asarray(array)
         try:
             meta = json.loads((path / ARTICLES).read_text(encoding="utf-8"))
         except (FileNotFoundError, json.JSONDecodeError) as exc:

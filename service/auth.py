@@ -43,6 +43,8 @@ from flask import (
     session,
     url_for,
 )
+from flask import Request as FlaskRequest
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -191,9 +193,24 @@ def editors() -> Editors:
     return found
 
 
+#: Where editors work; every other path gets no session, so public API calls never pay for
+#: reading and signing a cookie.
+SESSION_PATHS = ("/preview", "/v1/rules")
+
+
+class EditorSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, opened only on :data:`SESSION_PATHS`."""
+
+    def open_session(self, app: Flask, request: FlaskRequest) -> SecureCookieSession | None:
+        if not request.path.startswith(SESSION_PATHS):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def configure_auth(app: Flask, settings: Settings) -> None:
     """Set up sessions and the editor account on ``app`` (logging what is insecure)."""
     found = Editors.from_settings(settings)
+    app.session_interface = EditorSessionInterface()
     app.extensions["newsrec_editors"] = found
     if settings.secret_key:
         app.secret_key = settings.secret_key
