@@ -37,8 +37,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 newsrec \
     && useradd --system --uid 10001 --gid newsrec --home-dir /home/newsrec --create-home \
        --shell /usr/sbin/nologin newsrec \
-    && mkdir -p /models /data \
-    && chown newsrec:newsrec /models /data
+    && mkdir -p /models /data /var/lib/newsrec \
+    && chown newsrec:newsrec /models /data /var/lib/newsrec
 # The wheels are bind-mounted from the builder, so they never become a layer of this image.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links=/wheels newsrec
