@@ -391,7 +391,7 @@ class Bundle:
         key = (window, category)
         cached = self._popular.get(key)
         if cached is None:
-            from recommender.popularity import WINDOWS, rank
+            from recommender.windows import WINDOWS, rank
 
             mask = self.is_published
             if category is not None:

@@ -88,8 +88,13 @@ def _peak_mib() -> float:
 
 
 def file_digest(path: str | Path) -> str:
-    """sha256 of a file, streamed."""
+    """sha256 of a file, streamed; of a directory (a view log), over its files' names and
+    digests."""
     digest = hashlib.sha256()
+    if Path(path).is_dir():
+        for file in sorted(p for p in Path(path).iterdir() if p.is_file()):
+            digest.update(f"{file.name}\0{file_digest(file)}\n".encode())
+        return digest.hexdigest()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
