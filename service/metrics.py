@@ -123,6 +123,7 @@ class Metrics:
         # labels() costs microseconds per call; the hot path looks children up in dicts
         self._children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
         self._cache_children: dict[tuple[str, str], Counter] = {}
+        self._event_children: dict[tuple[int, str], Counter] = {}
         self._created_at: float | None = None
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -142,22 +143,29 @@ class Metrics:
             child = self._cache_children[(level, outcome)] = self.cache.labels(level, outcome)
         child.inc()
 
+    def _event_child(self, counter: Counter, label: str) -> Counter:
+        key = (id(counter), label)
+        child = self._event_children.get(key)
+        if child is None:
+            child = self._event_children[key] = counter.labels(label)
+        return child
+
     def event_outcome(self, outcome: str, count: int) -> None:
         """``count`` view events ended in ``outcome``."""
         if count:
-            self.events.labels(outcome).inc(count)
+            self._event_child(self.events, outcome).inc(count)
 
     def event_dropped(self, reason: str, count: int) -> None:
         """``count`` valid view events were not counted, for ``reason``."""
         if count:
-            self.events.labels("dropped").inc(count)
-            self.events_dropped.labels(reason).inc(count)
+            self._event_child(self.events, "dropped").inc(count)
+            self._event_child(self.events_dropped, reason).inc(count)
 
     def event_rejected(self, reason: str, count: int) -> None:
         """``count`` view events were invalid, for ``reason``."""
         if count:
-            self.events.labels("rejected").inc(count)
-            self.events_rejected.labels(reason).inc(count)
+            self._event_child(self.events, "rejected").inc(count)
+            self._event_child(self.events_rejected, reason).inc(count)
 
     def event_log_failed(self, count: int) -> None:
         """``count`` counted views could not be written to the event log."""

@@ -476,9 +476,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "session_key",
         "",
         "any text of at least 16 characters",
-        "HMAC key of the session ids (only their keyed hashes are stored); the same on every "
-        "worker and host, else each process draws a random one and views are deduplicated "
-        "per process only.",
+        "HMAC key of the session ids (only their keyed hashes are stored and logged); set the "
+        "same on every host: unset, `newsrec serve` draws one per start, so dedup and the "
+        "event log's sessions do not carry across hosts or restarts.",
         _secret,
         secret=True,
     ),

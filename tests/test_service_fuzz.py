@@ -14,6 +14,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from service.openapi import build_openapi
 from service.settings import Settings
@@ -41,4 +42,7 @@ def fuzz_app(make_app: Callable[..., Flask]) -> Flask:
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_service_api_conforms_to_its_openapi(case: schemathesis.Case, fuzz_app: Flask) -> None:
-    case.call_and_validate(app=fuzz_app)
+    # A schema-valid view event names an article the model may not know, which is a 400 by
+    # design (POST /v1/events): the "schema-valid data is accepted" check cannot hold there.
+    excluded = [positive_data_acceptance] if case.operation.path == "/v1/events" else []
+    case.call_and_validate(app=fuzz_app, excluded_checks=excluded)

@@ -1,0 +1,552 @@
+"""Ingestion benchmark: ``POST /v1/events`` under wrk, and ``related``'s latency meanwhile.
+
+Run from the repository root (Redis must run at 127.0.0.1:6379)::
+
+    .venv/bin/python bench/ingest.py            # 3 repeats of 10 s per scenario
+
+What it does:
+
+1. builds (once; reused from ``bench/out/ingest-<N>/``) a bundle of N articles (default 5,000)
+   with ``newsrec generate-sample --days 30`` and ``newsrec train``;
+2. starts the service as deployed (``python -m service``: gunicorn sync workers, 4 of them)
+   with ``NEWSREC_REDIS_URL`` on a Redis DB of its own (``--redis-db``, default 10, flushed
+   before each scenario and at the end), a shared ``NEWSREC_SESSION_KEY`` and the event log in
+   a temporary directory;
+3. per repeat, loads it with wrk (Lua scripts POST JSON as ``text/plain``, like sendBeacon, with
+   a browser user agent; every event a new session, so every event is counted):
+
+   - *related idle*: ``GET /v1/articles/<id>/related`` over 100 warm articles, 4 connections
+     each pausing 5 ms between requests (a steady light load, not a saturating one);
+   - *single max* / *batch max*: single-event posts (32 connections) and batches of 100
+     (16 connections) as fast as they go: events accepted per second;
+   - *related + single* / *related + batch*: the same related load while single posts run at
+     about 2,000 per second, then batches at about 200 per second (20,000 events per second),
+     paced with wrk's ``delay()``; the related p99 is compared with the idle one.
+
+4. prints medians and writes ``bench/RESULTS-ingest.md``. Exit status 0 when every target is
+   met (2,000 single posts/s, 20,000 events/s in batches, related p99 within 2x idle).
+
+Every wrk runs on the same two cores as the service and Redis: figures are lower bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+RESULTS = ROOT / "bench" / "RESULTS-ingest.md"
+BIN = Path(sys.executable).parent
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+SINGLE_TARGET = 2_000.0
+BATCH_TARGET = 20_000.0
+P99_RATIO_TARGET = 2.0
+
+RELATED_LUA = """\
+local counter = 0
+function setup(thread)
+  thread:set("first", counter)
+  counter = counter + 1
+end
+function init(args)
+  ids = {}
+  for line in io.lines("%(ids)s") do ids[#ids + 1] = line end
+  position = first
+end
+function request()
+  position = position + 1
+  return wrk.format("GET", "/v1/articles/" .. ids[(position %% #ids) + 1] .. "/related")
+end
+function delay()
+  return %(delay)d
+end
+"""
+
+EVENTS_LUA = """\
+-- every event a new session (thread, connection-independent counter), so none is deduplicated
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+function init(args)
+  ids = {}
+  for line in io.lines("%(ids)s") do ids[#ids + 1] = line end
+  math.randomseed(tid * 7919 + 17)
+  n = 0
+  headers = {["Content-Type"] = "text/plain;charset=UTF-8", ["User-Agent"] = "%(agent)s"}
+end
+function request()
+  local events = {}
+  for i = 1, %(batch)d do
+    n = n + 1
+    events[i] = '{"article_id":"' .. ids[math.random(#ids)] .. '","session_id":"w' .. tid
+      .. "-" .. n .. '"}'
+  end
+  local body = events[1]
+  if %(batch)d > 1 then body = "[" .. table.concat(events, ",") .. "]" end
+  return wrk.format("POST", "/v1/events", headers, body)
+end
+%(delay)s
+"""
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    #: CPU microseconds per request of the service (gunicorn and workers) and of Redis
+    cpu_us: float = 0.0
+
+
+_LATENCY_RE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(output: str) -> WrkResult:
+    found = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    total = re.search(r"(\d+) requests in", output)
+    if found is None or total is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    latency = {m[0]: float(m[1]) * _UNIT_MS[m[2]] for m in _LATENCY_RE.findall(output)}
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    return WrkResult(
+        rps=float(found.group(1)),
+        p50_ms=latency["50"],
+        p99_ms=latency["99"],
+        requests=int(total.group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
+    )
+
+
+def wrk_command(
+    wrk: str, port: int, script: Path, *, threads: int, connections: int, duration: int
+) -> list[str]:
+    return [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}/",
+    ]
+
+
+#: pids whose CPU time is charged to a run: the service (with its workers) and Redis
+CHARGED: list[tuple[int, bool]] = []
+
+
+def run_wrk(command: list[str]) -> WrkResult:
+    before = sum(cpu_seconds(pid, children) for pid, children in CHARGED)
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    result = parse_wrk(done.stdout)
+    spent = sum(cpu_seconds(pid, children) for pid, children in CHARGED) - before
+    result.cpu_us = 1e6 * spent / max(result.requests, 1)
+    return result
+
+
+def run_together(first: list[str], second: list[str]) -> tuple[WrkResult, WrkResult]:
+    """Two wrk runs at once (the second started first, so the first sees it running)."""
+    results: dict[int, WrkResult] = {}
+
+    def run(index: int, command: list[str]) -> None:
+        results[index] = run_wrk(command)
+
+    background = threading.Thread(target=run, args=(1, second))
+    background.start()
+    time.sleep(0.5)
+    run(0, first)
+    background.join()
+    return results[0], results[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ensure_bundle(n_articles: int, days: int) -> Path:
+    """A models directory with a LATEST bundle of ``n_articles``, built once and reused."""
+    base = OUT / f"ingest-{n_articles}"
+    data, models = base / "data", base / "models"
+    if (models / "LATEST").exists():
+        log(f"reusing the bundle in {models}")
+        return models
+    newsrec = str(BIN / "newsrec")
+    log(f"generating {n_articles:,} articles over {days} days into {data}")
+    subprocess.run(
+        [
+            *(newsrec, "generate-sample", "--articles", str(n_articles)),
+            *("--days", str(days), "--out", str(data)),
+        ],
+        check=True,
+    )
+    log(f"training into {models}")
+    subprocess.run(
+        [
+            *(newsrec, "train", "--articles", str(data / "articles.jsonl")),
+            *("--views", str(data / "views.csv"), "--out", str(models), "--no-progress"),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return models
+
+
+class Service:
+    """``python -m service`` on a free port, stopped by its pid."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self._log = open(log_path, "ab")  # noqa: SIM115 (closed in stop)
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSREC_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service"],
+            cwd=ROOT,
+            env={**clean, **env, "NEWSREC_PORT": str(self.port), "NEWSREC_HOST": "127.0.0.1"},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while self.get("/readyz")[0] != 200:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the service did not start; see {log_path}")
+            time.sleep(0.05)
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            conn.close()
+            return response.status, body
+        except OSError:
+            return 0, b""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def cpu_seconds(root_pid: int, with_children: bool) -> float:
+    """User and system CPU seconds of a process (and its live children) so far."""
+    pids = {root_pid}
+    stats: dict[int, list[str]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        stats[int(stat.parent.name)] = text[text.rindex(")") + 2 :].split()
+    if with_children:
+        pids |= {pid for pid, fields in stats.items() if int(fields[1]) == root_pid}
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(stats[p][11]) + int(stats[p][12]) for p in pids if p in stats) / ticks
+
+
+def idle_fraction(seconds: float = 5.0) -> float:
+    """Share of all cores' time spent idle over the next ``seconds``."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
+
+    idle0, total0 = sample()
+    time.sleep(seconds)
+    idle1, total1 = sample()
+    return (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_for_idle(minutes: float, threshold: float = 0.8) -> float:
+    """Wait up to ``minutes`` until the cores are at least ``threshold`` idle; the last share."""
+    deadline = time.monotonic() + minutes * 60
+    while True:
+        idle = idle_fraction()
+        if idle >= threshold or time.monotonic() > deadline:
+            log(f"cores {idle:.0%} idle: starting")
+            return idle
+        log(f"cores {idle:.0%} idle: waiting for other work to finish")
+        time.sleep(10)
+
+
+def counted_today(client: redis.Redis) -> int:
+    """Views in today's (and yesterday's, around midnight) day buckets."""
+    now = time.time()
+    total = 0.0
+    for stamp in (now, now - 86_400):
+        key = "nr:live:d:" + time.strftime("%Y%m%d", time.gmtime(stamp))
+        total += sum(score for _, score in client.zrange(key, 0, -1, withscores=True))
+    return int(total)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=5_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--redis-db", type=int, default=10)
+    parser.add_argument(
+        "--wait", type=float, default=3.0, help="minutes to wait for idle cores (default 3)"
+    )
+    args = parser.parse_args()
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
+    client = redis.Redis.from_url(redis_url)
+    client.ping()
+    models = ensure_bundle(args.articles, args.days)
+    version = (models / "LATEST").read_text().strip()
+    meta = json.loads((models / version / "articles.json").read_text())
+    # views of unpublished articles are refused (400): post only published ones
+    ids = [i for i, status in zip(meta["id"], meta["status"], strict=True) if status == "published"]
+    work = Path(tempfile.mkdtemp(prefix="newsrec-ingest-"))
+    (work / "ids.txt").write_text("\n".join(ids) + "\n")
+    (work / "warm.txt").write_text("\n".join(ids[::50][:100]) + "\n")
+
+    def script(name: str, template: str, **values: object) -> Path:
+        path = work / f"{name}.lua"
+        path.write_text(template % values)
+        return path
+
+    related = script("related", RELATED_LUA, ids=work / "warm.txt", delay=5)
+    events: dict[str, Path] = {}
+    for name, batch, pace in (
+        ("single-max", 1, ""),
+        ("batch-max", 100, ""),
+        ("single-paced", 1, "function delay()\n  return 10\nend"),
+        ("batch-paced", 100, "function delay()\n  return 20\nend"),
+    ):
+        events[name] = script(
+            name, EVENTS_LUA, ids=work / "ids.txt", agent=BROWSER, batch=batch, delay=pace
+        )
+    env = {
+        "NEWSREC_MODELS_DIR": str(models),
+        "NEWSREC_WORKERS": str(args.workers),
+        "NEWSREC_REDIS_URL": redis_url,
+        "NEWSREC_SESSION_KEY": "bench-session-key-0123456789",
+        "NEWSREC_EVENT_LOG_DIR": str(work / "events"),
+        "NEWSREC_LOG_LEVEL": "WARNING",
+        # every event is a new session: short dedup keys keep Redis small between runs
+        "NEWSREC_DEDUP_MINUTES": "1",
+        "NEWSREC_RULES_DB": str(work / "rules.sqlite3"),
+    }
+    command_line = "python bench/ingest.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    d = args.duration
+    results: dict[str, list[WrkResult]] = {}
+    counted: list[tuple[int, int]] = []  # (events wrk sent with a 202, views Redis counted)
+    client.flushdb()
+    idle_before = wait_for_idle(args.wait)
+    load_before = os.getloadavg()[0]
+    service = Service(env, work / "service.log")
+    CHARGED[:] = [
+        (service.process.pid, True),
+        (int(client.info("server")["process_id"]), False),
+    ]
+    healthz = script("healthz", 'wrk.method = "GET"\nwrk.path = "/healthz"\n')
+    try:
+        for path in [f"/v1/articles/{i}/related" for i in ids[::50][:100]]:
+            service.get(path)
+        for repeat in range(args.repeats):
+            log(f"repeat {repeat + 1} of {args.repeats}")
+
+            def related_cmd() -> list[str]:
+                return wrk_command(wrk, service.port, related, threads=1, connections=4, duration=d)
+
+            results.setdefault("healthz max", []).append(
+                run_wrk(
+                    wrk_command(wrk, service.port, healthz, threads=2, connections=32, duration=d)
+                )
+            )
+            results.setdefault("related idle", []).append(run_wrk(related_cmd()))
+            for name, batch, connections in (("single", 1, 32), ("batch", 100, 16)):
+                client.flushdb()
+                result = run_wrk(
+                    wrk_command(
+                        wrk,
+                        service.port,
+                        events[f"{name}-max"],
+                        threads=2,
+                        connections=connections,
+                        duration=d,
+                    )
+                )
+                results.setdefault(f"{name} max", []).append(result)
+                counted.append(((result.requests - result.non_2xx) * batch, counted_today(client)))
+            for name, connections in (("single", 24), ("batch", 5)):
+                client.flushdb()
+                ingest = wrk_command(
+                    wrk,
+                    service.port,
+                    events[f"{name}-paced"],
+                    threads=1,
+                    connections=connections,
+                    duration=d + 1,
+                )
+                with_load, paced = run_together(related_cmd(), ingest)
+                results.setdefault(f"related + {name}", []).append(with_load)
+                results.setdefault(f"{name} paced", []).append(paced)
+    finally:
+        service.stop()
+        client.flushdb()
+        shutil.rmtree(work, ignore_errors=True)
+
+    def median(name: str, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in results[name])
+
+    idle_p99 = median("related idle", "p99_ms")
+    single = median("single max", "rps")
+    batch = 100 * median("batch max", "rps")
+    ratios = {
+        name: median(f"related + {name}", "p99_ms") / idle_p99 for name in ("single", "batch")
+    }
+    scenarios = [
+        ("healthz max", 0, None),
+        ("related idle", 0, None),
+        ("single max", 1, None),
+        ("batch max", 100, None),
+        ("single paced", 1, None),
+        ("related + single", 0, ratios["single"]),
+        ("batch paced", 100, None),
+        ("related + batch", 0, ratios["batch"]),
+    ]
+    checks = [
+        (
+            f"single-event posts/s >= {SINGLE_TARGET:,.0f}",
+            f"{single:,.0f}",
+            single >= SINGLE_TARGET,
+        ),
+        (
+            f"events/s in batches of 100 >= {BATCH_TARGET:,.0f}",
+            f"{batch:,.0f}",
+            batch >= BATCH_TARGET,
+        ),
+    ]
+    for name in ("single", "batch"):
+        paced_events = median(f"{name} paced", "rps") * (1 if name == "single" else 100)
+        checks.append(
+            (
+                f"related p99 during {name} ingestion ({paced_events:,.0f} events/s) "
+                f"<= {P99_RATIO_TARGET:g}x idle",
+                f"{ratios[name]:.2f}x",
+                ratios[name] <= P99_RATIO_TARGET,
+            )
+        )
+    errors = sum(r.non_2xx + r.socket_errors for rs in results.values() for r in rs)
+    lines = [
+        "## Ingestion (issue 4): POST /v1/events, and related's latency meanwhile",
+        "",
+        f"Command: `{command_line}` ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load average "
+        f"{load_before:.2f} before the run and {os.getloadavg()[0]:.2f} after it, cores "
+        f"{idle_before:.0%} idle just before: anything much above 1 or below ~90% means other "
+        "work shared the cores).",
+        "",
+        f"Service: `python -m service`, {args.workers} sync workers, NEWSREC_REDIS_URL on Redis "
+        f"DB {args.redis_db} (flushed before each ingestion run), event log on, bundle of "
+        f"{args.articles:,} articles (`newsrec generate-sample --articles {args.articles} --days "
+        f"{args.days}` + `newsrec train`). wrk on the same cores, {args.repeats} repeats of "
+        f"{d} s, medians. Events: JSON sent as text/plain (as sendBeacon sends it), a browser "
+        "user agent, published articles at random, every event a new session (all counted). "
+        "*healthz max*: `GET /healthz`, the floor of any Flask route in this run. *related*: "
+        "100 warm articles, 1 thread, 4 connections pausing 5 ms between requests. *max*: wrk "
+        "without pauses (32 connections for single events, 16 for batches). *paced*: single "
+        "posts at up to ~2,000/s (24 connections, 10 ms pauses), batches at up to ~200/s (5 "
+        "connections, 20 ms pauses), while the related load runs. *CPU*: user + system time "
+        "of gunicorn (master and workers) and of redis-server during the run, per request; "
+        "unlike req/s it hardly moves when other work shares the machine.",
+        "",
+        "| scenario | req/s | events/s | p50 ms | p99 ms | CPU us/request | CPU us/event "
+        "| related p99 / idle |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, per_request, ratio in scenarios:
+        rps = median(name, "rps")
+        cpu = median(name, "cpu_us")
+        lines.append(
+            f"| {name} | {rps:,.0f} | {f'{rps * per_request:,.0f}' if per_request else '-'} | "
+            f"{median(name, 'p50_ms'):.2f} | {median(name, 'p99_ms'):.2f} | {cpu:,.0f} | "
+            f"{f'{cpu / per_request:,.1f}' if per_request else '-'} | "
+            f"{'-' if ratio is None else f'{ratio:.2f}x'} |"
+        )
+    floor = median("healthz max", "rps")
+    floor_cpu = median("healthz max", "cpu_us")
+    lines += [
+        "",
+        f"Against the Flask floor of this run (`GET /healthz`, {floor:,.0f} req/s, "
+        f"{floor_cpu:,.0f} us CPU per request): single-event posts reach "
+        f"{single / floor:.2f}x its req/s at {median('single max', 'cpu_us') / floor_cpu:.2f}x "
+        f"its CPU per request; batches of 100 carry {batch / floor:.1f} events per healthz "
+        "request. For scale: the project's reference figures (an idle machine of this kind) "
+        "give a Flask route with one Redis GET ~5,200 req/s and a bare Flask route ~7,400.",
+    ]
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in checks]
+    sent = sum(s for s, _ in counted)
+    seen = sum(c for _, c in counted)
+    lines += [
+        "",
+        f"Check: the max runs sent {sent:,} events answered 202; Redis's day buckets counted "
+        f"{seen:,} views ({seen / max(sent, 1):.1%}). Non-2xx answers and socket errors over "
+        f"all runs: {errors}.",
+        "",
+        "Every run (req/s, p99 ms):",
+        "",
+    ]
+    for name, rs in results.items():
+        runs = "; ".join(f"{r.rps:,.0f} req/s, {r.p99_ms:.2f} ms" for r in rs)
+        lines.append(f"- {name}: {runs}")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.write_text(text)
+    log(f"wrote {RESULTS}")
+    return 0 if all(ok for _, _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,648 @@
+"""The article lifecycle between two trainings: publish, update and unpublish, live.
+
+The CMS calls ``PUT /v1/articles/{article_id}`` on publish and update and ``DELETE`` on
+unpublish (bearer ``NEWSREC_CMS_TOKEN``). Changes are kept in the live store (Redis: every
+worker and instance sees them, and they survive a restart) as one *overlay record* per article,
+and every change bumps the *lifecycle generation*.
+
+Publishing folds the article in at once: the worker that takes the ``PUT`` vectorises it with
+the bundle's own TF-IDF vocabulary (``bundle.vectorizer``), finds its content neighbours among
+the bundle's published articles and the other live articles vectorised with the same bundle
+(:func:`recommender.content.fold_in`), and stores them in the record. Cosine is symmetric, so
+each neighbour B with score s also gains the new article with score s in its own content list
+(if s beats B's weakest neighbour): the *reverse additions*. They are not stored; every worker
+derives them from the records when it builds its :class:`Catalogue`, and
+:func:`service.ranking.related_response` ranks with the catalogue's lists (the hybrid blend
+then treats them like any content neighbour; a new article has no co-views yet).
+
+Unpublishing (``DELETE``, or a ``PUT`` whose status is not ``published``) suppresses the
+article: it is no longer a candidate anywhere (related, fallback lists, most viewed, trending),
+and after a ``DELETE`` it is unknown (404, events refused).
+
+How every worker sees a change within about 100 ms: the generation is part of every cache key
+(``<model version>~g<generation>``), each worker reads it with one ``GET`` at most every
+100 ms and, when it moved, reloads the records and rebuilds its catalogue; old cache entries
+are simply never asked for again.
+
+The next training supersedes the overlay: a record older than the loaded bundle's
+``created_at`` is ignored (and removed from the store) when the bundle has the article, so an
+article in the new bundle uses the bundle's data. A record of an article the bundle does not
+have stays (that training did not take it in). Caveat: a training reads an articles export
+taken some time before ``created_at``; a change made between the export and the end of the
+training is superseded too, so export the articles right before training.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import NotFound
+
+from recommender.blend import Signals
+from recommender.bundle import Bundle
+from recommender.content import compose_document, fold_in
+from recommender.data import Article, strip_html
+from recommender.errors import BundleError, UnknownArticleError
+from service.errors import ApiError
+from service.live import LiveUnavailable, manifest_time
+
+if TYPE_CHECKING:
+    from service.app import Runtime
+    from service.live import Live
+
+log = logging.getLogger("service")
+lifecycle = Blueprint("lifecycle", __name__)
+
+#: Fields a PUT body may have (those of the articles file).
+FIELDS = (
+    "id",
+    "title",
+    "body",
+    "category",
+    "tags",
+    "author",
+    "published_at",
+    "url",
+    "image_url",
+    "status",
+    "language",
+)
+MAX_BODY_BYTES = 2_000_000
+MAX_TEXT = {"title": 1_000, "category": 200, "author": 1_000, "url": 2_000, "image_url": 2_000}
+
+
+# --- the catalogue: a bundle with the overlay applied ------------------------------------------
+
+
+@dataclass
+class _Signals:
+    """A :class:`recommender.blend.Signals` over the catalogue's rows (not frozen: the
+    protocol's attributes are plain attributes)."""
+
+    categories: list[str]
+    published_ts: np.ndarray
+    is_published: np.ndarray
+    content_neighbors: np.ndarray
+    content_scores: np.ndarray
+    has_coview: bool
+    coview_neighbors: np.ndarray | None
+    coview_scores: np.ndarray | None
+    coview_counts: np.ndarray | None
+    coview_support: np.ndarray | None
+
+
+class Catalogue:
+    """A bundle's articles with the lifecycle overlay applied: rows ``0..N-1`` are the
+    bundle's, rows ``N..`` the articles published since (in article id order).
+
+    Parameters
+    ----------
+    bundle : Bundle
+    new_ids : list of str
+        Articles the bundle does not have, one row each after the bundle's.
+    meta : dict of int to dict
+        Metadata (``Bundle.article`` shape plus ``status`` and ``published_ts``) per changed
+        or new row.
+    deleted : set of int
+        Bundle rows deleted since.
+    content : dict of int to list of (int, float)
+        The content list of every row whose list changed (folded-in articles, and the rows
+        that gained reverse additions), best first.
+    """
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        new_ids: Sequence[str] = (),
+        meta: Mapping[int, dict[str, Any]] | None = None,
+        deleted: set[int] | None = None,
+        content: Mapping[int, list[tuple[int, float]]] | None = None,
+    ) -> None:
+        self.bundle = bundle
+        self.n_bundle = n = len(bundle)
+        self.new_ids = list(new_ids)
+        self._new_index = {article_id: n + i for i, article_id in enumerate(self.new_ids)}
+        self.meta = dict(meta or {})
+        self.deleted = set(deleted or ())
+        self.trivial = not (self.new_ids or self.meta or self.deleted or content)
+        self.width = int(bundle.content_neighbors.shape[1])
+        self._masks: dict[str, np.ndarray] = {}
+        self._known: frozenset[str] | None = None
+        if self.trivial:
+            self.categories: list[str] = bundle.categories
+            self.published_ts: np.ndarray = bundle.published_ts
+            self.is_published: np.ndarray = bundle.is_published
+            self._content: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            return
+        m = len(self.new_ids)
+        self.categories = list(bundle.categories) + [""] * m
+        self.published_ts = np.concatenate(
+            [np.asarray(bundle.published_ts), np.full(m, -1, dtype=np.int64)]
+        )
+        self.is_published = np.concatenate([bundle.is_published, np.zeros(m, dtype=bool)])
+        for row, item in self.meta.items():
+            self.categories[row] = item["category"]
+            self.published_ts[row] = item["published_ts"]
+            self.is_published[row] = item["status"] == "published"
+        for row in self.deleted:
+            self.is_published[row] = False
+        self._content = {}
+        for row, pairs in (content or {}).items():
+            neighbors = np.full(self.width, -1, dtype=np.int32)
+            scores = np.zeros(self.width, dtype=np.float32)
+            for i, (other, score) in enumerate(pairs[: self.width]):
+                neighbors[i], scores[i] = other, score
+            self._content[row] = (neighbors, scores)
+        self._base = _Signals(
+            categories=self.categories,
+            published_ts=self.published_ts,
+            is_published=self.is_published,
+            content_neighbors=bundle.content_neighbors,
+            content_scores=bundle.content_scores,
+            has_coview=bundle.has_coview,
+            coview_neighbors=bundle.coview_neighbors,
+            coview_scores=bundle.coview_scores,
+            coview_counts=bundle.coview_counts,
+            coview_support=bundle.coview_support,
+        )
+
+    def __len__(self) -> int:
+        return self.n_bundle + len(self.new_ids)
+
+    def row_or_none(self, article_id: str) -> int | None:
+        """The row of a live article id, None when unknown or deleted."""
+        row = self._new_index.get(article_id)
+        if row is not None:
+            return row
+        if not self.bundle.has(article_id):
+            return None
+        row = self.bundle.row(article_id)
+        return None if row in self.deleted else row
+
+    def row(self, article_id: str) -> int:
+        """The row of an article id; raises :class:`UnknownArticleError` (deleted too)."""
+        if self.trivial:
+            return self.bundle.row(article_id)
+        row = self.row_or_none(article_id)
+        if row is None:
+            raise UnknownArticleError(article_id)
+        return row
+
+    def has(self, article_id: str) -> bool:
+        if self.trivial:
+            return self.bundle.has(article_id)
+        return self.row_or_none(article_id) is not None
+
+    def article_id(self, row: int) -> str:
+        return (
+            self.bundle.article_ids[row]
+            if row < self.n_bundle
+            else self.new_ids[row - self.n_bundle]
+        )
+
+    def article(self, row: int) -> dict[str, Any]:
+        """The API metadata of a row (``Bundle.article`` shape)."""
+        item = self.meta.get(row)
+        if item is None:
+            return self.bundle.article(row)
+        keys = ("title", "url", "category", "published_at", "image_url")
+        return {"id": self.article_id(row), **{k: item[k] for k in keys}}
+
+    def status(self, row: int) -> str:
+        item = self.meta.get(row)
+        return str(item["status"]) if item is not None else self.bundle.statuses[row]
+
+    def known_categories(self) -> frozenset[str]:
+        if self._known is None:
+            self._known = frozenset(self.categories)
+        return self._known
+
+    def in_category(self, category: str) -> np.ndarray:
+        """Boolean mask of the rows of a section (cached)."""
+        mask = self._masks.get(category)
+        if mask is None:
+            if self.trivial:
+                mask = self.bundle.categories_array == category
+            else:
+                mask = np.asarray(self.categories, dtype=object) == category
+            self._masks[category] = mask
+        return mask
+
+    def pad(self, values: np.ndarray) -> np.ndarray:
+        """A per-bundle-row vector extended with zeros to every catalogue row."""
+        extra = len(self) - values.shape[0]
+        return values if extra == 0 else np.concatenate([values, np.zeros(extra, values.dtype)])
+
+    def content_list(self, row: int) -> list[tuple[int, float]]:
+        """A row's content neighbours with scores, best first (the overlay's when changed)."""
+        if row in self._content:
+            neighbors, scores = self._content[row]
+        elif row < self.n_bundle:
+            neighbors, scores = self.bundle.content_neighbors[row], self.bundle.content_scores[row]
+        else:
+            return []
+        return [(int(r), float(s)) for r, s in zip(neighbors, scores, strict=True) if r >= 0]
+
+    def signals(self, row: int) -> Signals:
+        """The ranking signals for a query row.
+
+        The bundle itself when nothing changed; else the catalogue's rows, with the query
+        row's content list replaced by the overlay's when it changed. Ranking reads only the
+        query row of the neighbour tables, so a changed list is given as that one row
+        broadcast to every row (a read-only view, no copy of the tables).
+        """
+        if self.trivial:
+            return self.bundle
+        changed = self._content.get(row)
+        if changed is None:
+            return self._base
+        shape = (len(self), self.width)
+        own = row < self.n_bundle
+        return _Signals(
+            categories=self.categories,
+            published_ts=self.published_ts,
+            is_published=self.is_published,
+            content_neighbors=np.broadcast_to(changed[0], shape),
+            content_scores=np.broadcast_to(changed[1], shape),
+            has_coview=self.bundle.has_coview and own,
+            coview_neighbors=self.bundle.coview_neighbors if own else None,
+            coview_scores=self.bundle.coview_scores if own else None,
+            coview_counts=self.bundle.coview_counts if own else None,
+            coview_support=self.bundle.coview_support if own else None,
+        )
+
+
+def _merge_lists(
+    base: list[tuple[int, float]], additions: list[tuple[int, float]], width: int
+) -> list[tuple[int, float]]:
+    scores = dict(base)
+    scores.update(additions)  # a fresher score of the same article wins
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))[:width]
+
+
+def build_catalogue(bundle: Bundle, records: Mapping[str, str]) -> tuple[Catalogue, dict[str, str]]:
+    """The catalogue of ``bundle`` with the overlay ``records`` (article id to JSON), and the
+    records the bundle supersedes (to be removed from the store)."""
+    if not records:
+        return Catalogue(bundle), {}
+    created = manifest_time(bundle, "created_at")
+    created_at = -math.inf if created is None else created
+    superseded: dict[str, str] = {}
+    live: list[tuple[str, dict[str, Any]]] = []
+    for article_id in sorted(records):
+        raw = records[article_id]
+        try:
+            record = json.loads(raw)
+            at, op = float(record["at"]), record["op"]
+        except (ValueError, KeyError, TypeError):
+            log.error("ignoring a damaged overlay record of %r", article_id)
+            continue
+        in_bundle = bundle.has(article_id)
+        if at < created_at and (in_bundle or op == "delete"):
+            superseded[article_id] = raw
+        elif op == "delete" and not in_bundle:
+            continue  # an article published live and deleted again: simply unknown
+        else:
+            live.append((article_id, record))
+    n = len(bundle)
+    new_ids = [a for a, r in live if r["op"] == "put" and not bundle.has(a)]
+    index = {article_id: n + i for i, article_id in enumerate(new_ids)}
+
+    def row_of(article_id: str) -> int | None:
+        found = index.get(article_id)
+        if found is None and bundle.has(article_id):
+            found = bundle.row(article_id)
+        return found
+
+    meta: dict[int, dict[str, Any]] = {}
+    deleted: set[int] = set()
+    own: dict[int, list[tuple[int, float]]] = {}
+    for article_id, record in live:
+        row = row_of(article_id)
+        assert row is not None
+        if record["op"] == "delete":
+            deleted.add(row)
+            continue
+        meta[row] = record["article"]
+        if record.get("vector") is None and row < n:
+            continue  # not folded in (unpublished, or no vectorizer): its trained list stays
+        resolved = [(row_of(str(other)), float(score)) for other, score in record["neighbors"]]
+        own[row] = [(r, s) for r, s in resolved if r is not None and r != row]
+    width = int(bundle.content_neighbors.shape[1])
+    additions: dict[int, list[tuple[int, float]]] = {}
+    for row, neighbors in own.items():
+        if meta[row]["status"] == "published":
+            for other, score in neighbors:
+                additions.setdefault(other, []).append((row, score))
+    catalogue = Catalogue(bundle, new_ids, meta, deleted)
+    content = dict(own)
+    for row, extra in additions.items():
+        base = content.get(row)
+        if base is None:
+            base = catalogue.content_list(row)
+        content[row] = _merge_lists(base, extra, width)
+    return Catalogue(bundle, new_ids, meta, deleted, content), superseded
+
+
+# --- fold-in --------------------------------------------------------------------------------
+
+
+def _vector(bundle: Bundle, article: Article) -> sp.csr_matrix:
+    params = bundle.manifest.get("parameters", {})
+    title_weight = int(params.get("title_weight", 3)) if isinstance(params, dict) else 3
+    vector = bundle.vectorizer.transform([compose_document(article, title_weight)])
+    matrix = bundle.content_matrix
+    out = sp.csr_matrix(vector, dtype=np.float32)
+    # sparse products need one index type on both sides
+    out.indices = out.indices.astype(matrix.indices.dtype)
+    out.indptr = out.indptr.astype(matrix.indptr.dtype)
+    return out
+
+
+def fold_in_article(
+    bundle: Bundle,
+    catalogue: Catalogue,
+    article: Article,
+    records: Mapping[str, str],
+) -> tuple[list[tuple[str, float]], dict[str, list[Any]]]:
+    """Content neighbours of ``article`` among the catalogue's published articles, best first
+    (ties by article id), and its TF-IDF vector (to be stored with its record).
+
+    Candidates: the bundle's published, not suppressed articles, and the live articles whose
+    vectors were made with this bundle's vocabulary. Raises :class:`BundleError` when the
+    bundle has no vectorizer.
+    """
+    vector = _vector(bundle, article)
+    n = catalogue.width
+    mask = catalogue.is_published[: catalogue.n_bundle].copy()
+    if bundle.has(article.id):
+        mask[bundle.row(article.id)] = False
+    found: dict[str, float] = {}
+    if vector.nnz and mask.any():
+        neighbors, scores = fold_in(vector, bundle.content_matrix, n, candidate_mask=mask)
+        for r, s in zip(neighbors[0], scores[0], strict=True):
+            if r >= 0 and s > 0:
+                found[bundle.article_ids[int(r)]] = float(s)
+    others = [
+        (other_id, record)
+        for other_id, record in _published_live_vectors(records, bundle.version)
+        if other_id != article.id and catalogue.has(other_id)
+    ]
+    if vector.nnz and others:
+        stacked = sp.vstack([_stored_vector(r["vector"], vector.shape[1]) for _, r in others])
+        similarity = (stacked @ vector.T).toarray().ravel()
+        for (other_id, _), s in zip(others, similarity, strict=True):
+            if s > 0:
+                found[other_id] = float(s)
+    ranked = sorted(found.items(), key=lambda pair: (-pair[1], pair[0]))[:n]
+    stored = {"indices": vector.indices.tolist(), "data": [round(float(x), 6) for x in vector.data]}
+    return ranked, stored
+
+
+def _published_live_vectors(
+    records: Mapping[str, str], version: str
+) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for article_id, raw in records.items():
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        if (
+            record.get("op") == "put"
+            and record.get("model") == version
+            and record.get("article", {}).get("status") == "published"
+            and record.get("vector")
+        ):
+            out.append((article_id, record))
+    return out
+
+
+def _stored_vector(stored: Mapping[str, list[Any]], n_features: int) -> sp.csr_matrix:
+    indices = np.asarray(stored["indices"], dtype=np.int64)
+    data = np.asarray(stored["data"], dtype=np.float32)
+    return sp.csr_matrix((data, indices, np.array([0, indices.size])), shape=(1, n_features))
+
+
+# --- the routes -----------------------------------------------------------------------------
+
+
+class BadBody(ApiError):
+    """A request body that is not what the route documents (400)."""
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(400, "bad_body", message, **extra)
+
+
+class LiveStoreUnavailable(ApiError):
+    """The live store does not answer (503); nothing was changed."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            503,
+            "live_unavailable",
+            f"the live store (Redis) does not answer; nothing was changed ({detail})",
+            headers={"Retry-After": "5"},
+        )
+
+
+def _runtime() -> Runtime:
+    found: Runtime = current_app.extensions["newsrec"]
+    return found
+
+
+def _live() -> Live:
+    live = _runtime().live
+    if live is None:
+        raise RuntimeError("the app has no live layer")
+    return live
+
+
+def _authorise(token: str | None) -> None:
+    if not token:
+        raise NotFound()
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
+        raise ApiError(
+            401,
+            "unauthorized",
+            "this route needs the header Authorization: Bearer <NEWSREC_CMS_TOKEN>",
+            headers={"WWW-Authenticate": 'Bearer realm="newsrec cms"'},
+        )
+
+
+def _text(payload: Mapping[str, Any], name: str, *, required: bool = False) -> str:
+    value = payload.get(name)
+    if value is None:
+        if required:
+            raise BadBody(f"{name} is required", field=name)
+        return ""
+    if not isinstance(value, str):
+        raise BadBody(f"{name} must be a string", field=name)
+    limit = MAX_TEXT.get(name)
+    if limit is not None and len(value) > limit:
+        raise BadBody(f"{name} must be at most {limit} characters", field=name)
+    return value
+
+
+def _published_at(value: Any) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            when = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    raise BadBody("published_at must be an ISO 8601 date-time or null", field="published_at")
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise BadBody("tags must be a list of strings or a comma-separated string", field="tags")
+    return tuple(t.strip() for t in value if t.strip())
+
+
+def parse_article(article_id: str, data: bytes) -> Article:
+    """The article of a PUT body (the fields of the articles file); raises :class:`BadBody`."""
+    try:
+        payload = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise BadBody("the body must be a JSON object with the article's fields") from None
+    if not isinstance(payload, dict):
+        raise BadBody("the body must be a JSON object with the article's fields")
+    unknown = sorted(set(payload) - set(FIELDS))
+    if unknown:
+        raise BadBody(
+            f"unknown field {unknown[0][:60]!r}; accepted: {', '.join(FIELDS)}", field=unknown[0]
+        )
+    if "id" in payload and payload["id"] != article_id:
+        raise BadBody("id in the body differs from the id in the path", field="id")
+    title = " ".join(_text(payload, "title", required=True).split())
+    if not title:
+        raise BadBody("title must not be empty", field="title")
+    status = (_text(payload, "status") or "published").strip().lower()
+    return Article(
+        id=article_id,
+        title=title,
+        body=strip_html(_text(payload, "body")),
+        category=_text(payload, "category").strip(),
+        tags=_tags(payload.get("tags")),
+        author=_text(payload, "author"),
+        published_at=_published_at(payload.get("published_at")),
+        url=_text(payload, "url"),
+        image_url=_text(payload, "image_url"),
+        status=status,
+        language=_text(payload, "language"),
+    )
+
+
+def _iso(when: dt.datetime | None) -> str | None:
+    return None if when is None else when.isoformat().replace("+00:00", "Z")
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status=status, mimetype="application/json")
+
+
+def _current_bundle(rt: Runtime) -> Bundle:
+    from service.errors import NoModel
+
+    model = rt.store.current()
+    if model is None:
+        raise NoModel(rt.store.waiting_for)
+    return model.bundle
+
+
+@lifecycle.put("/v1/articles/<article_id>")
+def put_article(article_id: str) -> Response:
+    """Publish or update an article (CMS; bearer token): live at once, folded in."""
+    rt = _runtime()
+    _authorise(rt.settings.cms_token)
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise ApiError(413, "body_too_large", f"the body may be at most {MAX_BODY_BYTES} bytes")
+    article = parse_article(article_id, request.get_data(cache=False))
+    live = _live()
+    bundle = _current_bundle(rt)
+    try:
+        _, records = live.store.overlay()
+    except LiveUnavailable as exc:
+        raise LiveStoreUnavailable(str(exc)) from None
+    catalogue = live.view(bundle).catalogue
+    neighbors: list[tuple[str, float]] = []
+    vector: dict[str, list[Any]] | None = None
+    if article.status == "published":
+        try:
+            neighbors, vector = fold_in_article(bundle, catalogue, article, records)
+        except BundleError as exc:
+            # the article is served anyway (its list from the popular fallbacks)
+            log.warning("no fold-in for %r: %s", article_id, exc)
+    published_ts = -1 if article.published_at is None else int(article.published_at.timestamp())
+    record = {
+        "op": "put",
+        "at": time.time(),
+        "model": bundle.version,
+        "article": {
+            "title": article.title,
+            "url": article.url,
+            "category": article.category,
+            "published_at": _iso(article.published_at),
+            "image_url": article.image_url,
+            "status": article.status,
+            "published_ts": published_ts,
+        },
+        "neighbors": [[other, round(score, 6)] for other, score in neighbors],
+        "vector": vector,
+    }
+    try:
+        generation = live.store.put_overlay(article_id, json.dumps(record, ensure_ascii=False))
+    except LiveUnavailable as exc:
+        raise LiveStoreUnavailable(str(exc)) from None
+    live.refresh_now()
+    return _json(
+        {
+            "article_id": article_id,
+            "status": article.status,
+            "new": not bundle.has(article_id),
+            "neighbors": len(neighbors),
+            "generation": generation,
+        }
+    )
+
+
+@lifecycle.delete("/v1/articles/<article_id>")
+def delete_article(article_id: str) -> Response:
+    """Unpublish an article (CMS; bearer token): gone from every answer at once."""
+    rt = _runtime()
+    _authorise(rt.settings.cms_token)
+    live = _live()
+    bundle = _current_bundle(rt)
+    try:
+        _, records = live.store.overlay()
+        if not bundle.has(article_id) and article_id not in records:
+            raise UnknownArticleError(article_id)
+        record = json.dumps({"op": "delete", "at": time.time()})
+        generation = live.store.put_overlay(article_id, record)
+    except LiveUnavailable as exc:
+        raise LiveStoreUnavailable(str(exc)) from None
+    live.refresh_now()
+    return _json({"article_id": article_id, "status": "deleted", "generation": generation})

@@ -1,0 +1,226 @@
+"""The live store contract, run on the in-process store and on Redis (DB 14, flushed before and
+after), plus what only Redis shows (keys, memory bounds, failures).
+
+Times are built around ``NOW``, an hour boundary plus 30 minutes of the real clock: Redis
+expires keys by its own clock, so expiry is tested with view timestamps placed in the past
+(the injectable clock of the in-process store is the real one here, as Redis's is).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+from flask import Flask
+
+from service.live import (
+    DAY,
+    HOUR,
+    LiveStore,
+    LiveUnavailable,
+    LocalLiveStore,
+    RedisLiveStore,
+    View,
+    day_label,
+    hour_label,
+    window_buckets,
+)
+
+LIVE_REDIS_URL = "redis://127.0.0.1:6379/14"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+PREFIX = "nr:live:"
+
+
+def _unavailable(reason: str) -> None:
+    """Fail in CI, where Redis must be there; skip with the reason elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: Redis is required)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def live_redis() -> Iterator[redis.Redis]:
+    """The machine's Redis, DB 14 (live signals), flushed before and after."""
+    client = redis.Redis.from_url(LIVE_REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _unavailable(f"Redis at 127.0.0.1:6379 is unreachable: {exc}")
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def _now() -> int:
+    """Half past the current hour (so 'this hour' and 'last hour' are both well inside)."""
+    now = int(time.time())
+    return now - now % HOUR + HOUR // 2 if now % HOUR >= HOUR // 2 else now - now % HOUR - HOUR // 2
+
+
+NOW = _now()
+
+
+@pytest.fixture(params=["local", pytest.param("redis", marks=pytest.mark.redis)])
+def make_store(request: pytest.FixtureRequest) -> Callable[..., LiveStore]:
+    """Build a store of the parametrised kind (``dedup_seconds`` as keyword)."""
+    if request.param == "local":
+        return lambda dedup_seconds=1800.0: LocalLiveStore(dedup_seconds=dedup_seconds)
+    request.getfixturevalue("live_redis")
+    return lambda dedup_seconds=1800.0: RedisLiveStore(
+        LIVE_REDIS_URL, dedup_seconds=dedup_seconds, timeout_ms=1000
+    )
+
+
+def view(article_id: str, session: str = "s1", category: str = "news", at: int = NOW) -> View:
+    return View(session, article_id, category, at)
+
+
+def overall(store: LiveStore, *labels: str) -> dict[str, float]:
+    return store.counts([([(label, 1.0) for label in labels], None)])[0]
+
+
+def test_live_store_counts_a_session_once_per_article_within_the_window(
+    make_store: Callable[..., LiveStore],
+) -> None:
+    store = make_store(dedup_seconds=0.4)
+    assert store.record([view("a"), view("a"), view("b")], NOW) == [True, False, True]
+    assert store.record([view("a")], NOW) == [False]
+    assert store.record([view("a", session="s2")], NOW) == [True]
+    assert overall(store, hour_label(NOW)) == {"a": 2.0, "b": 1.0}
+    time.sleep(0.5)  # the window is over: the same session counts again
+    assert store.record([view("a")], NOW + 1) == [True]
+    assert overall(store, hour_label(NOW)) == {"a": 3.0, "b": 1.0}
+
+
+def test_live_store_buckets_by_hour_day_and_section(make_store: Callable[..., LiveStore]) -> None:
+    store = make_store()
+    store.record(
+        [
+            view("a", "s1", "news", NOW),
+            view("b", "s2", "sports", NOW),
+            view("a", "s3", "news", NOW - HOUR),
+            view("c", "s4", "", NOW - HOUR),  # no section: overall only
+        ],
+        NOW,
+    )
+    this_hour, last_hour = hour_label(NOW), hour_label(NOW - HOUR)
+    assert overall(store, this_hour) == {"a": 1.0, "b": 1.0}
+    assert overall(store, last_hour) == {"a": 1.0, "c": 1.0}
+    # NOW - 1 h may fall on the day before (just after midnight): sum the distinct days
+    assert overall(store, *{day_label(NOW), day_label(NOW - HOUR)}) == {
+        "a": 2.0,
+        "b": 1.0,
+        "c": 1.0,
+    }
+    sections = store.counts(
+        [
+            ([(this_hour, 1.0), (last_hour, 1.0)], "news"),
+            ([(this_hour, 1.0), (last_hour, 1.0)], "sports"),
+            ([], None),
+        ]
+    )
+    assert sections == [{"a": 2.0}, {"b": 1.0}, {}]
+
+
+def test_live_store_days_sum_their_hours(make_store: Callable[..., LiveStore]) -> None:
+    store = make_store()
+    at = [NOW - i * HOUR for i in range(30)]
+    store.record([view("a", f"s{i}", at=t) for i, t in enumerate(at)], NOW)
+    days: dict[str, float] = {}
+    for t in at:
+        days[day_label(t)] = days.get(day_label(t), 0.0) + 1.0
+    for label, count in days.items():
+        assert overall(store, label) == {"a": count}
+
+
+def test_live_store_weighted_union(make_store: Callable[..., LiveStore]) -> None:
+    store = make_store()
+    store.record([view("a", f"s{i}") for i in range(4)], NOW)
+    store.record([view("a", f"t{i}", at=NOW - HOUR) for i in range(2)], NOW)
+    store.record([view("b", "u", at=NOW - HOUR)], NOW)
+    # the last hour as seen at NOW: half of the previous hour and all of this one
+    buckets = window_buckets(NOW - HOUR, NOW, NOW)
+    assert buckets == [(hour_label(NOW - HOUR), 0.5), (hour_label(NOW), 1.0)]
+    assert store.counts([(buckets, None)]) == [{"a": 4.0 + 1.0, "b": 0.5}]
+
+
+def test_live_store_buckets_expire_after_their_retention(
+    make_store: Callable[..., LiveStore],
+) -> None:
+    store = make_store()
+    kept_hour, gone_hour = NOW - 47 * HOUR, NOW - 51 * HOUR
+    kept_day, gone_day = NOW - 7 * DAY, NOW - 10 * DAY
+    store.record(
+        [
+            view("a", "s1", at=kept_hour),
+            view("b", "s2", at=gone_hour),
+            view("c", "s3", at=kept_day),
+            view("d", "s4", at=gone_day),
+        ],
+        NOW,
+    )
+    assert overall(store, hour_label(kept_hour)) == {"a": 1.0}
+    assert overall(store, hour_label(gone_hour)) == {}  # 49 h after its hour: gone
+    assert overall(store, day_label(gone_hour))["b"] == 1.0  # its day is kept 8 days
+    assert overall(store, day_label(kept_day)) == {"c": 1.0}
+    assert overall(store, day_label(gone_day)) == {}
+
+
+def test_live_store_overlay_bumps_the_generation(make_store: Callable[..., LiveStore]) -> None:
+    store = make_store()
+    assert store.generation() == 0
+    assert store.overlay() == (0, {})
+    assert store.put_overlay("a", '{"v": 1}') == 1
+    assert store.put_overlay("b", '{"v": 2}') == 2
+    assert store.put_overlay("a", '{"v": 3}') == 3
+    assert store.overlay() == (3, {"a": '{"v": 3}', "b": '{"v": 2}'})
+    # dropping compares values: a record changed meanwhile stays
+    store.drop_overlay({"a": '{"v": 1}', "b": '{"v": 2}'})
+    assert store.overlay() == (3, {"a": '{"v": 3}'})
+    assert store.generation() == 3
+
+
+@pytest.mark.redis
+def test_redis_live_keys_are_bounded_and_hold_no_session_id(
+    live_redis: redis.Redis, make_app: Callable[..., Flask]
+) -> None:
+    app = make_app(live_redis_url=LIVE_REDIS_URL, event_log_dir=None, dedup_minutes=1.0)
+    events = [
+        {"article_id": "n1", "session_id": "reader-42"},
+        {"article_id": "s1", "session_id": "reader-42"},
+    ]
+    response = app.test_client().post("/v1/events", json=events, headers={"User-Agent": BROWSER})
+    assert response.status_code == 202
+    keys = sorted(k.decode() for k in live_redis.keys("*"))
+    assert all(k.startswith(PREFIX) for k in keys)
+    assert not any("reader-42" in k for k in keys)
+    now = time.time()
+    hour = hour_label(now)
+    assert {f"{PREFIX}{hour}", f"{PREFIX}{hour}:cat:news", f"{PREFIX}{day_label(now)}"} <= set(keys)
+    seen = [k for k in keys if k.startswith(PREFIX + "seen:")]
+    assert len(seen) == 2  # one per (session, article) pair, for the dedup window only
+    assert all(0 < live_redis.pttl(k) <= 60_000 for k in seen)
+    for key in keys:  # everything expires: no row per view lives on
+        assert live_redis.ttl(key) > 0, key
+    # an hour bucket goes 49 h after its hour ends, a day bucket 8 days after its day
+    assert 49 * HOUR <= live_redis.ttl(f"{PREFIX}{hour}") <= 50 * HOUR
+    assert 8 * DAY <= live_redis.ttl(f"{PREFIX}{day_label(now)}") <= 9 * DAY
+
+
+def test_redis_live_store_unreachable_raises_and_backs_off() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = RedisLiveStore(f"redis://127.0.0.1:{port}/14", timeout_ms=50, failure_threshold=2)
+    for _ in range(2):
+        with pytest.raises(LiveUnavailable):
+            store.record([view("a")], NOW)
+    started = time.perf_counter()
+    with pytest.raises(LiveUnavailable, match="skipped"):
+        store.counts([([(hour_label(NOW), 1.0)], None)])
+    assert time.perf_counter() - started < 0.01
