@@ -51,13 +51,12 @@ from werkzeug.exceptions import NotFound
 
 from recommender.blend import Signals
 from recommender.bundle import Bundle
-from recommender.content import compose_document, fold_in
-from recommender.data import Article, strip_html
 from recommender.errors import BundleError, UnknownArticleError
 from service.errors import ApiError
 from service.live import LiveUnavailable, manifest_time
 
 if TYPE_CHECKING:
+    from recommender.data import Article
     from service.app import Runtime
     from service.live import Live
 
@@ -359,6 +358,9 @@ def build_catalogue(bundle: Bundle, records: Mapping[str, str]) -> tuple[Catalog
 
 
 def _vector(bundle: Bundle, article: Article) -> sp.csr_matrix:
+    # imported on the first publish, not at start-up: scikit-learn costs seconds to import
+    from recommender.content import compose_document
+
     params = bundle.manifest.get("parameters", {})
     title_weight = int(params.get("title_weight", 3)) if isinstance(params, dict) else 3
     vector = bundle.vectorizer.transform([compose_document(article, title_weight)])
@@ -383,6 +385,8 @@ def fold_in_article(
     vectors were made with this bundle's vocabulary. Raises :class:`BundleError` when the
     bundle has no vectorizer.
     """
+    from recommender.content import fold_in
+
     vector = _vector(bundle, article)
     n = catalogue.width
     mask = catalogue.is_published[: catalogue.n_bundle].copy()
@@ -540,6 +544,8 @@ def parse_article(article_id: str, data: bytes) -> Article:
     if not title:
         raise BadBody("title must not be empty", field="title")
     status = (_text(payload, "status") or "published").strip().lower()
+    from recommender.data import Article, strip_html  # pyarrow comes with it: on first use
+
     return Article(
         id=article_id,
         title=title,

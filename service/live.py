@@ -62,7 +62,7 @@ import numpy as np
 
 from recommender.blend import Signals
 from recommender.bundle import Bundle
-from recommender.popularity import WINDOWS, rank, trending_score
+from recommender.windows import WINDOWS, rank, trending_score
 
 if TYPE_CHECKING:
     import redis

@@ -10,7 +10,7 @@ from typing import Any
 
 from recommender import __version__
 from recommender.blend import SOURCES, STRATEGIES
-from recommender.popularity import WINDOWS
+from recommender.windows import WINDOWS
 from service.events import openapi_paths as live_paths
 from service.params import (
     EXPLAIN_VALUES,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from werkzeug.datastructures import MultiDict
 
 from recommender.blend import STRATEGIES
-from recommender.popularity import WINDOWS
+from recommender.windows import WINDOWS
 from service.errors import BadParameter
 
 #: Limits of the ``exclude`` parameter.

@@ -29,7 +29,6 @@ from werkzeug.datastructures import MultiDict
 
 from recommender.blend import BlendParams, Filters, coview_weight, freshness, related
 from recommender.bundle import Bundle, list_versions
-from recommender.content import shared_terms
 from recommender.errors import BundleError
 from service.api import json_response, runtime
 from service.auth import (
@@ -264,6 +263,9 @@ class _Explainer:
             if cosine is None:
                 cosine = float(vectors[0].multiply(vectors[1]).sum())
             if self._names is not None:
+                # scikit-learn comes with this module: imported on first use, not at start-up
+                from recommender.content import shared_terms
+
                 terms = [
                     {"term": term, "weight": _round(weight)}
                     for term, weight in shared_terms(

@@ -19,7 +19,7 @@ import numpy as np
 from recommender.blend import DAY, BlendParams, Filters, Scored, Signals, related
 from recommender.bundle import Bundle
 from recommender.errors import BundleError
-from recommender.popularity import WINDOWS
+from recommender.windows import WINDOWS
 from service.params import MostViewedParams, RelatedParams
 from service.rules import ActiveRules, Rule, apply_rules
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from recommender.blend import BlendParams
-from recommender.popularity import WINDOWS
+from recommender.windows import WINDOWS
 
 PREFIX = "NEWSREC_"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -205,7 +205,10 @@ def make_app(models_dir: Path) -> Callable[..., Flask]:
 
     def make(**changes: Any) -> Flask:
         # never the working directory's rules file: a demo's rules must not leak into tests
-        isolated = {"rules_db": models_dir.parent / "rules.sqlite3"}
+        isolated = {
+            "rules_db": models_dir.parent / "rules.sqlite3",
+            "event_log_dir": models_dir.parent / "events",
+        }
         settings = Settings(
             **{"models_dir": models_dir, "reload_interval": 3600.0, **isolated, **changes}
         )

@@ -24,6 +24,7 @@ def app_with_cache(models_dir: Path, **changes: Any) -> tuple[Flask, DictCache]:
         return caches[-1]
 
     changes.setdefault("rules_db", models_dir.parent / "rules.sqlite3")
+    changes.setdefault("event_log_dir", models_dir.parent / "events")
     settings = Settings(models_dir=models_dir, reload_interval=3600, **changes)
     app = create_app(settings, cache_factory=factory, redis_ping=lambda: True)
     return app, (caches[0] if caches else DictCache())
