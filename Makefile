@@ -7,7 +7,7 @@ DEMO_ARTICLES ?= 3000
 DEMO_DAYS ?= 30
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo demo-data demo-train serve test lint typecheck bench browser clean
+.PHONY: help venv demo demo-data demo-train test lint typecheck bench bench-serve bench-quality browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -46,6 +46,12 @@ typecheck: venv ## mypy strict on recommender/ and service/
 
 bench: venv ## training benchmarks (see bench/RESULTS.md)
 	$(BIN)/python bench/train.py
+
+bench-serve: venv ## serving benchmark against a bare WSGI app (wrk)
+	$(BIN)/python bench/serve.py
+
+bench-quality: venv ## offline quality on generated data
+	$(BIN)/python bench/quality.py
 
 clean: ## remove the virtual environment and generated data
 	rm -rf $(VENV) data bench/out test-artifacts

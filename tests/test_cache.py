@@ -11,7 +11,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from service.cache import (
     build_cache,
     redis_ping,
 )
+from tests.support import free_port
 
 MACHINE_REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -67,19 +67,12 @@ def machine_redis() -> Iterator[redis.Redis]:
     client.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class RedisServer:
     """A ``redis-server`` of this test's own, on a fixed port, that can die and come back."""
 
     binary: str
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -519,7 +512,7 @@ def test_build_cache_is_two_level_with_redis_url(machine_redis: redis.Redis) -> 
 def test_build_cache_does_not_connect_at_start() -> None:
     # nothing listens on this port: building must still succeed, quickly
     start = time.perf_counter()
-    cache = build_cache(Settings(redis_url=f"redis://127.0.0.1:{_free_port()}/0"))
+    cache = build_cache(Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
     assert time.perf_counter() - start < 0.1
     assert cache.get("k") is None
 

@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from recommender.bundle import Bundle, latest_version
 from recommender.cli import build_parser
 from service.app import create_app
 from service.settings import Settings
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -410,7 +410,7 @@ def test_trainer_stop_mid_round_is_prompt_and_the_next_start_recovers(tmp_path: 
 
 def test_trainer_reports_a_failed_wordpress_import_and_writes_no_sample(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    url = f"mysql://reader:hunter2@127.0.0.1:{_free_port()}/wordpress"
+    url = f"mysql://reader:hunter2@127.0.0.1:{free_port()}/wordpress"
     done = subprocess.run(
         ["dash", str(TRAINER)],
         capture_output=True,
@@ -434,13 +434,6 @@ def test_trainer_reports_a_failed_wordpress_import_and_writes_no_sample(tmp_path
 # --- the stack, as processes ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def _get(url: str) -> tuple[int, dict[str, Any]]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -454,7 +447,7 @@ def api_without_bundle(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     """``newsrec serve`` on an empty models directory, as the api container starts."""
     models = tmp_path / "models"
     models.mkdir()
-    port = _free_port()
+    port = free_port()
     env = _env(
         NEWSREC_MODELS_DIR=str(models),
         NEWSREC_HOST="127.0.0.1",

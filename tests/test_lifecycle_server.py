@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,17 +17,11 @@ import pytest
 import redis
 
 from tests.conftest import publish_bundle
+from tests.support import free_port
 from tests.test_live_store import LIVE_REDIS_URL, live_redis  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "cms-token-of-the-test-site"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _request(url: str, method: str = "GET") -> tuple[int, bytes, str]:
@@ -46,7 +39,7 @@ def _request(url: str, method: str = "GET") -> tuple[int, bytes, str]:
 def server(tmp_path: Path, live_redis: redis.Redis) -> Iterator[str]:  # noqa: F811
     models = tmp_path / "models"
     publish_bundle(models, "20261101T120000Z-v1")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSREC_", "PROMETHEUS_"))}
     env.update(
         NEWSREC_MODELS_DIR=str(models),

@@ -20,7 +20,6 @@ import csv
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -34,20 +33,12 @@ from typing import Any
 import pytest
 from werkzeug.security import generate_password_hash
 
+from tests.support import CHROMIUM_ARGS, free_port, require_chromium
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 TIMEOUT_MS = 15_000
 USER = "editor"
 PASSWORD = "correct horse battery"
@@ -141,13 +132,6 @@ def build_models(root: Path) -> Path:
     return models
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _request(url: str, *, method: str = "GET", body: Any = None, token: str | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
@@ -164,12 +148,7 @@ def _request(url: str, *, method: str = "GET", body: Any = None, token: str | No
 
 @pytest.fixture(scope="module")
 def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium (make browser)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return CHROMIUM
+    return require_chromium()
 
 
 @dataclass
@@ -190,7 +169,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """``python -m service`` with two workers, an editor account and a rules token."""
     root = tmp_path_factory.mktemp("preview")
     models = build_models(root)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSREC_", "PROMETHEUS_"))}
     env.update(
         {

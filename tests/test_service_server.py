@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,16 +17,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import IDS, N1_HYBRID, publish_bundle
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = [f"2026110{i}T120000Z-v{i}" for i in range(1, 5)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _get(url: str, timeout: float = 10) -> tuple[int, bytes]:
@@ -59,7 +52,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A real server on a free port serving ``models`` (VERSION 1 published)."""
     models = tmp_path / "models"
     publish_bundle(models, VERSIONS[0])
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "service"],
@@ -169,7 +162,7 @@ def test_hot_swap_under_concurrent_requests(server: tuple[str, Path]) -> None:
 
 
 def test_serve_refuses_a_bad_setting_naming_the_variable(tmp_path: Path) -> None:
-    env = _service_env(tmp_path, _free_port(), NEWSREC_WORKERS="many")
+    env = _service_env(tmp_path, free_port(), NEWSREC_WORKERS="many")
     done = subprocess.run(
         [sys.executable, "-m", "service"], env=env, cwd=ROOT, capture_output=True, timeout=60
     )

@@ -21,7 +21,6 @@ import http.server
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -37,33 +36,18 @@ from typing import Any
 
 import pytest
 
+from tests.support import CHROMIUM_ARGS, free_port, require_chromium
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "tests" / "data" / "widget" / "article.html"
 WIDGET_JS = ROOT / "service" / "static" / "widget.js"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 IMAGE_HOST = "https://news.example.com/"
 #: The live-signals work adds 1h/24h windows; until then the page asks for a window that exists.
 WINDOW = "7d"
 TIMEOUT_MS = 15_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _get_json(url: str) -> Any:
@@ -76,12 +60,7 @@ def _get_json(url: str) -> Any:
 
 @pytest.fixture(scope="module")
 def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium (make browser)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return CHROMIUM
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +139,7 @@ class Service:
 
 def _start_service(models: Path, origin: str, directory: Path) -> Service:
     """``python -m service`` on a free port serving ``models``, open to ``origin`` only."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSREC_", "PROMETHEUS_"))}
     env.update(
         {
