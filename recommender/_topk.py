@@ -31,9 +31,11 @@ def order_rows(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray) -> np.nda
         return np.lexsort((cols, -scores32.astype(np.float64), rows))
     # non-negative float32 bit patterns sort like the numbers; invert for descending order
     descending = np.uint64(0xFFFFFFFF) - scores32.view(np.uint32).astype(np.uint64)
-    key = (rows.astype(np.uint64) << np.uint64(32 + col_bits)) | (
-        descending << np.uint64(col_bits)
-    ) | cols.astype(np.uint64)
+    key = (
+        (rows.astype(np.uint64) << np.uint64(32 + col_bits))
+        | (descending << np.uint64(col_bits))
+        | cols.astype(np.uint64)
+    )
     return np.argsort(key)
 
 
