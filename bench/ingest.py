@@ -41,7 +41,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from _harness import free_port, idle_fraction, log
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -109,10 +109,6 @@ function request()
 end
 %(delay)s
 """
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -192,13 +188,6 @@ def run_together(first: list[str], second: list[str]) -> tuple[WrkResult, WrkRes
     run(0, first)
     background.join()
     return results[0], results[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def ensure_bundle(n_articles: int, days: int) -> Path:
@@ -285,19 +274,6 @@ def cpu_seconds(root_pid: int, with_children: bool) -> float:
         pids |= {pid for pid, fields in stats.items() if int(fields[1]) == root_pid}
     ticks = os.sysconf("SC_CLK_TCK")
     return sum(int(stats[p][11]) + int(stats[p][12]) for p in pids if p in stats) / ticks
-
-
-def idle_fraction(seconds: float = 5.0) -> float:
-    """Share of all cores' time spent idle over the next ``seconds``."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
-
-    idle0, total0 = sample()
-    time.sleep(seconds)
-    idle1, total1 = sample()
-    return (idle1 - idle0) / max(total1 - total0, 1)
 
 
 def wait_for_idle(minutes: float, threshold: float = 0.8) -> float:

@@ -39,7 +39,6 @@ import resource
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
+
+from _harness import free_port, idle_fraction, log
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -116,10 +117,6 @@ class Runs:
 
     def add(self, scenario: str, result: WrkResult) -> None:
         self.results.setdefault(scenario, []).append(result)
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- set-up --------------------------------------------------------------------------------
@@ -197,19 +194,6 @@ def write_ids(models: Path, work: Path) -> tuple[Path, Path]:
     return cold, warm
 
 
-def idle_fraction(seconds: float = 5.0) -> float:
-    """Share of all cores' time spent idle over the next ``seconds``."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
-
-    idle0, total0 = sample()
-    time.sleep(seconds)
-    idle1, total1 = sample()
-    return (idle1 - idle0) / max(total1 - total0, 1)
-
-
 def wait_for_idle(minutes: float, threshold: float = 0.85) -> None:
     """Wait up to ``minutes`` until the cores are at least ``threshold`` idle."""
     deadline = time.monotonic() + minutes * 60
@@ -223,13 +207,6 @@ def wait_for_idle(minutes: float, threshold: float = 0.85) -> None:
             return
         log(f"cores {idle:.0%} idle: waiting for other work to finish")
         time.sleep(25)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def app_available() -> bool:
