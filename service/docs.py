@@ -118,11 +118,9 @@ def page_model(doc: dict[str, Any], base_url: str, example_id: str | None) -> di
                 example = example.replace("{id}", quote(example_id or "ARTICLE_ID", safe=""))
                 link = example if method == "get" else None
                 curl = f"curl -s '{base_url}{example}'"
-            elif method == "post":
-                curl = (
-                    f'curl -s -X POST -H "Authorization: Bearer $NEWSREC_ADMIN_TOKEN" '
-                    f"'{base_url}{path}'"
-                )
+            token = _bearer_token(doc, op)
+            if example is None and method == "post" and token is not None:
+                curl = f"curl -s -X POST -H \"Authorization: Bearer ${token}\" '{base_url}{path}'"
             operations.append(
                 {
                     "anchor": op.get("operationId", path),
@@ -136,6 +134,7 @@ def page_model(doc: dict[str, Any], base_url: str, example_id: str | None) -> di
                     "curl": curl,
                     "link": link,
                     "auth": bool(op.get("security")),
+                    "token": token,
                 }
             )
     schemas = []
@@ -191,3 +190,16 @@ def docs_page() -> str:
 def index() -> WerkzeugResponse:
     """The root leads to the documentation."""
     return redirect("/docs", code=302)
+
+
+def _bearer_token(doc: dict[str, Any], op: dict[str, Any]) -> str | None:
+    """The variable holding the bearer token an operation accepts (its scheme's description,
+    e.g. ``NEWSREC_CMS_TOKEN``), or ``None`` when it takes none."""
+    schemes = doc.get("components", {}).get("securitySchemes", {})
+    for requirement in op.get("security", []):
+        for name in requirement:
+            scheme = schemes.get(name, {})
+            if scheme.get("scheme") == "bearer":
+                description: str = scheme.get("description", "a token")
+                return description
+    return None

@@ -145,3 +145,15 @@ def test_docs_page_is_self_contained(client: FlaskClient) -> None:
     assert not re.search(r"<(script|link|img|iframe)\b", html)
     assert "@import" not in html
     assert client.get("/").headers["Location"].endswith("/docs")
+
+
+def test_docs_page_names_each_routes_own_token(client: FlaskClient) -> None:
+    html = client.get("/docs").get_data(as_text=True)
+    # each secured operation's section names the token its route accepts, not one for all
+    for path, token in (
+        ("/v1/admin/reload", "NEWSREC_ADMIN_TOKEN"),
+        ("/v1/articles/{article_id}", "NEWSREC_CMS_TOKEN"),
+        ("/v1/rules", "NEWSREC_RULES_TOKEN"),
+    ):
+        assert f"Bearer &lt;{token}&gt;" in html, path
+    assert "Needs an editor login" in html
