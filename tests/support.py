@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+import redis
 
 #: Debian's chromium (Playwright's own browser download does not work on our machines).
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,11 +32,30 @@ def free_port() -> int:
         return port
 
 
+def unavailable(reason: str) -> NoReturn:
+    """A real service a test needs is missing: fail in CI (``CI=true``), where the project's
+    own files must provide it; skip with the reason elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: required)")
+    pytest.skip(reason)
+
+
 def require_chromium() -> Path:
-    """Debian's chromium, or a skip with the reason (a failure when ``CI=true``)."""
+    """Debian's chromium, or :func:`unavailable`."""
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium (make browser)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(f"{CHROMIUM} is missing: install Debian's chromium (make browser)")
     return CHROMIUM
+
+
+def flushed_redis(url: str) -> Iterator[redis.Redis]:
+    """The machine's Redis on the test suite's own DB number, flushed before and after (the
+    body of a fixture: ``yield from flushed_redis(URL)``)."""
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis at 127.0.0.1:6379 is unreachable: {exc}")
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()

@@ -8,7 +8,6 @@ own ``redis-server`` on a free port, then kill, pause (SIGSTOP) and restart it.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import signal
 import subprocess
@@ -29,16 +28,9 @@ from service.cache import (
     build_cache,
     redis_ping,
 )
-from tests.support import free_port
+from tests.support import flushed_redis, free_port, unavailable
 
 MACHINE_REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-def _unavailable(reason: str) -> None:
-    """Fail in CI, where Redis must be there; skip with the reason elsewhere."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: Redis is required)")
-    pytest.skip(reason)
 
 
 class FakeClock:
@@ -56,15 +48,7 @@ class FakeClock:
 
 @pytest.fixture
 def machine_redis() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(MACHINE_REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        _unavailable(f"Redis at 127.0.0.1:6379 is unreachable: {exc}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    yield from flushed_redis(MACHINE_REDIS_URL)
 
 
 @dataclass
@@ -129,7 +113,7 @@ class RedisServer:
 def own_redis() -> Iterator[RedisServer]:
     binary = shutil.which("redis-server")
     if binary is None:
-        _unavailable("redis-server is not installed (Debian package redis-server)")
+        unavailable("redis-server is not installed (Debian package redis-server)")
         raise AssertionError  # unreachable: pytest.skip and pytest.fail raise
     server = RedisServer(binary)
     server.start()

@@ -8,7 +8,6 @@ expires keys by its own clock, so expiry is tested with view timestamps placed i
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -29,31 +28,17 @@ from service.live import (
     hour_label,
     window_buckets,
 )
+from tests.support import flushed_redis
 
 LIVE_REDIS_URL = "redis://127.0.0.1:6379/14"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 PREFIX = "nr:live:"
 
 
-def _unavailable(reason: str) -> None:
-    """Fail in CI, where Redis must be there; skip with the reason elsewhere."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: Redis is required)")
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def live_redis() -> Iterator[redis.Redis]:
     """The machine's Redis, DB 14 (live signals), flushed before and after."""
-    client = redis.Redis.from_url(LIVE_REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        _unavailable(f"Redis at 127.0.0.1:6379 is unreachable: {exc}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    yield from flushed_redis(LIVE_REDIS_URL)
 
 
 def _now() -> int:

@@ -32,6 +32,7 @@ from recommender.wordpress import (
     parse_database_url,
     permalink,
 )
+from tests.support import unavailable
 
 DATA = Path(__file__).parent / "data" / "wordpress"
 HOME = "https://news.example.org"
@@ -227,10 +228,7 @@ def wordpress_db() -> Iterator[str]:
             charset="utf8mb4",
         )
     except pymysql.err.OperationalError as exc:
-        reason = f"MariaDB at 127.0.0.1:3306 is unreachable as root: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(f"MariaDB at 127.0.0.1:3306 is unreachable as root: {exc}")
     name = f"newsrec_test_wp_{os.getpid()}"
     schema = (DATA / "schema.sql").read_text(encoding="utf-8")
     fixture = (DATA / "fixture.sql").read_text(encoding="utf-8")
