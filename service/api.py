@@ -13,12 +13,14 @@ import hmac
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, has_request_context, request
 from werkzeug.exceptions import NotFound
 
 from service.errors import NoModel, ReloadFailed, Unauthorized
+from service.fastpath import SNAPSHOT
 from service.params import RelatedParams, parse_most_viewed, parse_none, parse_related
 from service.ranking import (
     article_response,
@@ -108,17 +110,61 @@ def _rules(rt: Runtime) -> tuple[ActiveRules | None, str]:
 
 
 def _cached(
-    rt: Runtime, key: str, build: Callable[[], dict[str, Any]], ttl: int | None = None
+    rt: Runtime,
+    key: str,
+    build: Callable[[], dict[str, Any]],
+    ttl: int | None = None,
+    *,
+    front_version: str | None = None,
 ) -> Response:
+    """The answer under ``key`` from the response cache, else built and cached; with a
+    ``front_version``, also filed in the WSGI fast path (:mod:`service.fastpath`)."""
     cache = rt.cache
-    if cache is not None:
-        body = cache.get(key)
-        if body is not None:
-            return Response(body, mimetype=JSON_MIMETYPE)
-    body = dumps(build())
-    if cache is not None:
-        cache.set(key, body, rt.settings.cache_ttl if ttl is None else ttl)
+    lifetime = rt.settings.cache_ttl if ttl is None else ttl
+    body = None if cache is None else cache.get(key)
+    if body is None:
+        body = dumps(build())
+        if cache is not None:
+            cache.set(key, body, lifetime)
+    if rt.front is not None and front_version is not None:
+        rt.front.remember(request.environ, front_version, body, lifetime)
     return Response(body, mimetype=JSON_MIMETYPE)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one request reads: the model, the rules and live layer in force, and the version
+    string that names that combination in cache keys."""
+
+    bundle: Bundle
+    rules: ActiveRules | None
+    live: LiveView | None
+    #: the model's (or live layer's) version plus the rules' version
+    version: str
+
+    @property
+    def data_version(self) -> str:
+        """The version of the model and live data alone (answers that ignore rules)."""
+        return self.bundle.version if self.live is None else self.live.version
+
+
+def snapshot(rt: Runtime) -> Snapshot:
+    """The model, rules and live view a request uses (a miss in the fast path has already
+    worked it out: the view reuses that one).
+
+    Raises
+    ------
+    NoModel
+        No model is loaded yet (503).
+    """
+    found: Snapshot | None = request.environ.get(SNAPSHOT) if has_request_context() else None
+    if found is not None:
+        return found
+    bundle = _model(rt).bundle
+    rules, rules_version = _rules(rt)
+    live = _live(rt, bundle)
+    version = bundle.version if live is None else live.version
+    return Snapshot(bundle, rules, live, version + rules_version)
 
 
 def _live(rt: Runtime, bundle: Bundle) -> LiveView | None:
@@ -141,13 +187,15 @@ def related(article_id: str) -> Response:
         params = parse_related(request.args, default_n=settings.default_n, max_n=settings.max_n)
     else:  # the common request: skip parsing an empty query
         params = rt.default_related
-    bundle = _model(rt).bundle
-    rules, rules_version = _rules(rt)
-    live = _live(rt, bundle)
-    version = bundle.version if live is None else live.version
-    key = related_key(version + rules_version, article_id, params)
+    snap = snapshot(rt)
+    key = related_key(snap.version, article_id, params)
     return _cached(
-        rt, key, lambda: related_response(bundle, article_id, params, rt.options, rules, live)
+        rt,
+        key,
+        lambda: related_response(
+            snap.bundle, article_id, params, rt.options, snap.rules, snap.live
+        ),
+        front_version=snap.version,
     )
 
 
@@ -158,11 +206,9 @@ def most_viewed() -> Response:
     params = parse_most_viewed(
         request.args, default_n=rt.settings.default_n, max_n=rt.settings.max_n
     )
-    bundle = _model(rt).bundle
-    rules, rules_version = _rules(rt)
-    live = _live(rt, bundle)
+    snap = snapshot(rt)
     key = cache_key(
-        (bundle.version if live is None else live.version) + rules_version,
+        snap.version,
         "most-viewed",
         params.window,
         params.category,
@@ -172,8 +218,9 @@ def most_viewed() -> Response:
     return _cached(
         rt,
         key,
-        lambda: most_viewed_response(bundle, params, rt.options, rules, live),
-        None if live is None else _live_ttl(rt),
+        lambda: most_viewed_response(snap.bundle, params, rt.options, snap.rules, snap.live),
+        None if snap.live is None else _live_ttl(rt),
+        front_version=snap.version,
     )
 
 
@@ -182,14 +229,14 @@ def article(article_id: str) -> Response:
     """One article's metadata and view counts."""
     rt = runtime()
     parse_none(request.args)
-    bundle = _model(rt).bundle
-    live = _live(rt, bundle)
-    key = cache_key(bundle.version if live is None else live.version, "article", article_id)
+    snap = snapshot(rt)
+    key = cache_key(snap.data_version, "article", article_id)
     return _cached(
         rt,
         key,
-        lambda: article_response(bundle, article_id, live),
-        None if live is None else _live_ttl(rt),
+        lambda: article_response(snap.bundle, article_id, snap.live),
+        None if snap.live is None else _live_ttl(rt),
+        front_version=snap.version,
     )
 
 

@@ -24,6 +24,7 @@ uses it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
@@ -55,7 +56,40 @@ def allowed_methods(path: str) -> tuple[str, ...]:
     return ()
 
 
-def init_cors(app: Flask, settings: Settings) -> None:
+class CorsPolicy:
+    """Which origins may read the API, and the headers an answer to one of them carries.
+
+    Parameters
+    ----------
+    origins : iterable of str
+        Exact origins (``https://news.example.com``), or just ``"*"`` for every site.
+    """
+
+    def __init__(self, origins: Iterable[str]) -> None:
+        self.origins = frozenset(origins)
+        self.wildcard = self.origins == {"*"}
+
+    def allow_origin(self, origin: str | None) -> str | None:
+        """The ``Access-Control-Allow-Origin`` value for ``origin``, or None (refused)."""
+        if origin is None:
+            return None
+        if self.wildcard:
+            return "*"
+        return origin if origin in self.origins else None
+
+    def answer_headers(self, method: str, path: str, origin: str | None) -> list[tuple[str, str]]:
+        """CORS headers of an ordinary (not preflight) answer; ``Vary`` comes first."""
+        if method not in allowed_methods(path):
+            return []
+        headers = [("Vary", "Origin")]
+        allowed = self.allow_origin(origin)
+        if allowed is not None:
+            headers.append(("Access-Control-Allow-Origin", allowed))
+            headers.append(("Access-Control-Expose-Headers", EXPOSE_HEADERS))
+        return headers
+
+
+def init_cors(app: Flask, settings: Settings) -> CorsPolicy | None:
     """Answer preflights and add CORS headers for ``settings.cors_origins`` on ``app``.
 
     Parameters
@@ -64,18 +98,16 @@ def init_cors(app: Flask, settings: Settings) -> None:
     settings : Settings
         ``cors_origins``: exact origins (``https://news.example.com``), or ``("*",)`` for every
         site; empty installs nothing.
-    """
-    origins = frozenset(settings.cors_origins)
-    if not origins:
-        return
-    wildcard = origins == {"*"}
 
-    def allow_origin(origin: str | None) -> str | None:
-        if origin is None:
-            return None
-        if wildcard:
-            return "*"
-        return origin if origin in origins else None
+    Returns
+    -------
+    CorsPolicy or None
+        The policy installed (the WSGI fast path of :mod:`service.fastpath` applies it too),
+        None when no origin is configured.
+    """
+    if not settings.cors_origins:
+        return None
+    policy = CorsPolicy(settings.cors_origins)
 
     @app.before_request
     def preflight() -> Response | None:
@@ -83,7 +115,7 @@ def init_cors(app: Flask, settings: Settings) -> None:
             return None
         wanted = request.headers.get("Access-Control-Request-Method")
         methods = allowed_methods(request.path)
-        allowed = allow_origin(request.headers.get("Origin"))
+        allowed = policy.allow_origin(request.headers.get("Origin"))
         if wanted is None or allowed is None or wanted not in methods:
             return None
         response = Response(status=204)
@@ -97,11 +129,12 @@ def init_cors(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def add_headers(response: Response) -> Response:
-        if request.method not in allowed_methods(request.path):
-            return response
-        response.vary.add("Origin")
-        allowed = allow_origin(request.headers.get("Origin"))
-        if allowed is not None:
-            response.headers["Access-Control-Allow-Origin"] = allowed
-            response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+        headers = policy.answer_headers(request.method, request.path, request.headers.get("Origin"))
+        for name, value in headers:
+            if name == "Vary":
+                response.vary.add(value)
+            else:
+                response.headers[name] = value
         return response
+
+    return policy

@@ -69,7 +69,7 @@ class Metrics:
         )
         self.cache = Counter(
             "newsrec_cache_events",
-            "Response cache lookups by level (local, redis) and outcome.",
+            "Response cache lookups by level (front: before Flask, local, redis) and outcome.",
             ("level", "outcome"),
             registry=self.registry,
         )

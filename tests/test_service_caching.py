@@ -100,8 +100,11 @@ def test_real_local_cache_serves_and_reports_hits(models_dir: Path) -> None:
     settings = Settings(models_dir=models_dir, reload_interval=3600)
     client = create_app(settings).test_client()  # service.cache.build_cache: in-process LRU
     first = client.get("/v1/most-viewed").get_data()
-    assert client.get("/v1/most-viewed").get_data() == first
+    assert client.get("/v1/most-viewed").get_data() == first  # the same request: fast path
+    assert client.get("/v1/most-viewed?n=6").get_data() == first  # same key: local cache
     metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'newsrec_cache_events_total{level="front",outcome="hit"} 1.0' in metrics
+    assert 'newsrec_cache_events_total{level="front",outcome="miss"} 2.0' in metrics
     assert 'newsrec_cache_events_total{level="local",outcome="hit"} 1.0' in metrics
     assert 'newsrec_cache_events_total{level="local",outcome="miss"} 1.0' in metrics
 

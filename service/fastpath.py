@@ -1,0 +1,136 @@
+"""Repeated reads answered before Flask: the hot routes' ready-made answers by raw request.
+
+Most of a cached answer's cost is Flask itself (request context, URL routing, response
+object: measured at about three quarters of a warm ``related`` request), not the cache. So
+:class:`FastPath` keeps, per worker, the bytes of every ``200`` answer of the three page routes
+(``related``, ``most-viewed``, one article) under ``<version>\\0<path>\\0<query string>``, and
+:meth:`service.app.NewsrecFlask.wsgi_app` answers a repeated ``GET`` from it without entering
+Flask. Everything else (a first request, another route, an error, a ``HEAD``) goes through
+Flask as before, and the views fill this cache as they answer.
+
+Correctness rests on the version, the same string the views put in their cache keys: the
+model's version (or the live layer's, which also moves on every publish, unpublish and count
+refresh) plus the editorial rules' version. It is worked out for every request, exactly as
+the views do (:func:`service.api.snapshot`, which also looks at ``LATEST`` when a check is
+due), so a new model, a rule change or an unpublished article is never answered from here;
+entries expire with the lifetime the view gave them. The query string is not normalised:
+``?n=6`` and ``?n=06`` are two entries with the same answer, and a long query (over
+:data:`MAX_QUERY` characters, e.g. many excluded ids) always goes through Flask.
+
+The answer is the one Flask would send: the same body, ``Content-Type`` and CORS headers
+(:class:`service.cors.CorsPolicy`); ``X-Request-ID`` and the request metrics are added by
+``wsgi_app`` either way. Lookups are counted in ``newsrec_cache_events`` at level ``front``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from service.cache import LocalCache
+from service.errors import NoModel
+
+if TYPE_CHECKING:
+    from service.app import Runtime
+    from service.cors import CorsPolicy
+
+__all__ = ["MAX_QUERY", "SNAPSHOT", "FastPath", "route_of"]
+
+log = logging.getLogger(__name__)
+
+#: Longest query string answered here (longer ones are rare and would make long keys).
+MAX_QUERY = 512
+#: ``environ`` key of the :class:`service.api.Snapshot` a request was looked up with: the view
+#: reuses it, so the answer it stores is filed under the version that was looked up.
+SNAPSHOT = "newsrec.snapshot"
+
+_ARTICLES = "/v1/articles/"
+_RELATED = "/related"
+RELATED_ROUTE = "/v1/articles/<article_id>/related"
+ARTICLE_ROUTE = "/v1/articles/<article_id>"
+MOST_VIEWED_ROUTE = "/v1/most-viewed"
+
+
+def route_of(path: str) -> str | None:
+    """The route template of ``path`` when it is one of the three page routes, else None.
+
+    Matches exactly what Flask's ``<article_id>`` converter does: one non-empty segment.
+    """
+    if path.startswith(_ARTICLES):
+        rest = path[len(_ARTICLES) :]
+        if rest.endswith(_RELATED):
+            article_id = rest[: -len(_RELATED)]
+            return RELATED_ROUTE if article_id and "/" not in article_id else None
+        return ARTICLE_ROUTE if rest and "/" not in rest else None
+    return MOST_VIEWED_ROUTE if path == MOST_VIEWED_ROUTE else None
+
+
+class FastPath:
+    """This worker's answers of the page routes by raw request (see the module docstring).
+
+    Parameters
+    ----------
+    runtime : Runtime
+        The app's runtime, for :func:`service.api.snapshot`.
+    max_items : int
+        Entries kept (least recently used dropped first).
+    cors : CorsPolicy or None
+        The app's CORS policy, applied to answers given here.
+    on_event : callable, optional
+        ``on_event("front", "hit" | "miss")`` per lookup (the cache metrics).
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        max_items: int,
+        *,
+        cors: CorsPolicy | None = None,
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.cors = cors
+        self._entries = LocalCache(max_items)
+        self._on_event = on_event
+
+    @staticmethod
+    def _key(version: str, environ: dict[str, Any]) -> str:
+        return f"{version}\0{environ.get('PATH_INFO', '')}\0{environ.get('QUERY_STRING', '')}"
+
+    def answer(self, environ: dict[str, Any]) -> tuple[str, bytes, list[tuple[str, str]]] | None:
+        """``(route template, body, headers)`` of a repeated page read, else None (ask Flask).
+
+        Leaves the request's snapshot in ``environ`` for the view when it misses.
+        """
+        if environ.get("REQUEST_METHOD") != "GET":
+            return None
+        path = environ.get("PATH_INFO", "")
+        route = route_of(path)
+        if route is None or len(environ.get("QUERY_STRING", "")) > MAX_QUERY:
+            return None
+        from service.api import snapshot
+
+        try:
+            snap = snapshot(self.runtime)
+        except NoModel:
+            return None  # the view answers 503
+        environ[SNAPSHOT] = snap
+        body = self._entries.get(self._key(snap.version, environ))
+        if self._on_event is not None:
+            self._on_event("front", "miss" if body is None else "hit")
+        if body is None:
+            return None
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        if self.cors is not None:
+            headers += self.cors.answer_headers("GET", path, environ.get("HTTP_ORIGIN"))
+        return route, body, headers
+
+    def remember(self, environ: dict[str, Any], version: str, body: bytes, ttl: float) -> None:
+        """File a view's ``200`` answer to this request under ``version`` for ``ttl`` seconds."""
+        if (
+            environ.get("REQUEST_METHOD") == "GET"
+            and len(environ.get("QUERY_STRING", "")) <= MAX_QUERY
+            and route_of(environ.get("PATH_INFO", "")) is not None
+        ):
+            self._entries.set(self._key(version, environ), body, ttl)
