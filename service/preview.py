@@ -59,7 +59,8 @@ from service.rules import (
     ActiveRules,
     Rule,
     RuleError,
-    RulesStore,
+    RulesBackend,
+    RulesStoreError,
     UnknownRuleError,
     iso,
     parse_rule,
@@ -100,13 +101,18 @@ class UnknownRule(ApiError):
 
 
 class RulesUnavailable(ApiError):
-    """The rules database cannot be written (503)."""
+    """The rules database cannot be reached, read or written (503)."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(503, "rules_unavailable", f"the rules database failed: {detail}")
 
 
-def _store(rt: Runtime) -> RulesStore:
+#: What a failed write of either store raises (SQLite: a locked file, a full disk, a directory
+#: that cannot be made; PostgreSQL: :class:`RulesStoreError`).
+_STORE_ERRORS = (sqlite3.Error, OSError, RulesStoreError)
+
+
+def _store(rt: Runtime) -> RulesBackend:
     if rt.rules is None:  # pragma: no cover - create_app always makes one
         raise RulesUnavailable("no rules store")
     return rt.rules
@@ -704,7 +710,7 @@ def create_rule() -> Response:
     )
     try:
         rule = store.create(new)
-    except (sqlite3.Error, OSError) as exc:  # a locked or full disk: 503, the editor retries
+    except _STORE_ERRORS as exc:  # the database is down, locked or full: 503, the editor retries
         raise RulesUnavailable(str(exc)) from exc
     response = json_response({"rule": rule.to_json(now)}, 201)
     response.headers["Location"] = f"/v1/rules/{rule.id}"
@@ -728,7 +734,7 @@ def delete_rule(rule_id: int) -> Response:
         rule = store.delete(rule_id, author)
     except UnknownRuleError:
         raise UnknownRule(rule_id) from None
-    except (sqlite3.Error, OSError) as exc:
+    except _STORE_ERRORS as exc:
         raise RulesUnavailable(str(exc)) from exc
     return json_response({"deleted": rule.to_json(store.clock())})
 
@@ -739,7 +745,10 @@ def rules_audit() -> Response:
     rules_caller()
     values = _values(request.args, ("limit",))
     limit = _integer("limit", values.get("limit"), 100, 1, MAX_AUDIT)
-    entries = _store(runtime()).audit(limit)
+    try:
+        entries = _store(runtime()).audit(limit)
+    except _STORE_ERRORS as exc:
+        raise RulesUnavailable(str(exc)) from exc
     return json_response({"entries": [entry.to_json() for entry in entries]})
 
 
@@ -1161,6 +1170,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
                     "200": _json("The latest changes.", "AuditResponse"),
                     **bad_query,
                     **denied,
+                    "503": _json("The rules database failed (rules_unavailable).", "Error"),
                 },
             }
         },

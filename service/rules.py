@@ -1,4 +1,5 @@
-"""Editorial rules: pins and blocks on related-article lists, kept durably in SQLite.
+"""Editorial rules: pins and blocks on related-article lists, kept durably in SQLite (one host)
+or PostgreSQL (several hosts, :mod:`service.rules_pg`); :func:`build_rules` chooses.
 
 A *pin* shows article ``target_id`` at slot ``slot`` (1 = first) of the related list of one
 article (``article_id``), of every article of a section (``section``) or of every article; a
@@ -13,8 +14,8 @@ cut) and shared by every worker on a host; readers never wait for a writer. Each
 one read connection and asks it ``PRAGMA data_version`` per request (a read of shared memory,
 microseconds): the number changes when another connection committed, and only then are the
 rules read again. Writes go through a fresh connection, so a worker's own changes are seen the
-same way. Several hosts need a shared file system that SQLite supports, or one host that owns
-the rules (see ``docs/preview.md``).
+same way. Several hosts share one PostgreSQL database instead (``NEWSREC_RULES_URL``,
+:mod:`service.rules_pg`); both stores offer :class:`RulesBackend`.
 
 Cache keys carry :attr:`ActiveRules.key`: the database's random instance id, its change counter
 and the number of rule start and end times already passed, so a cached answer never hides a new,
@@ -37,9 +38,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from recommender.blend import Scored
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 log = logging.getLogger("service")
 
@@ -103,6 +107,10 @@ class RuleError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class RulesStoreError(RuntimeError):
+    """The rules database cannot be reached or written (the rules API answers 503)."""
 
 
 class UnknownRuleError(KeyError):
@@ -527,7 +535,49 @@ def apply_rules(
 # --- the store ---------------------------------------------------------------------------------
 
 
-def _rule_from_row(row: sqlite3.Row) -> Rule:
+class RulesBackend(Protocol):
+    """What the service uses of a rules store: :class:`RulesStore` (SQLite, one host) or
+    :class:`service.rules_pg.PostgresRulesStore` (PostgreSQL, every host).
+
+    Reading never raises: a store that cannot reach its database keeps the rules it last read
+    and logs the failure. Writing raises :class:`UnknownRuleError`, or a database error
+    (:class:`RulesStoreError`, or ``sqlite3.Error``/``OSError`` from the SQLite file).
+    """
+
+    #: Unix seconds; decides which rules are in force and stamps changes (a fake in tests).
+    clock: Callable[[], float]
+
+    @property
+    def location(self) -> str:
+        """Where the rules are, for logs and errors (never a password)."""
+        ...
+
+    def book(self) -> RuleBook: ...
+
+    def active(self) -> ActiveRules: ...
+
+    def create(self, new: NewRule) -> Rule: ...
+
+    def delete(self, rule_id: int, author: str) -> Rule: ...
+
+    def audit(self, limit: int = 100) -> list[AuditEntry]: ...
+
+    def close(self) -> None: ...
+
+
+def build_rules(settings: Settings) -> RulesBackend:
+    """The store ``settings`` choose: PostgreSQL when ``NEWSREC_RULES_URL`` is set, else the
+    SQLite file ``NEWSREC_RULES_DB``."""
+    if settings.rules_url is not None:
+        # psycopg is imported only by services that use it
+        from service.rules_pg import PostgresRulesStore
+
+        return PostgresRulesStore(settings.rules_url)
+    return RulesStore(settings.rules_db)
+
+
+def rule_from_row(row: Mapping[str, Any] | sqlite3.Row) -> Rule:
+    """A stored rule from a database row (by column name)."""
     return Rule(
         id=int(row["id"]),
         kind=str(row["kind"]),
@@ -573,6 +623,11 @@ class RulesStore:
         self._data_version: int | None = None
         self._book = RuleBook()
         self._last_error_log = float("-inf")
+
+    @property
+    def location(self) -> str:
+        """The database file."""
+        return str(self.path)
 
     # reading (request path) ----------------------------------------------------------------
 
@@ -638,7 +693,7 @@ class RulesStore:
                 return RuleBook()
             raise
         version = f"{meta.get('instance', '')[:8]}-{meta.get('version', '0')}"
-        return RuleBook.build(version, tuple(_rule_from_row(r) for r in rows))
+        return RuleBook.build(version, tuple(rule_from_row(r) for r in rows))
 
     # writing (editors and scripts) -----------------------------------------------------------
 
@@ -706,7 +761,7 @@ class RulesStore:
             row = conn.execute("SELECT * FROM rules WHERE id = ?", (rule_id,)).fetchone()
             if row is None:
                 raise UnknownRuleError(rule_id)
-            rule = _rule_from_row(row)
+            rule = rule_from_row(row)
             conn.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
             self._audit(conn, now, author, "delete", rule_id, rule, None)
         log.info("rule #%d deleted by %s", rule_id, author)

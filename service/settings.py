@@ -113,6 +113,20 @@ def _rules_db(text: str) -> Path:
     return Path(text)
 
 
+def _rules_url(text: str) -> str:
+    # libpq's own URL forms only; checked here so a typo fails start-up, not the first request
+    if not text.strip().startswith(("postgresql://", "postgres://")):
+        raise ValueError
+    from psycopg import ProgrammingError  # imported only when the variable is set
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(text.strip())
+    except ProgrammingError as exc:
+        raise ValueError from exc
+    return text.strip()
+
+
 def _secret(text: str) -> str:
     if len(text.strip()) < 16:
         raise ValueError
@@ -386,10 +400,23 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "NEWSREC_RULES_DB",
         "rules_db",
         "data/rules.sqlite3",
-        "a file path",
+        "a file path (a database URL goes in NEWSREC_RULES_URL)",
         "SQLite file of the editorial rules (pins and blocks) and their audit log; created on "
-        "the first rule, shared by every worker on the host.",
+        "the first rule, shared by every worker on the host (not used when "
+        "NEWSREC_RULES_URL is set).",
         _rules_db,
+    ),
+    EnvVar(
+        "NEWSREC_RULES_URL",
+        "rules_url",
+        "",
+        "a postgresql:// URL",
+        "PostgreSQL database of the editorial rules and their audit log, shared by every "
+        "worker of every host, e.g. `postgresql://newsrec@db.internal/newsrec` (tables "
+        "`newsrec_rules*`, created on the first rule; unset: the SQLite file "
+        "NEWSREC_RULES_DB, one host only).",
+        _rules_url,
+        secret=True,
     ),
     EnvVar(
         "NEWSREC_RULES_TOKEN",
@@ -577,6 +604,7 @@ class Settings:
     log_level: str = "INFO"
     cors_origins: tuple[str, ...] = ()
     rules_db: Path = Path("data/rules.sqlite3")
+    rules_url: str | None = field(default=None, repr=False)
     rules_token: str | None = field(default=None, repr=False)
     editor_user: str | None = None
     editor_password_hash: str | None = field(default=None, repr=False)
