@@ -251,3 +251,30 @@ def check_schema(openapi_doc: dict[str, Any]) -> Iterator[Callable[[str, Any], N
 def body(response: Any) -> Any:
     """The JSON body of a test-client response."""
     return json.loads(response.get_data(as_text=True))
+
+
+#: The tables of the PostgreSQL rules store (:mod:`service.rules_pg`).
+RULES_TABLES = "newsrec_rules, newsrec_rules_audit, newsrec_rules_meta"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this session on the machine's PostgreSQL (fails in CI, skips elsewhere
+    when PostgreSQL is unreachable)."""
+    from tests.support import postgres_database
+
+    yield from postgres_database("newsrec_test_rules")
+
+
+@pytest.fixture
+def postgres_rules_url(postgres_url: str) -> Iterator[str]:
+    """``postgres_url`` without any rules tables, before and after the test."""
+    import psycopg
+
+    def drop() -> None:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {RULES_TABLES}")
+
+    drop()
+    yield postgres_url
+    drop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Iterator
@@ -59,3 +60,39 @@ def flushed_redis(url: str) -> Iterator[redis.Redis]:
     yield client
     client.flushdb()
     client.close()
+
+
+#: The machine's PostgreSQL (trust auth); tests make databases of their own on it.
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A database of this test session on the machine's PostgreSQL, named ``<prefix>_<pid>`` so
+    that two test runs on one machine never share it, dropped before and after (the body of a
+    session fixture: ``yield from postgres_database("newsrec_test_rules")``). Databases a
+    killed run left behind are dropped too, unless something is connected to them."""
+    import psycopg
+
+    def admin() -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=2)
+
+    try:
+        conn = admin()
+    except psycopg.Error as exc:
+        unavailable(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}")
+    name = f"{prefix}_{os.getpid()}"
+    with conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{prefix}\\_%",)
+        ).fetchall()
+        for (found,) in rows:
+            pid = str(found).rsplit("_", 1)[-1]
+            if found != name and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                # in use: a run in another pid namespace still needs it
+                with contextlib.suppress(psycopg.errors.ObjectInUse):
+                    conn.execute(f'DROP DATABASE IF EXISTS "{found}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,4 +1,9 @@
-"""Editorial rules: the SQLite store, what rules do to lists, and the ``/v1/rules`` API.
+"""Editorial rules: the stores, what rules do to lists, and the ``/v1/rules`` API.
+
+The store's behaviour tests run on both backends (``backend``: the SQLite file and, marked
+``postgres``, the machine's PostgreSQL); what rules do to lists runs on SQLite only (the
+backends hand the ranking the same :class:`~service.rules.ActiveRules`). PostgreSQL's own
+tests (hosts, servers, outages, forks) are in ``test_rules_pg.py``.
 
 Lists are the hand-checkable catalogue of ``conftest.py``. With the service's settings the
 related list of ``n1`` (n = 6) is ``n2 n3 s2 s1 n4`` from the ranking, then ``s3``, the first
@@ -11,7 +16,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +26,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from recommender.errors import UnknownArticleError
-from service.rules import NewRule, RuleError, RulesStore, parse_rule
+from service.rules import NewRule, RuleError, RulesBackend, RulesStore, parse_rule
+from service.rules_pg import PostgresRulesStore
 from tests.conftest import NOW, body
 
 T0 = NOW.timestamp()
@@ -53,6 +60,68 @@ def db(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(db: Path, clock: FakeClock) -> RulesStore:
     return RulesStore(db, clock=clock)
+
+
+class Backend:
+    """Stores on one rules database, as the workers, hosts or restarts of a service open them;
+    every store it opened is closed after the test.
+
+    ``within`` is how long a change may take to reach another store: SQLite's workers see it
+    at once (0: checked once), PostgreSQL's listeners within milliseconds (NOTIFY).
+    """
+
+    def __init__(
+        self, settings: dict[str, Any], opener: Callable[[FakeClock], RulesBackend], within: float
+    ) -> None:
+        self.settings = settings
+        self.opener = opener
+        self.within = within
+        self.opened: list[RulesBackend] = []
+
+    def open(self, clock: FakeClock) -> RulesBackend:
+        return self.adopt(self.opener(clock))
+
+    def adopt(self, store: RulesBackend) -> RulesBackend:
+        self.opened.append(store)
+        return store
+
+    def settles(self, check: Callable[[], bool]) -> bool:
+        """Whether ``check()`` holds, now or within ``within`` seconds."""
+        deadline = time.monotonic() + self.within
+        while not check():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close(self) -> None:
+        for store in self.opened:
+            store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, db: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        found = Backend({"rules_db": db}, lambda clock: RulesStore(db, clock=clock), 0.0)
+    else:
+        url: str = request.getfixturevalue("postgres_rules_url")
+        found = Backend({"rules_url": url}, lambda clock: PostgresRulesStore(url, clock=clock), 5.0)
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def rules(backend: Backend, clock: FakeClock) -> RulesBackend:
+    """A store of either backend."""
+    return backend.open(clock)
+
+
+@pytest.fixture
+def backend_app(make_app: Callable[..., Flask], backend: Backend, clock: FakeClock) -> Flask:
+    """An app whose rules live in either backend."""
+    app = make_app(rules_token=TOKEN, **backend.settings)
+    backend.adopt(app.extensions["newsrec"].rules).clock = clock
+    return app
 
 
 def pin(target: str, slot: int, *, article: str | None = "n1", **extra: Any) -> NewRule:
@@ -100,37 +169,38 @@ def test_rules_store_creates_nothing_until_the_first_rule(store: RulesStore, db:
     assert db.exists() and store.journal_mode() == "wal"
 
 
-def test_rules_survive_a_restart_of_the_service(db: Path, clock: FakeClock) -> None:
-    first = RulesStore(db, clock=clock)
+def test_rules_survive_a_restart_of_the_service(backend: Backend, clock: FakeClock) -> None:
+    first = backend.open(clock)
     made = first.create(pin("s4", 2))
     first.create(block("s1", article=None))
     first.close()
-    again = RulesStore(db, clock=clock)  # a new process on the same file
+    again = backend.open(clock)  # a new process on the same database
     rules = again.book().rules
     assert [r.id for r in rules] == [made.id, made.id + 1]
     assert rules[0] == made
     assert rules[1].scope == "everywhere" and rules[1].kind == "block"
 
 
-def test_rules_change_is_seen_by_another_worker_at_once(db: Path, clock: FakeClock) -> None:
-    reader = RulesStore(db, clock=clock)
-    writer = RulesStore(db, clock=clock)
+def test_rules_change_is_seen_by_another_worker_at_once(backend: Backend, clock: FakeClock) -> None:
+    reader = backend.open(clock)
+    writer = backend.open(clock)
+    reader.book()  # a worker that already answered requests
     writer.create(pin("s4", 2))
+    assert backend.settles(lambda: len(reader.book().rules) == 1)
     before = reader.active().key
-    assert len(reader.book().rules) == 1
     created = writer.create(pin("s3", 1))
-    assert [r.id for r in reader.book().rules] == [1, created.id]
+    assert backend.settles(lambda: [r.id for r in reader.book().rules] == [1, created.id])
     writer.delete(1, "carl")
-    assert [r.id for r in reader.book().rules] == [created.id]
+    assert backend.settles(lambda: [r.id for r in reader.book().rules] == [created.id])
     assert reader.active().key != before
 
 
-def test_rules_store_serves_every_thread_of_a_worker(store: RulesStore) -> None:
-    store.create(pin("s4", 2))
-    assert len(store.book().rules) == 1  # opens the read connection in this thread
+def test_rules_store_serves_every_thread_of_a_worker(rules: RulesBackend) -> None:
+    rules.create(pin("s4", 2))
+    assert len(rules.book().rules) == 1  # opens the read connection in this thread
     found: list[int] = []
     threads = [
-        threading.Thread(target=lambda: found.append(len(store.book().rules))) for _ in range(4)
+        threading.Thread(target=lambda: found.append(len(rules.book().rules))) for _ in range(4)
     ]
     for thread in threads:
         thread.start()
@@ -139,17 +209,18 @@ def test_rules_store_serves_every_thread_of_a_worker(store: RulesStore) -> None:
     assert found == [1, 1, 1, 1]
 
 
-def test_rules_ids_are_never_reused(store: RulesStore) -> None:
-    first = store.create(pin("s4", 2))
-    store.delete(first.id, "ann")
-    assert store.create(pin("s4", 2)).id == first.id + 1
+def test_rules_ids_are_never_reused(rules: RulesBackend) -> None:
+    first = rules.create(pin("s4", 2))
+    rules.delete(first.id, "ann")
+    assert rules.create(pin("s4", 2)).id == first.id + 1
 
 
-def test_rules_audit_log_records_each_change(store: RulesStore, clock: FakeClock) -> None:
-    made = store.create(pin("s4", 2))
+def test_rules_audit_log_records_each_change(rules: RulesBackend, clock: FakeClock) -> None:
+    assert rules.audit() == []
+    made = rules.create(pin("s4", 2))
     clock.now += 60
-    store.delete(made.id, "carl")
-    delete, create = store.audit()
+    rules.delete(made.id, "carl")
+    delete, create = rules.audit()
     assert (create.action, create.author, create.rule_id, create.before) == (
         "create",
         "ann",
@@ -160,21 +231,27 @@ def test_rules_audit_log_records_each_change(store: RulesStore, clock: FakeClock
     assert create.after["slot"] == 2 and create.at == int(T0)
     assert (delete.action, delete.author, delete.after) == ("delete", "carl", None)
     assert delete.before == create.after and delete.at == int(T0) + 60
+    assert [e.id for e in rules.audit(limit=1)] == [delete.id]
 
 
-def test_rules_delete_unknown_rule_raises(store: RulesStore) -> None:
+def test_rules_delete_unknown_rule_raises(rules: RulesBackend) -> None:
     from service.rules import UnknownRuleError
 
     with pytest.raises(UnknownRuleError):
-        store.delete(99, "ann")
+        rules.delete(99, "ann")
+    made = rules.create(pin("s4", 2))
+    with pytest.raises(UnknownRuleError):
+        rules.delete(made.id + 1, "ann")
+    assert [r.id for r in rules.book().rules] == [made.id]  # nothing changed
+    assert [e.action for e in rules.audit()] == ["create"]
 
 
-def test_rules_outside_their_period_do_not_apply(store: RulesStore, clock: FakeClock) -> None:
-    store.create(pin("s4", 1, starts_at=int(T0) + HOUR, ends_at=int(T0) + 2 * HOUR))
+def test_rules_outside_their_period_do_not_apply(rules: RulesBackend, clock: FakeClock) -> None:
+    rules.create(pin("s4", 1, starts_at=int(T0) + HOUR, ends_at=int(T0) + 2 * HOUR))
     keys = []
     for offset, applies in ((0, False), (HOUR, True), (2 * HOUR - 1, True), (2 * HOUR, False)):
         clock.now = T0 + offset
-        active = store.active()
+        active = rules.active()
         assert bool(active.for_page("n1", "news")) is applies, offset
         assert active.book.rules[0].state(clock.now) == (
             "scheduled" if offset == 0 else "active" if applies else "expired"
@@ -357,16 +434,17 @@ def test_rules_expiry_is_honoured_in_the_api(
 
 
 def test_rules_cached_answer_never_hides_a_new_rule(
-    rules_app: Flask, client: FlaskClient, db: Path, clock: FakeClock
+    backend_app: Flask, backend: Backend, clock: FakeClock
 ) -> None:
-    cache = rules_app.extensions["newsrec"].cache
+    client = backend_app.test_client()
+    cache = backend_app.extensions["newsrec"].cache
     assert related_ids(client) == N1_DEFAULT
     assert related_ids(client) == N1_DEFAULT  # from the cache
-    other_worker = RulesStore(db, clock=clock)
+    other_worker = backend.open(clock)
     other_worker.create(block("n2"))
-    assert related_ids(client)[0] == "n3"
+    assert backend.settles(lambda: related_ids(client)[0] == "n3")
     other_worker.delete(1, "ann")
-    assert related_ids(client) == N1_DEFAULT
+    assert backend.settles(lambda: related_ids(client) == N1_DEFAULT)
     # one key per rules version: the old answers stay cached but are never asked for
     assert len([k for k in cache.data if ":related:n1:" in k]) == 3
 
@@ -408,7 +486,8 @@ def test_rules_api_token_is_refused_when_none_is_configured(
     assert client.get("/v1/rules", headers=auth()).status_code == 401
 
 
-def test_rules_api_create_list_delete(client: FlaskClient, clock: FakeClock) -> None:
+def test_rules_api_create_list_delete(backend_app: Flask) -> None:
+    client = backend_app.test_client()
     rule = {
         "kind": "pin",
         "target_id": "s4",
@@ -508,8 +587,8 @@ def test_rules_store_is_plain_sqlite(store: RulesStore, db: Path) -> None:
     assert json.loads(after)["target_id"] == "s4"
 
 
-def test_rules_page_ignores_the_query_article_itself(store: RulesStore) -> None:
-    store.create(pin("n1", 1, article=None, section="news"))
+def test_rules_page_ignores_the_query_article_itself(rules: RulesBackend) -> None:
+    rules.create(pin("n1", 1, article=None, section="news"))
     from tests.conftest import IDS
 
     class Catalogue:
@@ -521,7 +600,7 @@ def test_rules_page_ignores_the_query_article_itself(store: RulesStore) -> None:
                 raise UnknownArticleError(article_id)
             return IDS.index(article_id)
 
-    active = store.active()
+    active = rules.active()
     assert active.page(Catalogue(), "n1", "news") is None  # n1 is never its own neighbour
     page = active.page(Catalogue(), "n2", "news")
     assert page is not None and [(slot, row) for slot, row, _ in page.pins] == [(1, 0)]
