@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, current_app, has_request_context, request
+from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import NotFound
 
 from service.errors import NoModel, ReloadFailed, Unauthorized
@@ -32,6 +33,8 @@ from service.rules import ActiveRules
 from service.store import LoadedModel
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
     from recommender.bundle import Bundle
     from service.app import Runtime
     from service.live import LiveView
@@ -40,6 +43,7 @@ api = Blueprint("api", __name__)
 ops = Blueprint("ops", __name__)
 
 JSON_MIMETYPE = "application/json"
+EMPTY_ARGS: MultiDict[str, str] = ImmutableMultiDict()
 #: Longer keys are hashed (Redis accepts them, but 100 excluded ids make a 20 kB key).
 MAX_KEY_LENGTH = 400
 
@@ -111,14 +115,14 @@ def _rules(rt: Runtime) -> tuple[ActiveRules | None, str]:
 
 def _cached(
     rt: Runtime,
+    environ: WSGIEnvironment,
     key: str,
     build: Callable[[], dict[str, Any]],
-    ttl: int | None = None,
-    *,
-    front_version: str | None = None,
-) -> Response:
-    """The answer under ``key`` from the response cache, else built and cached; with a
-    ``front_version``, also filed in the WSGI fast path (:mod:`service.fastpath`)."""
+    ttl: int | None,
+    front_version: str,
+) -> bytes:
+    """The answer under ``key`` from the response cache, else built and cached; also filed in
+    the WSGI fast path (:mod:`service.fastpath`) under ``front_version``."""
     cache = rt.cache
     lifetime = rt.settings.cache_ttl if ttl is None else ttl
     body = None if cache is None else cache.get(key)
@@ -126,9 +130,9 @@ def _cached(
         body = dumps(build())
         if cache is not None:
             cache.set(key, body, lifetime)
-    if rt.front is not None and front_version is not None:
-        rt.front.remember(request.environ, front_version, body, lifetime)
-    return Response(body, mimetype=JSON_MIMETYPE)
+    if rt.front is not None:
+        rt.front.remember(environ, front_version, body, lifetime)
+    return body
 
 
 @dataclass(frozen=True)
@@ -148,23 +152,27 @@ class Snapshot:
         return self.bundle.version if self.live is None else self.live.version
 
 
-def snapshot(rt: Runtime) -> Snapshot:
-    """The model, rules and live view a request uses (a miss in the fast path has already
-    worked it out: the view reuses that one).
+def snapshot(rt: Runtime, environ: WSGIEnvironment | None = None) -> Snapshot:
+    """The model, rules and live view a request uses, kept in ``environ`` so that every look
+    during one request (fast path, then Flask view) sees the same.
 
     Raises
     ------
     NoModel
         No model is loaded yet (503).
     """
-    found: Snapshot | None = request.environ.get(SNAPSHOT) if has_request_context() else None
-    if found is not None:
-        return found
+    if environ is not None:
+        found: Snapshot | None = environ.get(SNAPSHOT)
+        if found is not None:
+            return found
     bundle = _model(rt).bundle
     rules, rules_version = _rules(rt)
     live = _live(rt, bundle)
     version = bundle.version if live is None else live.version
-    return Snapshot(bundle, rules, live, version + rules_version)
+    snap = Snapshot(bundle, rules, live, version + rules_version)
+    if environ is not None:
+        environ[SNAPSHOT] = snap
+    return snap
 
 
 def _live(rt: Runtime, bundle: Bundle) -> LiveView | None:
@@ -178,35 +186,42 @@ def _live_ttl(rt: Runtime) -> int:
     return max(1, min(rt.settings.cache_ttl, math.ceil(refresh)))
 
 
-@api.get("/v1/articles/<article_id>/related")
-def related(article_id: str) -> Response:
+# The three page routes, as functions of the runtime, the WSGI environ and the parsed query
+# (None when the query string is empty): the Flask views below and the fast path of
+# service.fastpath both call them. Each returns the JSON body of a 200 or raises an ApiError.
+
+
+def answer_related(
+    rt: Runtime, environ: WSGIEnvironment, article_id: str, args: MultiDict[str, str] | None
+) -> bytes:
     """Related articles for one article page."""
-    rt = runtime()
     settings = rt.settings
-    if request.environ.get("QUERY_STRING"):
-        params = parse_related(request.args, default_n=settings.default_n, max_n=settings.max_n)
+    if args:
+        params = parse_related(args, default_n=settings.default_n, max_n=settings.max_n)
     else:  # the common request: skip parsing an empty query
         params = rt.default_related
-    snap = snapshot(rt)
+    snap = snapshot(rt, environ)
     key = related_key(snap.version, article_id, params)
     return _cached(
         rt,
+        environ,
         key,
         lambda: related_response(
             snap.bundle, article_id, params, rt.options, snap.rules, snap.live
         ),
-        front_version=snap.version,
+        None,
+        snap.version,
     )
 
 
-@api.get("/v1/most-viewed")
-def most_viewed() -> Response:
+def answer_most_viewed(
+    rt: Runtime, environ: WSGIEnvironment, args: MultiDict[str, str] | None
+) -> bytes:
     """The most viewed articles of a window, optionally of one section."""
-    rt = runtime()
     params = parse_most_viewed(
-        request.args, default_n=rt.settings.default_n, max_n=rt.settings.max_n
+        args or EMPTY_ARGS, default_n=rt.settings.default_n, max_n=rt.settings.max_n
     )
-    snap = snapshot(rt)
+    snap = snapshot(rt, environ)
     key = cache_key(
         snap.version,
         "most-viewed",
@@ -217,27 +232,54 @@ def most_viewed() -> Response:
     )
     return _cached(
         rt,
+        environ,
         key,
         lambda: most_viewed_response(snap.bundle, params, rt.options, snap.rules, snap.live),
         None if snap.live is None else _live_ttl(rt),
-        front_version=snap.version,
+        snap.version,
     )
+
+
+def answer_article(
+    rt: Runtime, environ: WSGIEnvironment, article_id: str, args: MultiDict[str, str] | None
+) -> bytes:
+    """One article's metadata and view counts."""
+    parse_none(args or EMPTY_ARGS)
+    snap = snapshot(rt, environ)
+    key = cache_key(snap.data_version, "article", article_id)
+    return _cached(
+        rt,
+        environ,
+        key,
+        lambda: article_response(snap.bundle, article_id, snap.live),
+        None if snap.live is None else _live_ttl(rt),
+        snap.version,
+    )
+
+
+def _args() -> MultiDict[str, str] | None:
+    return request.args if request.environ.get("QUERY_STRING") else None
+
+
+@api.get("/v1/articles/<article_id>/related")
+def related(article_id: str) -> Response:
+    """Related articles for one article page."""
+    body = answer_related(runtime(), request.environ, article_id, _args())
+    return Response(body, mimetype=JSON_MIMETYPE)
+
+
+@api.get("/v1/most-viewed")
+def most_viewed() -> Response:
+    """The most viewed articles of a window, optionally of one section."""
+    body = answer_most_viewed(runtime(), request.environ, _args())
+    return Response(body, mimetype=JSON_MIMETYPE)
 
 
 @api.get("/v1/articles/<article_id>")
 def article(article_id: str) -> Response:
     """One article's metadata and view counts."""
-    rt = runtime()
-    parse_none(request.args)
-    snap = snapshot(rt)
-    key = cache_key(snap.data_version, "article", article_id)
-    return _cached(
-        rt,
-        key,
-        lambda: article_response(snap.bundle, article_id, snap.live),
-        None if snap.live is None else _live_ttl(rt),
-        front_version=snap.version,
-    )
+    body = answer_article(runtime(), request.environ, article_id, _args())
+    return Response(body, mimetype=JSON_MIMETYPE)
 
 
 @api.get("/v1/model")

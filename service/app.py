@@ -112,10 +112,12 @@ class NewsrecFlask(Flask):
                 )
                 found = None
             if found is not None:
-                route, body, headers = found
+                route, status, body, headers = found
                 headers.append(("X-Request-ID", request_id))
-                start_response("200 OK", headers)
-                self.metrics.observe_request("GET", route, 200, time.perf_counter() - started)
+                start_response(status, headers)
+                self.metrics.observe_request(
+                    "GET", route, int(status[:3]), time.perf_counter() - started
+                )
                 return [body]
         status_line = "500"
 

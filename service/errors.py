@@ -105,14 +105,17 @@ def error_response(
     return response
 
 
+def as_api_error(exc: UnknownArticleError) -> ApiError:
+    """The 404 answer of an article the model does not know."""
+    return ApiError(404, "unknown_article", f"the model knows no article {_echo(exc.article_id)!r}")
+
+
 def _handle_api_error(exc: ApiError) -> Response:
     return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.extra)
 
 
 def _handle_unknown_article(exc: UnknownArticleError) -> Response:
-    return error_response(
-        404, "unknown_article", f"the model knows no article {_echo(exc.article_id)!r}"
-    )
+    return _handle_api_error(as_api_error(exc))
 
 
 def _code_name(exc: HTTPException) -> str:

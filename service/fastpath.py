@@ -1,12 +1,19 @@
-"""Repeated reads answered before Flask: the hot routes' ready-made answers by raw request.
+"""The three page routes answered before Flask: from ready-made bytes by raw request, or
+worked out by the views' own functions.
 
-Most of a cached answer's cost is Flask itself (request context, URL routing, response
-object: measured at about three quarters of a warm ``related`` request), not the cache. So
-:class:`FastPath` keeps, per worker, the bytes of every ``200`` answer of the three page routes
-(``related``, ``most-viewed``, one article) under ``<version>\\0<path>\\0<query string>``, and
-:meth:`service.app.NewsrecFlask.wsgi_app` answers a repeated ``GET`` from it without entering
-Flask. Everything else (a first request, another route, an error, a ``HEAD``) goes through
-Flask as before, and the views fill this cache as they answer.
+Most of a cached answer's cost was Flask itself (request context, URL routing, response
+object: measured at about three quarters of a warm ``related`` request), not the cache; under
+gunicorn a Flask route costs several times a bare WSGI function. So
+:meth:`service.app.NewsrecFlask.wsgi_app` hands every ``GET`` of ``related``, ``most-viewed``
+and one article to :class:`FastPath` first. It keeps, per worker, the bytes of every ``200``
+answer under ``<version>\\0<path>\\0<query string>`` and answers a repeated read from them;
+a new read is worked out by the same functions the Flask views call
+(:func:`service.api.answer_related` and the others), which file the answer here too.
+
+The API's own errors (a bad parameter, an unknown article, no model yet) get the status,
+headers and JSON body Flask's error handlers give them (:mod:`service.errors`). Everything
+else goes through Flask as before: other routes, ``HEAD``, long queries, and an unexpected
+exception, which propagates to ``wsgi_app``: it logs it and lets Flask answer the request.
 
 Correctness rests on the version, the same string the views put in their cache keys: the
 model's version (or the live layer's, which also moves on every publish, unpublish and count
@@ -24,20 +31,22 @@ The answer is the one Flask would send: the same body, ``Content-Type`` and CORS
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.http import HTTP_STATUS_CODES
+
+from recommender.errors import UnknownArticleError
 from service.cache import LocalCache
-from service.errors import NoModel
+from service.errors import ApiError, as_api_error, error_body
 
 if TYPE_CHECKING:
     from service.app import Runtime
     from service.cors import CorsPolicy
 
 __all__ = ["MAX_QUERY", "SNAPSHOT", "FastPath", "route_of"]
-
-log = logging.getLogger(__name__)
 
 #: Longest query string answered here (longer ones are rare and would make long keys).
 MAX_QUERY = 512
@@ -98,33 +107,67 @@ class FastPath:
     def _key(version: str, environ: dict[str, Any]) -> str:
         return f"{version}\0{environ.get('PATH_INFO', '')}\0{environ.get('QUERY_STRING', '')}"
 
-    def answer(self, environ: dict[str, Any]) -> tuple[str, bytes, list[tuple[str, str]]] | None:
-        """``(route template, body, headers)`` of a repeated page read, else None (ask Flask).
+    def answer(
+        self, environ: dict[str, Any]
+    ) -> tuple[str, str, bytes, list[tuple[str, str]]] | None:
+        """``(route template, status line, body, headers)`` of a page read, else None (Flask
+        answers).
 
-        Leaves the request's snapshot in ``environ`` for the view when it misses.
+        A repeated read comes from this cache; a new one is worked out by the view's own
+        function (:func:`service.api.answer_related` and the others), which also files it
+        here; the API's own errors (a bad parameter, an unknown article, no model yet) get
+        the JSON error body Flask's handlers give them.
         """
         if environ.get("REQUEST_METHOD") != "GET":
             return None
         path = environ.get("PATH_INFO", "")
         route = route_of(path)
-        if route is None or len(environ.get("QUERY_STRING", "")) > MAX_QUERY:
+        query = environ.get("QUERY_STRING", "")
+        if route is None or len(query) > MAX_QUERY:
             return None
-        from service.api import snapshot
+        from service import api
 
+        status = "200 OK"
+        extra: dict[str, str] = {}
         try:
-            snap = snapshot(self.runtime)
-        except NoModel:
-            return None  # the view answers 503
-        environ[SNAPSHOT] = snap
-        body = self._entries.get(self._key(snap.version, environ))
-        if self._on_event is not None:
-            self._on_event("front", "miss" if body is None else "hit")
-        if body is None:
-            return None
+            snap = api.snapshot(self.runtime, environ)
+            body = self._entries.get(self._key(snap.version, environ))
+            if self._on_event is not None:
+                self._on_event("front", "miss" if body is None else "hit")
+            if body is None:
+                body = self._work_out(route, path, query, environ)
+        except (ApiError, UnknownArticleError) as exc:
+            error = exc if isinstance(exc, ApiError) else as_api_error(exc)
+            status = f"{error.status} {HTTP_STATUS_CODES[error.status].upper()}"
+            body = error_body(error.code, error.message, **error.extra)
+            extra = error.headers
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        headers += extra.items()
         if self.cors is not None:
             headers += self.cors.answer_headers("GET", path, environ.get("HTTP_ORIGIN"))
-        return route, body, headers
+        return route, status, body, headers
+
+    def _work_out(self, route: str, path: str, query: str, environ: dict[str, Any]) -> bytes:
+        from service import api
+
+        # what Werkzeug does for request.args and the route's <article_id>
+        args = (
+            ImmutableMultiDict(
+                parse_qsl(
+                    query.encode("latin1").decode(),
+                    keep_blank_values=True,
+                    errors="werkzeug.url_quote",
+                )
+            )
+            if query
+            else None
+        )
+        if route == MOST_VIEWED_ROUTE:
+            return api.answer_most_viewed(self.runtime, environ, args)
+        segment = path.encode("latin1").decode("utf-8", "replace")[len(_ARTICLES) :]
+        if route == RELATED_ROUTE:
+            return api.answer_related(self.runtime, environ, segment[: -len(_RELATED)], args)
+        return api.answer_article(self.runtime, environ, segment, args)
 
     def remember(self, environ: dict[str, Any], version: str, body: bytes, ttl: float) -> None:
         """File a view's ``200`` answer to this request under ``version`` for ``ttl`` seconds."""

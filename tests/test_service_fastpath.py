@@ -134,12 +134,60 @@ def test_a_new_model_is_never_answered_from_an_old_entry(
     assert body(client.get("/v1/most-viewed"))["model_version"] == "20261102T120000Z-v2"
 
 
-def test_errors_heads_and_long_queries_go_through_flask(app: Flask) -> None:
+PAGE_READS = [
+    "/v1/articles/n1/related",
+    "/v1/articles/n1/related?n=3&strategy=content&exclude=n2,n3&explain=true",
+    "/v1/articles/n1/related?category=news&max_age_days=30",
+    "/v1/articles/nope/related",
+    "/v1/articles/n1/related?n=0",
+    "/v1/articles/n1/related?n=abc&n=2",
+    "/v1/articles/n1/related?strategy=magic",
+    "/v1/articles/n1/related?colour=red",
+    "/v1/articles/n1/related?exclude=a,,b",
+    "/v1/articles/n%C3%A9/related",
+    "/v1/most-viewed",
+    "/v1/most-viewed?window=1d&category=news&n=2",
+    "/v1/most-viewed?window=forever",
+    "/v1/articles/n1",
+    "/v1/articles/nope",
+    "/v1/articles/n1?x=1",
+]
+
+
+@pytest.mark.parametrize("url", PAGE_READS)
+@pytest.mark.parametrize("origin", [None, SITE])
+def test_first_reads_and_errors_are_answered_as_flask_answers_them(
+    make_app: Callable[..., Flask], app: Flask, url: str, origin: str | None
+) -> None:
+    flask_only = make_app(cache_ttl=0, cors_origins=(SITE,))  # no cache: no fast path
+    assert flask_only.extensions["newsrec"].front is None
+    headers = {} if origin is None else {"Origin": origin}
+    expected = flask_only.test_client().get(url, headers=headers)
+    got = app.test_client().get(url, headers=headers)
+    assert got.status == expected.status
+    assert got.get_data() == expected.get_data()
+    assert headers_but_request_id(got) == headers_but_request_id(expected)
+
+
+def test_no_model_yet_is_a_503_either_way(make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    for cache_ttl in (0, 300):
+        client = make_app(models_dir=tmp_path / "empty", cache_ttl=cache_ttl).test_client()
+        response = client.get("/v1/articles/n1/related")
+        assert response.status_code == 503
+        assert body(response)["error"]["code"] == "no_model"
+        assert response.headers["Retry-After"] == "5"
+
+
+def test_errors_are_never_answered_from_the_cache(app: Flask) -> None:
     client = app.test_client()
     for _ in range(2):
         assert client.get("/v1/articles/nope/related").status_code == 404
         assert client.get("/v1/articles/n1/related?n=0").status_code == 400
     assert metric(app, "front", "hit") == 0
+
+
+def test_heads_and_long_queries_go_through_flask(app: Flask) -> None:
+    client = app.test_client()
     long_exclude = ",".join(f"x{i:04d}" + "y" * 10 for i in range(60))  # over 512 characters
     for _ in range(2):
         response = client.get(f"/v1/articles/n1/related?exclude={long_exclude}")

@@ -96,6 +96,7 @@ def test_metrics_count_requests_cache_and_model(make_app: Callable[..., Flask]) 
         (("method", "GET"), ("route", related), ("status", "200")),
     )
     assert found[bucket] == 3
+
     # the first related request missed both levels, the next two were answered before Flask;
     # the bad and unknown ones missed the front level (the 400 never reached the cache)
     def cache(level: str, outcome: str) -> float:
