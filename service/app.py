@@ -239,7 +239,11 @@ def create_app(
     if cache is not None and settings.local_cache_size > 0:
         runtime = app.extensions["newsrec"]
         runtime.front = app.front = FastPath(
-            runtime, settings.local_cache_size, cors=cors, on_event=metrics.cache_event
+            runtime,
+            settings.local_cache_size,
+            cors=cors,
+            ingest=app.extensions["newsrec.events"],
+            on_event=metrics.cache_event,
         )
     app.register_blueprint(api)
     app.register_blueprint(ops)

@@ -145,14 +145,12 @@ def log_unexpected(exc_info: tuple[type[BaseException], BaseException, Any] | An
     )
 
 
+INTERNAL_ERROR = ("internal_error", "unexpected error; the service logged it with this request id")
+
+
 def _handle_internal_error(exc: InternalServerError) -> Response:
     request_id = request.environ.get(REQUEST_ID, "-")
-    return error_response(
-        500,
-        "internal_error",
-        "unexpected error; the service logged it with this request id",
-        request_id=request_id,
-    )
+    return error_response(500, *INTERNAL_ERROR, request_id=request_id)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -61,6 +61,8 @@ from service.params import parse_category, parse_n
 from service.settings import Settings
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
     from service.app import Runtime
     from service.lifecycle import Catalogue
 
@@ -235,15 +237,15 @@ def runtime_live(rt: Runtime) -> Live:
     return rt.live
 
 
-@events.post("/v1/events")
-def post_events() -> Response:
-    """Record page views (one event or a batch); 202 with what was accepted and counted."""
-    rt = _runtime()
-    ingest: EventIngest = current_app.extensions["newsrec.events"]
-    metrics = rt.metrics
-    environ = request.environ  # read directly: this route is hot, request's properties are not
-    if environ.get("QUERY_STRING") and request.args:
-        raise BadParameter(next(iter(request.args)), "this route accepts no query parameters")
+def body_limit(environ: WSGIEnvironment, ingest: EventIngest) -> int:
+    """The most bytes a body may have, after checking what the headers announce.
+
+    Raises
+    ------
+    ApiError
+        415 for a media type that is not read as JSON, 413 for an announced length over the
+        limit.
+    """
     mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
     if mimetype not in JSON_TYPES:
         raise ApiError(
@@ -255,7 +257,23 @@ def post_events() -> Response:
     length = environ.get("CONTENT_LENGTH")
     if length and length.isdigit() and int(length) > limit:
         raise ApiError(413, "body_too_large", f"the body may be at most {limit} bytes")
-    data = request.get_data(cache=False)
+    return limit
+
+
+def record_events(rt: Runtime, ingest: EventIngest, environ: WSGIEnvironment, data: bytes) -> bytes:
+    """Check and record the events of one body; the JSON of the 202 answer.
+
+    Called by the Flask view below and by :mod:`service.fastpath` (which answers this route
+    without Flask); ``environ`` gives the traffic filter its headers.
+
+    Raises
+    ------
+    ApiError
+        The body is refused whole (400, 413), no model is loaded (503) or the live store
+        does not answer (503).
+    """
+    metrics = rt.metrics
+    limit = ingest.max_batch * BYTES_PER_EVENT
     if len(data) > limit:
         raise ApiError(413, "body_too_large", f"the body may be at most {limit} bytes")
     try:
@@ -314,9 +332,22 @@ def post_events() -> Response:
     return _accepted(len(valid), len(counted), rejected)
 
 
-def _accepted(accepted: int, counted: int, rejected: list[dict[str, Any]]) -> Response:
-    body = dumps({"accepted": accepted, "counted": counted, "rejected": rejected})
+@events.post("/v1/events")
+def post_events() -> Response:
+    """Record page views (one event or a batch); 202 with what was accepted and counted."""
+    rt = _runtime()
+    ingest: EventIngest = current_app.extensions["newsrec.events"]
+    environ = request.environ  # read directly: this route is hot, request's properties are not
+    if environ.get("QUERY_STRING") and request.args:
+        raise BadParameter(next(iter(request.args)), "this route accepts no query parameters")
+    body_limit(environ, ingest)
+    data = request.get_data(cache=False)
+    body = record_events(rt, ingest, environ, data)
     return Response(body, status=202, mimetype="application/json")
+
+
+def _accepted(accepted: int, counted: int, rejected: list[dict[str, Any]]) -> bytes:
+    return dumps({"accepted": accepted, "counted": counted, "rejected": rejected})
 
 
 def _trending_params(args: Any, default_n: int, max_n: int) -> tuple[int, str | None]:

@@ -10,6 +10,9 @@ answer under ``<version>\\0<path>\\0<query string>`` and answers a repeated read
 a new read is worked out by the same functions the Flask views call
 (:func:`service.api.answer_related` and the others), which file the answer here too.
 
+``POST /v1/events`` with a body of stated length (what ``sendBeacon`` and ``fetch`` send) is
+answered here too, by :func:`service.events.record_events`, the view's own function.
+
 The API's own errors (a bad parameter, an unknown article, no model yet) get the status,
 headers and JSON body Flask's error handlers give them (:mod:`service.errors`). Everything
 else goes through Flask as before: other routes, ``HEAD``, long queries, and an unexpected
@@ -31,6 +34,7 @@ The answer is the one Flask would send: the same body, ``Content-Type`` and CORS
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -40,13 +44,16 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from recommender.errors import UnknownArticleError
 from service.cache import LocalCache
-from service.errors import ApiError, as_api_error, error_body
+from service.errors import INTERNAL_ERROR, REQUEST_ID, ApiError, as_api_error, error_body
 
 if TYPE_CHECKING:
     from service.app import Runtime
     from service.cors import CorsPolicy
+    from service.events import EventIngest
 
 __all__ = ["MAX_QUERY", "SNAPSHOT", "FastPath", "route_of"]
+
+log = logging.getLogger("service")
 
 #: Longest query string answered here (longer ones are rare and would make long keys).
 MAX_QUERY = 512
@@ -59,6 +66,10 @@ _RELATED = "/related"
 RELATED_ROUTE = "/v1/articles/<article_id>/related"
 ARTICLE_ROUTE = "/v1/articles/<article_id>"
 MOST_VIEWED_ROUTE = "/v1/most-viewed"
+EVENTS_ROUTE = "/v1/events"
+
+#: ``(route template, status line, body, headers)``
+Answer = tuple[str, str, bytes, list[tuple[str, str]]]
 
 
 def route_of(path: str) -> str | None:
@@ -86,6 +97,8 @@ class FastPath:
         Entries kept (least recently used dropped first).
     cors : CorsPolicy or None
         The app's CORS policy, applied to answers given here.
+    ingest : EventIngest or None
+        The events route's collaborators; None leaves ``POST /v1/events`` to Flask.
     on_event : callable, optional
         ``on_event("front", "hit" | "miss")`` per lookup (the cache metrics).
     """
@@ -96,10 +109,12 @@ class FastPath:
         max_items: int,
         *,
         cors: CorsPolicy | None = None,
+        ingest: EventIngest | None = None,
         on_event: Callable[[str, str], None] | None = None,
     ) -> None:
         self.runtime = runtime
         self.cors = cors
+        self.ingest = ingest
         self._entries = LocalCache(max_items)
         self._on_event = on_event
 
@@ -107,9 +122,7 @@ class FastPath:
     def _key(version: str, environ: dict[str, Any]) -> str:
         return f"{version}\0{environ.get('PATH_INFO', '')}\0{environ.get('QUERY_STRING', '')}"
 
-    def answer(
-        self, environ: dict[str, Any]
-    ) -> tuple[str, str, bytes, list[tuple[str, str]]] | None:
+    def answer(self, environ: dict[str, Any]) -> Answer | None:
         """``(route template, status line, body, headers)`` of a page read, else None (Flask
         answers).
 
@@ -118,9 +131,12 @@ class FastPath:
         here; the API's own errors (a bad parameter, an unknown article, no model yet) get
         the JSON error body Flask's handlers give them.
         """
-        if environ.get("REQUEST_METHOD") != "GET":
-            return None
+        method = environ.get("REQUEST_METHOD")
         path = environ.get("PATH_INFO", "")
+        if method == "POST" and path == EVENTS_ROUTE:
+            return self._events(environ)
+        if method != "GET":
+            return None
         route = route_of(path)
         query = environ.get("QUERY_STRING", "")
         if route is None or len(query) > MAX_QUERY:
@@ -141,11 +157,45 @@ class FastPath:
             status = f"{error.status} {HTTP_STATUS_CODES[error.status].upper()}"
             body = error_body(error.code, error.message, **error.extra)
             extra = error.headers
+        return route, status, body, self._headers("GET", path, environ, body, extra)
+
+    def _events(
+        self, environ: dict[str, Any]
+    ) -> tuple[str, str, bytes, list[tuple[str, str]]] | None:
+        """``POST /v1/events`` with a plain body of a stated length (what browsers send)."""
+        length = environ.get("CONTENT_LENGTH", "")
+        if self.ingest is None or environ.get("QUERY_STRING") or not length.isdigit():
+            return None
+        from service.events import body_limit, record_events
+
+        status = "202 ACCEPTED"
+        extra: dict[str, str] = {}
+        try:
+            body_limit(environ, self.ingest)
+            data = environ["wsgi.input"].read(int(length))
+            body = record_events(self.runtime, self.ingest, environ, data)
+        except ApiError as error:
+            status = f"{error.status} {HTTP_STATUS_CODES[error.status].upper()}"
+            body = error_body(error.code, error.message, **error.extra)
+            extra = error.headers
+        except Exception:
+            # The body is read: Flask cannot take this request over. Answer as its handler.
+            request_id = environ.get(REQUEST_ID, "-")
+            log.exception(
+                "unexpected error answering POST %s (request id %s)", EVENTS_ROUTE, request_id
+            )
+            status = "500 INTERNAL SERVER ERROR"
+            body = error_body(*INTERNAL_ERROR, request_id=request_id)
+        return EVENTS_ROUTE, status, body, self._headers("POST", EVENTS_ROUTE, environ, body, extra)
+
+    def _headers(
+        self, method: str, path: str, environ: dict[str, Any], body: bytes, extra: dict[str, str]
+    ) -> list[tuple[str, str]]:
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         headers += extra.items()
         if self.cors is not None:
-            headers += self.cors.answer_headers("GET", path, environ.get("HTTP_ORIGIN"))
-        return route, status, body, headers
+            headers += self.cors.answer_headers(method, path, environ.get("HTTP_ORIGIN"))
+        return headers
 
     def _work_out(self, route: str, path: str, query: str, environ: dict[str, Any]) -> bytes:
         from service import api

@@ -202,3 +202,64 @@ def test_no_cache_no_fast_path(make_app: Callable[..., Flask]) -> None:
     first, second = (client.get("/v1/articles/n1/related").get_data() for _ in range(2))
     assert first == second
     assert metric(app, "front", "hit") == metric(app, "front", "miss") == 0
+
+
+# --- POST /v1/events -------------------------------------------------------------------------
+
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"}
+EVENT_POSTS: list[tuple[str, dict[str, str], bytes]] = [
+    ("text/plain", BROWSER, b'{"article_id": "n1", "session_id": "s1"}'),
+    ("application/json", BROWSER, b'[{"article_id": "n1", "session_id": "s1"}, {"x": 1}]'),
+    ("text/plain", BROWSER, b'[{"article_id": "nope", "session_id": "s1"}]'),
+    ("text/plain", BROWSER, b"not json"),
+    ("text/plain", BROWSER, b"[]"),
+    ("multipart/form-data", BROWSER, b'{"article_id": "n1", "session_id": "s1"}'),
+    ("text/plain", BROWSER, b"[" + b'{"article_id": "n1", "session_id": "s1"},' * 2000 + b"{}]"),
+    ("text/plain", {"User-Agent": "Googlebot/2.1"}, b'{"article_id": "n1", "session_id": "s"}'),
+]
+
+
+@pytest.mark.parametrize(("content_type", "headers", "data"), EVENT_POSTS)
+@pytest.mark.parametrize("origin", [None, SITE])
+def test_event_posts_are_answered_as_flask_answers_them(
+    make_app: Callable[..., Flask],
+    app: Flask,
+    content_type: str,
+    headers: dict[str, str],
+    data: bytes,
+    origin: str | None,
+) -> None:
+    flask_only = make_app(cache_ttl=0, cors_origins=(SITE,), event_log_dir=None)
+    sent = {**headers, "Content-Type": content_type} | (
+        {} if origin is None else {"Origin": origin}
+    )
+    expected = flask_only.test_client().post("/v1/events", data=data, headers=sent)
+    events_before = metric_total(app, "newsrec_events_total")
+    got = app.test_client().post("/v1/events", data=data, headers=sent)
+    assert got.status == expected.status
+    assert got.get_data() == expected.get_data()
+    assert headers_but_request_id(got) == headers_but_request_id(expected)
+    if got.status_code == 202:
+        assert metric_total(app, "newsrec_events_total") > events_before
+
+
+def metric_total(app: Flask, name: str) -> float:
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+def test_an_unexpected_error_in_an_event_post_is_a_logged_500(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any) -> bytes:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("service.events.record_events", broken)
+    response = app.test_client().post(
+        "/v1/events", data=b'{"article_id": "n1", "session_id": "s1"}', headers=BROWSER
+    )
+    assert response.status_code == 500
+    error = body(response)["error"]
+    assert error["code"] == "internal_error"
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    assert "disk on fire" in caplog.text and error["request_id"] in caplog.text
