@@ -107,22 +107,30 @@ class _Candidates:
     freshness: np.ndarray  # NaN when unused
     coview_weight: float | None
 
-    def item(self, i: int) -> Scored:
-        def part(values: np.ndarray) -> float | None:
-            value = float(values[i])
-            return None if np.isnan(value) else value
-
-        count = int(self.coview_count[i])
-        return Scored(
-            int(self.rows[i]),
-            float(self.score[i]),
-            "related",
-            content=part(self.content),
-            coview=part(self.coview),
-            coview_count=None if count < 0 else count,
-            freshness=part(self.freshness),
-            coview_weight=self.coview_weight,
-        )
+    def items(self, positions: list[int]) -> list[Scored]:
+        """The candidates at ``positions`` as :class:`Scored` (one conversion per array)."""
+        if not positions:
+            return []
+        take = np.asarray(positions)
+        columns = [
+            a[take].tolist()
+            for a in (self.rows, self.score, self.content, self.coview, self.freshness)
+        ]
+        counts = self.coview_count[take].tolist()
+        w = self.coview_weight
+        return [
+            Scored(
+                int(row),
+                score,
+                "related",
+                content=None if content != content else content,  # NaN: not listed
+                coview=None if coview != coview else coview,
+                coview_count=None if count < 0 else int(count),
+                freshness=None if fresh != fresh else fresh,
+                coview_weight=w,
+            )
+            for row, score, content, coview, fresh, count in zip(*columns, counts, strict=True)
+        ]
 
 
 def _listed(neighbors: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,13 +141,13 @@ def _listed(neighbors: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.n
 def _freshness(signals: Signals, rows: np.ndarray, params: BlendParams, now_ts: int) -> np.ndarray:
     published = np.asarray(signals.published_ts[rows], dtype=np.int64)
     if params.section_half_life_days:
-        half_lives = np.array(
+        half_lives: np.ndarray | float = np.array(
             [params.half_life(signals.categories[r]) or np.inf for r in rows], dtype=np.float64
         )
     else:
-        half_lives = np.full(rows.size, params.half_life_days or np.inf, dtype=np.float64)
+        half_lives = params.half_life_days or np.inf
     age_days = np.maximum(now_ts - published, 0) / DAY
-    fresh = np.power(0.5, age_days / half_lives)
+    fresh: np.ndarray = np.power(0.5, age_days / half_lives)
     fresh[published < 0] = 1.0
     return fresh
 
@@ -147,43 +155,51 @@ def _freshness(signals: Signals, rows: np.ndarray, params: BlendParams, now_ts: 
 def _candidates(
     signals: Signals, row: int, strategy: str, params: BlendParams, now_ts: int
 ) -> _Candidates:
+    # The hot path of every uncached answer: about 100 candidates, so the cost is the number
+    # of numpy calls, not their size; duplicates are merged with one unique and bincounts.
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     c_rows, c_scores = _listed(signals.content_neighbors[row], signals.content_scores[row])
-    v_rows = np.zeros(0, dtype=np.int64)
-    v_scores = np.zeros(0, dtype=np.float64)
-    v_counts = np.zeros(0, dtype=np.float64)
+    nc = c_rows.size
     if signals.has_coview and signals.coview_neighbors is not None:
         assert signals.coview_scores is not None and signals.coview_counts is not None
         valid = signals.coview_neighbors[row] >= 0
         v_rows, v_scores = _listed(signals.coview_neighbors[row], signals.coview_scores[row])
         v_counts = signals.coview_counts[row][valid].astype(np.float64)
-    rows, where = np.unique(np.concatenate([c_rows, v_rows]), return_inverse=True)
-    content = np.full(rows.size, np.nan)
-    content[where[: c_rows.size]] = c_scores
-    coview = np.full(rows.size, np.nan)
-    coview[where[c_rows.size :]] = v_scores
-    counts = np.full(rows.size, -1.0)
-    counts[where[c_rows.size :]] = v_counts
-    fresh = np.full(rows.size, np.nan)
+    else:
+        v_rows = np.zeros(0, dtype=np.int64)
+        v_scores = v_counts = np.zeros(0, dtype=np.float64)
+    rows, inverse = np.unique(np.concatenate([c_rows, v_rows]), return_inverse=True)
+    m = rows.size
+    in_content, in_coview = inverse[:nc], inverse[nc:]
     w_coview: float | None = None
     if strategy == "content" or strategy == "coview":
-        listed = ~np.isnan(content if strategy == "content" else coview)
-        rows, content, coview, counts, fresh = (
-            a[listed] for a in (rows, content, coview, counts, fresh)
+        content = np.full(m, np.nan)
+        content[in_content] = c_scores
+        coview = np.full(m, np.nan)
+        coview[in_coview] = v_scores
+        counts = np.full(m, -1.0)
+        counts[in_coview] = v_counts
+        listed = in_content if strategy == "content" else in_coview
+        rows, content, coview, counts = (
+            rows[listed],
+            content[listed],
+            coview[listed],
+            counts[listed],
         )
         score = content if strategy == "content" else coview
+        fresh = np.full(rows.size, np.nan)
     else:
         # each signal max-normalised to [0, 1] for this query, then blended
-        top_content = float(c_scores.max()) if c_scores.size else 0.0
+        top_content = float(c_scores.max()) if nc else 0.0
         top_coview = float(v_scores.max()) if v_scores.size else 0.0
-        content = np.where(np.isnan(content), 0.0, content / top_content if top_content else 0.0)
-        coview = np.where(np.isnan(coview), 0.0, coview / top_coview if top_coview else 0.0)
-        counts = np.maximum(counts, 0)
+        content = np.bincount(in_content, c_scores / (top_content or 1.0), minlength=m)
+        coview = np.bincount(in_coview, v_scores / (top_coview or 1.0), minlength=m)
+        counts = np.bincount(in_coview, v_counts, minlength=m)
         w_coview = coview_weight(signals, row, params)
         total = params.content_weight + w_coview
         weighted = params.content_weight * content + w_coview * coview
-        blended = weighted / total if total > 0 else np.zeros(rows.size)
+        blended = weighted / total if total > 0 else np.zeros(m)
         fresh = _freshness(signals, rows, params, now_ts)
         score = blended * fresh
     order = np.lexsort((rows, -score))
@@ -208,7 +224,7 @@ def score_candidates(
     its items carry the normalised parts.
     """
     candidates = _candidates(signals, row, strategy, params, now_ts)
-    return [candidates.item(i) for i in range(candidates.rows.size)]
+    return candidates.items(list(range(candidates.rows.size)))
 
 
 @dataclass(frozen=True)
@@ -251,15 +267,16 @@ def related(
     """
     params = params or BlendParams()
     filters = filters or Filters()
-    chosen: list[Scored] = []
     seen = {row}
     candidates = _candidates(signals, row, strategy, params, now_ts)
+    picked: list[int] = []
     for i, candidate in enumerate(candidates.rows.tolist()):
-        if len(chosen) == n:
-            return chosen
+        if len(picked) == n:
+            break
         if candidate not in seen and filters.allows(signals, candidate, now_ts):
-            chosen.append(candidates.item(i))
+            picked.append(i)
             seen.add(candidate)
+    chosen = candidates.items(picked)
     for source, ranking in (("section_popular", section_popular), ("popular", site_popular)):
         for candidate in ranking:
             if len(chosen) == n:
