@@ -2,18 +2,30 @@
 
 The demo, the tests and the benchmarks all need articles and page views that look like a
 real news site's: HTML bodies with the usual clutter, sections, authors, a long tail of
-popularity, freshness, reader sessions that stay on a subject, and a few crawlers. This
+popularity, freshness, reader sessions that stay on a story, and a few crawlers. This
 module makes them up from a seed, so the same arguments always give byte-identical files,
 and it also writes the ground truth (each article's topic) so tests can check that related
 articles are really related.
 
-All text is invented here: topic vocabularies are pronounceable made-up words built from
-syllables with a seeded generator, mixed with a small list of common English words.
+All text is invented, but its statistics follow real news prose. Articles come in stories
+(a few dozen articles clustered in time, like the coverage of one fire or one trial) inside
+recurring subjects (a section's standing themes, such as elections or the budget), and the
+number of both grows with the catalogue. A body mixes English stop words; general words,
+whose Zipf head holds common English words and whose long tail of rarer made-up words grows
+with the amount of text (Heaps' law, as real vocabularies do, instead of a fixed list); and
+words of its section, subject and story, the story's being its own names and places. Made-up
+words are pronounceable strings of syllables from a seeded generator. The shares, pool sizes
+and frequency curves were calibrated against the Lee corpus of 300 real news articles (Lee,
+Pincombe & Welsh, 2005): at its size and mean length, generated bodies match its vocabulary
+growth, TF-IDF terms per article, share of article pairs with a term in common and mean
+cosine to within about 10% (``bench/text_stats.py`` measures both). Beyond that size the
+figures follow from the model, not from real data.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -53,17 +65,33 @@ _DAY = 86_400
 _HALF_LIFE = 2 * _DAY  # freshness half-life of an article's pull, seconds
 _MAX_DAYS = 2000
 _SESSIONS_PER_ARTICLE = 20
-_MAX_TOPICS = 50
-_ARTICLES_PER_TOPIC = 25  # below _MAX_TOPICS * this, fewer topics
-_TOPICS_PER_SECTION = 5
 
-# Vocabulary sizes and word mixes.
-_TOPIC_VOCAB = 300
-_SECTION_VOCAB = 150
-_GENERAL_MADE_UP = 1200
-_BODY_TOPIC, _BODY_SECTION = 0.30, 0.10  # ~40% topical words in bodies, the rest general
-_TITLE_TOPIC, _TITLE_SECTION = 0.65, 0.15
+# Catalogue: stories (the topics) inside subjects inside sections.
+_STORY_MEDIAN, _STORY_SIGMA = 20.0, 0.8  # articles per story, log-normal
+_STORY_MIN = 3
+_STORY_MAX_SHARE = 8  # a story holds at most 1/8 of the catalogue (or 2 articles)
+_STORY_GAP_DAYS, _STORY_GAP_SIGMA = 1.5, 0.7  # mean delay of a story's articles, log-normal
+_STORY_LEAD = 3  # stories start up to this many median delays before the period
+_SUBJECTS_PER_ROOT = 0.7  # subjects = 0.7 * sqrt(articles), at least one per section
+_SKEW = 0.6  # some subjects and sections are busier than others
+
+# Vocabulary: pools of words, each drawn with Zipf-like frequencies.
+_SECTION_VOCAB = 300
+_SUBJECT_VOCAB = 150
+_STORY_VOCAB = 24
+_GENERAL_HEAD = 3000  # general ranks with frequency ~ 1/rank; beyond, a steeper tail
+_GENERAL_SHIFT = 20.0
+_TAIL_EXPONENT = 1.6  # tail frequency ~ rank**-1.6, so types grow as tokens**(1 / 1.6)
+_TAIL_UNSEEN = 0.05  # the rarest general word is expected this many times in the whole text
+_MAX_GENERAL = 4_000_000
+# Share of each pool in bodies and titles: stop words, general, section, subject, story.
+_BODY_MIX = (0.45, 0.33, 0.07, 0.08, 0.07)
+_TITLE_MIX = (0.10, 0.20, 0.10, 0.25, 0.35)
+_P_REPEAT = 0.15  # chance that a content word of a body repeats an earlier one
+_TITLE_WORDS = 8  # mean
 _N_TAG_CANDIDATES = 6
+_BODY_SIGMA = 0.5  # body lengths are log-normal around the mean (real ones vary ~50%)
+_MIN_BODY, _MAX_BODY = 0.2, 3.5  # times the mean
 
 # Article metadata.
 _STATUS_NAMES = ("published", "draft", "trash")
@@ -90,35 +118,49 @@ _ONSETS = (
 )  # fmt: skip
 _VOWELS = ("a", "e", "i", "o", "u", "a", "e", "i", "o", "a", "ai", "ea", "ou", "io", "y")
 _CODAS = ("", "", "", "", "n", "r", "l", "s", "m", "t", "nd", "rk", "st", "x", "sh")
+_SYLLABLES = tuple(on + vo for on in _ONSETS for vo in _VOWELS)
 
+# Function words, most frequent first; all of them are in scikit-learn's English stop list.
 _STOP_WORDS = (
-    "the", "of", "and", "to", "a", "in", "is", "that", "for", "it", "on", "was", "with", "as",
-    "he", "be", "by", "at", "his", "from", "have", "are", "has", "not", "this", "an", "but",
-    "they", "were", "had", "their", "which", "will", "or", "been", "who", "we", "more",
-    "after", "would", "its", "one", "about", "also", "she", "her", "there", "than", "when",
-    "up", "all", "out", "into", "over", "can", "could", "if", "so", "what", "while", "other",
-    "some", "them", "these", "our", "no", "only", "most", "new", "two", "before", "very",
+    "the", "to", "of", "in", "and", "a", "he", "is", "for", "on", "that", "has", "was", "have",
+    "it", "be", "with", "are", "at", "will", "from", "by", "as", "an", "we", "been", "they",
+    "his", "but", "not", "had", "this", "were", "which", "who", "their", "there", "or",
+    "would", "its", "after", "about", "also", "more", "she", "her", "one", "when", "up", "all",
+    "out", "into", "over", "can", "could", "if", "so", "what", "while", "other", "some",
+    "them", "these", "our", "no", "only", "most", "two", "before", "than", "very", "i",
+    "you", "him", "do", "should", "may", "any", "then", "now", "because", "where", "how",
+    "those", "such", "since", "against", "between", "during", "under", "until",
+    "both", "each", "many", "much", "well", "even", "back", "down", "off", "again", "still",
+    "being", "through", "already", "however", "another", "around", "us", "my", "me", "your",
+    "whether", "without", "within", "among", "although", "last", "first", "three", "four",
+    "here", "never", "own", "same", "few", "less", "often", "ever", "yet",
+    "though", "must", "might", "rather", "almost", "once", "together", "whose", "whom",
+    "upon", "towards", "behind", "beyond", "below", "above", "along", "across", "except",
+    "nor", "either", "neither", "every", "everyone", "everything", "nothing", "something",
+    "someone", "anyone", "anything", "none", "nobody", "others", "itself", "himself",
+    "herself", "themselves", "ourselves", "perhaps", "indeed", "therefore", "thus",
+    "meanwhile", "otherwise", "sometimes", "elsewhere", "afterwards", "latter", "moreover",
+    "nevertheless", "whereas", "whatever", "whenever", "hence", "become", "became", "seems",
+    "cannot", "due", "per", "via", "five", "six", "ten", "twenty", "hundred", "third",
 )  # fmt: skip
 _GENERAL_ENGLISH = (
-    "said", "says", "people", "year", "years", "time", "government", "week", "day", "days",
-    "city", "state", "report", "country", "company", "officials", "president", "minister",
-    "public", "group", "police", "court", "market", "plan", "policy", "percent", "million",
-    "billion", "number", "part", "area", "world", "school", "family", "service", "council",
-    "members", "office", "system", "program", "question", "money", "work", "home", "water",
-    "power", "team", "season", "game", "deal", "talks", "agreement", "price", "rate", "bank",
-    "growth", "budget", "tax", "workers", "jobs", "industry", "business", "project", "support",
-    "issue", "statement", "decision", "law", "bill", "vote", "leader", "region", "community",
-    "residents", "center", "road", "building", "data", "study", "research", "university",
-    "hospital", "night", "morning", "month", "months", "hours", "evidence", "change",
-    "increase", "decline", "figures", "risk", "crisis", "told", "announced", "added",
-    "expected", "according", "last", "first", "next", "major", "local", "national",
-    "international", "former", "early", "late", "high", "low", "large", "small", "recent",
-    "private", "many", "several", "three", "four", "still", "now", "just", "however",
-    "because", "since", "under", "between", "during", "against", "without", "where", "how",
-    "why", "make", "made", "take", "took", "give", "show", "shows", "found", "called", "set",
-    "say", "think", "want", "need", "help", "put", "move", "plans", "looking", "likely",
-    "including", "around", "across", "further", "previous", "analysis", "sources", "spokesman",
+    "said", "says", "new", "people", "year", "years", "time", "government", "week", "day",
+    "days", "city", "state", "report", "country", "company", "officials", "president",
+    "minister", "public", "group", "police", "court", "market", "plan", "policy", "percent",
+    "million", "billion", "number", "area", "world", "school", "family", "service", "council",
+    "members", "office", "program", "question", "money", "work", "home", "water", "power",
+    "team", "season", "game", "deal", "talks", "agreement", "price", "rate", "bank", "growth",
+    "budget", "tax", "workers", "jobs", "industry", "business", "project", "support", "issue",
+    "statement", "decision", "law", "vote", "leader", "region", "community", "residents",
+    "center", "road", "building", "data", "study", "research", "university", "hospital",
+    "night", "morning", "month", "months", "hours", "evidence", "change", "increase",
+    "decline", "figures", "risk", "crisis", "told", "announced", "added", "expected",
+    "according", "next", "major", "local", "national", "international", "early", "late",
+    "high", "low", "large", "small", "recent", "private", "several", "just", "why", "make",
+    "took", "shows", "called", "set", "say", "think", "want", "need", "help", "plans",
+    "looking", "likely", "including", "previous", "analysis", "sources", "spokesman",
     "spokeswoman", "interview", "average", "total", "series", "future", "process", "effort",
+    "did", "does",
 )  # fmt: skip
 
 _SCRIPTS = (
@@ -175,22 +217,43 @@ class SampleInfo:
 
 
 @dataclass(frozen=True)
-class _Vocabulary:
-    """Every word the generator uses, with the index ranges of each pool."""
+class _Pool:
+    """``groups`` consecutive lists of ``size`` words each (one per section, subject, story)."""
 
-    words: list[str]  # general pool first (stop words at the top), then sections, then topics
-    n_general: int
-    section_offset: int
-    topic_offset: int
+    offset: int
+    size: int
+    cdf: _FloatArray  # of a word's rank within its group
+
+    def draw(self, group: _IntArray | int, u: _FloatArray) -> _IntArray:
+        rank = np.minimum(np.searchsorted(self.cdf, u, side="right"), self.size - 1)
+        words: _IntArray = self.offset + group * self.size + rank
+        return words
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """Every word the generator uses, and its pools in the order of ``_BODY_MIX``."""
+
+    words: NDArray[np.object_]  # stop words, general, sections, subjects, stories
+    stop: _Pool
+    general: _Pool
+    section: _Pool
+    subject: _Pool
+    story: _Pool
     and_index: int
-    general_cdf: _FloatArray
-    section_cdf: _FloatArray
-    topic_cdf: _FloatArray
+
+    @property
+    def topical_offset(self) -> int:
+        """Index of the first subject or story word (the ones that take a possessive)."""
+        return self.subject.offset
 
 
 @dataclass(frozen=True)
 class _Catalog:
-    """Per-article metadata, indexed by article row (row ``i`` has id number ``i + 1``)."""
+    """Per-article metadata, indexed by article row (row ``i`` has id number ``i + 1``).
+
+    Topics are stories, numbered in order of their first article.
+    """
 
     topic: _IntArray
     published: _IntArray  # unix seconds, non-decreasing
@@ -198,6 +261,7 @@ class _Catalog:
     popularity: _FloatArray
     author: list[str]
     topic_names: list[str]
+    topic_subject: _IntArray
     topic_section: _IntArray
     sections: tuple[str, ...]
 
@@ -220,11 +284,14 @@ def generate_sample(
     out_dir : str or Path
         Directory to write into; created if absent. Existing sample files are replaced.
     n_articles : int
-        Number of articles (at least 1). The number of topics grows with it: about one
-        topic per 25 articles, between 3 and 50, spread over 2 to 10 sections.
+        Number of articles (at least 1). Topics are stories, so their number grows with it
+        (about 13 at 300 articles over 30 days, 130 at 3,000, 4,000 at 100,000); a story has
+        at most an eighth of the catalogue, so small samples still have several. Stories
+        belong to recurring subjects (``0.7 * sqrt(n_articles)``, at least one per section),
+        spread over 2 to 10 sections.
     days : int
-        Length of the period in days, 1 to 2000. Articles are published uniformly over
-        the ``days`` before ``now``.
+        Length of the period in days, 1 to 2000. Articles are published over the ``days``
+        before ``now``, each story's within a few days of its start.
     seed : int, default 0
         Seed of the random streams. Same arguments give byte-identical files.
     sessions : int or None, default None
@@ -234,7 +301,8 @@ def generate_sample(
         End of the period; must be timezone-aware. ``None`` means :data:`DEFAULT_NOW`
         (2026-11-01T12:00:00Z), so the default output does not depend on the clock.
     words_per_article : int, default 400
-        Mean body length in words (each body is 70% to 130% of it).
+        Mean body length in words. Lengths are log-normal around it (standard deviation
+        about half the mean, as in real news), between 20% and 350% of it.
     show_progress : bool, default False
         Show progress bars on standard error when ``tqdm`` is installed.
 
@@ -257,25 +325,39 @@ def generate_sample(
         order is numeric order, and ids follow publication time), ``title``, ``body``
         (HTML paragraphs with links, character references such as ``&amp;`` and, in about
         2% of articles, a ``<script>`` block a loader must drop), ``category`` (the section),
-        ``tags`` (1-4 words of the topic), ``author``, ``published_at`` (ISO 8601, UTC,
+        ``tags`` (1-4 words of the story), ``author``, ``published_at`` (ISO 8601, UTC,
         ``Z``), ``url``, ``image_url``, ``status`` (``"published"`` for ~98%, else
         ``"draft"`` or ``"trash"``) and ``language`` (``"en"``).
     ``topics.csv``
-        Header ``article_id,topic,category``: the ground-truth topic of every article.
+        Header ``article_id,topic,category``: the ground-truth topic (story) of every
+        article, named ``<section>-<the story's main word>``.
     ``views.csv``
         Header ``session_id,article_id,timestamp``; timestamps are ISO 8601 UTC seconds with
         ``Z``; rows are sorted by time. Drafts are never viewed; trashed articles were live
         before being removed, so they do have views.
 
-    Each topic has its own vocabulary, each section a smaller shared one; bodies are ~40%
-    topical words and ~60% general words and English stop words, with Zipf-like word
-    frequencies. A session starts with an article drawn by popularity (a per-article Zipf
+    Catalogue: stories start uniformly over the period (and a few days before it, so some are
+    already running when it opens) with a log-normal size (median 20 articles); their articles
+    follow the start by exponential delays (mean ~1.5 days, varying by story). Stories are
+    drawn until the period holds ``n_articles`` articles; the last one is cut short.
+
+    Text: a body is about 45% English stop words, 33% general words, 7% words of its section,
+    8% of its subject and 7% of its story (titles are mostly subject and story words); 15% of
+    its content words repeat one used earlier in the same body, as real words come in bursts.
+    Each pool has Zipf-like frequencies. The general pool's first 3,000 ranks go as
+    ``1 / (rank + 20)`` and the rest as ``rank ** -1.6``; it is sized to the expected amount
+    of text, so distinct words keep growing as about ``tokens ** 0.6`` (Heaps' law). Section
+    and subject words recur all period; a story's 24 words (names, places) appear only in its
+    own articles and its tags. These figures were calibrated against the Lee corpus (300
+    real news articles); ``bench/text_stats.py`` compares the two.
+
+    Readers: a session starts with an article drawn by popularity (a per-article Zipf
     weight) times freshness (half-life two days, never before publication); each later view
-    is, with probability 0.8, another article of the same topic drawn the same way, else any
-    article. Session lengths are heavy tailed (mean ~5, mostly 1-8 views, a minute or so
-    apart); about 0.1% of sessions are crawlers with 200-600 views a few seconds apart that
-    pick articles uniformly. Session start times are uniform over the period except for a
-    ramp over the first days, while the catalogue fills up.
+    is, with probability 0.8, another article of the same topic (story) drawn the same way,
+    else any article. Session lengths are heavy tailed (mean ~5, mostly 1-8 views, a minute
+    or so apart); about 0.1% of sessions are crawlers with 200-600 views a few seconds apart
+    that pick articles uniformly. Session start times are uniform over the period except for
+    a ramp over the first days, while the catalogue fills up.
     """
     if n_articles < 1:
         raise ValueError(f"n_articles must be at least 1, got {n_articles}")
@@ -298,20 +380,32 @@ def generate_sample(
     out.mkdir(parents=True, exist_ok=True)
     vocab_seq, catalog_seq, text_seq, views_seq = np.random.SeedSequence(seed).spawn(4)
 
-    n_topics = min(_MAX_TOPICS, max(3, n_articles // _ARTICLES_PER_TOPIC))
-    n_sections = min(len(SECTIONS), max(2, -(-n_topics // _TOPICS_PER_SECTION)))
-    vocab, topic_names, author_pools = _make_vocabulary(
-        np.random.default_rng(vocab_seq), n_topics, n_sections
-    )
+    # 2 sections below 275 articles, one more per 125 articles, all 10 from 1,150.
+    n_sections = min(len(SECTIONS), max(2, -(-max(3, n_articles // 25) // 5)))
+    n_subjects = max(n_sections, round(_SUBJECTS_PER_ROOT * math.sqrt(n_articles)))
+    vocab_rng = np.random.default_rng(vocab_seq)
+    author_pools = _author_pools(vocab_rng, n_sections)
     catalog = _make_catalog(
         np.random.default_rng(catalog_seq),
         n_articles=n_articles,
-        n_topics=n_topics,
         n_sections=n_sections,
+        n_subjects=n_subjects,
         start_s=now_s - days * _DAY,
         span_s=days * _DAY,
-        topic_names=topic_names,
         author_pools=author_pools,
+    )
+    n_stories = catalog.topic_subject.size
+    general_tokens = n_articles * (words_per_article * _BODY_MIX[1] + _TITLE_WORDS * _TITLE_MIX[1])
+    vocab = _make_vocabulary(vocab_rng, n_sections, n_subjects, n_stories, general_tokens)
+    main_word = vocab.words[vocab.story.offset + vocab.story.size * np.arange(n_stories)]
+    catalog = dataclasses.replace(
+        catalog,
+        topic_names=[
+            f"{catalog.sections[section]}-{word}"
+            for section, word in zip(
+                catalog.topic_section.tolist(), main_word.tolist(), strict=True
+            )
+        ],
     )
     id_width = max(6, len(str(n_articles)))
 
@@ -383,18 +477,29 @@ def read_topics(path: str | Path) -> dict[str, str]:
 # --- vocabulary and catalogue ------------------------------------------------------------
 
 
-def _made_up_words(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
-    """``n`` new pronounceable words of 2-4 syllables, none in ``taken`` (which grows)."""
+def _made_up_words(
+    rng: np.random.Generator, n: int, taken: set[str], syllables: tuple[float, ...]
+) -> list[str]:
+    """``n`` new pronounceable words, none in ``taken`` (which grows).
+
+    ``syllables[k]`` is the chance of ``k + 2`` syllables; rarer words get longer ones, as in
+    real vocabularies, which also leaves room for millions of distinct words.
+    """
     words: list[str] = []
+    most = len(syllables) + 1
+    table = np.array([*_SYLLABLES, ""])  # the last entry pads words with fewer syllables
+    codas = np.array(_CODAS)
     while len(words) < n:
-        m = 2 * (n - len(words)) + 16
-        n_syllables = rng.choice([2, 3, 4], p=[0.6, 0.35, 0.05], size=m).tolist()
-        onsets = rng.integers(0, len(_ONSETS), size=(m, 4)).tolist()
-        vowels = rng.integers(0, len(_VOWELS), size=(m, 4)).tolist()
-        codas = rng.integers(0, len(_CODAS), size=m).tolist()
-        for k, on, vo, co in zip(n_syllables, onsets, vowels, codas, strict=True):
-            word = "".join(_ONSETS[on[j]] + _VOWELS[vo[j]] for j in range(k)) + _CODAS[co]
-            if 4 <= len(word) <= 12 and word not in taken:
+        m = n - len(words) + n // 8 + 16
+        counts = rng.choice(np.arange(2, most + 1), p=syllables, size=m)
+        parts = rng.integers(0, len(_SYLLABLES), size=(m, most))
+        parts[np.arange(most) >= counts[:, None]] = len(_SYLLABLES)
+        built = codas[rng.integers(0, len(_CODAS), size=m)]
+        for j in range(most - 1, -1, -1):
+            built = np.char.add(table[parts[:, j]], built)
+        length = np.char.str_len(built)
+        for word in built[(length >= 4) & (length <= 16)].tolist():
+            if word not in taken:
                 taken.add(word)
                 words.append(word)
                 if len(words) == n:
@@ -409,65 +514,144 @@ def _zipf_cdf(n: int, shift: float, exponent: float = 1.0) -> _FloatArray:
     return out
 
 
+def _general_weights(n: int) -> _FloatArray:
+    """Rank weights of the general pool: ``1 / rank`` for the head, then a steeper tail."""
+    rank = np.arange(n, dtype=np.float64) + _GENERAL_SHIFT
+    knee = _GENERAL_HEAD + _GENERAL_SHIFT
+    weights: _FloatArray = np.where(
+        rank < knee, 1.0 / rank, (1.0 / knee) * (rank / knee) ** -_TAIL_EXPONENT
+    )
+    return weights
+
+
+def _general_size(tokens: float) -> int:
+    """Words in the general pool: enough that the rarest is expected ``_TAIL_UNSEEN`` times.
+
+    The pool grows with the text (about ``tokens ** (1 / 1.6)``), so the vocabulary never
+    runs out the way a fixed list does.
+    """
+    knee = _GENERAL_HEAD + _GENERAL_SHIFT
+    head = float(_general_weights(_GENERAL_HEAD).sum())
+    total = head + 1 / (_TAIL_EXPONENT - 1)  # the head's weights plus the tail's integral
+    # tokens * weight(rank) / total = _TAIL_UNSEEN, with weight = (rank / knee)**-a / knee
+    rank = knee * (tokens / (_TAIL_UNSEEN * total * knee)) ** (1 / _TAIL_EXPONENT)
+    return int(min(_MAX_GENERAL, max(2 * _GENERAL_HEAD, rank - _GENERAL_SHIFT)))
+
+
+def _author_pools(rng: np.random.Generator, n_sections: int) -> list[list[str]]:
+    """Each section's bylines: 6-12 made-up first and last names."""
+    taken: set[str] = set()
+    pools: list[list[str]] = []
+    for _ in range(n_sections):
+        size = int(rng.integers(6, 13))
+        first = _made_up_words(rng, size, taken, (0.6, 0.35, 0.05))
+        last = _made_up_words(rng, size, taken, (0.6, 0.35, 0.05))
+        pools.append(
+            [f"{a.capitalize()} {b.capitalize()}" for a, b in zip(first, last, strict=True)]
+        )
+    return pools
+
+
 def _make_vocabulary(
-    rng: np.random.Generator, n_topics: int, n_sections: int
-) -> tuple[_Vocabulary, list[str], list[list[str]]]:
-    """Word pools, topic names (``<section>-<word>``) and per-section author pools."""
+    rng: np.random.Generator, n_sections: int, n_subjects: int, n_stories: int, tokens: float
+) -> _Vocabulary:
+    """Word pools; ``tokens`` is the expected number of general-pool tokens in the sample."""
     stop = list(dict.fromkeys(_STOP_WORDS))
     english = [w for w in dict.fromkeys(_GENERAL_ENGLISH) if w not in stop]
     taken = set(stop) | set(english)
-    made_up = _made_up_words(rng, _GENERAL_MADE_UP, taken)
-    rest = english + made_up
-    general = stop + [rest[i] for i in rng.permutation(len(rest))]
-    section_words = _made_up_words(rng, n_sections * _SECTION_VOCAB, taken)
-    topic_words = _made_up_words(rng, n_topics * _TOPIC_VOCAB, taken)
-    words = general + section_words + topic_words
-    vocab = _Vocabulary(
-        words=words,
-        n_general=len(general),
-        section_offset=len(general),
-        topic_offset=len(general) + len(section_words),
-        and_index=general.index("and"),
-        general_cdf=_zipf_cdf(len(general), 2.7),
-        section_cdf=_zipf_cdf(_SECTION_VOCAB, 1.5),
-        topic_cdf=_zipf_cdf(_TOPIC_VOCAB, 1.5),
+    n_general = _general_size(tokens)
+    head = english + _made_up_words(rng, _GENERAL_HEAD - len(english), taken, (0.6, 0.35, 0.05))
+    tail = _made_up_words(rng, n_general - _GENERAL_HEAD, taken, (0.25, 0.45, 0.25, 0.05))
+    general = [head[i] for i in rng.permutation(len(head)).tolist()] + tail
+    topical = (0.45, 0.4, 0.15)
+    sections = _made_up_words(rng, n_sections * _SECTION_VOCAB, taken, topical)
+    subjects = _made_up_words(rng, n_subjects * _SUBJECT_VOCAB, taken, topical)
+    stories = _made_up_words(rng, n_stories * _STORY_VOCAB, taken, topical)
+    words = stop + general + sections + subjects + stories
+    offsets = np.cumsum([0, len(stop), len(general), len(sections), len(subjects)]).tolist()
+    general_cdf = np.cumsum(_general_weights(n_general))
+    return _Vocabulary(
+        words=np.array(words, dtype=object),
+        stop=_Pool(offsets[0], len(stop), _zipf_cdf(len(stop), 1.5)),
+        general=_Pool(offsets[1], n_general, general_cdf / general_cdf[-1]),
+        section=_Pool(offsets[2], _SECTION_VOCAB, _zipf_cdf(_SECTION_VOCAB, 5.0)),
+        subject=_Pool(offsets[3], _SUBJECT_VOCAB, _zipf_cdf(_SUBJECT_VOCAB, 2.0)),
+        story=_Pool(offsets[4], _STORY_VOCAB, _zipf_cdf(_STORY_VOCAB, 1.0)),
+        and_index=stop.index("and"),
     )
-    topic_names = [
-        f"{SECTIONS[t % n_sections]}-{topic_words[t * _TOPIC_VOCAB]}" for t in range(n_topics)
-    ]
-    name_taken: set[str] = set()
-    author_pools: list[list[str]] = []
-    for _ in range(n_sections):
-        size = int(rng.integers(6, 13))
-        first = _made_up_words(rng, size, name_taken)
-        last = _made_up_words(rng, size, name_taken)
-        author_pools.append(
-            [f"{a.capitalize()} {b.capitalize()}" for a, b in zip(first, last, strict=True)]
-        )
-    return vocab, topic_names, author_pools
+
+
+def _stories(
+    rng: np.random.Generator, n_articles: int, start_s: int, span_s: int
+) -> tuple[_IntArray, _IntArray]:
+    """Publication times (sorted) and stories of ``n_articles`` articles.
+
+    Stories start uniformly over the period (and a few days before it, so stories are already
+    running when it opens); each has a log-normal size and its articles follow its start by
+    exponential delays of a story-specific mean. Articles outside the period are not
+    published in it; stories are drawn until the period holds ``n_articles``, and the last
+    one is cut short. Stories are numbered in order of their first article.
+    """
+    cap = max(2, n_articles // _STORY_MAX_SHARE)
+    low = min(_STORY_MIN, cap)
+    lead = _STORY_LEAD * _STORY_GAP_DAYS * _DAY
+    end_s = start_s + span_s
+    times: list[_IntArray] = []
+    owners: list[_IntArray] = []
+    total = n_stories = 0
+    while total < n_articles:
+        k = 2 * (n_articles - total) // int(_STORY_MEDIAN) + 16
+        sizes = np.clip(np.rint(_STORY_MEDIAN * rng.lognormal(0.0, _STORY_SIGMA, k)), low, cap)
+        sizes = sizes.astype(np.int64)
+        gap = _STORY_GAP_DAYS * _DAY * rng.lognormal(0.0, _STORY_GAP_SIGMA, k)
+        begin = start_s - lead + rng.random(k) * (span_s + lead)
+        owner = np.repeat(np.arange(k), sizes)
+        t = np.floor(begin[owner] + rng.exponential(1.0, owner.size) * gap[owner])
+        t = t.astype(np.int64)
+        inside = (t >= start_s) & (t < end_s)
+        t, owner = t[inside], owner[inside]
+        counts = np.cumsum(np.bincount(owner, minlength=k))
+        if total + counts[-1] >= n_articles:  # the last story needed is cut to fit
+            last = int(np.searchsorted(counts, n_articles - total))
+            keep = owner < last
+            cut = np.flatnonzero(owner == last)
+            cut = cut[np.argsort(t[cut], kind="stable")[: n_articles - total - keep.sum()]]
+            keep[cut] = True
+            t, owner = t[keep], owner[keep]
+        times.append(t)
+        owners.append(owner + n_stories)
+        total += t.size
+        n_stories += k
+    published = np.concatenate(times)
+    story = np.concatenate(owners)
+    order = np.lexsort((story, published))
+    published, story = published[order], story[order]
+    ids, first = np.unique(story, return_index=True)
+    number = np.empty(ids.size, dtype=np.int64)
+    number[np.argsort(first, kind="stable")] = np.arange(ids.size)
+    topic: _IntArray = number[np.searchsorted(ids, story)]
+    return published, topic
 
 
 def _make_catalog(
     rng: np.random.Generator,
     *,
     n_articles: int,
-    n_topics: int,
     n_sections: int,
+    n_subjects: int,
     start_s: int,
     span_s: int,
-    topic_names: list[str],
     author_pools: list[list[str]],
 ) -> _Catalog:
-    topic_section = np.arange(n_topics, dtype=np.int64) % n_sections
-    # Some topics are busier than others.
-    topic_weight = 1.0 / (rng.permutation(n_topics) + 1.0) ** 0.6
-    topic_weight /= topic_weight.sum()
-    if n_articles >= n_topics:  # every topic gets at least one article
-        extra = rng.choice(n_topics, size=n_articles - n_topics, p=topic_weight)
-        topic = rng.permutation(np.concatenate([np.arange(n_topics), extra]))
-    else:
-        topic = rng.choice(n_topics, size=n_articles, p=topic_weight)
-    published = start_s + np.sort(rng.integers(0, span_s, size=n_articles))
+    published, topic = _stories(rng, n_articles, start_s, span_s)
+    n_stories = int(topic.max()) + 1
+    subject_section = np.arange(n_subjects, dtype=np.int64) % n_sections
+    # Some subjects are busier than others; each has a story when there are enough.
+    weight = 1.0 / (rng.permutation(n_subjects) + 1.0) ** _SKEW
+    story_subject = rng.choice(n_subjects, size=n_stories, p=weight / weight.sum())
+    covered = min(n_stories, n_subjects)
+    story_subject[rng.permutation(n_stories)[:covered]] = rng.permutation(n_subjects)[:covered]
+    topic_section = subject_section[story_subject]
     status = rng.choice(len(_STATUS_NAMES), size=n_articles, p=_STATUS_P)
     if not (status == 0).any():
         status[0] = 0  # at least one article can be viewed
@@ -490,7 +674,8 @@ def _make_catalog(
         status=status.astype(np.int64),
         popularity=popularity.astype(np.float64),
         author=authors,
-        topic_names=topic_names,
+        topic_names=[],
+        topic_subject=story_subject.astype(np.int64),
         topic_section=topic_section,
         sections=SECTIONS[:n_sections],
     )
@@ -502,55 +687,73 @@ def _make_catalog(
 def _draw_words(
     rng: np.random.Generator,
     vocab: _Vocabulary,
-    topics: _IntArray,
+    stories: _IntArray,
+    subjects: _IntArray,
     sections: _IntArray,
-    p_topic: float,
-    p_section: float,
+    mix: tuple[float, ...],
 ) -> _IntArray:
-    """One word index per token: topical, section or general, each Zipf distributed."""
-    kind = rng.random(topics.size)
-    rank_u = rng.random(topics.size)
-    words = np.empty(topics.size, dtype=np.int64)
-    is_topic = kind < p_topic
-    is_section = ~is_topic & (kind < p_topic + p_section)
-    is_general = ~(is_topic | is_section)
-    words[is_topic] = (
-        vocab.topic_offset
-        + topics[is_topic] * _TOPIC_VOCAB
-        + np.minimum(
-            np.searchsorted(vocab.topic_cdf, rank_u[is_topic], side="right"), _TOPIC_VOCAB - 1
+    """One word index per token, from the pool chosen with the shares of ``mix``."""
+    pool = np.searchsorted(np.cumsum(mix)[:-1], rng.random(stories.size), side="right")
+    u = rng.random(stories.size)
+    words = np.empty(stories.size, dtype=np.int64)
+    for k, (source, group) in enumerate(
+        (
+            (vocab.stop, None),
+            (vocab.general, None),
+            (vocab.section, sections),
+            (vocab.subject, subjects),
+            (vocab.story, stories),
         )
-    )
-    words[is_section] = (
-        vocab.section_offset
-        + sections[is_section] * _SECTION_VOCAB
-        + np.minimum(
-            np.searchsorted(vocab.section_cdf, rank_u[is_section], side="right"), _SECTION_VOCAB - 1
-        )
-    )
-    words[is_general] = np.minimum(
-        np.searchsorted(vocab.general_cdf, rank_u[is_general], side="right"), vocab.n_general - 1
-    )
+    ):
+        mine = pool == k
+        words[mine] = source.draw(0 if group is None else group[mine], u[mine])
     return words
 
 
-def _token_table(words: list[str]) -> NDArray[np.object_]:
-    """Every rendering of every word; token ``w + v * len(words)`` is word ``w`` in variant ``v``.
+def _repeat_words(
+    rng: np.random.Generator, words: _IntArray, owner: _IntArray, first_content: int
+) -> None:
+    """Make words bursty, as in real text: a share of each body's content words (indices from
+    ``first_content``) repeat one drawn earlier in the same body (``owner``, sorted)."""
+    content = np.flatnonzero(words >= first_content)
+    body = owner[content]
+    first = np.searchsorted(body, body, side="left")
+    before = np.arange(content.size) - first  # content words drawn earlier in the body
+    u, v = rng.random(content.size), rng.random(content.size)
+    repeat = (u < _P_REPEAT) & (before > 0)
+    source = first[repeat] + (v[repeat] * before[repeat]).astype(np.int64)
+    words[content[repeat]] = words[content[source]]
+
+
+def _render(words: NDArray[np.object_], tokens: _IntArray, variant: _IntArray) -> list[str]:
+    """Token strings: ``words[tokens]`` in their variant.
 
     Variants: 0 plain, 1 sentence start, 2 sentence end, 3 one-word sentence, 4 followed by a
-    comma, 5 possessive (with a numeric character reference). The last entry is ``&amp;``.
+    comma, 5 possessive (with a numeric character reference), 6 ``&amp;`` (for "and").
+    Only the distinct (word, variant) pairs that are not plain are built in Python.
     """
-    caps = [w.capitalize() for w in words]
-    table = (
-        words
-        + caps
-        + [w + "." for w in words]
-        + [w + "." for w in caps]
-        + [w + "," for w in words]
-        + [w + "&#8217;s" for w in words]
-        + ["&amp;"]
-    )
-    return np.array(table, dtype=object)
+    strings = words[tokens]
+    marked = np.flatnonzero(variant)
+    if marked.size:
+        keys, inverse = np.unique(tokens[marked] * 8 + variant[marked], return_inverse=True)
+        built = [_variant(str(words[k >> 3]), k & 7) for k in keys.tolist()]
+        strings[marked] = np.array(built, dtype=object)[inverse]
+    out: list[str] = strings.tolist()
+    return out
+
+
+def _variant(word: str, kind: int) -> str:
+    if kind == 1:
+        return word.capitalize()
+    if kind == 2:
+        return word + "."
+    if kind == 3:
+        return word.capitalize() + "."
+    if kind == 4:
+        return word + ","
+    if kind == 5:
+        return word + "&#8217;s"
+    return "&amp;"
 
 
 def _article_lines(
@@ -561,23 +764,24 @@ def _article_lines(
     words_per_article: int,
     progress: Any,
 ) -> Iterator[str]:
-    table = _token_table(vocab.words)
-    n_words = len(vocab.words)
     n_articles = catalog.topic.size
-    last_url: dict[int, str] = {}  # most recent published article per topic, for links
+    last_url: dict[int, str] = {}  # most recent published article per story, for links
     for lo in range(0, n_articles, _ARTICLE_CHUNK):
         hi = min(lo + _ARTICLE_CHUNK, n_articles)
         m = hi - lo
-        topics = catalog.topic[lo:hi]
-        sections = catalog.topic_section[topics]
+        stories = catalog.topic[lo:hi]
+        subjects = catalog.topic_subject[stories]
+        sections = catalog.topic_section[stories]
 
         # Bodies: token ids with punctuation variants, split into paragraphs.
-        lengths = np.maximum(
-            1, np.rint(words_per_article * rng.uniform(0.7, 1.3, size=m)).astype(np.int64)
+        scale = np.clip(
+            rng.lognormal(-(_BODY_SIGMA**2) / 2, _BODY_SIGMA, size=m), _MIN_BODY, _MAX_BODY
         )
+        lengths = np.maximum(1, np.rint(words_per_article * scale).astype(np.int64))
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         owner = np.repeat(np.arange(m), lengths)
-        words = _draw_words(rng, vocab, topics[owner], sections[owner], _BODY_TOPIC, _BODY_SECTION)
+        words = _draw_words(rng, vocab, stories[owner], subjects[owner], sections[owner], _BODY_MIX)
+        _repeat_words(rng, words, owner, vocab.general.offset)
         total = int(offsets[-1])
         last = np.zeros(total, dtype=bool)
         last[offsets[1:] - 1] = True
@@ -590,29 +794,26 @@ def _article_lines(
         plain = variant == 0
         extra = rng.random(total)
         variant[plain & (extra < _P_COMMA)] = 4
-        is_topical = words >= vocab.topic_offset
-        variant[plain & is_topical & (extra > 1.0 - _P_POSSESSIVE)] = 5
-        tokens = words + n_words * variant
-        tokens[plain & (words == vocab.and_index) & (rng.random(total) < _P_AMPERSAND)] = (
-            6 * n_words
-        )
-        strings: list[str] = table[tokens].tolist()
+        topical = words >= vocab.topical_offset
+        variant[plain & topical & (extra > 1.0 - _P_POSSESSIVE)] = 5
+        variant[plain & (words == vocab.and_index) & (rng.random(total) < _P_AMPERSAND)] = 6
+        strings = _render(vocab.words, words, variant)
         para_ends = np.flatnonzero(paragraph_end) + 1
         para_lo = np.searchsorted(para_ends, offsets, side="right").tolist()
         para_ends_l: list[int] = para_ends.tolist()
         offsets_l: list[int] = offsets.tolist()
 
-        # Titles: 6-10 words, mostly topical, ending on a topical word.
+        # Titles: 6-10 words, mostly of the subject and story, ending on a story word.
         t_lengths = rng.integers(6, 11, size=m)
         t_offsets: list[int] = np.concatenate([[0], np.cumsum(t_lengths)]).tolist()
         t_owner = np.repeat(np.arange(m), t_lengths)
         t_words = _draw_words(
-            rng, vocab, topics[t_owner], sections[t_owner], _TITLE_TOPIC, _TITLE_SECTION
+            rng, vocab, stories[t_owner], subjects[t_owner], sections[t_owner], _TITLE_MIX
         )
-        t_words[np.cumsum(t_lengths) - 1] = _draw_words(rng, vocab, topics, sections, 1.0, 0.0)
-        t_plain: list[str] = table[t_words].tolist()
+        t_words[np.cumsum(t_lengths) - 1] = vocab.story.draw(stories, rng.random(m))
+        t_plain: list[str] = vocab.words[t_words].tolist()
 
-        # Tags: 1-4 of the topic's most frequent words, earlier ones more often.
+        # Tags: 1-4 of the story's most frequent words, earlier ones more often.
         n_tags = rng.integers(1, 5, size=m).tolist()
         tag_order = np.argsort(
             rng.random((m, _N_TAG_CANDIDATES)) * (1.0 + 0.5 * np.arange(_N_TAG_CANDIDATES)),
@@ -621,22 +822,22 @@ def _article_lines(
 
         decor = rng.random((m, 7)).tolist()
         published = _format_timestamps(catalog.published[lo:hi])
-        topics_l: list[int] = topics.tolist()
+        stories_l: list[int] = stories.tolist()
         sections_l: list[int] = sections.tolist()
         status_l: list[int] = catalog.status[lo:hi].tolist()
 
         for i in range(m):
             row = lo + i
             article_id = f"a{row + 1:0{id_width}d}"
-            topic = topics_l[i]
+            story = stories_l[i]
             section = catalog.sections[sections_l[i]]
             status = _STATUS_NAMES[status_l[i]]
             title_words = t_plain[t_offsets[i] : t_offsets[i + 1]]
             title = " ".join([title_words[0].capitalize(), *title_words[1:]])
             slug = "-".join(title_words[:8])
             url = f"https://news.example.com/{section}/{slug}-{article_id}"
-            topic_base = vocab.topic_offset + topic * _TOPIC_VOCAB
-            tags = [vocab.words[topic_base + k] for k in tag_order[i][: n_tags[i]]]
+            story_base = vocab.story.offset + story * vocab.story.size
+            tags = [str(vocab.words[story_base + k]) for k in tag_order[i][: n_tags[i]]]
 
             bounds = [offsets_l[i], *para_ends_l[para_lo[i] : para_lo[i + 1]]]
             paragraphs = [strings[a:b] for a, b in pairwise(bounds)]
@@ -646,7 +847,7 @@ def _article_lines(
                 span = 2 + int(u_len * 3)
                 if len(para) > span:
                     j = int(u_pos * (len(para) - span))
-                    href = last_url.get(topic, f"https://data.example.org/{section}/{tags[0]}")
+                    href = last_url.get(story, f"https://data.example.org/{section}/{tags[0]}")
                     para[j] = f'<a href="{href}">{para[j]}'
                     para[j + span - 1] += "</a>"
             blocks = [f"<p>{' '.join(p)}</p>" for p in paragraphs]
@@ -669,7 +870,7 @@ def _article_lines(
                 "language": "en",
             }
             if status == "published":
-                last_url[topic] = url
+                last_url[story] = url
             yield json.dumps(record) + "\n"
         if progress is not None:
             progress.update(m)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from recommender.errors import DataError
 from recommender.sample import (
@@ -211,22 +212,68 @@ def test_sample_topics_file_names_sections(
 def test_sample_bodies_of_a_topic_share_vocabulary(
     sample: SampleInfo, articles: list[dict[str, Any]]
 ) -> None:
+    # Content words only, as the content model sees them: stop words are ~45% of the text,
+    # as in real news, and fill most of any topic's 40 most common words.
     topic = read_topics(sample.topics_path)
     words: dict[str, Counter[str]] = defaultdict(Counter)
     for a in articles:
         text = re.sub(r"<script.*?</script>|<[^>]+>|&[#a-z0-9]+;", " ", a["body"], flags=re.S)
-        words[topic[a["id"]]].update(re.findall(r"[a-z]+", text.lower()))
+        found = re.findall(r"[a-z]+", text.lower())
+        words[topic[a["id"]]].update(w for w in found if w not in ENGLISH_STOP_WORDS)
     tops = {t: {w for w, _ in c.most_common(40)} for t, c in words.items()}
     for t, top in tops.items():
         others = set().union(*(o for u, o in tops.items() if u != t))
         assert len(top - others) >= 10, t  # each topic has many frequent words of its own
 
 
+def _body_words(info: SampleInfo) -> set[str]:
+    words: set[str] = set()
+    for a in _articles(info):
+        text = re.sub(r"<script.*?</script>|<[^>]+>|&[#a-z0-9]+;", " ", a["body"], flags=re.S)
+        words.update(re.findall(r"[a-z]+", text.lower()))
+    return words
+
+
+def test_sample_vocabulary_keeps_growing_with_the_catalogue(tmp_path: Path) -> None:
+    # Heaps' law, as in real news (the Lee corpus: 10x the text, 10**0.6x the words); a
+    # fixed word list would stop growing.
+    small, large = (
+        _body_words(
+            generate_sample(
+                tmp_path / str(n), n_articles=n, days=30, sessions=0, words_per_article=100
+            )
+        )
+        for n in (400, 4000)
+    )
+    assert len(large) / len(small) >= 10**0.55
+
+
+def test_sample_topics_are_stories_clustered_in_time(tmp_path: Path) -> None:
+    info = generate_sample(tmp_path, n_articles=4000, days=30, sessions=0, words_per_article=20)
+    topic = read_topics(info.topics_path)
+    published = {a["id"]: _parse_time(a["published_at"]) for a in _articles(info)}
+    members: dict[str, list[datetime]] = defaultdict(list)
+    for article_id, name in topic.items():
+        members[name].append(published[article_id])
+    sizes = sorted(len(m) for m in members.values())
+    assert len(sizes) > 100  # the number of topics grows with the catalogue
+    assert sizes[-1] <= 4000 // 8
+    assert 10 <= sizes[len(sizes) // 2] <= 40  # stories of a few dozen articles
+    spans = []  # days from a story's first 10% of articles to its last 10%
+    for times in members.values():
+        if len(times) >= 10:
+            times.sort()
+            spans.append(
+                (times[-len(times) // 10 - 1] - times[len(times) // 10]) / timedelta(days=1)
+            )
+    assert sorted(spans)[len(spans) // 2] <= 5  # most stories unfold within days, of 30
+
+
 def test_sample_tiny_sizes_still_have_sections_and_topics(tmp_path: Path) -> None:
     info = generate_sample(tmp_path, n_articles=5, days=1, sessions=40, words_per_article=20)
     with open(info.topics_path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len({r["topic"] for r in rows}) == 3
+    assert max(Counter(r["topic"] for r in rows).values()) <= 2  # so at least 3 topics
     assert len({r["category"] for r in rows}) == 2
     assert info.n_sessions == 40
     assert all(when <= info.now for _, _, when in _views(info))
