@@ -14,8 +14,9 @@ Generated bodies are read with ``read_articles`` (HTML stripped), as training re
 For each corpus it prints:
 
 * vocabulary growth: raw tokens (``[a-z]{2,}`` of the lower-cased text) and distinct types over
-  prefixes of the corpus, with Heaps' exponent fitted on the log-log points from 10 documents
-  to all of them, and over the last decade only (N/10 to N documents);
+  growing sets of documents (in a fixed random order), with Heaps' exponent fitted on the
+  log-log points from 10 documents to all of them, and over the last decade only (N/10 to N),
+  for generated articles also in publication order;
 * TF-IDF with the project's settings (``ContentModel`` defaults: sublinear tf, English stop
   words, min_df 2, max_df 0.1): vocabulary size, non-zeros per row, pair density
   ``nnz(X Xt) / N^2`` (exact up to 3,000 documents, else from ``--query-rows`` random rows
@@ -44,6 +45,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+import recommender.sample
 from recommender.content import ContentModel, compose_document
 from recommender.data import read_articles
 from recommender.sample import generate_sample
@@ -65,6 +67,7 @@ class Stats:
     types: int
     heaps: float  # fitted from 10 documents to all
     heaps_last_decade: float  # fitted from N/10 to N documents
+    heaps_in_order: float | None  # same, in publication order
     vocab: int
     nnz_per_row: float
     pair_density: float
@@ -74,15 +77,16 @@ class Stats:
     topn_seconds: float | None = None
 
 
-def growth(texts: Sequence[str]) -> tuple[int, int, float, float]:
-    """Raw tokens, types, Heaps' exponent (10 docs to all) and over the last decade."""
+def growth(texts: Sequence[str], order: Sequence[int]) -> tuple[int, int, float, float]:
+    """Raw tokens, types, Heaps' exponent (10 docs to all) and over the last decade, reading
+    the documents in ``order``."""
     n = len(texts)
     marks = set(np.unique(np.geomspace(10, n, 25).astype(int)).tolist()) | {n}
     seen: set[str] = set()
     tokens = 0
     points: list[tuple[int, int, int]] = []  # (docs, tokens, types)
-    for i, text in enumerate(texts, start=1):
-        words = TOKEN.findall(text.lower())
+    for i, index in enumerate(order, start=1):
+        words = TOKEN.findall(texts[index].lower())
         tokens += len(words)
         seen.update(words)
         if i in marks:
@@ -122,10 +126,20 @@ def query_rows(n: int, count: int) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, size=min(count, n), replace=False))
 
 
-def matrix_stats(corpus: str, texts: Sequence[str], rows: np.ndarray) -> tuple[Stats, Any]:
-    tokens, types, heaps, heaps_last = growth(texts)
+def matrix_stats(
+    corpus: str, texts: Sequence[str], rows: np.ndarray, in_order: bool = True
+) -> tuple[Stats, Any]:
+    """Every figure of one corpus (``in_order``: it has a publication order) and its matrix.
+
+    Vocabulary growth is measured over documents in a fixed random order, as the Lee corpus's
+    line order is unrelated to time or topic (adjacent articles are no more alike than any
+    two); generated articles are also measured in publication order, the order a growing
+    catalogue sees, where stories come and go.
+    """
+    n = len(texts)
+    tokens, types, heaps, heaps_last = growth(texts, np.random.default_rng(0).permutation(n))
+    in_time = growth(texts, range(n))[3] if in_order else None
     x = vectorize(texts)
-    n = x.shape[0]
     xt = x.T.tocsr()
     pairs = 0
     for lo in range(0, rows.size, PRODUCT_CHUNK):
@@ -141,6 +155,7 @@ def matrix_stats(corpus: str, texts: Sequence[str], rows: np.ndarray) -> tuple[S
         types=types,
         heaps=heaps,
         heaps_last_decade=heaps_last,
+        heaps_in_order=in_time,
         vocab=x.shape[1],
         nnz_per_row=x.nnz / n,
         pair_density=pairs / (rows.size * n),
@@ -166,7 +181,8 @@ def topn_seconds(x: sp.csr_matrix, rows: np.ndarray, repeat: int) -> float:
 
 def generated(n_articles: int, words: int, seed: int) -> Path:
     """A generated sample (articles only: no sessions), cached per version of the generator."""
-    digest = hashlib.sha256((ROOT / "recommender" / "sample.py").read_bytes()).hexdigest()[:10]
+    source = Path(recommender.sample.__file__).read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:10]
     folder = OUT / f"{digest}-{n_articles}-w{words}-seed{seed}"
     if not (folder / "articles.jsonl").is_file():
         print(f"generating {n_articles} articles ({words} words, seed {seed}) ...", flush=True)
@@ -189,6 +205,7 @@ def row(s: Stats) -> list[str]:
         f"{s.types:,}",
         f"{s.heaps:.2f}",
         f"{s.heaps_last_decade:.2f}",
+        "-" if s.heaps_in_order is None else f"{s.heaps_in_order:.2f}",
         f"{s.vocab:,}",
         f"{s.nnz_per_row:.1f}",
         f"{s.pair_density:.3f}" + (f" ({s.density_rows:,} rows)" if sampled else ""),
@@ -203,8 +220,9 @@ HEADER = [
     "docs",
     "tokens",
     "types",
-    "Heaps (10 to N docs)",
-    "Heaps (N/10 to N)",
+    "Heaps, 10 to N docs",
+    "Heaps, N/10 to N",
+    "Heaps, N/10 to N, publication order",
     "TF-IDF terms",
     "nnz/row",
     "pair density",
@@ -233,7 +251,7 @@ def main() -> int:
 
     results: list[Stats] = []
     lee = LEE.read_text(encoding="utf-8").splitlines()
-    lee_stats, _ = matrix_stats("Lee corpus", lee, query_rows(len(lee), args.query_rows))
+    lee_stats, _ = matrix_stats("Lee corpus", lee, query_rows(len(lee), 0), in_order=False)
     results.append(lee_stats)
     print(table([row(lee_stats)]), flush=True)
 
