@@ -200,7 +200,8 @@ def render_report(
             f"<p>Test period <code>{html.escape(split['test_from'])}</code> .. "
             f"<code>{html.escape(split['test_until'])}</code>; models trained on "
             f"{split['training_articles']} articles and {split['training_views']} views "
-            f"before it, served at <code>{html.escape(split['now'])}</code>.</p>"
+            f"before it (at <code>{html.escape(split['now'])}</code>); every list is ranked "
+            "at its pair's time.</p>"
         )
         parts.append(f"<p class='note'>{html.escape(split['note'])}.</p>")
     pairs = summary["pairs"]
@@ -212,22 +213,35 @@ def render_report(
     parts.append(
         "<h2>Replay pairs and coverage</h2><p class='note'>Shares of every replayed pair.</p>"
     )
-    parts.append(
-        _key_values(
-            [
-                ("pairs replayed", pairs["pairs"]),
-                ("pairs evaluated", share("evaluated")),
-                ("skipped: query article has no metadata", pairs["skipped_unknown_query"]),
-                ("query article in training", share("query_in_training")),
-                ("next article in training (could be hit)", share("target_in_training")),
-                ("both in training", share("both_in_training")),
-                ("new query articles (folded in)", share("new_query")),
-                ("distinct query articles", pairs["unique_queries"]),
-                ("sessions with pairs", pairs["sessions"]),
-                ("crawler sessions left out", pairs["bot_sessions"]),
-            ]
+    rows: list[tuple[str, Any]] = [
+        ("pairs replayed", pairs["pairs"]),
+        ("pairs evaluated", share("evaluated")),
+        ("skipped: query article has no metadata", pairs["skipped_unknown_query"]),
+        ("query article in training", share("query_in_training")),
+        ("next article in training", share("target_in_training")),
+    ]
+    if "target_available" in pairs:
+        rows.append(
+            (
+                "next article a candidate at the pair's time (could be hit): in training or "
+                "published at or before the pair",
+                share("target_available"),
+            )
         )
-    )
+    rows += [
+        ("both in training", share("both_in_training")),
+        ("new query articles (folded in)", share("new_query")),
+        ("distinct query articles", pairs["unique_queries"]),
+    ]
+    if "published_since_training" in pairs:
+        rows.append(
+            ("articles published since training (folded in)", pairs["published_since_training"])
+        )
+    rows += [
+        ("sessions with pairs", pairs["sessions"]),
+        ("crawler sessions left out", pairs["bot_sessions"]),
+    ]
+    parts.append(_key_values(rows))
     rules = [summary.get("replay_rule", "")]
     if "mind_replay_rule" in summary:
         rules.append(summary["mind_replay_rule"])
@@ -240,7 +254,8 @@ def render_report(
     parts.append(
         "<p class='note'>hit_rate@k: share of pairs whose next article is in the first k; "
         "mrr@k: mean 1/rank (0 beyond k); ndcg@k: 1/log2(rank+1) with one relevant item; "
-        "coverage: distinct recommended articles / published training articles; mean_age_days: "
+        "coverage: distinct recommended articles / published articles in the live catalogue "
+        "(the training articles and those published since, by the last pair); mean_age_days: "
         "mean age of the recommended articles at the query view; diversity: distinct sections "
         "in a list / its length. Bold: best value of the column.</p>"
     )

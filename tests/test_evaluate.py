@@ -10,18 +10,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.blend import BlendParams
+from recommender.blend import BlendParams, related
 from recommender.bundle import Bundle
 from recommender.cli import main
+from recommender.content import compose_document
 from recommender.data import read_articles, read_views
 from recommender.evaluate import (
     AGE_BUCKETS,
     STRATEGIES,
+    Evaluation,
+    Prepared,
+    Replay,
     SplitSpec,
     catalogue_coverage,
     evaluate,
     format_report,
     hit_rate_at_k,
+    known_times,
     load_events,
     mrr_at_k,
     ndcg_at_k,
@@ -201,6 +206,8 @@ def test_evaluate_tiny_case_has_the_known_answers(tiny: tuple[Path, Path]) -> No
     assert summary["pairs"]["evaluated"] == 4
     assert summary["pairs"]["new_query"] == 1  # n1 -> e2
     assert summary["pairs"]["target_in_training"] == 3  # not e2 -> n1
+    # n1 was published at 06:00, before e2 -> n1 at 13:00: a candidate then
+    assert summary["pairs"]["target_available"] == 4
     coview = summary["strategies"]["coview"]
     # e1 -> e2 and s1 -> s2 are each other's top co-view; n1 has no co-views, so its list is
     # the energy section's most viewed (e1 3 views, e2 2), putting e2 second; e2 -> n1 is a miss
@@ -212,7 +219,13 @@ def test_evaluate_tiny_case_has_the_known_answers(tiny: tuple[Path, Path]) -> No
     # e2 3rd for n1
     most_viewed = summary["strategies"]["most_viewed"]
     assert most_viewed["all"]["mrr@10"] == pytest.approx((1 / 2 + 1 / 3 + 1 / 3 + 0) / 4)
-    assert most_viewed["all"]["coverage"] == pytest.approx(1.0)
+    # the live catalogue holds 5 published articles by the last pair (n1 too), and the
+    # bundle's most viewed ranking never shows n1
+    assert most_viewed["all"]["coverage"] == pytest.approx(4 / 5)
+    # e2 -> n1 is a content hit: n1 added itself to e2's content list when it was published
+    content = summary["strategies"]["content"]
+    assert content["all"]["hit_rate@10"] == pytest.approx(1.0)
+    assert content["all"]["coverage"] == pytest.approx(1.0)
     # every strategy's lists mix the two sections: 2 sections in 3 or 4 items
     assert 0.5 <= summary["strategies"]["hybrid"]["all"]["diversity"] <= 2 / 3
 
@@ -221,14 +234,15 @@ def test_evaluate_folds_new_articles_in_by_content(tiny: tuple[Path, Path]) -> N
     evaluation = evaluate(*tiny, test_from=SPLIT, config=TrainConfig(coview_min_count=1))
     replay = evaluation.replay
     assert replay is not None
-    n1 = replay.query_ids.index("n1")
-    assert replay.query_new[n1]
-    content = evaluation.scores["content"].lists[n1]
+    pair = 2  # n1 -> e2
+    assert replay.query_ids[replay.pair_query[pair]] == "n1"
+    assert replay.query_new[replay.pair_query[pair]]
+    content = evaluation.scores["content"].lists.for_pair(pair)
     # its content neighbours are the training-time energy articles, the nearest first
     names = [replay.bundle.article_ids[r] for r in content]
     assert names[:2] == ["e2", "e1"]
     # with no co-view evidence the hybrid is content (times freshness) alone
-    hybrid = evaluation.scores["hybrid"].lists[n1]
+    hybrid = evaluation.scores["hybrid"].lists.for_pair(pair)
     assert set(hybrid[:2]) == set(content[:2])
 
 
@@ -242,6 +256,266 @@ def test_evaluate_mean_age_is_age_at_the_query_view(tiny: tuple[Path, Path]) -> 
     # pair 0: e1 read at 10-06 10:00; most viewed minus e1 = s1 (10-03 08:00), e2 (10-02 08:00),
     # s2 (10-04 08:00): ages 3d2h, 4d2h, 2d2h
     assert scores.mean_age[0] == pytest.approx((3 + 4 + 2) / 3 + 2 / 24)
+
+
+# --- the live catalogue of each pair's time -----------------------------------------------------
+
+# The four training articles, and two energy articles published in the test period: n1 at 12:00
+# (nearest to e2, then e1) and n2 at 14:00 (nearest to n1, then e2, then e1).
+LIVE_ARTICLES = [
+    *ARTICLES[:4],
+    {
+        "id": "n1",
+        "title": "Offshore wind turbines for the grid",
+        "category": "energy",
+        "body": "New offshore wind turbines will feed the grid.",
+        "tags": ["wind"],
+        "published_at": "2026-10-06T12:00:00Z",
+    },
+    {
+        "id": "n2",
+        "title": "Grid storage for offshore wind power",
+        "category": "energy",
+        "body": "Batteries store offshore wind power for the grid.",
+        "tags": ["wind", "grid"],
+        "published_at": "2026-10-06T14:00:00Z",
+    },
+]
+# Seven pairs after the split, one per session (pair i is session u<i+1>):
+# 0: e1 -> e2 at 10:00, before n1 exists;
+# 1: e2 -> n1 at 11:59: the reader opens n1 after its publication, but the list was shown before;
+# 2: e1 -> n1 at 12:30, after n1's publication; 3: n1 -> e2 at 13:00, before n2's;
+# 4: n1 -> n2 at 15:00; 5: n2 -> n1 at 16:00; 6: e2 -> n1 at 17:00.
+LIVE_VIEWS = """session_id,article_id,timestamp
+t1,e1,2026-10-05T10:00:00Z
+t1,e2,2026-10-05T10:01:00Z
+t2,e1,2026-10-05T11:00:00Z
+t2,e2,2026-10-05T11:01:00Z
+t3,s1,2026-10-05T12:00:00Z
+t3,s2,2026-10-05T12:01:00Z
+u1,e1,2026-10-06T10:00:00Z
+u1,e2,2026-10-06T10:01:00Z
+u2,e2,2026-10-06T11:59:00Z
+u2,n1,2026-10-06T12:00:30Z
+u3,e1,2026-10-06T12:30:00Z
+u3,n1,2026-10-06T12:31:00Z
+u4,n1,2026-10-06T13:00:00Z
+u4,e2,2026-10-06T13:01:00Z
+u5,n1,2026-10-06T15:00:00Z
+u5,n2,2026-10-06T15:01:00Z
+u6,n2,2026-10-06T16:00:00Z
+u6,n1,2026-10-06T16:01:00Z
+u7,e2,2026-10-06T17:00:00Z
+u7,n1,2026-10-06T17:01:00Z
+"""
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> tuple[Path, Path]:
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text("".join(json.dumps(a) + "\n" for a in LIVE_ARTICLES))
+    views = tmp_path / "views.csv"
+    views.write_text(LIVE_VIEWS)
+    return articles, views
+
+
+def _names(evaluation: Evaluation, strategy: str) -> list[list[str]]:
+    replay = evaluation.replay
+    assert replay is not None
+    ids = [*replay.bundle.article_ids, "n1", "n2"]  # folded-in rows follow, by article id
+    lists = evaluation.scores[strategy].lists
+    return [[ids[r] for r in lists.for_pair(i)] for i in range(replay.n_pairs)]
+
+
+def _cosines(evaluation: Evaluation, live: tuple[Path, Path]) -> dict[tuple[str, str], float]:
+    """Brute force: cosine of every two articles under the bundle's vectorizer."""
+    replay = evaluation.replay
+    assert replay is not None
+    articles = {a.id: a for a in read_articles(live[0]).articles}
+    ids = sorted(articles)
+    vectors = replay.bundle.vectorizer.transform(
+        [compose_document(articles[i], 3) for i in ids]
+    ).toarray()
+    products = vectors @ vectors.T
+    return {(a, b): float(products[i, j]) for i, a in enumerate(ids) for j, b in enumerate(ids)}
+
+
+def test_evaluate_new_article_is_a_candidate_from_its_publication_on(
+    live: tuple[Path, Path],
+) -> None:
+    evaluation = evaluate(*live, test_from=SPLIT, config=TrainConfig(coview_min_count=1))
+    pairs = evaluation.summary["pairs"]
+    assert pairs["evaluated"] == 7
+    assert pairs["target_in_training"] == 2  # pairs 0 and 3 (e2)
+    # every target but n1 at 11:59 (pair 1): published at 12:00, after the list was shown
+    assert pairs["target_available"] == 6
+    assert pairs["published_since_training"] == 2
+    for strategy in STRATEGIES:
+        names = _names(evaluation, strategy)
+        assert not {"n1", "n2"} & set(names[0] + names[1]), strategy  # before 12:00
+        assert "n2" not in names[2] + names[3], strategy  # before 14:00
+    content = _names(evaluation, "content")
+    # pair 2: e1 gained n1 at its publication (reverse addition): a hit
+    assert content[2][:2] == ["n1", "e2"]
+    # pair 3: n1's own list, the training articles nearest first
+    assert content[3][:2] == ["e2", "e1"]
+    # pair 4: n1 gained n2 (0.82) after its own fold-in: below e2 (0.84), above e1 (0.53)
+    assert content[4][:3] == ["e2", "n2", "e1"]
+    # pair 5: n2's own list holds n1, published before it; pair 6: e2 gained n1 and n2
+    assert content[5][:3] == ["n1", "e2", "e1"]
+    assert content[6][:3] == ["n1", "n2", "e1"]
+    ranks = evaluation.scores["content"].ranks.tolist()
+    assert ranks == [1, 0, 1, 1, 2, 1, 1]
+    # the hybrid ranks n2 first on n1's page: same content normalised, much fresher than e2
+    assert _names(evaluation, "hybrid")[4][0] == "n2"
+    # co-views and most viewed come from the bundle: they never show a new article
+    for strategy in ("coview", "most_viewed"):
+        assert not {"n1", "n2"} & {a for names in _names(evaluation, strategy) for a in names}
+    assert "candidate at the pair's time (in training, or published at or before the pair): 6" in (
+        format_report(evaluation.summary)
+    )
+
+
+def test_evaluate_reverse_addition_has_the_fold_in_score(live: tuple[Path, Path]) -> None:
+    evaluation = evaluate(*live, test_from=SPLIT, config=TrainConfig(coview_min_count=1))
+    replay = evaluation.replay
+    assert replay is not None
+    cosine = _cosines(evaluation, live)
+    e1 = replay.bundle.row("e1")
+    n1 = len(replay.bundle)  # the first folded-in row
+    # pair 0 (before n1): e1's list as trained; pair 2: with n1 added at its cosine
+    assert replay.pair_state[0] == -1
+    neighbors, scores = replay.state_lists[int(replay.pair_state[2])]
+    listed = {int(r): float(s) for r, s in zip(neighbors, scores, strict=True) if r >= 0}
+    assert set(listed) == {replay.bundle.row("e2"), n1}
+    assert listed[n1] == pytest.approx(round(cosine["n1", "e1"], 6), abs=1e-7)
+    assert listed[replay.bundle.row("e2")] == pytest.approx(cosine["e1", "e2"], abs=1e-6)
+    # n1's own list: the bundle's published rows by cosine
+    own = replay.signals.content_neighbors[n1][:2].tolist()
+    assert own == [replay.bundle.row("e2"), e1]
+    assert float(replay.signals.content_scores[n1][0]) == pytest.approx(
+        cosine["n1", "e2"], abs=1e-6
+    )
+
+
+def test_evaluate_reverse_addition_only_beats_the_weakest_of_a_full_list(
+    live: tuple[Path, Path],
+) -> None:
+    # one neighbour per article: every list is full
+    evaluation = evaluate(
+        *live, test_from=SPLIT, config=TrainConfig(coview_min_count=1, n_neighbors=1)
+    )
+    cosine = _cosines(evaluation, live)
+    content = [names[0] for names in _names(evaluation, "content")]
+    # n1's one neighbour is e2, so e1 gains nothing: pair 2 (e1 -> n1) is a miss
+    assert cosine["n1", "e2"] > cosine["n1", "e1"]
+    assert content[2] == "e2"
+    # n2's one neighbour is n1 (over e2), but it does not beat n1's (e2): pair 4 is a miss
+    assert cosine["n2", "n1"] > cosine["n2", "e2"]
+    assert cosine["n2", "n1"] < cosine["n1", "e2"]
+    assert content[4] == "e2"
+    # n1 beats e2's one neighbour (e1) and takes its place: pair 6 (e2 -> n1) is a hit
+    assert cosine["n1", "e2"] > cosine["e1", "e2"]
+    assert content[6] == "n1"
+    assert evaluation.scores["content"].ranks.tolist() == [1, 0, 0, 1, 0, 1, 1]
+
+
+@pytest.mark.slow
+def test_replay_grouped_lists_are_the_per_pair_lists(
+    sample: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Oracle for the fast path: one list per query and content list, against every pair
+    ranked at its own time."""
+    replay, _ = _sample_replay(sample, tmp_path)
+    assert replay.state_lists, "the sample must have reverse additions"
+    assert replay.freshness_is_common_factor  # so the hybrid is grouped too
+    for strategy in STRATEGIES:
+        grouped = replay_lists(replay, strategy)
+        each = replay_lists(replay, strategy, per_pair=True)
+        assert len(grouped.lists) < len(each.lists)
+        for i in range(replay.n_pairs):
+            assert grouped.for_pair(i) == each.for_pair(i), (strategy, i)
+
+
+def _sample_replay(sample: tuple[Path, Path], tmp_path: Path) -> tuple[Replay, Prepared]:
+    events = load_events(sample[1])
+    split_ts = int(events.timestamps.max()) - 3 * DAY
+    split = SplitSpec(split_ts, int(events.timestamps.max()) + 1)
+    prepared = prepare_split(*sample, split, tmp_path, events=events)
+    bundle = train_at_split(prepared.inputs, tmp_path / "models")
+    replay = prepare_replay(bundle, prepared.pairs, prepared.articles, now_ts=split_ts)
+    return replay, prepared
+
+
+@pytest.mark.slow
+def test_replay_lists_are_what_the_live_service_shows(
+    sample: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Oracle: the service's own fold-in and catalogue, publication by publication."""
+    from service.lifecycle import build_catalogue, fold_in_article
+
+    replay, prepared = _sample_replay(sample, tmp_path)
+    bundle = replay.bundle
+    known = known_times(bundle, prepared.articles, prepared.pairs)
+    last = int(replay.pair_ts.max())
+    records: dict[str, str] = {}
+    published_at: dict[str, int] = {}
+    for when, article_id in sorted((t, a) for a, t in known.items() if t <= last):
+        article = prepared.articles[article_id]
+        catalogue, _ = build_catalogue(bundle, records)
+        neighbors: list[tuple[str, float]] = []
+        vector = None
+        if article.status == "published":  # as PUT /v1/articles/{id} does
+            neighbors, vector = fold_in_article(bundle, catalogue, article, records)
+        records[article_id] = json.dumps(
+            {
+                "op": "put",
+                "at": 2e9,  # after the bundle: never superseded
+                "model": bundle.version,
+                "article": {
+                    "title": article.title,
+                    "url": article.url,
+                    "category": article.category,
+                    "published_at": None,
+                    "image_url": article.image_url,
+                    "status": article.status,
+                    "published_ts": int(article.published_at.timestamp())
+                    if article.published_at
+                    else -1,
+                },
+                "neighbors": [[other, round(score, 6)] for other, score in neighbors],
+                "vector": vector,
+            }
+        )
+        published_at[article_id] = when
+    assert len(records) > 10, "the sample must publish articles in the test period"
+    ids = [*bundle.article_ids, *sorted(records)]
+    checked = 0
+    for strategy in ("content", "coview", "hybrid"):
+        lists = replay_lists(replay, strategy)
+        for i in range(0, replay.n_pairs, max(replay.n_pairs // 60, 1)):
+            query = replay.query_ids[replay.pair_query[i]]
+            if not bundle.has(query) and prepared.articles[query].status != "published":
+                continue  # the service folds in no draft; the replay shows its fold-in list
+            when = int(replay.pair_ts[i])
+            catalogue, _ = build_catalogue(
+                bundle, {a: r for a, r in records.items() if published_at[a] <= when}
+            )
+            row = catalogue.row(query)
+            shown = related(
+                catalogue.signals(row),
+                row,
+                10,
+                now_ts=when,
+                strategy=strategy,
+                section_popular=bundle.popular_rows("7d", catalogue.categories[row]),
+                site_popular=bundle.popular_rows("7d"),
+            )
+            assert [ids[r] for r in lists.for_pair(i)] == [
+                catalogue.article_id(item.row) for item in shown
+            ], (strategy, i)
+            checked += 1
+    assert checked > 100
 
 
 # --- the split leaks nothing ----------------------------------------------------------------
@@ -303,10 +577,14 @@ def test_replay_lists_match_the_blend_with_the_service_fallbacks(
     bundle = train_at_split(prepared.inputs, tmp_path / "m", TrainConfig(coview_min_count=1))
     replay = prepare_replay(bundle, prepared.pairs, prepared.articles, now_ts=SPLIT_TS)
     lists = replay_lists(replay, "hybrid", params=BlendParams())
-    # lists hold n = 10 at most, never the query, only training articles
-    for row, items in zip(replay.query_rows.tolist(), lists, strict=True):
-        assert row not in items
-        assert all(0 <= r < len(bundle) for r in items)
+    assert lists.pair_list.shape == (replay.n_pairs,)
+    # lists hold n = 10 at most, never the query, only articles published by the pair's time
+    # (the training articles and n1, published at 06:00)
+    for i in range(replay.n_pairs):
+        items = lists.for_pair(i)
+        assert len(items) <= 10
+        assert replay.query_rows[replay.pair_query[i]] not in items
+        assert all(0 <= r < len(bundle) + 1 for r in items)
     assert score_lists(replay, lists).ranks.shape == (replay.n_pairs,)
     assert events.timestamps.size == 19
 
@@ -321,6 +599,9 @@ def test_report_is_one_self_contained_file(tiny: tuple[Path, Path]) -> None:
     for external in ("http://", "https://", "<link", "<script"):
         assert external not in page
     assert "Hit rate by query-article age" in page
+    # e2 -> n1: n1 was published before the pair, so 4 of the 4 targets could be hit
+    assert "next article a candidate at the pair&#x27;s time" in page
+    assert "<td>4 (100.0%)</td>" in page.split("a candidate at the pair", 1)[1][:200]
 
 
 def test_cli_evaluate_writes_table_json_and_report(
