@@ -18,8 +18,8 @@ words are pronounceable strings of syllables from a seeded generator. The shares
 and frequency curves were calibrated against the Lee corpus of 300 real news articles (Lee,
 Pincombe & Welsh, 2005): at its size and mean length, generated bodies match its vocabulary
 growth, TF-IDF terms per article, share of article pairs with a term in common and mean
-cosine to within about 10% (``bench/text_stats.py`` measures both). Beyond that size the
-figures follow from the model, not from real data.
+cosine to within about 10% on average over seeds (``bench/text_stats.py`` measures both).
+Beyond that size the figures follow from the model, not from real data.
 """
 
 from __future__ import annotations
@@ -346,7 +346,9 @@ def generate_sample(
     its content words repeat one used earlier in the same body, as real words come in bursts.
     Each pool has Zipf-like frequencies. The general pool's first 3,000 ranks go as
     ``1 / (rank + 20)`` and the rest as ``rank ** -1.6``; it is sized to the expected amount
-    of text, so distinct words keep growing as about ``tokens ** 0.6`` (Heaps' law). Section
+    of text, so distinct words keep growing with the catalogue (Heaps' law: as about
+    ``tokens ** 0.6`` up to a few hundred articles, ``** 0.5`` from 10,000 to 100,000 in
+    publication order). Section
     and subject words recur all period; a story's 24 words (names, places) appear only in its
     own articles and its tags. These figures were calibrated against the Lee corpus (300
     real news articles); ``bench/text_stats.py`` compares the two.
