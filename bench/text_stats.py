@@ -5,10 +5,16 @@ bench/out/text_stats/, keyed by a hash of recommender/sample.py):
 
     .venv/bin/python bench/text_stats.py [--sizes 10000 30000 100000] [--lee-seeds 0 1 2]
                                          [--query-rows 2000] [--repeat 3] [--json PATH]
+                                         [--save-documents X.npz]
+    .venv/bin/python bench/text_stats.py --time-saved BEFORE.npz AFTER.npz [--repeat 7]
+
+The second form only times the top-51 search on matrices saved by the first (for example by
+two versions of the generator: run the first with PYTHONPATH pointing at a copy of the older
+``recommender`` package), taking turns so that other load on the shared cores falls on both.
 
 Corpora: the Lee background corpus (300 Australian news articles, one per line, read in place
 from ../shared/data/lee-corpus), ``generate_sample`` at Lee's size and mean length (300
-articles of 194 words, several seeds) and at larger sizes (400-word bodies, 30 days, seed 0).
+articles of 200 words, several seeds) and at larger sizes (400-word bodies, 30 days, seed 0).
 Generated bodies are read with ``read_articles`` (HTML stripped), as training reads them.
 
 For each corpus it prints:
@@ -53,7 +59,7 @@ from recommender.sample import generate_sample
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "text_stats"
 LEE = ROOT.parent / "shared" / "data" / "lee-corpus" / "lee_background.cor"
-LEE_WORDS = 194  # Lee's mean number of [a-z]{2,} tokens per article
+LEE_WORDS = 200  # Lee's mean words per article (199.6 by whitespace; 193.9 [a-z]{2,} tokens)
 TOKEN = re.compile(r"[a-z]{2,}")
 EXACT_DENSITY_UP_TO = 3000
 PRODUCT_CHUNK = 250
@@ -166,17 +172,32 @@ def matrix_stats(
     return stats, x
 
 
-def topn_seconds(x: sp.csr_matrix, rows: np.ndarray, repeat: int) -> float:
+def topn_once(x: sp.csr_matrix, rows: np.ndarray) -> float:
     from sparse_dot_topn import sp_matmul_topn
 
     q = x[rows]
     candidates_t = x.T.tocsr()
-    times = []
+    start = time.perf_counter()
+    sp_matmul_topn(q, candidates_t, top_n=51, threshold=0.0, n_threads=2)
+    return time.perf_counter() - start
+
+
+def topn_seconds(x: sp.csr_matrix, rows: np.ndarray, repeat: int) -> float:
+    return statistics.median(topn_once(x, rows) for _ in range(repeat))
+
+
+def time_saved(paths: list[Path], query_rows_: int, repeat: int) -> None:
+    """Time the top-51 of the same query rows on saved matrices, taking turns, so that other
+    load on the machine falls on all of them alike."""
+    matrices = [sp.load_npz(p).tocsr() for p in paths]
+    rows = query_rows(matrices[0].shape[0], query_rows_)
+    times: list[list[float]] = [[] for _ in paths]
     for _ in range(repeat):
-        start = time.perf_counter()
-        sp_matmul_topn(q, candidates_t, top_n=51, threshold=0.0, n_threads=2)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for i, x in enumerate(matrices):
+            times[i].append(topn_once(x, rows))
+    for p, x, t in zip(paths, matrices, times, strict=True):
+        runs = ", ".join(f"{v:.2f}" for v in t)
+        print(f"{p}: {x.shape[0]:,} x {x.shape[1]:,}, median {statistics.median(t):.2f} s ({runs})")
 
 
 def generated(n_articles: int, words: int, seed: int) -> Path:
@@ -246,7 +267,21 @@ def main() -> int:
     parser.add_argument("--query-rows", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3, help="timing repeats (median)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument(
+        "--save-documents",
+        type=Path,
+        help="save the training-document matrix of the largest size (.npz)",
+    )
+    parser.add_argument(
+        "--time-saved",
+        type=Path,
+        nargs="+",
+        help="only time the top-51 on these saved matrices, in turns (to compare generators)",
+    )
     args = parser.parse_args()
+    if args.time_saved:
+        time_saved(args.time_saved, args.query_rows, args.repeat)
+        return 0
     OUT.mkdir(parents=True, exist_ok=True)
 
     results: list[Stats] = []
@@ -282,6 +317,8 @@ def main() -> int:
             s, x = matrix_stats(f"{label}, training documents", docs, rows)
             del docs
             s.topn_seconds = topn_seconds(x, rows, args.repeat)
+            if args.save_documents:
+                sp.save_npz(args.save_documents, x)
             del x
             results.append(s)
             print(table([row(s)]), flush=True)
