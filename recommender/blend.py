@@ -38,6 +38,16 @@ class BlendParams:
     section_half_life_days : mapping of str to float
         Per-section half-lives overriding ``half_life_days`` (sport results age faster than
         long reads).
+    popularity_weight : float
+        Weight of each candidate's own popularity ("related and popular") for a query with
+        little co-view evidence: the hybrid score is multiplied by ``1 + w * p``, where ``p``
+        is ``log(1 + views over 7 days)`` max-normalised among the query's candidates and
+        ``w = popularity_weight * e / (s + e)`` fades as the query's co-view evidence ``s``
+        grows (``e`` is ``coview_evidence``). Readers of a story open its popular articles
+        first, and a new query has no co-views to say which. A candidate without views (one
+        published since the bundle was trained) keeps its score: it is only outranked by
+        candidates at most ``1 + w`` times less related or fresh. 0 turns it off; 0.5 was
+        chosen on validation periods of generated data (bench/RESULTS-quality.md).
     """
 
     content_weight: float = 1.0
@@ -45,6 +55,7 @@ class BlendParams:
     coview_evidence: float = 10.0
     half_life_days: float | None = 3.0
     section_half_life_days: Mapping[str, float] = field(default_factory=dict)
+    popularity_weight: float = 0.5
 
     def half_life(self, category: str) -> float | None:
         return self.section_half_life_days.get(category, self.half_life_days)
@@ -62,6 +73,7 @@ class Scored:
     coview_count: int | None = None
     freshness: float | None = None
     coview_weight: float | None = None
+    popularity: float | None = None
 
 
 class Signals(Protocol):
@@ -77,6 +89,8 @@ class Signals(Protocol):
     coview_scores: np.ndarray | None
     coview_counts: np.ndarray | None
     coview_support: np.ndarray | None
+    #: Views per row in the windows of :data:`recommender.windows.WINDOWS` (columns).
+    popularity_views: np.ndarray
 
 
 def freshness(published_ts: int, now_ts: int, half_life_days: float | None) -> float:
@@ -106,6 +120,7 @@ class _Candidates:
     coview_count: np.ndarray  # -1 where unknown
     freshness: np.ndarray  # NaN when unused
     coview_weight: float | None
+    popularity: np.ndarray  # the factor 1 + w * p; NaN when unused
 
     def items(self, positions: list[int]) -> list[Scored]:
         """The candidates at ``positions`` as :class:`Scored` (one conversion per array)."""
@@ -114,7 +129,14 @@ class _Candidates:
         take = np.asarray(positions)
         columns = [
             a[take].tolist()
-            for a in (self.rows, self.score, self.content, self.coview, self.freshness)
+            for a in (
+                self.rows,
+                self.score,
+                self.content,
+                self.coview,
+                self.freshness,
+                self.popularity,
+            )
         ]
         counts = self.coview_count[take].tolist()
         w = self.coview_weight
@@ -128,8 +150,9 @@ class _Candidates:
                 coview_count=None if count < 0 else int(count),
                 freshness=None if fresh != fresh else fresh,
                 coview_weight=w,
+                popularity=None if pop != pop else pop,
             )
-            for row, score, content, coview, fresh, count in zip(*columns, counts, strict=True)
+            for row, score, content, coview, fresh, pop, count in zip(*columns, counts, strict=True)
         ]
 
 
@@ -150,6 +173,29 @@ def _freshness(signals: Signals, rows: np.ndarray, params: BlendParams, now_ts: 
     fresh: np.ndarray = np.power(0.5, age_days / half_lives)
     fresh[published < 0] = 1.0
     return fresh
+
+
+#: Column of :attr:`Signals.popularity_views` the popularity prior reads (``7d``).
+POPULARITY_WINDOW = 1
+
+
+def _popularity(
+    signals: Signals, row: int, rows: np.ndarray, params: BlendParams
+) -> np.ndarray | None:
+    """The factor ``1 + w * p`` of each candidate, or ``None`` when the weight is 0."""
+    if params.popularity_weight <= 0 or rows.size == 0:
+        return None
+    support = 0.0
+    if signals.has_coview and signals.coview_support is not None:
+        support = float(signals.coview_support[row])
+    evidence = params.coview_evidence
+    fade = evidence / (support + evidence) if support + evidence > 0 else 1.0
+    views = np.asarray(signals.popularity_views[rows, POPULARITY_WINDOW], dtype=np.float64)
+    # log: a story's most read article is not worth hundreds of its mates
+    p = np.log1p(np.maximum(views, 0.0))
+    top = float(p.max())
+    factor: np.ndarray = 1.0 + params.popularity_weight * fade * (p / top if top > 0 else p)
+    return factor
 
 
 def _candidates(
@@ -189,6 +235,7 @@ def _candidates(
         )
         score = content if strategy == "content" else coview
         fresh = np.full(rows.size, np.nan)
+        pop = np.full(rows.size, np.nan)
     else:
         # each signal max-normalised to [0, 1] for this query, then blended
         top_content = float(c_scores.max()) if nc else 0.0
@@ -202,6 +249,12 @@ def _candidates(
         blended = weighted / total if total > 0 else np.zeros(m)
         fresh = _freshness(signals, rows, params, now_ts)
         score = blended * fresh
+        factor = _popularity(signals, row, rows, params)
+        if factor is None:
+            pop = np.full(m, np.nan)
+        else:
+            pop = factor
+            score = score * factor
     order = np.lexsort((rows, -score))
     return _Candidates(
         rows[order],
@@ -211,6 +264,7 @@ def _candidates(
         counts[order],
         fresh[order],
         w_coview,
+        pop[order],
     )
 
 

@@ -437,6 +437,7 @@ class _Signals:
     coview_scores: np.ndarray | None
     coview_counts: np.ndarray | None
     coview_support: np.ndarray | None
+    popularity_views: np.ndarray
 
 
 #: Decimals of the scores and vectors the service stores with a folded-in article's record.
@@ -644,6 +645,13 @@ def _live_signals(
         coview_scores=pad(bundle.coview_scores, 0),
         coview_counts=pad(bundle.coview_counts, 0),
         coview_support=pad(bundle.coview_support, 0),
+        # views before the split only: a folded-in article has none
+        popularity_views=np.concatenate(
+            [
+                np.asarray(bundle.popularity_views),
+                np.zeros((m, bundle.popularity_views.shape[1]), bundle.popularity_views.dtype),
+            ]
+        ),
     )
 
 
@@ -702,6 +710,7 @@ class Replay:
             coview_scores=base.coview_scores,
             coview_counts=base.coview_counts,
             coview_support=base.coview_support,
+            popularity_views=base.popularity_views,
         )
 
 

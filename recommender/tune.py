@@ -62,6 +62,7 @@ BLEND_SPACE: dict[str, tuple[Any, ...]] = {
     "half_life_days": (1.0, 2.0, 3.0, 5.0, 8.0, None),
     "coview_weight": (0.5, 1.0, 1.5, 3.0, 6.0),
     "coview_evidence": (2.0, 5.0, 10.0, 25.0, 50.0),
+    "popularity_weight": (0.0, 0.25, 0.5, 1.0, 2.0),
 }
 #: Training settings tried (one bundle each), in search order.
 TRAIN_SPACE: dict[str, tuple[Any, ...]] = {
@@ -79,6 +80,7 @@ BLEND_KEYS = (
     "content_weight",
     "coview_weight",
     "coview_evidence",
+    "popularity_weight",
     "half_life_days",
     "section_half_life_days",
 )
@@ -387,7 +389,13 @@ def config_toml(result: TuneResult) -> str:
             out.write(f"{name} = {_toml_value(value)}\n")
     out.write("\n[blend]\n")
     params = result.params
-    for name in ("content_weight", "coview_weight", "coview_evidence", "half_life_days"):
+    for name in (
+        "content_weight",
+        "coview_weight",
+        "coview_evidence",
+        "popularity_weight",
+        "half_life_days",
+    ):
         value = getattr(params, name)
         out.write(f"{name} = {_toml_value('off' if value is None else float(value))}\n")
     if params.section_half_life_days:
@@ -436,7 +444,7 @@ def blend_params_from_table(
     if unknown:
         raise DataError(str(path), None, unknown[0], "unknown setting in [blend]")
     values: dict[str, Any] = {}
-    for key in ("content_weight", "coview_weight", "coview_evidence"):
+    for key in ("content_weight", "coview_weight", "coview_evidence", "popularity_weight"):
         if key in table:
             values[key] = _number(path, key, table[key])
     if "half_life_days" in table:

@@ -99,6 +99,7 @@ class _Signals:
     coview_scores: np.ndarray | None
     coview_counts: np.ndarray | None
     coview_support: np.ndarray | None
+    popularity_views: np.ndarray
 
 
 class Catalogue:
@@ -174,6 +175,16 @@ class Catalogue:
             coview_scores=bundle.coview_scores,
             coview_counts=bundle.coview_counts,
             coview_support=bundle.coview_support,
+            # the bundle's counts; articles published since have none yet
+            popularity_views=np.concatenate(
+                [
+                    np.asarray(bundle.popularity_views),
+                    np.zeros(
+                        (len(self) - self.n_bundle, bundle.popularity_views.shape[1]),
+                        bundle.popularity_views.dtype,
+                    ),
+                ]
+            ),
         )
 
     def __len__(self) -> int:
@@ -279,6 +290,7 @@ class Catalogue:
             coview_scores=self.bundle.coview_scores if own else None,
             coview_counts=self.bundle.coview_counts if own else None,
             coview_support=self.bundle.coview_support if own else None,
+            popularity_views=self._base.popularity_views,
         )
 
 

@@ -99,6 +99,12 @@ def _schemas() -> dict[str, Any]:
                     "description": "Weight of co-views for "
                     "this query article (grows with its evidence).",
                 },
+                "popularity": {
+                    **number_or_null,
+                    "description": "Factor 1 + w * p of the candidate's own popularity (p: "
+                    "log(1 + 7-day views), max-normalised among the candidates; w fades as the "
+                    "query's co-view evidence grows); hybrid only, null when off.",
+                },
                 "final": {"type": "number", "description": "The item's score."},
                 "rule": {
                     **_ref("PublicRule"),
@@ -111,6 +117,7 @@ def _schemas() -> dict[str, Any]:
                 "coview_count",
                 "freshness",
                 "coview_weight",
+                "popularity",
                 "final",
             ],
             "additionalProperties": False,

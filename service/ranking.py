@@ -26,7 +26,14 @@ from service.rules import ActiveRules, Rule, apply_rules
 if TYPE_CHECKING:
     from service.live import LiveView
 
-_EXPLAIN_PARTS = ("content", "coview", "coview_count", "freshness", "coview_weight")
+_EXPLAIN_PARTS = (
+    "content",
+    "coview",
+    "coview_count",
+    "freshness",
+    "coview_weight",
+    "popularity",
+)
 _categories: weakref.WeakKeyDictionary[Bundle, frozenset[str]] = weakref.WeakKeyDictionary()
 
 
@@ -113,7 +120,7 @@ def _item(
     item["source"] = scored.source
     if explain:
         parts: dict[str, Any] = {name: getattr(scored, name) for name in _EXPLAIN_PARTS}
-        for name in ("content", "coview", "freshness", "coview_weight"):
+        for name in ("content", "coview", "freshness", "coview_weight", "popularity"):
             parts[name] = _round(parts[name])
         parts["final"] = _round(scored.score)
         if rule is not None:

@@ -339,6 +339,15 @@ ENV_VARS: tuple[EnvVar, ...] = (
         _number(0.0),
     ),
     EnvVar(
+        "NEWSREC_POPULARITY_WEIGHT",
+        "popularity_weight",
+        "0.5",
+        "a number >= 0",
+        "Weight of each candidate's own 7-day views in the hybrid for a query with little "
+        "co-view evidence (fades as its evidence grows); 0 turns it off.",
+        _number(0.0, inclusive=True),
+    ),
+    EnvVar(
         "NEWSREC_HALF_LIFE_DAYS",
         "half_life_days",
         "3",
@@ -596,6 +605,7 @@ class Settings:
     content_weight: float = 1.0
     coview_weight: float = 1.5
     coview_evidence: float = 10.0
+    popularity_weight: float = 0.5
     half_life_days: float | None = 3.0
     section_half_lives: tuple[tuple[str, float], ...] = ()
     fallback_window: str = "7d"
@@ -667,6 +677,7 @@ class Settings:
             content_weight=self.content_weight,
             coview_weight=self.coview_weight,
             coview_evidence=self.coview_evidence,
+            popularity_weight=self.popularity_weight,
             half_life_days=self.half_life_days,
             section_half_life_days=dict(self.section_half_lives),
         )

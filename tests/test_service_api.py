@@ -166,6 +166,7 @@ def test_related_explain_gives_score_parts(
         "coview_count": 12,
         "freshness": pytest.approx(0.5),
         "coview_weight": pytest.approx(0.75),
+        "popularity": None,
         "final": pytest.approx(0.385714, abs=2e-6),
     }
     fallback = data["items"][-1]
