@@ -23,6 +23,7 @@ from service.params import (
 from service.preview import SECURITY_SCHEMES as rules_security
 from service.preview import openapi_paths as rules_paths
 from service.preview import openapi_schemas as rules_schemas
+from service.ranking import EXPLAIN_PARTS
 from service.settings import Settings
 from service.widget import openapi_paths as widget_paths
 
@@ -111,15 +112,7 @@ def _schemas() -> dict[str, Any]:
                     "description": "The editorial rule that placed the item (pinned items).",
                 },
             },
-            "required": [
-                "content",
-                "coview",
-                "coview_count",
-                "freshness",
-                "coview_weight",
-                "popularity",
-                "final",
-            ],
+            "required": [*EXPLAIN_PARTS, "final"],
             "additionalProperties": False,
         },
         "RelatedItem": {

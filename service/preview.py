@@ -252,6 +252,7 @@ class _Explainer:
             "content": {"cosine": None, "terms": []},
             "coview": {"score": None, "sessions": None},
             "freshness": None,
+            "popularity": None,
             "score": None,
             "source": None,
             "rule": None,
@@ -290,6 +291,7 @@ class _Explainer:
                 "sessions": None if coview is None else coview[1],
             },
             "freshness": _round(fresh),
+            "popularity": None,
             "score": None,
             "source": None,
             "rule": None,
@@ -581,6 +583,7 @@ def article_lists(article_id: str) -> Response:
             rank=rank,
             score=item["score"],
             source=item["source"],
+            popularity=item["explain"].get("popularity"),
             rule=explainer.rule(item["explain"].get("rule")),
         )
         for rank, item in enumerate(readers["items"], start=1)

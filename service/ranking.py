@@ -26,7 +26,8 @@ from service.rules import ActiveRules, Rule, apply_rules
 if TYPE_CHECKING:
     from service.live import LiveView
 
-_EXPLAIN_PARTS = (
+#: The score parts of ``explain`` (besides ``final`` and ``rule``), in the answer's order.
+EXPLAIN_PARTS = (
     "content",
     "coview",
     "coview_count",
@@ -119,7 +120,7 @@ def _item(
     item["score"] = _round(scored.score)
     item["source"] = scored.source
     if explain:
-        parts: dict[str, Any] = {name: getattr(scored, name) for name in _EXPLAIN_PARTS}
+        parts: dict[str, Any] = {name: getattr(scored, name) for name in EXPLAIN_PARTS}
         for name in ("content", "coview", "freshness", "coview_weight", "popularity"):
             parts[name] = _round(parts[name])
         parts["final"] = _round(scored.score)

@@ -294,6 +294,27 @@ def test_preview_item_score_parts(editor: FlaskClient) -> None:
     assert s3["content"]["terms"] == []  # this hand-made bundle has no vectorizer
 
 
+def test_preview_items_show_the_popularity_prior_readers_get(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    app = make_app(
+        rules_db=tmp_path / "rules.sqlite3",
+        editor_user=USER,
+        editor_password_hash=HASH,
+        secret_key=SECRET,
+        popularity_weight=0.5,
+    )
+    client = app.test_client()
+    assert log_in(client).status_code == 302
+    readers = body(client.get("/preview/api/articles/n1"))["lists"]["readers"]["items"]
+    served = body(client.get("/v1/articles/n1/related?explain=true"))["items"]
+    assert ids(readers) == [item["id"] for item in served]
+    for shown, item in zip(readers, served, strict=True):
+        assert shown["popularity"] == item["explain"]["popularity"]
+    factors = [r["popularity"] for r in readers if r["source"] == "related"]
+    assert factors and all(1.0 <= f <= 1.5 for f in factors)
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -372,6 +372,10 @@
         "co-view " + fmt(v.score) + " · " + v.sessions + " session" + (v.sessions === 1 ? "" : "s")));
     chips.push(el("span", { class: "chip", title: "Freshness factor 0.5^(age / half-life)" },
       "fresh ×" + fmt(item.freshness, 2)));
+    if (item.popularity !== null && item.popularity !== undefined) {
+      chips.push(el("span", { class: "chip", title: "Popularity prior 1 + w·(log views / top of the list); w fades as co-view evidence grows" },
+        "popular ×" + fmt(item.popularity, 2)));
+    }
     if (item.score !== null && item.score !== undefined && item.source !== "section_popular" && item.source !== "popular") {
       chips.push(el("span", { class: "chip", title: "The item's ranking score" }, "score " + fmt(item.score)));
     }
