@@ -327,6 +327,13 @@ def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
+def _rules_state(rt: Runtime) -> str:
+    if rt.rules is None:
+        return "not configured"
+    rt.rules.book()  # the first read of a worker starts its PostgreSQL listener
+    return "ok" if rt.rules.reachable else "unreachable"
+
+
 @ops.get("/readyz")
 def readyz() -> Response:
     """Readiness: 200 with a model loaded, 503 without; Redis and reload problems reported."""
@@ -352,6 +359,7 @@ def readyz() -> Response:
         },
         "reloads": rt.store.reloads,
         "failed_reloads": rt.store.failures,
+        "rules": _rules_state(rt),
     }
     return json_response(body, 200 if loaded else 503)
 

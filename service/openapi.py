@@ -253,6 +253,13 @@ def _schemas() -> dict[str, Any]:
                 },
                 "reloads": {"type": "integer", "minimum": 0},
                 "failed_reloads": {"type": "integer", "minimum": 0},
+                "rules": {
+                    "type": "string",
+                    "enum": ["ok", "unreachable", "not configured"],
+                    "description": "Whether the editorial rules' database answered its last "
+                    "read (reported, never a reason to fail: the last rules read keep "
+                    "applying).",
+                },
             },
             "required": ["status", "model_version", "redis", "last_reload_error"],
         },
@@ -515,7 +522,8 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
                 "operationId": "readyz",
                 "summary": "Readiness",
                 "description": "200 when a model is loaded, 503 before. Reports whether Redis "
-                "answers (without failing on it) and the last refused bundle.",
+                "and the rules database answer (without failing on them) and the last refused "
+                "bundle.",
                 "tags": ["operations"],
                 "responses": {
                     "200": _json_response("Ready.", "Ready"),

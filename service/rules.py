@@ -552,6 +552,11 @@ class RulesBackend(Protocol):
         """Where the rules are, for logs and errors (never a password)."""
         ...
 
+    @property
+    def reachable(self) -> bool:
+        """Whether the last read of the rules database worked (``/readyz`` reports it)."""
+        ...
+
     def book(self) -> RuleBook: ...
 
     def active(self) -> ActiveRules: ...
@@ -623,11 +628,17 @@ class RulesStore:
         self._data_version: int | None = None
         self._book = RuleBook()
         self._last_error_log = float("-inf")
+        self._read_failed = False
 
     @property
     def location(self) -> str:
         """The database file."""
         return str(self.path)
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the last read of the file worked (true before the file exists)."""
+        return not self._read_failed
 
     # reading (request path) ----------------------------------------------------------------
 
@@ -644,8 +655,11 @@ class RulesStore:
         """The current rules, read again only when the database changed since the last call."""
         with self._lock:
             try:
-                return self._refresh()
+                book = self._refresh()
+                self._read_failed = False
+                return book
             except sqlite3.Error as exc:
+                self._read_failed = True
                 # Keep answering with the rules we have: a damaged or locked file must not
                 # take the public API down. Logged at most once a minute.
                 if time.monotonic() - self._last_error_log > 60:

@@ -199,6 +199,11 @@ class PostgresRulesStore:
         """The database, as ``postgresql://user@host:port/dbname`` (no password)."""
         return self._location
 
+    @property
+    def reachable(self) -> bool:
+        """Whether this process's listener last reached the database."""
+        return not self._failing
+
     def _connect(self) -> Conn:
         return psycopg.connect(self._conninfo, autocommit=True, row_factory=dict_row)
 

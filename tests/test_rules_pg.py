@@ -84,6 +84,7 @@ def test_rules_pg_change_reaches_another_host_by_notification(
     here.delete(made.id, "carl")
     eventually(lambda: there.book().rules == ())
     assert there.active().key == here.active().key
+    assert here.reachable and there.reachable
 
 
 def test_rules_pg_poll_catches_a_change_without_notification(
@@ -195,6 +196,8 @@ def test_rules_pg_unreachable_database_public_api_answers_writes_are_503(
     client = app.test_client()
     try:
         assert related_ids(client) == N1_DEFAULT
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and body(ready)["rules"] == "unreachable"
         assert client.get("/v1/most-viewed").status_code == 200
         listed = client.get("/v1/rules", headers=auth())
         assert listed.status_code == 200 and body(listed)["rules"] == []

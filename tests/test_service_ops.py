@@ -42,6 +42,20 @@ def test_readyz_reports_model_and_redis(
     assert data["model_version"] == VERSION_1
     assert data["redis"] == "not configured"
     assert data["last_reload_error"] is None
+    assert data["rules"] == "ok"  # the SQLite file (not created yet) reads fine
+
+
+def test_readyz_reports_an_unreadable_rules_file_without_failing(
+    make_app: Callable[..., Flask], tmp_path: Any, check_schema: Callable[[str, Any], None]
+) -> None:
+    broken = tmp_path / "rules.sqlite3"
+    broken.write_bytes(b"this is not a database" * 100)
+    client = make_app(rules_db=broken).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    check_schema("Ready", body(response))
+    assert body(response)["rules"] == "unreachable"
+    assert client.get("/v1/articles/n1/related").status_code == 200
 
 
 def test_readyz_stays_ready_when_redis_is_down(models_dir: Any) -> None:
