@@ -148,6 +148,27 @@ class NewRule:
             return "article"
         return "section" if self.section is not None else "everywhere"
 
+    def stored_values(self, created_at: int) -> tuple[Any, ...]:
+        """The values of :data:`INSERT_COLUMNS` for this rule, created at ``created_at``."""
+        return (
+            self.kind,
+            self.target_id,
+            self.article_id,
+            self.section,
+            self.slot,
+            self.starts_at,
+            self.ends_at,
+            self.author,
+            self.note,
+            created_at,
+        )
+
+
+#: The columns both stores write for a new rule (the id is the database's).
+INSERT_COLUMNS = (
+    "kind, target_id, article_id, section, slot, starts_at, ends_at, author, note, created_at"
+)
+
 
 @dataclass(frozen=True)
 class Rule(NewRule):
@@ -741,20 +762,8 @@ class RulesStore:
         now = int(self.clock())
         with self._writing() as conn:
             cursor = conn.execute(
-                "INSERT INTO rules (kind, target_id, article_id, section, slot, starts_at, "
-                "ends_at, author, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    new.kind,
-                    new.target_id,
-                    new.article_id,
-                    new.section,
-                    new.slot,
-                    new.starts_at,
-                    new.ends_at,
-                    new.author,
-                    new.note,
-                    now,
-                ),
+                f"INSERT INTO rules ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                new.stored_values(now),
             )
             assert cursor.lastrowid is not None
             rule = Rule(**asdict(new), id=cursor.lastrowid, created_at=now)

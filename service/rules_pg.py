@@ -50,6 +50,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
 from service.rules import (
+    INSERT_COLUMNS,
     ActiveRules,
     AuditEntry,
     NewRule,
@@ -120,9 +121,7 @@ _SCHEMA = (
         after JSONB
     )""",
 )
-_RULE_COLUMNS = (
-    "id, kind, target_id, article_id, section, slot, starts_at, ends_at, author, note, created_at"
-)
+_RULE_COLUMNS = f"id, {INSERT_COLUMNS}"
 
 Conn = psycopg.Connection[DictRow]
 T = TypeVar("T")
@@ -390,21 +389,9 @@ class PostgresRulesStore:
 
         def insert(conn: Conn, now: int) -> Rule:
             row = conn.execute(
-                "INSERT INTO newsrec_rules (kind, target_id, article_id, section, slot, "
-                "starts_at, ends_at, author, note, created_at) "
+                f"INSERT INTO newsrec_rules ({INSERT_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (
-                    new.kind,
-                    new.target_id,
-                    new.article_id,
-                    new.section,
-                    new.slot,
-                    new.starts_at,
-                    new.ends_at,
-                    new.author,
-                    new.note,
-                    now,
-                ),
+                new.stored_values(now),
             ).fetchone()
             assert row is not None
             rule = Rule(**asdict(new), id=int(row["id"]), created_at=now)
