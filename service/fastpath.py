@@ -27,6 +27,9 @@ entries expire with the lifetime the view gave them. The query string is not nor
 ``?n=6`` and ``?n=06`` are two entries with the same answer, and a long query (over
 :data:`MAX_QUERY` characters, e.g. many excluded ids) always goes through Flask.
 
+:func:`service.app.create_app` builds it when response caching is on (``NEWSREC_CACHE_TTL``
+and ``NEWSREC_LOCAL_CACHE_SIZE`` above 0); with caching off every request goes through Flask.
+
 The answer is the one Flask would send: the same body, ``Content-Type`` and CORS headers
 (:class:`service.cors.CorsPolicy`); ``X-Request-ID`` and the request metrics are added by
 ``wsgi_app`` either way. Lookups are counted in ``newsrec_cache_events`` at level ``front``.
