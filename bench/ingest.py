@@ -409,6 +409,48 @@ def main() -> int:
                 results.setdefault(f"{name} paced", []).append(paced)
     finally:
         service.stop()
+    # The same load with view beacons sent to a pool of their own (NEWSREC_EVENTS_PORT), the
+    # same number of workers in all: half for pages, half for events.
+    page_workers = max(1, args.workers // 2)
+    events_port = free_port()
+    split_env = {
+        **env,
+        "NEWSREC_WORKERS": str(page_workers),
+        "NEWSREC_EVENTS_PORT": str(events_port),
+        "NEWSREC_EVENTS_WORKERS": str(max(1, args.workers - page_workers)),
+    }
+    client.flushdb()
+    service = Service(split_env, work / "service-split.log")
+    try:
+        wait_ready(events_port)
+        CHARGED[:] = [
+            (service.process.pid, True),
+            *((pid, True) for pid in child_pids(service.process.pid)),
+            (int(client.info("server")["process_id"]), False),
+        ]
+        for path in [f"/v1/articles/{i}/related" for i in ids[::50][:100]]:
+            service.get(path)
+        for repeat in range(args.repeats):
+            log(f"events pool: repeat {repeat + 1} of {args.repeats}")
+            related_split = wrk_command(
+                wrk, service.port, related, threads=1, connections=4, duration=d
+            )
+            results.setdefault("pool: related idle", []).append(run_wrk(related_split))
+            for name, connections in (("single", 24), ("batch", 5)):
+                client.flushdb()
+                ingest = wrk_command(
+                    wrk,
+                    events_port,
+                    events[f"{name}-paced"],
+                    threads=1,
+                    connections=connections,
+                    duration=d + 1,
+                )
+                with_load, paced = run_together(related_split, ingest)
+                results.setdefault(f"pool: related + {name}", []).append(with_load)
+                results.setdefault(f"pool: {name} paced", []).append(paced)
+    finally:
+        service.stop()
         client.flushdb()
         shutil.rmtree(work, ignore_errors=True)
 
@@ -421,6 +463,11 @@ def main() -> int:
     ratios = {
         name: median(f"related + {name}", "p99_ms") / idle_p99 for name in ("single", "batch")
     }
+    pool_idle_p99 = median("pool: related idle", "p99_ms")
+    pool_ratios = {
+        name: median(f"pool: related + {name}", "p99_ms") / pool_idle_p99
+        for name in ("single", "batch")
+    }
     scenarios = [
         ("healthz max", 0, None),
         ("related idle", 0, None),
@@ -430,6 +477,11 @@ def main() -> int:
         ("related + single", 0, ratios["single"]),
         ("batch paced", 100, None),
         ("related + batch", 0, ratios["batch"]),
+        ("pool: related idle", 0, None),
+        ("pool: single paced", 1, None),
+        ("pool: related + single", 0, pool_ratios["single"]),
+        ("pool: batch paced", 100, None),
+        ("pool: related + batch", 0, pool_ratios["batch"]),
     ]
     checks = [
         (
@@ -451,6 +503,16 @@ def main() -> int:
                 f"<= {P99_RATIO_TARGET:g}x idle",
                 f"{ratios[name]:.2f}x",
                 ratios[name] <= P99_RATIO_TARGET,
+            )
+        )
+    for name in ("single", "batch"):
+        paced_events = median(f"pool: {name} paced", "rps") * (1 if name == "single" else 100)
+        checks.append(
+            (
+                f"with an events pool: related p99 during {name} ingestion "
+                f"({paced_events:,.0f} events/s) <= {P99_RATIO_TARGET:g}x idle",
+                f"{pool_ratios[name]:.2f}x",
+                pool_ratios[name] <= P99_RATIO_TARGET,
             )
         )
     errors = sum(r.non_2xx + r.socket_errors for rs in results.values() for r in rs)
@@ -475,7 +537,11 @@ def main() -> int:
         "posts at up to ~2,000/s (24 connections, 10 ms pauses), batches at up to ~200/s (5 "
         "connections, 20 ms pauses), while the related load runs. *CPU*: user + system time "
         "of gunicorn (master and workers) and of redis-server during the run, per request; "
-        "unlike req/s it hardly moves when other work shares the machine.",
+        "unlike req/s it hardly moves when other work shares the machine. *pool:* the same "
+        "related and paced loads against `python -m service` with "
+        f"`NEWSREC_WORKERS={page_workers}` and an events pool of its own (`NEWSREC_EVENTS_PORT`, "
+        f"`NEWSREC_EVENTS_WORKERS={max(1, args.workers - page_workers)}`): the events go to "
+        "that port, as a proxy routing `/v1/events` there would send them.",
         "",
         "| scenario | req/s | events/s | p50 ms | p99 ms | CPU us/request | CPU us/event "
         "| related p99 / idle |",
@@ -522,6 +588,37 @@ def main() -> int:
     RESULTS.write_text(text)
     log(f"wrote {RESULTS}")
     return 0 if all(ok for _, _, ok in checks) else 1
+
+
+def wait_ready(port: int, timeout: float = 60.0) -> None:
+    """Wait until ``/readyz`` on ``port`` answers 200."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing ready on port {port}")
+        time.sleep(0.05)
+
+
+def child_pids(parent: int) -> list[int]:
+    """Processes whose parent is ``parent`` and that run ``-m service`` (the events pool)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            stat = (cmdline.parent / "stat").read_text()
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == parent and b"service" in args and b"-m" in args:
+            found.append(int(cmdline.parent.name))
+    return found
 
 
 if __name__ == "__main__":

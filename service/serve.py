@@ -15,6 +15,8 @@ import logging
 import os
 import secrets
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -121,11 +123,53 @@ def main() -> int:
     )
     # Import the app's modules (Flask, scikit-learn, pyarrow...) once here: the forked workers
     # inherit them and start in a fraction of the time; each still builds its own app.
+    if settings.events_port is not None and settings.events_port == settings.port:
+        print(
+            "newsrec serve: error: NEWSREC_EVENTS_PORT must differ from NEWSREC_PORT",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     import service.app  # noqa: F401
 
+    events_pool = _start_events_pool(settings) if settings.events_port is not None else None
     try:
         _application(settings, options).run()
     finally:
+        if events_pool is not None:
+            _stop(events_pool)
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)
     return 0
+
+
+def _start_events_pool(settings: Settings) -> subprocess.Popen[bytes]:
+    """The second pool (``NEWSREC_EVENTS_PORT``): the same service, its own workers and port.
+
+    gunicorn's sync workers take connections from one accept queue in arrival order, so
+    under a stream of view beacons a page read waits behind the beacons queued before it;
+    a pool of its own for ``/v1/events`` keeps reads out of that queue (measured in
+    ``bench/ingest.py``). It shares the environment (keys, Redis, metrics directory).
+    """
+    env = {
+        **os.environ,
+        "NEWSREC_PORT": str(settings.events_port),
+        "NEWSREC_WORKERS": str(settings.events_workers),
+        "NEWSREC_EVENTS_PORT": "",
+    }
+    log.info(
+        "events pool on http://%s:%d with %d worker(s)",
+        settings.host,
+        settings.events_port,
+        settings.events_workers,
+    )
+    return subprocess.Popen([sys.executable, "-m", "service"], env=env)
+
+
+def _stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

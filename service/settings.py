@@ -243,6 +243,25 @@ ENV_VARS: tuple[EnvVar, ...] = (
         _integer(1, 256),
     ),
     EnvVar(
+        "NEWSREC_EVENTS_PORT",
+        "events_port",
+        "",
+        "an integer from 1 to 65535",
+        "`newsrec serve` also runs a second pool of workers on this port, for "
+        "`POST /v1/events`: route `/v1/events` there from the proxy (or point the widget's "
+        "`data-newsrec-events` at it) so page reads never queue behind view beacons "
+        "(unset: one pool serves everything).",
+        _integer(1, 65535),
+    ),
+    EnvVar(
+        "NEWSREC_EVENTS_WORKERS",
+        "events_workers",
+        "2",
+        "an integer from 1 to 256",
+        "Worker processes of the events pool (with `NEWSREC_EVENTS_PORT`).",
+        _integer(1, 256),
+    ),
+    EnvVar(
         "NEWSREC_THREADS",
         "threads",
         "1",
@@ -593,6 +612,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int | None = None
+    events_port: int | None = None
+    events_workers: int = 2
     threads: int = 1
     redis_url: str | None = None
     redis_timeout_ms: int = 50

@@ -168,3 +168,79 @@ def test_serve_refuses_a_bad_setting_naming_the_variable(tmp_path: Path) -> None
     )
     assert done.returncode == 2
     assert b"NEWSREC_WORKERS='many': expected an integer from 1 to 256" in done.stderr
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if _get(f"{base}/readyz", timeout=1)[0] == 200:
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"server did not start:\n{log_path.read_text()}")
+        time.sleep(0.1)
+
+
+def _post_event(base: str, article_id: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        f"{base}/v1/events",
+        data=json.dumps({"article_id": article_id, "session_id": "s-1"}).encode(),
+        headers={"Content-Type": "text/plain", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64)"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_serve_runs_a_separate_events_pool_and_stops_it(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    publish_bundle(models, VERSIONS[0])
+    port, events_port = free_port(), free_port()
+    log_path = tmp_path / "server.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below
+    env = _service_env(
+        models,
+        port,
+        NEWSREC_EVENTS_PORT=str(events_port),
+        NEWSREC_EVENTS_WORKERS="1",
+        NEWSREC_EVENT_LOG_DIR=str(tmp_path / "events"),
+        NEWSREC_RULES_DB=str(tmp_path / "rules.sqlite3"),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
+    base, events = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{events_port}"
+    try:
+        _wait_ready(base, proc, log_path)
+        _wait_ready(events, proc, log_path)
+        status, answer = _post_event(events, "n1")
+        assert status == 202 and answer["accepted"] == 1
+        assert _get(f"{base}/v1/articles/n1/related")[0] == 200
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        finally:
+            log.close()
+    assert proc.returncode == 0
+    # stopping the service stops its events pool too
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            _get(f"{events}/healthz", timeout=1)
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "the events pool outlived the service"
+        time.sleep(0.1)
+
+
+def test_serve_refuses_an_events_port_equal_to_its_port(tmp_path: Path) -> None:
+    port = free_port()
+    env = _service_env(tmp_path, port, NEWSREC_EVENTS_PORT=str(port))
+    done = subprocess.run(
+        [sys.executable, "-m", "service"], env=env, cwd=ROOT, capture_output=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert b"NEWSREC_EVENTS_PORT must differ from NEWSREC_PORT" in done.stderr

@@ -17,6 +17,8 @@
   var api = script && apiBase(script);
   var viewSent = false;
   if (!api) return;
+  // views may go to a pool of their own (NEWSREC_EVENTS_PORT); default: the same service
+  var eventsBase = (httpUrl(script.getAttribute("data-newsrec-events")) || api).replace(/\/+$/, "");
 
   function httpUrl(value) {
     if (!value) return null;
@@ -181,7 +183,7 @@
     if (viewSent || script.getAttribute("data-newsrec-beacon") === "off") return;
     viewSent = true;
     try { // text/plain: a simple request, no preflight; the answer (even a 404) is never read
-      navigator.sendBeacon(api + "/v1/events", JSON.stringify({
+      navigator.sendBeacon(eventsBase + "/v1/events", JSON.stringify({
         type: "view", article_id: id, session_id: sessionId()
       }));
     } catch (e) {
