@@ -568,3 +568,31 @@ def test_widget_escapes_what_the_api_sends_and_keeps_only_web_links(
     assert visit.api_requests("/v1/events") == []  # data-newsrec-beacon="off"
     assert visit.page_errors == []
     assert visit.errors(may_fail="https://newsrec.test/v1/most-viewed") == []
+
+
+def test_widget_sends_views_to_the_events_base_when_given(
+    sample: dict[str, Any], site: PageServer, service: Service, visit: Visit
+) -> None:
+    # the same service under another name stands for an events pool of its own
+    events_base = service.url.replace("127.0.0.1", "localhost")
+    assert events_base != service.url
+    article_id, teaser_id = _choose_articles(service.url)
+    script = (
+        f'<script src="{service.url}/widget.js" data-newsrec-events="{events_base}/" '
+        "async></script>"
+    )
+    site.pages["/news/pooled.html"] = (
+        "text/html; charset=utf-8",
+        _article_page(sample, service.url, article_id, teaser_id, script),
+    )
+    page = visit.page
+    page.goto(f"{site.origin}/news/pooled.html")
+    _wait_for_state(page, "data-newsrec-related", "done")
+    page.wait_for_timeout(300)
+    (beacon,) = visit.api_requests("/v1/events")
+    assert beacon.url == f"{events_base}/v1/events"  # not the API's base, no double slash
+    assert json.loads(beacon.post_data)["article_id"] == article_id
+    assert all(
+        r.url.startswith(service.url)
+        for r in visit.api_requests(f"/v1/articles/{article_id}/related")
+    )
