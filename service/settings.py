@@ -262,6 +262,15 @@ ENV_VARS: tuple[EnvVar, ...] = (
         _integer(1, 256),
     ),
     EnvVar(
+        "NEWSREC_EVENTS_NICE",
+        "events_nice",
+        "10",
+        "an integer from 0 to 19",
+        "CPU niceness of the events pool (with `NEWSREC_EVENTS_PORT`): counting views yields "
+        "the cores to page reads when both want them.",
+        _integer(0, 19),
+    ),
+    EnvVar(
         "NEWSREC_THREADS",
         "threads",
         "1",
@@ -614,6 +623,7 @@ class Settings:
     workers: int | None = None
     events_port: int | None = None
     events_workers: int = 2
+    events_nice: int = 10
     threads: int = 1
     redis_url: str | None = None
     redis_timeout_ms: int = 50

@@ -183,6 +183,26 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> Non
         time.sleep(0.1)
 
 
+def _stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def _niceness(pid: int) -> int:
+    return int(_stat(pid)[16])
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(_stat(int(entry.name))[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def _post_event(base: str, article_id: str) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
         f"{base}/v1/events",
@@ -205,6 +225,7 @@ def test_serve_runs_a_separate_events_pool_and_stops_it(tmp_path: Path) -> None:
         port,
         NEWSREC_EVENTS_PORT=str(events_port),
         NEWSREC_EVENTS_WORKERS="1",
+        NEWSREC_EVENTS_NICE="7",
         NEWSREC_EVENT_LOG_DIR=str(tmp_path / "events"),
         NEWSREC_RULES_DB=str(tmp_path / "rules.sqlite3"),
     )
@@ -218,6 +239,14 @@ def test_serve_runs_a_separate_events_pool_and_stops_it(tmp_path: Path) -> None:
         status, answer = _post_event(events, "n1")
         assert status == 202 and answer["accepted"] == 1
         assert _get(f"{base}/v1/articles/n1/related")[0] == 200
+        # the events pool (a child of the service, with workers of its own) runs at
+        # NEWSREC_EVENTS_NICE; the service and its page workers do not
+        assert _niceness(proc.pid) == 0
+        nice = {pid: _niceness(pid) for pid in _children(proc.pid)}
+        (pool,) = [pid for pid, value in nice.items() if value == 7]
+        assert [value for pid, value in nice.items() if pid != pool] == [0, 0]  # 2 page workers
+        pool_workers = _children(pool)
+        assert len(pool_workers) == 1 and _niceness(pool_workers[0]) == 7
     finally:
         proc.terminate()
         try:
