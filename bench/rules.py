@@ -9,7 +9,9 @@ reused from ``bench/out/rules-<N>/``):
 
 1. ``RulesStore.active()`` + its cache-key part, the work every related and most-viewed
    request adds: without a rules file, with a file of 200 rules; and, for scale, re-reading
-   the rules after a change (what one request pays once per change);
+   the rules after a change (what one request pays once per change); the same check on the
+   PostgreSQL store (``NEWSREC_RULES_URL``, a scratch database on ``--postgres``) and how long
+   a change made through one store takes to reach another;
 2. a cached ``GET /v1/articles/{id}/related`` through Flask's test client, with and without
    the rules store (the hot path);
 3. an uncached ``related_response`` for an article with a pin and a block, against the same
@@ -76,6 +78,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server to measure the multi-host store on (a scratch database is "
+        "created and dropped); 'none' skips it",
+    )
     args = parser.parse_args()
 
     from recommender.bundle import Bundle
@@ -163,6 +171,9 @@ def main() -> int:
             ),
         ]
 
+    if args.postgres != "none":
+        rows += _postgres_rows(args.postgres, ids)
+
     lines = [
         "## Editorial rules (issue 5)",
         "",
@@ -180,6 +191,59 @@ def main() -> int:
     print(text)
     args.results.write_text(text)
     return 0
+
+
+def _postgres_rows(admin_url: str, ids: list[str]) -> list[tuple[str, float, str]]:
+    """The PostgreSQL store (``NEWSREC_RULES_URL``): its per-request cost, and how long a change
+    made through one store (one host) takes to reach another's ``active()``."""
+    import os
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from service.rules import NewRule
+    from service.rules_pg import PostgresRulesStore
+
+    name = f"newsrec_bench_rules_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = make_conninfo("", **{**conninfo_to_dict(admin_url), "dbname": name})
+    here, there = PostgresRulesStore(url), PostgresRulesStore(url)
+    try:
+        for i in range(200):
+            here.create(
+                NewRule(
+                    kind="pin" if i % 2 else "block",
+                    target_id=ids[100 + i],
+                    article_id=ids[300 + i],
+                    slot=1 if i % 2 else None,
+                    author="bench",
+                    note="bench",
+                )
+            )
+        t_check = _per_call(lambda: there.active().key, 20_000)
+        delays = []
+        for i in range(REPEATS):
+            rule = here.create(
+                NewRule(kind="block", target_id=ids[600 + i], author="bench", note="bench")
+            )
+            started = time.perf_counter()
+            while not any(r.id == rule.id for r in there.book().rules):
+                time.sleep(0.0005)
+            delays.append(time.perf_counter() - started)
+        return [
+            ("PostgreSQL store: per request, 200 rules, unchanged (no I/O)", t_check, ""),
+            (
+                "PostgreSQL store: a change through one store seen by another (NOTIFY)",
+                statistics.median(delays),
+                "",
+            ),
+        ]
+    finally:
+        here.close()
+        there.close()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 if __name__ == "__main__":
