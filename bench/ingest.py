@@ -232,11 +232,10 @@ class Service:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while self.get("/readyz")[0] != 200:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the service did not start; see {log_path}")
-            time.sleep(0.05)
+        try:
+            wait_ready(self.port, process=self.process)
+        except RuntimeError:
+            raise RuntimeError(f"the service did not start; see {log_path}") from None
 
     def get(self, path: str) -> tuple[int, bytes]:
         try:
@@ -260,9 +259,8 @@ class Service:
         self._log.close()
 
 
-def cpu_seconds(root_pid: int, with_children: bool) -> float:
-    """User and system CPU seconds of a process (and its live children) so far."""
-    pids = {root_pid}
+def proc_stats() -> dict[int, list[str]]:
+    """Every process's ``/proc/<pid>/stat`` fields after the command name (ppid first)."""
     stats: dict[int, list[str]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -270,6 +268,13 @@ def cpu_seconds(root_pid: int, with_children: bool) -> float:
         except OSError:
             continue
         stats[int(stat.parent.name)] = text[text.rindex(")") + 2 :].split()
+    return stats
+
+
+def cpu_seconds(root_pid: int, with_children: bool) -> float:
+    """User and system CPU seconds of a process (and its live children) so far."""
+    pids = {root_pid}
+    stats = proc_stats()
     if with_children:
         pids |= {pid for pid, fields in stats.items() if int(fields[1]) == root_pid}
     ticks = os.sysconf("SC_CLK_TCK")
@@ -590,8 +595,10 @@ def main() -> int:
     return 0 if all(ok for _, _, ok in checks) else 1
 
 
-def wait_ready(port: int, timeout: float = 60.0) -> None:
-    """Wait until ``/readyz`` on ``port`` answers 200."""
+def wait_ready(
+    port: int, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Wait until ``/readyz`` on ``port`` answers 200 (``process`` exiting ends the wait)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -601,7 +608,7 @@ def wait_ready(port: int, timeout: float = 60.0) -> None:
                 return
         except OSError:
             pass
-        if time.monotonic() > deadline:
+        if (process is not None and process.poll() is not None) or time.monotonic() > deadline:
             raise RuntimeError(f"nothing ready on port {port}")
         time.sleep(0.05)
 
@@ -609,15 +616,15 @@ def wait_ready(port: int, timeout: float = 60.0) -> None:
 def child_pids(parent: int) -> list[int]:
     """Processes whose parent is ``parent`` and that run ``-m service`` (the events pool)."""
     found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for pid, fields in proc_stats().items():
+        if int(fields[1]) != parent:
+            continue
         try:
-            stat = (cmdline.parent / "stat").read_text()
-            args = cmdline.read_bytes().split(b"\0")
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        if ppid == parent and b"service" in args and b"-m" in args:
-            found.append(int(cmdline.parent.name))
+        if b"service" in args and b"-m" in args:
+            found.append(pid)
     return found
 
 

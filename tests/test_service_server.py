@@ -63,16 +63,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if _get(f"{base}/readyz", timeout=1)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{(tmp_path / 'server.log').read_text()}")
-            time.sleep(0.1)
+        _wait_ready(base, proc, tmp_path / "server.log")
         yield base, models
     finally:
         proc.terminate()
