@@ -18,8 +18,16 @@ Both pass the same contract tests. What they keep (Redis keys, all under ``nr:li
 - ``gen`` and ``articles``: the lifecycle generation and overlay (see :mod:`service.lifecycle`).
 
 Recording a request's views is one Lua script call (one round trip): per view, ``SET NX PX``
-on its dedup key and, only when that set the key, ``ZINCRBY`` on its hour, hour-and-section
-and day buckets; each bucket touched gets its absolute expiry (``EXPIREAT``).
+on its dedup key, which decides at once whether it counts. The counted views go to a buffer
+of the worker process, which its thread writes every ``NEWSREC_LIVE_FLUSH_SECONDS`` (1 s):
+one ``ZINCRBY`` per bucket and article (hour, hour-and-section, day) however many views it
+had, and each bucket touched gets its absolute expiry (``EXPIREAT``). Redis is single-threaded
+and shares the cores with the page workers, so its time per view is what ingestion costs page
+reads (``bench/ingest.py``): the increments were three quarters of it, and a popular article
+takes one per second instead of one per view. The price: counts reach Redis up to a second
+late (well inside a refresh tick), and a worker killed without a graceful stop loses its last
+second of counts (its event log lines stay, so the next training has them). With the setting
+at 0, the increments go in the same script as the dedup keys.
 
 Windows and the bundle (the merge rule)
 ---------------------------------------
@@ -48,14 +56,19 @@ answers agree; responses that show live counts are cached for at most one tick.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import functools
 import logging
+import math
+import os
+import secrets
 import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
@@ -247,6 +260,33 @@ end
 return out
 """
 
+# The same without the counters: KEYS one dedup key per view, ARGV[1] the lifetime in ms.
+_DEDUP_SCRIPT = """
+local out = {}
+for i = 1, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ARGV[1]) then out[i] = 1 else out[i] = 0 end
+end
+return out
+"""
+
+# Buffered counts, applied once: KEYS the flush's marker, then the buckets; ARGV per bucket
+# its expiry and number of members, then (member, views) pairs, bucket after bucket. A flush
+# retried after a timeout that Redis had in fact applied finds its marker and does nothing.
+_ADD_SCRIPT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 172800) then return 0 end
+local a = 1
+for k = 2, #KEYS do
+  local expiry, n = ARGV[a], tonumber(ARGV[a + 1])
+  a = a + 2
+  for i = 1, n do
+    redis.call('ZINCRBY', KEYS[k], ARGV[a + 1], ARGV[a])
+    a = a + 2
+  end
+  redis.call('EXPIREAT', KEYS[k], expiry)
+end
+return 1
+"""
+
 _DROP_SCRIPT = """
 local dropped = 0
 for i = 1, #ARGV, 2 do
@@ -275,6 +315,12 @@ class RedisLiveStore:
     failure_threshold, backoff_seconds
         After this many consecutive failures Redis is not asked for this long (every call
         raises :class:`LiveUnavailable` at once), so a dead Redis costs requests nothing.
+    flush_seconds : float
+        0: a view's counters are incremented in the same script as its dedup key. Above 0:
+        :meth:`record` checks the dedup keys in Redis (so what it answers is exact) and adds
+        the counted views to this process's buffer, which a thread writes to Redis every
+        ``flush_seconds``, one ``ZINCRBY`` per bucket and article however many views it
+        had (see :meth:`flush`).
     """
 
     def __init__(
@@ -286,6 +332,7 @@ class RedisLiveStore:
         key_prefix: str = KEY_PREFIX,
         failure_threshold: int = 3,
         backoff_seconds: float = 5.0,
+        flush_seconds: float = 0.0,
     ) -> None:
         import redis
         from redis.backoff import NoBackoff
@@ -306,6 +353,16 @@ class RedisLiveStore:
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._record = self.client.register_script(_RECORD_SCRIPT)
         self._drop = self.client.register_script(_DROP_SCRIPT)
+        self._dedup = self.client.register_script(_DEDUP_SCRIPT)
+        self._add = self.client.register_script(_ADD_SCRIPT)
+        self.flush_seconds = flush_seconds
+        self._buffer = _CountBuffer()
+        self._flush_lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        #: flush scripts not applied yet: (marker, bucket keys, arguments, increments)
+        self._unsent: list[tuple[str, list[str], list[Any], int]] = []
+        self._flusher_pid = 0
+        self._stopped = threading.Event()
         self._failures = 0
         self._skip_until = 0.0
         self._last_log = 0.0
@@ -330,6 +387,8 @@ class RedisLiveStore:
         """See :meth:`LiveStore.record`."""
         if not views:
             return []
+        if self.flush_seconds > 0:
+            return self._record_buffered(views)
         buckets: dict[str, int] = {}
 
         def index(label: str) -> int:
@@ -363,8 +422,68 @@ class RedisLiveStore:
             counted[position] = bool(flag)
         return counted
 
+    def _record_buffered(self, views: Sequence[View]) -> list[bool]:
+        self._ensure_flusher()
+        p = self.prefix
+        keys = [p + "seen:" + dedup_key(view) for view in views]
+        flags = self._call("record", lambda: self._dedup(keys=keys, args=[self.dedup_ms]))
+        counted = [bool(flag) for flag in flags]
+        self._buffer.add(p, [v for v, flag in zip(views, counted, strict=True) if flag])
+        return counted
+
+    def _ensure_flusher(self) -> None:
+        pid = os.getpid()
+        if self._flusher_pid == pid:
+            return
+        with self._start_lock:
+            if self._flusher_pid == pid:
+                return
+            if self._flusher_pid:
+                # a forked child: the parent writes what it buffered; fresh locks, as the
+                # parent's thread may have held one at the fork
+                self._buffer = _CountBuffer()
+                self._flush_lock = threading.Lock()
+                self._unsent = []
+            self._flusher_pid = pid
+            ref = weakref.ref(self)
+            threading.Thread(
+                target=_flush_every,
+                args=(ref, self._stopped, self.flush_seconds),
+                name="newsrec-live-flush",
+                daemon=True,
+            ).start()
+            atexit.register(_flush_at_exit, ref)
+
+    def flush(self) -> int:
+        """Write the buffered counts to Redis now; the number of (bucket, article) increments.
+
+        Called every ``flush_seconds`` by this process's thread, before :meth:`counts` (a
+        process reads its own views) and when the process exits normally. The buffer goes
+        in scripts of about :data:`FLUSH_CHUNK` increments, each applied at most once (its
+        marker key). A script Redis does not answer stays queued, first in line for the next
+        flush, and :class:`LiveUnavailable` is raised: a view counted by :meth:`record` is
+        written once, or lost with a process that is killed first (its event log line stays).
+        """
+        with self._flush_lock:
+            taken = self._buffer.take()
+            if taken:
+                self._unsent += [
+                    (secrets.token_hex(8), keys, args, size)
+                    for keys, args, size in _add_calls(taken, FLUSH_CHUNK)
+                ]
+            done = 0
+            while self._unsent:
+                marker, keys, args, size = self._unsent[0]
+                marked = [self.prefix + "flush:" + marker, *keys]
+                self._call("flush", functools.partial(self._add, keys=marked, args=args))
+                del self._unsent[0]
+                done += size
+            return done
+
     def counts(self, queries: Sequence[CountQuery]) -> list[dict[str, float]]:
         """See :meth:`LiveStore.counts`."""
+        if self.flush_seconds > 0:
+            self.flush()
         wanted = [
             {
                 self.prefix + (label if section is None else category_label(label, section)): w
@@ -426,7 +545,98 @@ class RedisLiveStore:
             )
 
     def close(self) -> None:
+        """Write what is buffered (if Redis answers) and stop."""
+        self._stopped.set()
+        if self.flush_seconds > 0:
+            with contextlib.suppress(LiveUnavailable):
+                self.flush()
         self.client.close()
+
+
+#: Most (bucket, article) increments per flush script: Redis runs one script at a time, so a
+#: long one would hold every other client (about 2.5 us each: ~5 ms).
+FLUSH_CHUNK = 2_000
+
+
+class _CountBuffer:
+    """Views counted by this process and not yet written: bucket key to article to views,
+    and each bucket's expiry."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._counts: dict[str, dict[str, int]] = {}
+        self._expiry: dict[str, int] = {}
+
+    def add(self, prefix: str, views: Sequence[View]) -> None:
+        if not views:
+            return
+        with self.lock:
+            counts, expiry = self._counts, self._expiry
+            for view in views:
+                hour = hour_label(view.timestamp)
+                labels = [hour, day_label(view.timestamp)]
+                if view.category:
+                    labels.append(category_label(hour, view.category))
+                for label in labels:
+                    key = prefix + label
+                    bucket = counts.get(key)
+                    if bucket is None:
+                        bucket = counts[key] = {}
+                        expiry[key] = bucket_expiry(label)
+                    bucket[view.article_id] = bucket.get(view.article_id, 0) + 1
+
+    def take(self) -> dict[str, tuple[int, dict[str, int]]]:
+        """Everything buffered (bucket key to expiry and counts), leaving the buffer empty."""
+        with self.lock:
+            taken = {key: (self._expiry[key], c) for key, c in self._counts.items()}
+            self._counts, self._expiry = {}, {}
+        return taken
+
+
+def _add_calls(
+    taken: Mapping[str, tuple[int, dict[str, int]]], chunk: int
+) -> Iterator[tuple[list[str], list[Any], int]]:
+    """``(keys, args, increments)`` of the flush scripts: whole buckets, about ``chunk``
+    increments per script (a larger bucket goes alone)."""
+    keys: list[str] = []
+    args: list[Any] = []
+    size = 0
+    for key, (expiry, part) in taken.items():
+        if keys and size + len(part) > chunk:
+            yield keys, args, size
+            keys, args, size = [], [], 0
+        keys.append(key)
+        args += (expiry, len(part))
+        for member, views in part.items():
+            args += (member, views)
+        size += len(part)
+    if keys:
+        yield keys, args, size
+
+
+def _flush_every(
+    ref: weakref.ref[RedisLiveStore], stopped: threading.Event, seconds: float
+) -> None:
+    while not stopped.wait(seconds):
+        store = ref()
+        if store is None:
+            return
+        try:
+            store.flush()
+        except LiveUnavailable:
+            pass  # kept for the next flush; _call has logged it
+        except Exception:  # a bug must not end the flushes of this process
+            log.exception("live store: writing buffered counts failed")
+        del store
+
+
+def _flush_at_exit(ref: weakref.ref[RedisLiveStore]) -> None:
+    store = ref()
+    if store is not None and store._flusher_pid == os.getpid():
+        try:
+            store.flush()
+        except LiveUnavailable:
+            log.error("live store: Redis did not answer at exit; buffered counts are lost")
 
 
 # --- in process -------------------------------------------------------------------------------
@@ -781,6 +991,12 @@ class Live:
         Views in the last 24 hours an article needs to trend.
     generation_interval : float
         Seconds between two looks at the lifecycle generation (one cheap ``GET``).
+    background : bool
+        Look from a thread of this process (started by the first :meth:`view` in each
+        process, so it survives a fork) instead of from the request that finds a look due:
+        requests then never wait on the store, which matters when view beacons keep Redis
+        busy (a request's ``GET`` queues behind their scripts). The first look of a process,
+        and the one after :meth:`refresh_now`, stay in the request.
     clock, monotonic : callable
         Wall-clock and monotonic seconds (replaceable in tests).
     build_catalogue : callable
@@ -795,6 +1011,7 @@ class Live:
         refresh_seconds: float = 5.0,
         trending_min_views: int = 5,
         generation_interval: float = 0.1,
+        background: bool = False,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         build_catalogue: Callable[[Bundle, Mapping[str, str]], tuple[Catalogue, dict[str, str]]]
@@ -818,6 +1035,35 @@ class Live:
         self._catalogue: tuple[Bundle, int, Catalogue] | None = None
         self._counts: LiveCounts | None = None
         self._view: LiveView | None = None
+        self._background = background
+        self._watcher_pid = 0
+        self._stopped = threading.Event()
+
+    def _look(self) -> None:
+        try:
+            with self._lock:
+                self._check_generation()
+        except Exception:  # a bug must not end the looks of this process
+            log.exception("live layer: looking at the lifecycle generation failed")
+
+    def _ensure_watcher(self) -> None:
+        pid = os.getpid()
+        if self._watcher_pid == pid:
+            return
+        with self._lock:
+            if self._watcher_pid != pid:
+                self._watcher_pid = pid
+                thread = threading.Thread(
+                    target=_watch,
+                    args=(weakref.ref(self), self._stopped, self.generation_interval),
+                    name="newsrec-live",
+                    daemon=True,
+                )
+                thread.start()
+
+    def close(self) -> None:
+        """Stop the background looks (if any)."""
+        self._stopped.set()
 
     def _check_generation(self) -> None:
         try:
@@ -835,11 +1081,16 @@ class Live:
 
     def view(self, bundle: Bundle) -> LiveView:
         """The live view of ``bundle`` for a request now (cheap: usually the cached one)."""
+        if self._background:
+            self._ensure_watcher()
         now = self._monotonic()
-        # one thread looks while the others keep the view they have (all wait for the first)
-        if now >= self._next_check and self._lock.acquire(blocking=self._generation < 0):
+        # one thread looks while the others keep the view they have; all wait for the first
+        # look, and for the one refresh_now asks (this worker's own change must show)
+        must = self._generation < 0 or self._next_check == -math.inf
+        if now >= self._next_check and self._lock.acquire(blocking=must):
             try:
-                self._next_check = now + self.generation_interval
+                # with a watcher, requests look again only when refresh_now asks
+                self._next_check = math.inf if self._background else now + self.generation_interval
                 self._check_generation()
             finally:
                 self._lock.release()
@@ -887,6 +1138,16 @@ class Live:
         return counts
 
 
+def _watch(ref: weakref.ref[Live], stopped: threading.Event, interval: float) -> None:
+    # holds the layer only while looking: a layer nobody uses any more ends its thread
+    while not stopped.wait(interval):
+        live = ref()
+        if live is None:
+            return
+        live._look()
+        del live
+
+
 def build_live(settings: Settings) -> Live:
     """The live layer ``settings`` ask for: in Redis when a URL is set, else in process."""
     url = settings.live_redis_url or settings.redis_url
@@ -895,7 +1156,12 @@ def build_live(settings: Settings) -> Live:
     if url:
         # ZUNIONs over a day of buckets take longer than a cache GET: allow them 200 ms
         timeout = max(settings.redis_timeout_ms, 200)
-        store = RedisLiveStore(url, dedup_seconds=dedup_seconds, timeout_ms=timeout)
+        store = RedisLiveStore(
+            url,
+            dedup_seconds=dedup_seconds,
+            timeout_ms=timeout,
+            flush_seconds=settings.live_flush_seconds,
+        )
     else:
         log.info("no NEWSREC_REDIS_URL: live counts and lifecycle changes are per process")
         store = LocalLiveStore(dedup_seconds=dedup_seconds)
@@ -903,4 +1169,5 @@ def build_live(settings: Settings) -> Live:
         store,
         refresh_seconds=settings.live_refresh_seconds,
         trending_min_views=settings.trending_min_views,
+        background=bool(url),
     )

@@ -520,6 +520,17 @@ ENV_VARS: tuple[EnvVar, ...] = (
         _number(0.0),
     ),
     EnvVar(
+        "NEWSREC_LIVE_FLUSH_SECONDS",
+        "live_flush_seconds",
+        "1",
+        "a number of seconds, 0 or more",
+        "How often each worker writes the views it counted to the live counters in Redis, "
+        "one increment per article and hour however many views it had (0: with every "
+        "request). Whether a view counts is always decided at once; a worker killed "
+        "without a graceful stop loses its last unwritten counts (not its event log).",
+        _number(0.0, inclusive=True),
+    ),
+    EnvVar(
         "NEWSREC_EVENTS_MAX_BATCH",
         "events_max_batch",
         "500",
@@ -653,6 +664,7 @@ class Settings:
     secure_cookies: bool = True
     live_redis_url: str | None = None
     live_refresh_seconds: float = 5.0
+    live_flush_seconds: float = 1.0
     events_max_batch: int = 500
     dedup_minutes: float = 30.0
     session_key: str | None = field(default=None, repr=False)

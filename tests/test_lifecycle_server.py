@@ -1,8 +1,10 @@
-"""Unpublishing reaches every worker: a real 2-worker server (``python -m service``) sharing
-Redis DB 14 (responses and live state), caches warm on both workers, then ``DELETE``."""
+"""A real 2-worker server (``python -m service``) sharing Redis DB 14 (responses and live
+state): unpublishing reaches the warm caches of every worker, and a graceful stop writes the
+view counts the workers still buffer."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -16,9 +18,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from service.live import day_label, hour_label
 from tests.conftest import publish_bundle
 from tests.support import free_port
-from tests.test_live_store import LIVE_REDIS_URL, live_redis  # noqa: F401 - a fixture
+from tests.test_live_store import BROWSER, LIVE_REDIS_URL, live_redis  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "cms-token-of-the-test-site"
@@ -35,8 +38,10 @@ def _request(url: str, method: str = "GET") -> tuple[int, bytes, str]:
         return exc.code, exc.read(), exc.headers.get("X-Request-ID", "")[:16]
 
 
-@pytest.fixture
-def server(tmp_path: Path, live_redis: redis.Redis) -> Iterator[str]:  # noqa: F811
+@contextlib.contextmanager
+def serving(tmp_path: Path, **extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``python -m service`` with 2 workers on DB 14: its base URL and process (stopped
+    gracefully at the end); ``extra`` adds environment variables."""
     models = tmp_path / "models"
     publish_bundle(models, "20261101T120000Z-v1")
     port = free_port()
@@ -51,6 +56,7 @@ def server(tmp_path: Path, live_redis: redis.Redis) -> Iterator[str]:  # noqa: F
         NEWSREC_EVENT_LOG_DIR="off",
         NEWSREC_RULES_DB=str(tmp_path / "rules.sqlite3"),
         NEWSREC_LOG_LEVEL="WARNING",
+        **extra,
     )
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
@@ -68,7 +74,7 @@ def server(tmp_path: Path, live_redis: redis.Redis) -> Iterator[str]:  # noqa: F
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"server did not start:\n{(tmp_path / 'server.log').read_text()}")
             time.sleep(0.1)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
@@ -77,6 +83,12 @@ def server(tmp_path: Path, live_redis: redis.Redis) -> Iterator[str]:  # noqa: F
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path, live_redis: redis.Redis) -> Iterator[str]:  # noqa: F811
+    with serving(tmp_path) as (base, _):
+        yield base
 
 
 URLS = ("/v1/articles/n1/related", "/v1/most-viewed?n=20", "/v1/articles/n4/related?n=8")
@@ -114,3 +126,27 @@ def test_unpublish_reaches_cached_answers_of_every_worker(server: str) -> None:
     assert _request(f"{server}/v1/articles/n2")[0] == 404
     body = json.loads(_request(server + URLS[0])[1])
     assert "n2" not in [item["id"] for item in body["items"]]
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_a_graceful_stop_writes_the_counts_workers_still_buffer(
+    tmp_path: Path,
+    live_redis: redis.Redis,  # noqa: F811
+) -> None:
+    events = [{"article_id": "n1", "session_id": f"reader-{i}"} for i in range(30)]
+    with serving(tmp_path, NEWSREC_LIVE_FLUSH_SECONDS="3600") as (base, proc):
+        for chunk in (events[:10], events[10:20], events[20:]):  # likely both workers
+            request = urllib.request.Request(
+                f"{base}/v1/events",
+                data=json.dumps(chunk).encode(),
+                headers={"Content-Type": "text/plain", "User-Agent": BROWSER},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert json.loads(response.read())["counted"] == 10
+        assert not live_redis.keys(f"nr:live:h:{hour_label(time.time())}")  # still buffered
+        proc.terminate()  # what a deploy or a restart does
+        proc.wait(timeout=15)
+    views = live_redis.zscore(f"nr:live:{day_label(time.time())}", "n1")
+    assert views == 30.0

@@ -8,22 +8,34 @@ expires keys by its own clock, so expiry is tested with view timestamps placed i
 
 from __future__ import annotations
 
+import gc
+import os
 import socket
+import subprocess
+import sys
+import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from flask import Flask
 
+from recommender.bundle import Bundle
+from service.lifecycle import build_catalogue
 from service.live import (
     DAY,
     HOUR,
+    Live,
     LiveStore,
     LiveUnavailable,
     LocalLiveStore,
     RedisLiveStore,
     View,
+    category_label,
     day_label,
     hour_label,
     window_buckets,
@@ -31,6 +43,7 @@ from service.live import (
 from tests.support import flushed_redis
 
 LIVE_REDIS_URL = "redis://127.0.0.1:6379/14"
+ROOT = Path(__file__).resolve().parent.parent
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 PREFIX = "nr:live:"
 
@@ -50,14 +63,22 @@ def _now() -> int:
 NOW = _now()
 
 
-@pytest.fixture(params=["local", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "local",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-buffered", marks=pytest.mark.redis),
+    ]
+)
 def make_store(request: pytest.FixtureRequest) -> Callable[..., LiveStore]:
-    """Build a store of the parametrised kind (``dedup_seconds`` as keyword)."""
+    """Build a store of the parametrised kind (``dedup_seconds`` as keyword); the buffered
+    Redis store writes its counts only when asked (its thread waits a minute)."""
     if request.param == "local":
         return lambda dedup_seconds=1800.0: LocalLiveStore(dedup_seconds=dedup_seconds)
     request.getfixturevalue("live_redis")
+    flush = 60.0 if request.param == "redis-buffered" else 0.0
     return lambda dedup_seconds=1800.0: RedisLiveStore(
-        LIVE_REDIS_URL, dedup_seconds=dedup_seconds, timeout_ms=1000
+        LIVE_REDIS_URL, dedup_seconds=dedup_seconds, timeout_ms=1000, flush_seconds=flush
     )
 
 
@@ -181,6 +202,7 @@ def test_redis_live_keys_are_bounded_and_hold_no_session_id(
     ]
     response = app.test_client().post("/v1/events", json=events, headers={"User-Agent": BROWSER})
     assert response.status_code == 202
+    app.extensions["newsrec"].live.store.flush()  # (counts are written every second)
     keys = sorted(k.decode() for k in live_redis.keys("*"))
     assert all(k.startswith(PREFIX) for k in keys)
     assert not any("reader-42" in k for k in keys)
@@ -209,3 +231,198 @@ def test_redis_live_store_unreachable_raises_and_backs_off() -> None:
     with pytest.raises(LiveUnavailable, match="skipped"):
         store.counts([([(hour_label(NOW), 1.0)], None)])
     assert time.perf_counter() - started < 0.01
+
+
+# --- the live layer's looks at the lifecycle generation ---------------------------------------
+
+
+class WatchedStore(RedisLiveStore):
+    """A Redis live store that notes which thread asked for the generation."""
+
+    def __init__(self) -> None:
+        super().__init__(LIVE_REDIS_URL, timeout_ms=1000)
+        self.askers: list[int] = []
+
+    def generation(self) -> int:
+        self.askers.append(threading.get_ident())
+        return super().generation()
+
+
+def _background_live(store: LiveStore) -> Live:
+    # the catalogue ignores overlay records: these tests watch the generation only
+    return Live(
+        store,
+        background=True,
+        generation_interval=0.02,
+        build_catalogue=lambda bundle, records: (build_catalogue(bundle, {})[0], {}),
+    )
+
+
+def _seen_within(live: Live, bundle: Bundle, generation: int, seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if live.view(bundle).generation == generation:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.redis
+def test_background_live_layer_sees_changes_without_requests_asking_redis(
+    live_redis: redis.Redis, app: Flask
+) -> None:
+    bundle = app.extensions["newsrec"].store.current().bundle
+    store = WatchedStore()
+    live = _background_live(store)
+    request_thread = threading.get_ident()
+    assert live.view(bundle).generation == 0  # the first look is the request's own
+    assert store.askers == [request_thread]
+    RedisLiveStore(LIVE_REDIS_URL).put_overlay("elsewhere", "{}")  # another worker publishes
+    assert _seen_within(live, bundle, 1)
+    assert len(store.askers) > 1
+    assert request_thread not in store.askers[1:]  # the thread looked, no request waited
+    # after this worker's own change the next request looks at once (reads its own writes)
+    RedisLiveStore(LIVE_REDIS_URL).put_overlay("here", "{}")
+    live.refresh_now()
+    assert live.view(bundle).generation == 2
+    assert store.askers.count(request_thread) == 2
+    live.close()
+
+
+@pytest.mark.redis
+def test_background_live_layer_looks_again_in_a_forked_worker(
+    live_redis: redis.Redis, app: Flask
+) -> None:
+    bundle = app.extensions["newsrec"].store.current().bundle
+    live = _background_live(RedisLiveStore(LIVE_REDIS_URL, timeout_ms=1000))
+    live.view(bundle)  # the parent's thread is running; a fork does not copy it
+    pid = os.fork()
+    if pid == 0:  # the worker: it must start its own looks
+        code = 1
+        try:
+            live.view(bundle)
+            RedisLiveStore(LIVE_REDIS_URL).put_overlay("late", "{}")
+            code = 0 if _seen_within(live, bundle, 1) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    live.close()
+
+
+@pytest.mark.redis
+def test_background_looks_end_with_their_live_layer(live_redis: redis.Redis, app: Flask) -> None:
+    def watchers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "newsrec-live"}
+
+    bundle = app.extensions["newsrec"].store.current().bundle
+    before = watchers()
+    live = _background_live(RedisLiveStore(LIVE_REDIS_URL, timeout_ms=1000))
+    live.view(bundle)
+    (thread,) = watchers() - before
+    del live
+    deadline = time.monotonic() + 2
+    while thread.is_alive() and time.monotonic() < deadline:
+        gc.collect()  # (the thread may hold the layer while a collection runs)
+        time.sleep(0.01)
+    assert not thread.is_alive()
+
+
+# --- buffered counts ---------------------------------------------------------------------------
+
+
+def _buffered(flush_seconds: float = 60.0) -> RedisLiveStore:
+    return RedisLiveStore(LIVE_REDIS_URL, timeout_ms=1000, flush_seconds=flush_seconds)
+
+
+@pytest.mark.redis
+def test_buffered_counts_reach_other_workers_within_the_flush_interval(
+    live_redis: redis.Redis,
+) -> None:
+    writer = _buffered(flush_seconds=0.05)
+    reader = RedisLiveStore(LIVE_REDIS_URL, timeout_ms=1000)  # another worker
+    counted = writer.record([view("a", session=f"s{i}") for i in range(50)], NOW)
+    assert counted == [True] * 50  # decided at once, in Redis
+    assert writer.record([view("a", session="s7")], NOW) == [False]  # also across workers
+    assert RedisLiveStore(LIVE_REDIS_URL).record([view("a", session="s8")], NOW) == [False]
+    deadline = time.monotonic() + 3
+    while overall(reader, hour_label(NOW)) != {"a": 50.0} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert overall(reader, hour_label(NOW)) == {"a": 50.0}
+    assert overall(reader, day_label(NOW)) == {"a": 50.0}
+    assert overall(reader, category_label(hour_label(NOW), "news")) == {"a": 50.0}
+    writer.close()
+
+
+@pytest.mark.redis
+def test_buffered_counts_go_as_one_increment_per_bucket_and_article(
+    live_redis: redis.Redis,
+) -> None:
+    store = _buffered()
+    store.record([view("a", session=f"s{i}") for i in range(40)], NOW)
+    store.record([view("b", session=f"s{i}", category="") for i in range(10)], NOW)
+    # a: its hour, day and section buckets; b (no section): hour and day
+    assert store.flush() == 5
+    assert store.flush() == 0
+    assert overall(store, hour_label(NOW)) == {"a": 40.0, "b": 10.0}
+
+
+@pytest.mark.redis
+def test_a_failed_flush_is_retried_and_applied_once(live_redis: redis.Redis) -> None:
+    store = _buffered()
+    store.record([view("a", session=f"s{i}") for i in range(3)], NOW)
+    real = store._add
+    calls: list[str] = []
+
+    def applied_but_timed_out(**kwargs: Any) -> Any:
+        calls.append("timeout")
+        real(**kwargs)  # Redis ran it; the answer never came back
+        raise redis.TimeoutError("Timeout reading from socket")
+
+    def refused(**kwargs: Any) -> Any:
+        calls.append("refused")
+        raise redis.ConnectionError("Connection refused")
+
+    for failure in (refused, applied_but_timed_out):
+        store._add = failure  # type: ignore[method-assign]
+        with pytest.raises(LiveUnavailable):
+            store.flush()
+    store._add = real  # type: ignore[method-assign]
+    store.record([view("a", session="late")], NOW)  # more views meanwhile
+    assert calls == ["refused", "timeout"]
+    store.flush()
+    assert overall(store, hour_label(NOW)) == {"a": 4.0}  # not 7: the timed-out flush ran once
+    assert overall(store, day_label(NOW)) == {"a": 4.0}
+
+
+@pytest.mark.redis
+def test_buffered_counts_are_written_when_the_process_exits(live_redis: redis.Redis) -> None:
+    program = textwrap.dedent(
+        f"""
+        from service.live import RedisLiveStore, View
+        store = RedisLiveStore({LIVE_REDIS_URL!r}, flush_seconds=3600)
+        views = [View("s" + str(i), "a", "news", {NOW}) for i in range(7)]
+        assert store.record(views, {NOW}) == [True] * 7
+        """
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, cwd=ROOT, timeout=60)
+    assert overall(RedisLiveStore(LIVE_REDIS_URL), hour_label(NOW)) == {"a": 7.0}
+
+
+@pytest.mark.redis
+def test_a_forked_worker_writes_only_its_own_buffered_counts(live_redis: redis.Redis) -> None:
+    store = _buffered()
+    store.record([view("a", session=f"p{i}") for i in range(5)], NOW)  # the parent's
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            store.record([view("a", session=f"c{i}") for i in range(2)], NOW)
+            code = 0 if store.flush() == 3 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert overall(RedisLiveStore(LIVE_REDIS_URL), hour_label(NOW)) == {"a": 2.0}
+    store.flush()
+    assert overall(store, hour_label(NOW)) == {"a": 7.0}
