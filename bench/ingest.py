@@ -61,6 +61,9 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.
 SINGLE_TARGET = 2_000.0
 BATCH_TARGET = 20_000.0
 P99_RATIO_TARGET = 2.0
+#: Seconds to wait after a run before reading Redis's counts: the workers write theirs every
+#: NEWSREC_LIVE_FLUSH_SECONDS (default 1 s).
+FLUSH_WAIT = 2.0
 
 RELATED_LUA = """\
 local counter = 0
@@ -398,6 +401,7 @@ def main() -> int:
                     )
                 )
                 results.setdefault(f"{name} max", []).append(result)
+                time.sleep(FLUSH_WAIT)  # the workers write their counts every second
                 counted.append(((result.requests - result.non_2xx) * batch, counted_today(client)))
             for name, connections in (("single", 24), ("batch", 5)):
                 client.flushdb()
@@ -424,40 +428,48 @@ def main() -> int:
         "NEWSREC_EVENTS_PORT": str(events_port),
         "NEWSREC_EVENTS_WORKERS": str(max(1, args.workers - page_workers)),
     }
-    client.flushdb()
-    service = Service(split_env, work / "service-split.log")
-    try:
-        wait_ready(events_port)
-        CHARGED[:] = [
-            (service.process.pid, True),
-            *((pid, True) for pid in child_pids(service.process.pid)),
-            (int(client.info("server")["process_id"]), False),
-        ]
-        for path in [f"/v1/articles/{i}/related" for i in ids[::50][:100]]:
-            service.get(path)
-        for repeat in range(args.repeats):
-            log(f"events pool: repeat {repeat + 1} of {args.repeats}")
-            related_split = wrk_command(
-                wrk, service.port, related, threads=1, connections=4, duration=d
-            )
-            results.setdefault("pool: related idle", []).append(run_wrk(related_split))
-            for name, connections in (("single", 24), ("batch", 5)):
-                client.flushdb()
-                ingest = wrk_command(
-                    wrk,
-                    events_port,
-                    events[f"{name}-paced"],
-                    threads=1,
-                    connections=connections,
-                    duration=d + 1,
-                )
-                with_load, paced = run_together(related_split, ingest)
-                results.setdefault(f"pool: related + {name}", []).append(with_load)
-                results.setdefault(f"pool: {name} paced", []).append(paced)
-    finally:
-        service.stop()
+    # The baseline of the same run: the same pool with each request's counters written in
+    # its own script (NEWSREC_LIVE_FLUSH_SECONDS=0, the behaviour before buffered counts).
+    for label, extra in (
+        ("pool", {}),
+        ("pool, counters per request", {"NEWSREC_LIVE_FLUSH_SECONDS": "0"}),
+    ):
         client.flushdb()
-        shutil.rmtree(work, ignore_errors=True)
+        service = Service({**split_env, **extra}, work / f"service-{len(extra)}.log")
+        try:
+            wait_ready(events_port)
+            CHARGED[:] = [
+                (service.process.pid, True),
+                *((pid, True) for pid in child_pids(service.process.pid)),
+                (int(client.info("server")["process_id"]), False),
+            ]
+            for path in [f"/v1/articles/{i}/related" for i in ids[::50][:100]]:
+                service.get(path)
+            kinds = ("single", "batch") if not extra else ("batch",)
+            for repeat in range(args.repeats):
+                log(f"{label}: repeat {repeat + 1} of {args.repeats}")
+                related_split = wrk_command(
+                    wrk, service.port, related, threads=1, connections=4, duration=d
+                )
+                results.setdefault(f"{label}: related idle", []).append(run_wrk(related_split))
+                for name in kinds:
+                    connections = 24 if name == "single" else 5
+                    client.flushdb()
+                    ingest = wrk_command(
+                        wrk,
+                        events_port,
+                        events[f"{name}-paced"],
+                        threads=1,
+                        connections=connections,
+                        duration=d + 1,
+                    )
+                    with_load, paced = run_together(related_split, ingest)
+                    results.setdefault(f"{label}: related + {name}", []).append(with_load)
+                    results.setdefault(f"{label}: {name} paced", []).append(paced)
+        finally:
+            service.stop()
+    client.flushdb()
+    shutil.rmtree(work, ignore_errors=True)
 
     def median(name: str, attr: str) -> float:
         return statistics.median(getattr(r, attr) for r in results[name])
@@ -473,6 +485,10 @@ def main() -> int:
         name: median(f"pool: related + {name}", "p99_ms") / pool_idle_p99
         for name in ("single", "batch")
     }
+    base = "pool, counters per request"
+    sync_ratio = median(f"{base}: related + batch", "p99_ms") / median(
+        f"{base}: related idle", "p99_ms"
+    )
     scenarios = [
         ("healthz max", 0, None),
         ("related idle", 0, None),
@@ -487,6 +503,9 @@ def main() -> int:
         ("pool: related + single", 0, pool_ratios["single"]),
         ("pool: batch paced", 100, None),
         ("pool: related + batch", 0, pool_ratios["batch"]),
+        (f"{base}: related idle", 0, None),
+        (f"{base}: batch paced", 100, None),
+        (f"{base}: related + batch", 0, sync_ratio),
     ]
     checks = [
         (
@@ -546,7 +565,11 @@ def main() -> int:
         "related and paced loads against `python -m service` with "
         f"`NEWSREC_WORKERS={page_workers}` and an events pool of its own (`NEWSREC_EVENTS_PORT`, "
         f"`NEWSREC_EVENTS_WORKERS={max(1, args.workers - page_workers)}`): the events go to "
-        "that port, as a proxy routing `/v1/events` there would send them.",
+        "that port, as a proxy routing `/v1/events` there would send them. Counted views "
+        "reach Redis's counters as buffered increments every second (the default "
+        "`NEWSREC_LIVE_FLUSH_SECONDS=1`); *pool, counters per request*: the same pool with "
+        "`NEWSREC_LIVE_FLUSH_SECONDS=0` (each request's increments in its own script, as "
+        "before buffering), the baseline of this run for that change.",
         "",
         "| scenario | req/s | events/s | p50 ms | p99 ms | CPU us/request | CPU us/event "
         "| related p99 / idle |",

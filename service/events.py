@@ -70,6 +70,7 @@ log = logging.getLogger("service")
 events = Blueprint("events", __name__)
 
 EVENT_FIELDS = ("article_id", "session_id", "timestamp", "type")
+_FIELD_SET = frozenset(EVENT_FIELDS)
 EVENT_TYPES = ("view",)
 MAX_ID_LENGTH = 200
 #: Bytes allowed per event in a body (a generous bound; real events are ~100 bytes).
@@ -168,12 +169,12 @@ def check_event(event: Any, catalogue: Catalogue, now: float) -> tuple[str, str,
     :class:`_Reject` with the reason otherwise."""
     if not isinstance(event, dict):
         raise _Reject("malformed", "an event must be a JSON object")
-    for name in event:
-        if name not in EVENT_FIELDS:
-            raise _Reject(
-                "malformed",
-                f"unknown field {str(name)[:60]!r}; accepted: {', '.join(EVENT_FIELDS)}",
-            )
+    if not event.keys() <= _FIELD_SET:
+        name = next(n for n in event if n not in _FIELD_SET)
+        raise _Reject(
+            "malformed",
+            f"unknown field {str(name)[:60]!r}; accepted: {', '.join(EVENT_FIELDS)}",
+        )
     kind = event.get("type", "view")
     if kind not in EVENT_TYPES:
         raise _Reject("bad_type", f"type must be one of {', '.join(EVENT_TYPES)}")

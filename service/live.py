@@ -428,7 +428,7 @@ class RedisLiveStore:
         keys = [p + "seen:" + dedup_key(view) for view in views]
         flags = self._call("record", lambda: self._dedup(keys=keys, args=[self.dedup_ms]))
         counted = [bool(flag) for flag in flags]
-        self._buffer.add(p, [v for v, flag in zip(views, counted, strict=True) if flag])
+        self._buffer.add(views, counted)
         return counted
 
     def _ensure_flusher(self) -> None:
@@ -465,7 +465,7 @@ class RedisLiveStore:
         written once, or lost with a process that is killed first (its event log line stays).
         """
         with self._flush_lock:
-            taken = self._buffer.take()
+            taken = self._buffer.take(self.prefix)
             if taken:
                 self._unsent += [
                     (secrets.token_hex(8), keys, args, size)
@@ -559,37 +559,43 @@ FLUSH_CHUNK = 2_000
 
 
 class _CountBuffer:
-    """Views counted by this process and not yet written: bucket key to article to views,
-    and each bucket's expiry."""
+    """Views counted by this process and not yet written, per (hour, section) and article;
+    expanded into bucket keys (hour, day, hour-and-section) only when taken."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self._counts: dict[str, dict[str, int]] = {}
-        self._expiry: dict[str, int] = {}
+        self._groups: dict[tuple[int, str], dict[str, int]] = {}
 
-    def add(self, prefix: str, views: Sequence[View]) -> None:
-        if not views:
-            return
+    def add(self, views: Sequence[View], counted: Sequence[bool]) -> None:
+        # the request path: one dict update per counted view
         with self.lock:
-            counts, expiry = self._counts, self._expiry
-            for view in views:
-                hour = hour_label(view.timestamp)
-                labels = [hour, day_label(view.timestamp)]
-                if view.category:
-                    labels.append(category_label(hour, view.category))
-                for label in labels:
-                    key = prefix + label
-                    bucket = counts.get(key)
-                    if bucket is None:
-                        bucket = counts[key] = {}
-                        expiry[key] = bucket_expiry(label)
-                    bucket[view.article_id] = bucket.get(view.article_id, 0) + 1
+            groups = self._groups
+            for view, flag in zip(views, counted, strict=True):
+                if flag:
+                    key = (view.timestamp // HOUR, view.category)
+                    group = groups.get(key)
+                    if group is None:
+                        group = groups[key] = {}
+                    group[view.article_id] = group.get(view.article_id, 0) + 1
 
-    def take(self) -> dict[str, tuple[int, dict[str, int]]]:
+    def take(self, prefix: str) -> dict[str, tuple[int, dict[str, int]]]:
         """Everything buffered (bucket key to expiry and counts), leaving the buffer empty."""
         with self.lock:
-            taken = {key: (self._expiry[key], c) for key, c in self._counts.items()}
-            self._counts, self._expiry = {}, {}
+            groups, self._groups = self._groups, {}
+        taken: dict[str, tuple[int, dict[str, int]]] = {}
+        for (hour, category), group in groups.items():
+            label = hour_label(hour * HOUR)
+            labels = [label, day_label(hour * HOUR)]
+            if category:
+                labels.append(category_label(label, category))
+            for name in labels:
+                key = prefix + name
+                found = taken.get(key)
+                if found is None:
+                    found = taken[key] = (bucket_expiry(name), {})
+                counts = found[1]
+                for article_id, views in group.items():
+                    counts[article_id] = counts.get(article_id, 0) + views
         return taken
 
 
