@@ -180,7 +180,7 @@ def test_compose_has_redis_api_and_trainer() -> None:
     for flag, value in (
         ("--appendonly", "yes"),
         ("--maxmemory", "256mb"),
-        ("--maxmemory-policy", "allkeys-lru"),
+        ("--maxmemory-policy", "volatile-lru"),
     ):
         assert command[command.index(flag) + 1] == value
     assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
