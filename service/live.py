@@ -269,12 +269,16 @@ end
 return out
 """
 
-# Buffered counts, applied once: KEYS the flush's marker, then the buckets; ARGV per bucket
-# its expiry and number of members, then (member, views) pairs, bucket after bucket. A flush
-# retried after a timeout that Redis had in fact applied finds its marker and does nothing.
+# Buffered counts, applied once: KEYS the writing process's sequence key, then the buckets;
+# ARGV[1] the write's sequence number, then per bucket its expiry and number of members, then
+# (member, views) pairs, bucket after bucket. A process numbers its writes and retries them in
+# order, so a write retried after a timeout that Redis had in fact applied finds its number
+# already recorded and does nothing. One key per process, kept an hour after its last write.
 _ADD_SCRIPT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 172800) then return 0 end
-local a = 1
+local seq = tonumber(ARGV[1])
+if seq <= tonumber(redis.call('GET', KEYS[1]) or '0') then return 0 end
+redis.call('SET', KEYS[1], seq, 'EX', 3600)
+local a = 2
 for k = 2, #KEYS do
   local expiry, n = ARGV[a], tonumber(ARGV[a + 1])
   a = a + 2
@@ -359,8 +363,10 @@ class RedisLiveStore:
         self._buffer = _CountBuffer()
         self._flush_lock = threading.Lock()
         self._start_lock = threading.Lock()
-        #: flush scripts not applied yet: (marker, bucket keys, arguments, increments)
-        self._unsent: list[tuple[str, list[str], list[Any], int]] = []
+        #: flush scripts not applied yet, in order: (number, bucket keys, arguments, increments)
+        self._unsent: list[tuple[int, list[str], list[Any], int]] = []
+        self._writer = secrets.token_hex(8)  # names this process's sequence key
+        self._sequence = 0
         self._flusher_pid = 0
         self._stopped = threading.Event()
         self._failures = 0
@@ -444,6 +450,8 @@ class RedisLiveStore:
                 self._buffer = _CountBuffer()
                 self._flush_lock = threading.Lock()
                 self._unsent = []
+                self._writer = secrets.token_hex(8)
+                self._sequence = 0
             self._flusher_pid = pid
             ref = weakref.ref(self)
             threading.Thread(
@@ -459,23 +467,24 @@ class RedisLiveStore:
 
         Called every ``flush_seconds`` by this process's thread, before :meth:`counts` (a
         process reads its own views) and when the process exits normally. The buffer goes
-        in scripts of about :data:`FLUSH_CHUNK` increments, each applied at most once (its
-        marker key). A script Redis does not answer stays queued, first in line for the next
+        in scripts of about :data:`FLUSH_CHUNK` increments, each applied at most once (numbered
+        per process). A script Redis does not answer stays queued, first in line for the next
         flush, and :class:`LiveUnavailable` is raised: a view counted by :meth:`record` is
         written once, or lost with a process that is killed first (its event log line stays).
         """
         with self._flush_lock:
             taken = self._buffer.take(self.prefix)
-            if taken:
-                self._unsent += [
-                    (secrets.token_hex(8), keys, args, size)
-                    for keys, args, size in _add_calls(taken, FLUSH_CHUNK)
-                ]
+            for keys, args, size in _add_calls(taken, FLUSH_CHUNK):
+                self._sequence += 1
+                self._unsent.append((self._sequence, keys, args, size))
             done = 0
+            sequence_key = self.prefix + "writer:" + self._writer
             while self._unsent:
-                marker, keys, args, size = self._unsent[0]
-                marked = [self.prefix + "flush:" + marker, *keys]
-                self._call("flush", functools.partial(self._add, keys=marked, args=args))
+                number, keys, args, size = self._unsent[0]
+                self._call(
+                    "flush",
+                    functools.partial(self._add, keys=[sequence_key, *keys], args=[number, *args]),
+                )
                 del self._unsent[0]
                 done += size
             return done
