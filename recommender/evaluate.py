@@ -67,6 +67,11 @@ Strategies
 ``most_viewed``
     The site's most viewed over the 7 days before the split (the bundle's ranking), minus the
     query article (same filters).
+``most_viewed_live``
+    What the live service's ``/v1/most-viewed`` (7 days) showed at the pair's time: the
+    bundle's 7-day views plus the views counted since the split and before the pair (crawler
+    sessions left out, a session's repeats of an article within 30 minutes counted once, as
+    ``service.live`` does), ties by article id, minus the query article.
 ``content``, ``coview``, ``hybrid``
     :func:`recommender.blend.related` with that strategy, including its fallbacks. The single
     signals are raw: ``content`` is TF-IDF cosine only, blind to age.
@@ -112,6 +117,7 @@ import numpy as np
 
 from recommender.blend import BlendParams, Filters, Signals, related
 from recommender.errors import DataError
+from recommender.windows import WINDOWS
 
 if TYPE_CHECKING:
     import argparse
@@ -126,7 +132,9 @@ if TYPE_CHECKING:
 DAY = 86_400
 #: Metric cut-offs; lists are ``max(KS)`` long.
 KS = (5, 10)
-STRATEGIES = ("most_viewed", "content", "coview", "content_fresh", "hybrid")
+STRATEGIES = ("most_viewed", "most_viewed_live", "content", "coview", "content_fresh", "hybrid")
+#: What the service counts as one view: a session's repeats of an article within this are one.
+DEDUP_SECONDS = 1_800
 GROUPS = ("all", "new", "established")
 #: Query-article age buckets (days, lower bound inclusive) for "hit rate by query-article age".
 AGE_BUCKETS: tuple[tuple[float, float, str], ...] = (
@@ -235,6 +243,10 @@ class ReplayPairs:
         Unix seconds of each article's first view in the whole view log: an article read then
         was live then, whatever its publish date says (how undated articles become known).
         Empty when the pairs were built by hand: only publish dates and query views count.
+    view_ids, view_timestamps
+        The views of the period a live service would have counted, in time order: not from a
+        crawler session, and a session's repeats of an article within :data:`DEDUP_SECONDS`
+        once (what ``most_viewed_live`` ranks by). Empty when built by hand.
     """
 
     query_ids: list[str]
@@ -243,6 +255,8 @@ class ReplayPairs:
     n_sessions: int
     n_bot_sessions: int = 0
     first_views: Mapping[str, int] = field(default_factory=dict)
+    view_ids: list[str] = field(default_factory=list)
+    view_timestamps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.query_ids)
@@ -265,6 +279,7 @@ def replay_pairs(
     bots = per_session[0][per_session[1] > max_session_views]
     human = ~np.isin(sessions, bots)
     sessions, codes, times = sessions[human], codes[human], times[human]
+    counted_codes, counted_times = _counted_views(sessions, codes, times)
     # drop reloads: a view of the article the reader is already on
     if sessions.size:
         fresh = np.ones(sessions.size, dtype=bool)
@@ -285,7 +300,29 @@ def replay_pairs(
         first_views={
             str(ids[c]): int(first_view[c]) for c in np.flatnonzero(first_view != never).tolist()
         },
+        view_ids=[str(ids[c]) for c in counted_codes.tolist()],
+        view_timestamps=counted_times,
     )
+
+
+def _counted_views(
+    sessions: np.ndarray, codes: np.ndarray, times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(article codes, times)`` of the views a live service counts, in time order: a
+    session's view of an article counts unless it counted one less than
+    :data:`DEDUP_SECONDS` before (``service.live``'s dedup window)."""
+    order = np.lexsort((times, codes, sessions))
+    s, c, t = sessions[order], codes[order], times[order]
+    keep = np.ones(t.size, dtype=bool)
+    last = (-1, -1, 0)  # the (session, article, time) counted last
+    for i, view in enumerate(zip(s.tolist(), c.tolist(), t.tolist(), strict=True)):
+        if view[:2] == last[:2] and view[2] - last[2] < DEDUP_SECONDS:
+            keep[i] = False
+        else:
+            last = view
+    c, t = c[keep], t[keep]
+    by_time = np.argsort(t, kind="stable")
+    return c[by_time], t[by_time].astype(np.int64)
 
 
 # --- the split ---------------------------------------------------------------------------------
@@ -685,6 +722,11 @@ class Replay:
     #: Freshness scales every candidate by one factor at a given time (all dated and published
     #: before any pair that can list them, or all undated): the order does not depend on it.
     freshness_is_common_factor: bool = False
+    #: The views the live service counted after ``now_ts`` (rows and times, in time order).
+    live_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    live_ts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: When each row joined the live catalogue (the bundle's rows: always there).
+    known_ts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def n_pairs(self) -> int:
@@ -824,6 +866,11 @@ def prepare_replay(
             and bool((new_dates <= new_known[candidate[n:]]).all())
         )
     )
+    view_rows = np.array(
+        [bundle.row(a) if bundle.has(a) else new_row.get(a, -1) for a in pairs.view_ids],
+        dtype=np.int64,
+    )
+    live = (view_rows >= 0) & (pairs.view_timestamps >= now_ts)
     return Replay(
         bundle=bundle,
         signals=signals,
@@ -840,6 +887,9 @@ def prepare_replay(
         pair_state=pair_state,
         state_lists=state_lists,
         freshness_is_common_factor=common,
+        live_rows=view_rows[live],
+        live_ts=np.asarray(pairs.view_timestamps, dtype=np.int64)[live],
+        known_ts=np.concatenate([np.full(n, np.iinfo(np.int64).min), new_known]).astype(np.int64),
     )
 
 
@@ -960,6 +1010,8 @@ def replay_lists(
     if strategy == "content_fresh":
         strategy = "hybrid"
         params = dataclasses.replace(params, coview_weight=0.0)
+    if strategy == "most_viewed_live":
+        return _live_most_viewed(replay, filters, n)
     site = bundle.popular_rows("7d")
     by_state = strategy in ("content", "hybrid")
     by_time = per_pair or _ranked_at_pair_time(replay, strategy, params, filters)
@@ -1003,6 +1055,57 @@ def replay_lists(
         )
         lists.append([item.row for item in items])
     return ReplayLists(lists, np.asarray(pair_list, dtype=np.int64).reshape(-1))
+
+
+def _live_most_viewed(replay: Replay, filters: Filters, n: int) -> ReplayLists:
+    """``GET /v1/most-viewed`` (7 days) as the live service answered it at each pair: the
+    bundle's 7-day views plus every view counted since its ``now`` and before the pair, ties
+    by row (article id order), minus the query article (same filters)."""
+    signals = replay.signals
+    m = len(signals.categories)
+    counts = np.zeros(m, dtype=np.float64)
+    counts[: len(replay.bundle)] = replay.bundle.popularity_views[:, WINDOWS.index("7d")]
+    rows = np.arange(m)
+    lists: list[list[int]] = []
+    pair_list = np.zeros(replay.n_pairs, dtype=np.int64)
+    seen: dict[tuple[int, int], int] = {}
+    done = 0
+    for i in np.argsort(replay.pair_ts, kind="stable").tolist():
+        now = int(replay.pair_ts[i])
+        upto = int(np.searchsorted(replay.live_ts, now, side="left"))  # views before the pair
+        if upto > done:
+            np.add.at(counts, replay.live_rows[done:upto], 1.0)
+            done = upto
+            seen.clear()
+        row = int(replay.query_rows[replay.pair_query[i]])
+        key = (row, now)
+        found = seen.get(key)
+        if found is None:
+
+            def listed(r: int, now: int = now) -> bool:
+                return bool(replay.known_ts[r] <= now) and filters.allows(signals, r, now)
+
+            # the best rows by count (all those tied with the last one), then the filters
+            k = min(m, n + 1 + 4 * n)
+            threshold = np.partition(counts, m - k)[m - k] if k < m else -np.inf
+            pool = rows[counts >= threshold]
+            chosen: list[int] = []
+            for candidate in pool[np.lexsort((pool, -counts[pool]))].tolist():
+                if candidate != row and listed(candidate):
+                    chosen.append(candidate)
+                    if len(chosen) == n:
+                        break
+            if len(chosen) < n and pool.size < m:  # the filters left too few: every row
+                chosen = []
+                for candidate in np.lexsort((rows, -counts)).tolist():
+                    if candidate != row and listed(candidate):
+                        chosen.append(candidate)
+                        if len(chosen) == n:
+                            break
+            found = seen[key] = len(lists)
+            lists.append(chosen)
+        pair_list[i] = found
+    return ReplayLists(lists, pair_list)
 
 
 def _ranks(replay: Replay, lists: ReplayLists) -> np.ndarray:
