@@ -16,6 +16,8 @@ Both pass the same contract tests. What they keep (Redis keys, all under ``nr:li
 - ``d:<YYYYMMDD>``: views per article per UTC day, kept 8 days after the day ends (the
   trending baseline).
 - ``gen`` and ``articles``: the lifecycle generation and overlay (see :mod:`service.lifecycle`).
+- ``writer:<random id>``: the number of the last buffered write a worker process applied
+  (see :meth:`RedisLiveStore.flush`), kept an hour after it.
 
 Recording a request's views is one Lua script call (one round trip): per view, ``SET NX PX``
 on its dedup key, which decides at once whether it counts. The counted views go to a buffer
@@ -23,7 +25,7 @@ of the worker process, which its thread writes every ``NEWSREC_LIVE_FLUSH_SECOND
 one ``ZINCRBY`` per bucket and article (hour, hour-and-section, day) however many views it
 had, and each bucket touched gets its absolute expiry (``EXPIREAT``). Redis is single-threaded
 and shares the cores with the page workers, so its time per view is what ingestion costs page
-reads (``bench/ingest.py``): the increments were three quarters of it, and a popular article
+reads (``bench/ingest.py``): the increments were two thirds of it, and a popular article
 takes one per second instead of one per view. The price: counts reach Redis up to a second
 late (well inside a refresh tick), and a worker killed without a graceful stop loses its last
 second of counts (its event log lines stay, so the next training has them). With the setting
