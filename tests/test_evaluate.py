@@ -237,13 +237,7 @@ def test_live_most_viewed_counts_the_views_before_each_pair(tiny: tuple[Path, Pa
         strategies=("most_viewed_live",),
         config=TrainConfig(coview_min_count=1),
     )
-    replay = evaluation.replay
-    assert replay is not None
-    lists = evaluation.scores["most_viewed_live"].lists
-    names = [
-        [str(replay.bundle.article_ids[r]) if r < 4 else "n1" for r in lists.for_pair(i)]
-        for i in range(4)
-    ]
+    names = _names(evaluation, "most_viewed_live")  # (the tiny case has n1 only)
     # 7 days before the split: e1 3, s1 3, e2 2, s2 2. At 10:00 nothing live yet; n1 (published
     # at 06:00, no views) comes last
     assert names[0] == ["s1", "e2", "s2", "n1"]
