@@ -71,7 +71,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
@@ -101,6 +101,8 @@ MAX_EVENT_AGE = 48 * HOUR
 FUTURE_TOLERANCE = 300
 TRENDING_BASELINE_DAYS = 7
 KEY_PREFIX = "nr:live:"
+
+_Owner = TypeVar("_Owner")
 
 #: ``(bucket label, weight)``: ``"h:2026112719"`` or ``"d:20261127"``.
 Bucket = tuple[str, float]
@@ -455,13 +457,9 @@ class RedisLiveStore:
                 self._writer = secrets.token_hex(8)
                 self._sequence = 0
             self._flusher_pid = pid
-            ref = weakref.ref(self)
-            threading.Thread(
-                target=_flush_every,
-                args=(ref, self._stopped, self.flush_seconds),
-                name="newsrec-live-flush",
-                daemon=True,
-            ).start()
+            ref = _start_every(
+                self, self._stopped, self.flush_seconds, RedisLiveStore.flush, "newsrec-live-flush"
+            )
             atexit.register(_flush_at_exit, ref)
 
     def flush(self) -> int:
@@ -631,20 +629,40 @@ def _add_calls(
         yield keys, args, size
 
 
-def _flush_every(
-    ref: weakref.ref[RedisLiveStore], stopped: threading.Event, seconds: float
+def _start_every(
+    owner: _Owner,
+    stopped: threading.Event,
+    seconds: float,
+    act: Callable[[_Owner], object],
+    name: str,
+) -> weakref.ref[_Owner]:
+    """Start a daemon thread that calls ``act(owner)`` every ``seconds`` until ``stopped``;
+    the weak reference it holds ``owner`` by."""
+    ref = weakref.ref(owner)
+    threading.Thread(
+        target=_every, args=(ref, stopped, seconds, act), name=name, daemon=True
+    ).start()
+    return ref
+
+
+def _every(
+    ref: weakref.ref[_Owner],
+    stopped: threading.Event,
+    seconds: float,
+    act: Callable[[_Owner], object],
 ) -> None:
+    # holds the owner only while acting: an owner nobody uses any more ends its thread
     while not stopped.wait(seconds):
-        store = ref()
-        if store is None:
+        owner = ref()
+        if owner is None:
             return
         try:
-            store.flush()
+            act(owner)
         except LiveUnavailable:
-            pass  # kept for the next flush; _call has logged it
-        except Exception:  # a bug must not end the flushes of this process
-            log.exception("live store: writing buffered counts failed")
-        del store
+            pass  # logged by the store; the next turn tries again
+        except Exception:  # a bug must not end this process's turns
+            log.exception("%s failed", threading.current_thread().name)
+        del owner
 
 
 def _flush_at_exit(ref: weakref.ref[RedisLiveStore]) -> None:
@@ -1057,11 +1075,8 @@ class Live:
         self._stopped = threading.Event()
 
     def _look(self) -> None:
-        try:
-            with self._lock:
-                self._check_generation()
-        except Exception:  # a bug must not end the looks of this process
-            log.exception("live layer: looking at the lifecycle generation failed")
+        with self._lock:
+            self._check_generation()
 
     def _ensure_watcher(self) -> None:
         pid = os.getpid()
@@ -1070,13 +1085,9 @@ class Live:
         with self._lock:
             if self._watcher_pid != pid:
                 self._watcher_pid = pid
-                thread = threading.Thread(
-                    target=_watch,
-                    args=(weakref.ref(self), self._stopped, self.generation_interval),
-                    name="newsrec-live",
-                    daemon=True,
+                _start_every(
+                    self, self._stopped, self.generation_interval, Live._look, "newsrec-live"
                 )
-                thread.start()
 
     def close(self) -> None:
         """Stop the background looks (if any)."""
@@ -1153,16 +1164,6 @@ class Live:
         counts = LiveCounts(self.store, tick_time, bundle_now)
         self._counts = counts
         return counts
-
-
-def _watch(ref: weakref.ref[Live], stopped: threading.Event, interval: float) -> None:
-    # holds the layer only while looking: a layer nobody uses any more ends its thread
-    while not stopped.wait(interval):
-        live = ref()
-        if live is None:
-            return
-        live._look()
-        del live
 
 
 def build_live(settings: Settings) -> Live:
