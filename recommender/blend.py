@@ -6,7 +6,7 @@ readers get.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,15 +39,18 @@ class BlendParams:
         Per-section half-lives overriding ``half_life_days`` (sport results age faster than
         long reads).
     popularity_weight : float
-        Weight of each candidate's own popularity ("related and popular") for a query with
-        little co-view evidence: the hybrid score is multiplied by ``1 + w * p``, where ``p``
-        is ``log(1 + views over 7 days)`` max-normalised among the query's candidates and
-        ``w = popularity_weight * e / (s + e)`` fades as the query's co-view evidence ``s``
-        grows (``e`` is ``coview_evidence``). Readers of a story open its popular articles
-        first, and a new query has no co-views to say which. A candidate without views (one
-        published since the bundle was trained) keeps its score: it is only outranked by
-        candidates at most ``1 + w`` times less related or fresh. 0 turns it off; 0.5 was
-        chosen on validation periods of generated data (bench/RESULTS-quality.md).
+        Weight of each candidate's recent views ("related and read now"): the hybrid score
+        is multiplied by ``(1 + v) ** popularity_weight``, ``v`` the candidate's views in the
+        recent window (:class:`Popular`: the last 24 hours as the service counts them; the
+        bundle's last day without one). Readers of a story open its articles that others are
+        reading, and popularity also tells which of several similar articles is the live
+        one. 0 turns it off; 0.5 was chosen on validation periods of generated data
+        (bench/RESULTS-quality.md).
+    popular_candidates : int
+        How many of the most read articles of the recent window (:attr:`Popular.rows`) join
+        the hybrid's candidates with their content similarity to the query, beside the
+        trained content and co-view lists: a story's most read article is not always among
+        the query's closest neighbours in text. 0 turns it off.
     """
 
     content_weight: float = 1.0
@@ -56,6 +59,7 @@ class BlendParams:
     half_life_days: float | None = 3.0
     section_half_life_days: Mapping[str, float] = field(default_factory=dict)
     popularity_weight: float = 0.5
+    popular_candidates: int = 300
 
     def half_life(self, category: str) -> float | None:
         return self.section_half_life_days.get(category, self.half_life_days)
@@ -91,6 +95,53 @@ class Signals(Protocol):
     coview_support: np.ndarray | None
     #: Views per row in the windows of :data:`recommender.windows.WINDOWS` (columns).
     popularity_views: np.ndarray
+
+
+@dataclass(frozen=True)
+class Popular:
+    """What readers are opening now, for the hybrid's popularity prior and extra candidates.
+
+    Attributes
+    ----------
+    views : ndarray of float
+        Views per row in the recent window (rows the array does not reach have none).
+    rows : ndarray of int
+        The most read published rows of the window, most read first (ties by row).
+    similarity : callable
+        ``similarity(row, rows)``: the content cosine of a row with each of ``rows``, as
+        the trained content lists score it (0 when either has no vector).
+    """
+
+    views: np.ndarray
+    rows: np.ndarray
+    similarity: Callable[[int, np.ndarray], np.ndarray]
+
+    def views_of(self, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(rows.size, dtype=np.float64)
+        inside = rows < self.views.size
+        out[inside] = self.views[rows[inside]]
+        return out
+
+
+def popular_from_views(
+    views: np.ndarray,
+    is_published: np.ndarray,
+    similarity: Callable[[int, np.ndarray], np.ndarray],
+    limit: int,
+) -> Popular:
+    """A :class:`Popular` of ``views`` per row: the ``limit`` most read published rows with a
+    view, most read first, ties by row."""
+    views = np.asarray(views, dtype=np.float64)
+    candidates = np.flatnonzero(np.asarray(is_published, dtype=bool)[: views.size] & (views > 0))
+    if limit <= 0:
+        candidates = candidates[:0]
+    elif limit < candidates.size:
+        threshold = np.partition(views[candidates], candidates.size - limit)[
+            candidates.size - limit
+        ]
+        candidates = candidates[views[candidates] >= threshold]
+    order = np.lexsort((candidates, -views[candidates]))[:limit]
+    return Popular(views, candidates[order].astype(np.int64), similarity)
 
 
 def freshness(published_ts: int, now_ts: int, half_life_days: float | None) -> float:
@@ -175,37 +226,59 @@ def _freshness(signals: Signals, rows: np.ndarray, params: BlendParams, now_ts: 
     return fresh
 
 
-#: Column of :attr:`Signals.popularity_views` the popularity prior reads (``7d``).
-POPULARITY_WINDOW = 1
+#: Column of :attr:`Signals.popularity_views` the popularity prior reads without a
+#: :class:`Popular` (``1d``: the bundle's last day).
+POPULARITY_WINDOW = 0
 
 
 def _popularity(
-    signals: Signals, row: int, rows: np.ndarray, params: BlendParams
+    signals: Signals, rows: np.ndarray, params: BlendParams, popular: Popular | None
 ) -> np.ndarray | None:
-    """The factor ``1 + w * p`` of each candidate, or ``None`` when the weight is 0."""
+    """The factor ``(1 + v) ** w`` of each candidate, or ``None`` when the weight is 0."""
     if params.popularity_weight <= 0 or rows.size == 0:
         return None
-    support = 0.0
-    if signals.has_coview and signals.coview_support is not None:
-        support = float(signals.coview_support[row])
-    evidence = params.coview_evidence
-    fade = evidence / (support + evidence) if support + evidence > 0 else 1.0
-    views = np.asarray(signals.popularity_views[rows, POPULARITY_WINDOW], dtype=np.float64)
-    # log: a story's most read article is not worth hundreds of its mates
-    p = np.log1p(np.maximum(views, 0.0))
-    top = float(p.max())
-    factor: np.ndarray = 1.0 + params.popularity_weight * fade * (p / top if top > 0 else p)
+    if popular is not None:
+        views = popular.views_of(rows)
+    else:
+        views = np.asarray(signals.popularity_views[rows, POPULARITY_WINDOW], dtype=np.float64)
+    factor: np.ndarray = np.power(1.0 + np.maximum(views, 0.0), params.popularity_weight)
     return factor
 
 
+def _popular_candidates(
+    row: int, listed: np.ndarray, params: BlendParams, popular: Popular | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The most read rows not already listed, with their content similarity to ``row``
+    (only those with a positive one)."""
+    if popular is None or params.popular_candidates <= 0 or popular.rows.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    top = popular.rows[: params.popular_candidates]
+    extra = top[(top != row) & ~np.isin(top, listed)]
+    if extra.size == 0:
+        return extra, np.zeros(0, dtype=np.float64)
+    similarity = np.asarray(popular.similarity(row, extra), dtype=np.float64)
+    keep = similarity > 0
+    return extra[keep], similarity[keep]
+
+
 def _candidates(
-    signals: Signals, row: int, strategy: str, params: BlendParams, now_ts: int
+    signals: Signals,
+    row: int,
+    strategy: str,
+    params: BlendParams,
+    now_ts: int,
+    popular: Popular | None = None,
 ) -> _Candidates:
     # The hot path of every uncached answer: about 100 candidates, so the cost is the number
     # of numpy calls, not their size; duplicates are merged with one unique and bincounts.
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     c_rows, c_scores = _listed(signals.content_neighbors[row], signals.content_scores[row])
+    if strategy == "hybrid":
+        p_rows, p_scores = _popular_candidates(row, c_rows, params, popular)
+        if p_rows.size:
+            c_rows = np.concatenate([c_rows, p_rows])
+            c_scores = np.concatenate([c_scores, p_scores])
     nc = c_rows.size
     if signals.has_coview and signals.coview_neighbors is not None:
         assert signals.coview_scores is not None and signals.coview_counts is not None
@@ -249,7 +322,7 @@ def _candidates(
         blended = weighted / total if total > 0 else np.zeros(m)
         fresh = _freshness(signals, rows, params, now_ts)
         score = blended * fresh
-        factor = _popularity(signals, row, rows, params)
+        factor = _popularity(signals, rows, params, popular)
         if factor is None:
             pop = np.full(m, np.nan)
         else:
@@ -269,15 +342,21 @@ def _candidates(
 
 
 def score_candidates(
-    signals: Signals, row: int, strategy: str, params: BlendParams, now_ts: int
+    signals: Signals,
+    row: int,
+    strategy: str,
+    params: BlendParams,
+    now_ts: int,
+    popular: Popular | None = None,
 ) -> list[Scored]:
     """Every related candidate of ``row`` with its score parts, best first (unfiltered).
 
     ``content`` and ``coview`` strategies rank by the raw signal (cosine, co-view score); the
     hybrid by the blend of both max-normalised signals times the candidate's freshness, and
-    its items carry the normalised parts.
+    its items carry the normalised parts. ``popular`` (the hybrid only): what readers open
+    now, for the popularity prior and the extra candidates.
     """
-    candidates = _candidates(signals, row, strategy, params, now_ts)
+    candidates = _candidates(signals, row, strategy, params, now_ts, popular)
     return candidates.items(list(range(candidates.rows.size)))
 
 
@@ -312,17 +391,19 @@ def related(
     filters: Filters | None = None,
     section_popular: Iterable[int] = (),
     site_popular: Iterable[int] = (),
+    popular: Popular | None = None,
 ) -> list[Scored]:
     """The ``n`` items a page shows for article ``row``.
 
     Related candidates that pass the filters come first; when they run out the list is filled
     from ``section_popular`` then ``site_popular`` (rows in ranking order), so it holds ``n``
-    items whenever the catalogue allows. The query row is never returned.
+    items whenever the catalogue allows. The query row is never returned. ``popular``: what
+    readers open now (:class:`Popular`), read by the hybrid.
     """
     params = params or BlendParams()
     filters = filters or Filters()
     seen = {row}
-    candidates = _candidates(signals, row, strategy, params, now_ts)
+    candidates = _candidates(signals, row, strategy, params, now_ts, popular)
     picked: list[int] = []
     for i, candidate in enumerate(candidates.rows.tolist()):
         if len(picked) == n:

@@ -29,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.errors import BundleError, UnknownArticleError
+from recommender.similarity import RowSimilarity
 
 FORMAT_VERSION = 1
 LATEST = "LATEST"
@@ -370,6 +371,11 @@ class Bundle:
             (a["content_matrix_data"], a["content_matrix_indices"], a["content_matrix_indptr"]),
             shape=(len(self), n_features),
         )
+
+    @cached_property
+    def similarity(self) -> RowSimilarity:
+        """Content cosine between any two rows (see :mod:`recommender.similarity`)."""
+        return RowSimilarity(self.content_matrix)
 
     @cached_property
     def vectorizer(self) -> Any:

@@ -47,9 +47,13 @@ Replay rule
 * Time: every list is ranked at its pair's time (the query view): freshness and age filters
   use it, for every strategy, as the service does with ``NEWSREC_NOW_FROM_CLOCK=1`` (the
   production setting; by default it ages articles against the bundle's ``now``, here the
-  split). The most viewed rankings (the ``most_viewed`` strategy and the fallbacks) stay the
-  bundle's, over the 7 days before the split: the live service ranks by live counters, but
-  those count views after the split, which must not reach a model.
+  split). The most viewed rankings of ``most_viewed`` and the fallbacks stay the bundle's,
+  over the 7 days before the split. What the live service counted before a pair is live
+  state, not model: ``most_viewed_live`` ranks by it, and the hybrid's popularity prior and
+  popular candidates (:class:`recommender.blend.Popular`) read the views of the 24 hours
+  before the pair (views since the split, plus the share of the bundle's last day the window
+  overlaps), as the service's live layer merges them. A view at or after the pair never
+  counts, and no view after the split reaches the bundle.
 * Editorial rules (pins, blocks) are live state, not part of a bundle: every strategy here is
   rules-free.
 
@@ -115,8 +119,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recommender.blend import BlendParams, Filters, Signals, related
+from recommender.blend import BlendParams, Filters, Popular, Signals, popular_from_views, related
 from recommender.errors import DataError
+from recommender.similarity import RowSimilarity
 from recommender.windows import WINDOWS
 
 if TYPE_CHECKING:
@@ -727,6 +732,9 @@ class Replay:
     live_ts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     #: When each row joined the live catalogue (the bundle's rows: always there).
     known_ts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: Content cosine between rows, from the bundle's vectors and the folded-in articles':
+    #: how the hybrid scores its popular candidates. ``None``: no vectors, every cosine 0.
+    similarity: RowSimilarity | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -846,6 +854,7 @@ def prepare_replay(
     }
     own = fold_in_live(bundle, new_articles, new_known)
     signals = _live_signals(bundle, new_articles, own)
+    similarity = RowSimilarity(bundle.content_matrix, _stored_vectors(bundle, new_articles))
     pair_state, state_lists = _list_states(
         bundle, new_articles, new_known, own, np.array(query_rows, dtype=np.int64), pq, pts
     )
@@ -890,7 +899,17 @@ def prepare_replay(
         live_rows=view_rows[live],
         live_ts=np.asarray(pairs.view_timestamps, dtype=np.int64)[live],
         known_ts=np.concatenate([np.full(n, np.iinfo(np.int64).min), new_known]).astype(np.int64),
+        similarity=similarity,
     )
+
+
+def _stored_vectors(bundle: Bundle, articles: Sequence[Article]) -> Any:
+    """The folded-in articles' vectors as the service stores them (values rounded)."""
+    if not articles:
+        return None
+    vectors = _vectors(bundle, articles)
+    vectors.data = np.round(vectors.data.astype(np.float64), STORED_DECIMALS).astype(np.float32)
+    return vectors
 
 
 def _list_states(
@@ -981,9 +1000,60 @@ def _ranked_at_pair_time(
         return True
     if strategy != "hybrid":
         return False
+    if _reads_popular(params):
+        return True
     if params.section_half_life_days:
         return True
     return params.half_life_days is not None and not replay.freshness_is_common_factor
+
+
+def _reads_popular(params: BlendParams) -> bool:
+    return params.popularity_weight > 0 or params.popular_candidates > 0
+
+
+#: The recent window of the hybrid's popularity prior: the live service's ``24h``.
+RECENT_SECONDS = DAY
+
+
+class _RecentViews:
+    """The views of the last 24 hours as the live service had them at a time (times must not
+    decrease between calls): the views counted since the split and, while the window reaches
+    back before the split, the share of the bundle's last day it overlaps (service.live's
+    merge rule), rounded to whole views as the service rounds them."""
+
+    def __init__(self, replay: Replay) -> None:
+        m = len(replay.signals.categories)
+        n = len(replay.bundle)
+        self.before = np.zeros(m, dtype=np.float64)
+        self.before[:n] = np.asarray(replay.bundle.popularity_views)[:, WINDOWS.index("1d")]
+        self.now_ts = replay.now_ts
+        self.rows, self.ts = replay.live_rows, replay.live_ts
+        self.counts = np.zeros(m, dtype=np.float64)
+        self.start = self.end = 0
+
+    def at(self, t: int) -> np.ndarray:
+        end = int(np.searchsorted(self.ts, t, side="left"))
+        if end > self.end:
+            np.add.at(self.counts, self.rows[self.end : end], 1.0)
+            self.end = end
+        start = int(np.searchsorted(self.ts, t - RECENT_SECONDS, side="left"))
+        if start > self.start:
+            np.subtract.at(self.counts, self.rows[self.start : start], 1.0)
+            self.start = start
+        overlap = max(0, self.now_ts - (t - RECENT_SECONDS)) / DAY
+        views: np.ndarray = np.rint(self.counts + min(overlap, 1.0) * self.before)
+        return views
+
+
+def _popular_at(replay: Replay, recent: _RecentViews, t: int, params: BlendParams) -> Popular:
+    """What readers were opening at ``t``: the hybrid's :class:`Popular` for a pair."""
+    found = replay.similarity
+
+    def similarity(row: int, rows: np.ndarray) -> np.ndarray:
+        return np.zeros(rows.size) if found is None else found(row, rows)
+
+    live = np.asarray(replay.signals.is_published, dtype=bool) & (replay.known_ts <= t)
+    return popular_from_views(recent.at(t), live, similarity, params.popular_candidates)
 
 
 def replay_lists(
@@ -1001,8 +1071,10 @@ def replay_lists(
     for pairs that provably get the same one: same query, same content list (``content`` and
     the hybrids) and, unless nothing in the ranking depends on the time, same time. Freshness
     multiplies every candidate by one factor at a given time when all are dated and published
-    before the pair (or none is dated), so it leaves their order alone (up to rounding);
-    ``per_pair`` ranks every pair on its own (the reference the grouping is tested against).
+    before any pair that can list them (or none is dated), so it leaves their order alone (up
+    to rounding); the hybrid's popularity prior reads the views of the 24 hours before the
+    pair (:class:`_RecentViews`), so it is ranked at each pair's time. ``per_pair`` ranks every
+    pair on its own (the reference the grouping is tested against).
     """
     bundle = replay.bundle
     filters = filters or Filters()
@@ -1015,6 +1087,7 @@ def replay_lists(
     site = bundle.popular_rows("7d")
     by_state = strategy in ("content", "hybrid")
     by_time = per_pair or _ranked_at_pair_time(replay, strategy, params, filters)
+    recent = _RecentViews(replay) if strategy == "hybrid" and _reads_popular(params) else None
     if replay.n_pairs == 0:
         return ReplayLists([], np.zeros(0, dtype=np.int64))
     zeros = np.zeros(replay.n_pairs, dtype=np.int64)
@@ -1027,8 +1100,10 @@ def replay_lists(
         axis=1,
     )
     _, first, pair_list = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    lists: list[list[int]] = []
-    for i in first.tolist():
+    lists: list[list[int]] = [[] for _ in range(first.size)]
+    # in time order: the recent views only move forward
+    for j in np.argsort(replay.pair_ts[first], kind="stable").tolist():
+        i = int(first[j])
         position = int(replay.pair_query[i])
         row = int(replay.query_rows[position])
         now = int(replay.pair_ts[i])
@@ -1040,7 +1115,7 @@ def replay_lists(
                     break
                 if candidate != row and filters.allows(signals, candidate, now):
                     chosen.append(candidate)
-            lists.append(chosen)
+            lists[j] = chosen
             continue
         items = related(
             replay.state_signals(int(replay.pair_state[i]) if by_state else -1),
@@ -1052,8 +1127,9 @@ def replay_lists(
             filters=filters,
             section_popular=bundle.popular_rows("7d", replay.query_categories[position]),
             site_popular=site,
+            popular=None if recent is None else _popular_at(replay, recent, now, params),
         )
-        lists.append([item.row for item in items])
+        lists[j] = [item.row for item in items]
     return ReplayLists(lists, np.asarray(pair_list, dtype=np.int64).reshape(-1))
 
 

@@ -62,7 +62,8 @@ BLEND_SPACE: dict[str, tuple[Any, ...]] = {
     "half_life_days": (1.0, 2.0, 3.0, 5.0, 8.0, None),
     "coview_weight": (0.5, 1.0, 1.5, 3.0, 6.0),
     "coview_evidence": (2.0, 5.0, 10.0, 25.0, 50.0),
-    "popularity_weight": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "popularity_weight": (0.0, 0.25, 0.5, 1.0),
+    "popular_candidates": (0, 100, 300, 1000),
 }
 #: Training settings tried (one bundle each), in search order.
 TRAIN_SPACE: dict[str, tuple[Any, ...]] = {
@@ -81,6 +82,7 @@ BLEND_KEYS = (
     "coview_weight",
     "coview_evidence",
     "popularity_weight",
+    "popular_candidates",
     "half_life_days",
     "section_half_life_days",
 )
@@ -398,6 +400,7 @@ def config_toml(result: TuneResult) -> str:
     ):
         value = getattr(params, name)
         out.write(f"{name} = {_toml_value('off' if value is None else float(value))}\n")
+    out.write(f"popular_candidates = {int(params.popular_candidates)}\n")
     if params.section_half_life_days:
         out.write("\n[blend.section_half_life_days]\n")
         for section, days in sorted(params.section_half_life_days.items()):
@@ -447,6 +450,11 @@ def blend_params_from_table(
     for key in ("content_weight", "coview_weight", "coview_evidence", "popularity_weight"):
         if key in table:
             values[key] = _number(path, key, table[key])
+    if "popular_candidates" in table:
+        count = _number(path, "popular_candidates", table["popular_candidates"])
+        if count != int(count):
+            raise DataError(str(path), None, "popular_candidates", "must be a whole number")
+        values["popular_candidates"] = int(count)
     if "half_life_days" in table:
         raw = table["half_life_days"]
         if raw is False or (isinstance(raw, str) and raw.lower() == "off"):

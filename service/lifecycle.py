@@ -42,6 +42,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,6 +53,7 @@ from werkzeug.exceptions import NotFound
 from recommender.blend import Signals
 from recommender.bundle import Bundle
 from recommender.errors import BundleError, UnknownArticleError
+from recommender.similarity import RowSimilarity
 from service.errors import ApiError
 from service.live import LiveUnavailable, manifest_time
 
@@ -119,6 +121,8 @@ class Catalogue:
     content : dict of int to list of (int, float)
         The content list of every row whose list changed (folded-in articles, and the rows
         that gained reverse additions), best first.
+    vectors : dict of int to sparse row, optional
+        TF-IDF vectors of new rows, in the bundle's vocabulary (for :attr:`similarity`).
     """
 
     def __init__(
@@ -128,8 +132,10 @@ class Catalogue:
         meta: Mapping[int, dict[str, Any]] | None = None,
         deleted: set[int] | None = None,
         content: Mapping[int, list[tuple[int, float]]] | None = None,
+        vectors: Mapping[int, sp.csr_matrix] | None = None,
     ) -> None:
         self.bundle = bundle
+        self._new_vectors = dict(vectors or {})
         self.n_bundle = n = len(bundle)
         self.new_ids = list(new_ids)
         self._new_index = {article_id: n + i for i, article_id in enumerate(self.new_ids)}
@@ -189,6 +195,17 @@ class Catalogue:
 
     def __len__(self) -> int:
         return self.n_bundle + len(self.new_ids)
+
+    @cached_property
+    def similarity(self) -> RowSimilarity:
+        """Content cosine between rows: the bundle's vectors, then the new rows' (a new row
+        without a vector, a draft, is similar to nothing)."""
+        if not self._new_vectors:
+            return self.bundle.similarity
+        n_features = self.bundle.content_matrix.shape[1]
+        empty = sp.csr_matrix((1, n_features), dtype=np.float32)
+        rows = [self._new_vectors.get(r, empty) for r in range(self.n_bundle, len(self))]
+        return self.bundle.similarity.with_extra(sp.vstack(rows, format="csr"))
 
     def row_or_none(self, article_id: str) -> int | None:
         """The row of a live article id, None when unknown or deleted."""
@@ -339,6 +356,8 @@ def build_catalogue(bundle: Bundle, records: Mapping[str, str]) -> tuple[Catalog
     meta: dict[int, dict[str, Any]] = {}
     deleted: set[int] = set()
     own: dict[int, list[tuple[int, float]]] = {}
+    vectors: dict[int, sp.csr_matrix] = {}
+    n_features = bundle.content_matrix.shape[1]
     for article_id, record in live:
         row = row_of(article_id)
         assert row is not None
@@ -346,6 +365,8 @@ def build_catalogue(bundle: Bundle, records: Mapping[str, str]) -> tuple[Catalog
             deleted.add(row)
             continue
         meta[row] = record["article"]
+        if row >= n and record.get("vector") and record.get("model") == bundle.version:
+            vectors[row] = _stored_vector(record["vector"], n_features)
         if record.get("vector") is None and row < n:
             continue  # not folded in (unpublished, or no vectorizer): its trained list stays
         resolved = [(row_of(str(other)), float(score)) for other, score in record["neighbors"]]
@@ -363,7 +384,7 @@ def build_catalogue(bundle: Bundle, records: Mapping[str, str]) -> tuple[Catalog
         if base is None:
             base = catalogue.content_list(row)
         content[row] = _merge_lists(base, extra, width)
-    return Catalogue(bundle, new_ids, meta, deleted, content), superseded
+    return Catalogue(bundle, new_ids, meta, deleted, content, vectors), superseded
 
 
 # --- fold-in --------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
-from recommender.blend import Signals
+from recommender.blend import Popular, Signals, popular_from_views
 from recommender.bundle import Bundle
 from recommender.windows import WINDOWS, rank, trending_score
 
@@ -895,6 +895,7 @@ class LiveView:
         self.version = bundle.version if generation == 0 else f"{bundle.version}~g{generation}"
         self._vectors: dict[tuple[str, str | None], np.ndarray] = {}
         self._popular: dict[tuple[str, str | None], np.ndarray] = {}
+        self._populars: dict[tuple[str, int], Popular] = {}
         self._lock = threading.Lock()
 
     # -- the catalogue (see service.lifecycle.Catalogue) --
@@ -962,6 +963,21 @@ class LiveView:
         rounded: np.ndarray = np.rint(merged).astype(np.int64)
         self._vectors[key] = rounded
         return rounded
+
+    def popular(self, limit: int) -> Popular:
+        """What readers open now, for the hybrid: merged views of the last 24 hours and the
+        ``limit`` most read published rows (per tick)."""
+        key = ("popular", limit)
+        found = self._populars.get(key)
+        if found is None:
+            found = popular_from_views(
+                self.window_views("24h").astype(np.float64),
+                self.catalogue.is_published,
+                self.catalogue.similarity,
+                limit,
+            )
+            self._populars[key] = found
+        return found
 
     def views(self, row: int) -> dict[str, int]:
         """One row's views in every window of :data:`WINDOWS` (merged)."""

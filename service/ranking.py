@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from recommender.blend import DAY, BlendParams, Filters, Scored, Signals, related
+from recommender.blend import (
+    DAY,
+    BlendParams,
+    Filters,
+    Popular,
+    Scored,
+    Signals,
+    popular_from_views,
+    related,
+)
 from recommender.bundle import Bundle
 from recommender.errors import BundleError
 from recommender.windows import WINDOWS
@@ -87,6 +96,26 @@ def known_categories(bundle: Bundle) -> frozenset[str]:
         found = frozenset(bundle.categories)
         _categories[bundle] = found
     return found
+
+
+_bundle_popular: weakref.WeakKeyDictionary[Bundle, dict[int, Popular]] = weakref.WeakKeyDictionary()
+
+
+def popular_now(bundle: Bundle, live: LiveView | None, params: BlendParams) -> Popular:
+    """What readers open now, for the hybrid's popularity prior and popular candidates: the
+    live layer's last 24 hours, or without one the bundle's last day (memoised per bundle)."""
+    if live is not None:
+        return live.popular(params.popular_candidates)
+    found = _bundle_popular.setdefault(bundle, {})
+    popular = found.get(params.popular_candidates)
+    if popular is None:
+        popular = found[params.popular_candidates] = popular_from_views(
+            bundle.popularity_views[:, WINDOWS.index("1d")],
+            bundle.is_published,
+            bundle.similarity,
+            params.popular_candidates,
+        )
+    return popular
 
 
 class Source(Protocol):
@@ -206,6 +235,7 @@ def related_response(
         filters=filters,
         section_popular=section_popular,
         site_popular=site_popular,
+        popular=popular_now(bundle, live, options.blend) if params.strategy == "hybrid" else None,
     )
     if page is None:
         answer["items"] = [_item(src, scored, params.explain) for scored in ranked]

@@ -371,9 +371,19 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "popularity_weight",
         "0.5",
         "a number >= 0",
-        "Weight of each candidate's own 7-day views in the hybrid for a query with little "
-        "co-view evidence (fades as its evidence grows); 0 turns it off.",
+        "Exponent of each related candidate's views in the last 24 hours in the hybrid "
+        "(score times (1 + views) ** weight; the bundle's last day without live counts); "
+        "0 turns it off.",
         _number(0.0, inclusive=True),
+    ),
+    EnvVar(
+        "NEWSREC_POPULAR_CANDIDATES",
+        "popular_candidates",
+        "300",
+        "an integer >= 0",
+        "How many of the most read articles of the last 24 hours join each hybrid list's "
+        "candidates, scored by their content similarity to the article; 0 turns it off.",
+        _integer(0, 100_000),
     ),
     EnvVar(
         "NEWSREC_HALF_LIFE_DAYS",
@@ -648,6 +658,7 @@ class Settings:
     coview_weight: float = 1.5
     coview_evidence: float = 10.0
     popularity_weight: float = 0.5
+    popular_candidates: int = 300
     half_life_days: float | None = 3.0
     section_half_lives: tuple[tuple[str, float], ...] = ()
     fallback_window: str = "7d"
@@ -721,6 +732,7 @@ class Settings:
             coview_weight=self.coview_weight,
             coview_evidence=self.coview_evidence,
             popularity_weight=self.popularity_weight,
+            popular_candidates=self.popular_candidates,
             half_life_days=self.half_life_days,
             section_half_life_days=dict(self.section_half_lives),
         )

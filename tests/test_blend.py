@@ -1,14 +1,14 @@
-"""The hybrid's popularity prior, on a catalogue small enough to check by hand."""
+"""The hybrid's popularity prior and popular candidates, on a catalogue small enough to check
+by hand."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from recommender.blend import DAY, BlendParams, related
+from recommender.blend import DAY, BlendParams, popular_from_views, related
 
 NOW = 100 * DAY
 
@@ -28,16 +28,16 @@ class _Signals:
     popularity_views: np.ndarray
 
 
-def _signals(views_7d: list[int], support: int = 0) -> _Signals:
+def _signals(views_1d: list[int], support: int = 0) -> _Signals:
     """Row 0 is the query; rows 1-3 are equally similar (0.5) and equally old; row 4 is the
-    most similar (0.6) and has no views."""
-    n = 5
+    most similar (0.6) and has no views; rows 5 and 6 are in no list."""
+    n = 7
     neighbors = np.full((n, 4), -1, dtype=np.int32)
     scores = np.zeros((n, 4), dtype=np.float32)
     neighbors[0] = [4, 1, 2, 3]
     scores[0] = [0.6, 0.5, 0.5, 0.5]
     views = np.zeros((n, 4), dtype=np.int64)
-    views[:, 1] = views_7d
+    views[: len(views_1d), 0] = views_1d
     return _Signals(
         categories=["news"] * n,
         published_ts=np.full(n, NOW - DAY, dtype=np.int64),
@@ -48,7 +48,7 @@ def _signals(views_7d: list[int], support: int = 0) -> _Signals:
         coview_neighbors=np.full((n, 1), -1, dtype=np.int32),
         coview_scores=np.zeros((n, 1), dtype=np.float32),
         coview_counts=np.zeros((n, 1), dtype=np.int32),
-        coview_support=np.array([support, 0, 0, 0, 0], dtype=np.int32),
+        coview_support=np.array([support] + [0] * (n - 1), dtype=np.int32),
         popularity_views=views,
     )
 
@@ -66,25 +66,25 @@ def test_related_popularity_weight_zero_ranks_by_content_then_id() -> None:
     assert scored[1].score == pytest.approx(0.5 / 0.6 * 0.5 ** (1 / 3))
 
 
-def test_related_popularity_ranks_more_viewed_above_equally_similar() -> None:
-    # row 3: log(1 + 99) is the top, factor 1 + 0.5; row 2: log(1 + 9) is half of it, 1.25:
-    # 0.5 / 0.6 * 1.25 = 1.04 beats row 4's 1 (more similar, no views)
-    signals = _signals([0, 0, 9, 99, 0])
+def test_related_popularity_ranks_more_read_above_equally_similar() -> None:
+    # factors (1 + v) ** 0.5: row 3 sqrt(100) = 10, row 2 sqrt(4) = 2, rows 1 and 4 1:
+    # 0.5 / 0.6 * 2 = 1.67 beats row 4's 1 (more similar, not read)
+    signals = _signals([0, 0, 3, 99, 0])
     scored = related(signals, 0, 4, now_ts=NOW, params=BlendParams(popularity_weight=0.5))
     assert [s.row for s in scored] == [3, 2, 4, 1]
-    assert [s.popularity for s in scored] == pytest.approx([1.5, 1.25, 1.0, 1.0])
+    assert [s.popularity for s in scored] == pytest.approx([10.0, 2.0, 1.0, 1.0])
     fresh = 0.5 ** (1 / 3)
-    assert scored[0].score == pytest.approx(0.5 / 0.6 * fresh * 1.5)
+    assert scored[0].score == pytest.approx(0.5 / 0.6 * fresh * 10.0)
     assert scored[2].score == pytest.approx(fresh)  # no views: its score is unchanged
 
 
-def test_related_popularity_fades_with_coview_evidence() -> None:
-    # support 30 with coview_evidence 10: w = 0.5 * 10 / 40 = 0.125, too small to beat 0.6/0.5
-    signals = _signals([0, 0, 9, 99, 0], support=30)
-    scored = related(signals, 0, 4, now_ts=NOW, params=BlendParams(popularity_weight=0.5))
-    assert [s.row for s in scored] == [4, 3, 2, 1]
-    assert scored[1].popularity == pytest.approx(1.125)
-    assert math.isclose(scored[2].popularity or 0, 1 + 0.125 * math.log(10) / math.log(100))
+def test_related_popularity_weight_is_the_exponent() -> None:
+    # weight 0.1: row 2's factor 4 ** 0.1 = 1.15 is too small to beat 0.6 / 0.5 = 1.2; row 3's
+    # 100 ** 0.1 = 1.58 is not
+    signals = _signals([0, 0, 3, 99, 0])
+    scored = related(signals, 0, 4, now_ts=NOW, params=BlendParams(popularity_weight=0.1))
+    assert [s.row for s in scored] == [3, 4, 2, 1]
+    assert scored[2].popularity == pytest.approx(4**0.1)
 
 
 def test_related_popularity_unused_by_single_signals() -> None:
@@ -93,3 +93,50 @@ def test_related_popularity_unused_by_single_signals() -> None:
     scored = related(signals, 0, 4, now_ts=NOW, strategy="content", params=params)
     assert [s.row for s in scored] == [4, 1, 2, 3]
     assert all(s.popularity is None for s in scored)
+
+
+def _similarity(row: int, rows: np.ndarray) -> np.ndarray:
+    # the query (row 0) is 0.55 similar to row 5 and not at all to row 6
+    table = {5: 0.55, 6: 0.0}
+    assert row == 0
+    return np.array([table.get(int(r), 0.5) for r in rows])
+
+
+def test_related_popular_views_replace_the_bundle_counts() -> None:
+    signals = _signals([0, 0, 0, 99, 0])  # the bundle's day: row 3
+    popular = popular_from_views(
+        np.array([0, 8, 0, 0, 0, 0, 0]), signals.is_published, _similarity, 0
+    )
+    scored = related(signals, 0, 4, now_ts=NOW, popular=popular)
+    assert [s.row for s in scored] == [1, 4, 2, 3]  # read now: row 1 (factor 3)
+    assert scored[0].popularity == pytest.approx(3.0)
+
+
+def test_related_popular_candidates_join_with_their_similarity() -> None:
+    signals = _signals([0, 0, 0, 0, 0])
+    views = np.array([50, 0, 0, 0, 0, 24, 99])
+    # rows 6 (99), 0 (50, the query), 5 (24): row 6 has no similarity, the query is never one
+    popular = popular_from_views(views, signals.is_published, _similarity, 3)
+    assert popular.rows.tolist() == [6, 0, 5]
+    scored = related(signals, 0, 5, now_ts=NOW, popular=popular)
+    # row 5: 0.55 / 0.6 content times (1 + 24) ** 0.5 = 5
+    assert [s.row for s in scored] == [5, 4, 1, 2, 3]
+    assert scored[0].content == pytest.approx(0.55 / 0.6)
+    assert scored[0].popularity == pytest.approx(5.0)
+    assert 6 not in [s.row for s in scored]
+    # off: not a candidate; the single signals never take them
+    off = related(
+        signals, 0, 5, now_ts=NOW, popular=popular, params=BlendParams(popular_candidates=0)
+    )
+    assert 5 not in [s.row for s in off]
+    content = related(signals, 0, 5, now_ts=NOW, popular=popular, strategy="content")
+    assert [s.row for s in content] == [4, 1, 2, 3]
+
+
+def test_popular_from_views_ranks_published_rows_with_views() -> None:
+    views = np.array([5.0, 9.0, 0.0, 5.0, 7.0])
+    published = np.array([True, True, True, True, False])
+    popular = popular_from_views(views, published, _similarity, 10)
+    assert popular.rows.tolist() == [1, 0, 3]  # ties by row; no views, unpublished: out
+    assert popular_from_views(views, published, _similarity, 2).rows.tolist() == [1, 0]
+    assert popular.views_of(np.array([4, 9])).tolist() == [7.0, 0.0]  # beyond the array: 0

@@ -6,11 +6,12 @@ import datetime as dt
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from recommender.blend import BlendParams, related
+from recommender.blend import BlendParams, popular_from_views, related
 from recommender.bundle import Bundle
 from recommender.cli import main
 from recommender.content import compose_document
@@ -453,11 +454,22 @@ def test_replay_grouped_lists_are_the_per_pair_lists(
     for strategy in STRATEGIES:
         if strategy == "most_viewed_live":
             continue  # one list per time at which its counts changed: nothing to group
-        grouped = replay_lists(replay, strategy)
-        each = replay_lists(replay, strategy, per_pair=True)
-        assert len(grouped.lists) < len(each.lists)
-        for i in range(replay.n_pairs):
-            assert grouped.for_pair(i) == each.for_pair(i), (strategy, i)
+        # the hybrids read the views before each pair: ranked at every pair's time, unless
+        # the popularity prior and candidates are off
+        for params in (BlendParams(), BlendParams(popularity_weight=0, popular_candidates=0)):
+            grouped = replay_lists(replay, strategy, params=params)
+            each = replay_lists(replay, strategy, params=params, per_pair=True)
+            if strategy in ("content_fresh", "hybrid") and params == BlendParams():
+                # one query, one content list, yet other lists as readers' views move
+                shown: dict[tuple[int, int], set[tuple[int, ...]]] = {}
+                for i in range(replay.n_pairs):
+                    key = (int(replay.pair_query[i]), int(replay.pair_state[i]))
+                    shown.setdefault(key, set()).add(tuple(grouped.for_pair(i)))
+                assert any(len(lists) > 1 for lists in shown.values())
+            else:
+                assert len(grouped.lists) < len(each.lists)
+            for i in range(replay.n_pairs):
+                assert grouped.for_pair(i) == each.for_pair(i), (strategy, i)
 
 
 def _sample_replay(sample: tuple[Path, Path], tmp_path: Path) -> tuple[Replay, Prepared]:
@@ -533,12 +545,34 @@ def test_replay_lists_are_what_the_live_service_shows(
                 strategy=strategy,
                 section_popular=bundle.popular_rows("7d", catalogue.categories[row]),
                 site_popular=bundle.popular_rows("7d"),
+                popular=popular_from_views(
+                    _views_of_the_day_before(replay, prepared, catalogue, when),
+                    catalogue.is_published,
+                    catalogue.similarity,
+                    BlendParams().popular_candidates,
+                ),
             )
             assert [ids[r] for r in lists.for_pair(i)] == [
                 catalogue.article_id(item.row) for item in shown
             ], (strategy, i)
             checked += 1
     assert checked > 100
+
+
+def _views_of_the_day_before(
+    replay: Replay, prepared: Prepared, catalogue: Any, when: int
+) -> np.ndarray:
+    """The service's 24-hour views at ``when``: views counted live since the split, plus the
+    share of the bundle's last day the window still overlaps, in whole views."""
+    views = np.zeros(len(catalogue))
+    times = prepared.pairs.view_timestamps
+    for j in np.flatnonzero((times >= max(when - DAY, replay.now_ts)) & (times < when)):
+        row = catalogue.row_or_none(prepared.pairs.view_ids[j])
+        if row is not None:
+            views[row] += 1
+    share = min(max(replay.now_ts - (when - DAY), 0) / DAY, 1.0)
+    views[: len(replay.bundle)] += share * np.asarray(replay.bundle.popularity_views)[:, 0]
+    return np.rint(views)
 
 
 # --- the split leaks nothing ----------------------------------------------------------------

@@ -169,10 +169,27 @@ def test_article_views_are_merged(client: FlaskClient, clock: Clock) -> None:
 
 
 def test_related_fallback_chain_ranks_by_live_numbers(client: FlaskClient, clock: Clock) -> None:
-    # n4 has no neighbours: news by 7-day views, then the site (see test_service_api)
-    assert ids(client.get("/v1/articles/n4/related?n=5")) == ["n1", "n2", "n3", "s1", "s3"]
+    # n4 has no content neighbours: news by 7-day views, then the site (see test_service_api);
+    # the content strategy, as the hybrid also takes the most read articles as candidates
+    url = "/v1/articles/n4/related?n=5&strategy=content"
+    assert ids(client.get(url)) == ["n1", "n2", "n3", "s1", "s3"]
     post_views(client, clock, "n3", 60)  # n3: 30 + 60 = 90 > n2's 50
-    assert ids(client.get("/v1/articles/n4/related?n=5")) == ["n1", "n3", "n2", "s1", "s3"]
+    assert ids(client.get(url)) == ["n1", "n3", "n2", "s1", "s3"]
+
+
+def test_related_hybrid_follows_what_readers_open_now(
+    make_app: Callable[..., Flask], clock: Clock
+) -> None:
+    client = live_app(make_app, clock, popularity_weight=0.5).test_client()
+    clock.now = N + 10 * DAY  # the bundle's last day is out of the 24 hours: live views only
+    assert ids(client.get("/v1/articles/n1/related?n=3")) == ["n2", "n3", "s2"]
+    post_views(client, clock, "n3", 60)
+    items = body(client.get("/v1/articles/n1/related?n=3&explain=true"))["items"]
+    assert [item["id"] for item in items] == ["n3", "n2", "s2"]
+    assert items[0]["explain"]["popularity"] == pytest.approx(61**0.5, abs=1e-5)
+    assert items[1]["explain"]["popularity"] == 1.0
+    # the single signals ignore it
+    assert ids(client.get("/v1/articles/n1/related?n=3&strategy=content")) == ["n2", "n3", "s1"]
 
 
 def test_live_rankings_are_reused_within_a_refresh_tick(

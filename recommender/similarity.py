@@ -1,0 +1,94 @@
+"""Content cosine of one article with any others, from the stored TF-IDF vectors.
+
+The trained content lists hold each article's closest neighbours only; the hybrid also scores
+the most read articles of the moment against the query (:class:`recommender.blend.Popular`),
+and those are usually not in the list. Vectors are L2-normalised, so the cosine is a dot
+product. numpy and scipy only: the service imports this without scikit-learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+class RowSimilarity:
+    """Dot products of a row's vector with other rows' vectors.
+
+    Rows ``0..N-1`` are ``base``'s (the bundle's content matrix), the next ones ``extra``'s
+    (articles folded in since, in the same vocabulary). The base part reads the base matrix
+    by column (the query's terms): about ``sum of the query terms' document frequencies``
+    multiply-adds, whatever the number of rows asked about, instead of one sparse product per
+    call.
+
+    Parameters
+    ----------
+    base : scipy.sparse matrix
+        One L2-normalised vector per row.
+    extra : scipy.sparse matrix, optional
+        Vectors of the rows after ``base``'s.
+    """
+
+    def __init__(self, base: sp.spmatrix | sp.sparray, extra: sp.spmatrix | None = None) -> None:
+        self.base = sp.csr_matrix(base)
+        self.n_base = self.base.shape[0]
+        self.extra = (
+            sp.csr_matrix((0, self.base.shape[1]), dtype=np.float32)
+            if extra is None
+            else sp.csr_matrix(extra)
+        )
+        self._by_term = (sp.csc_matrix(self.base), sp.csc_matrix(self.extra))
+
+    def with_extra(self, extra: sp.spmatrix | None) -> RowSimilarity:
+        """The same base with other extra rows (the base's column copy is shared, not redone)."""
+        other = RowSimilarity.__new__(RowSimilarity)
+        other.base, other.n_base = self.base, self.n_base
+        other.extra = (
+            sp.csr_matrix((0, self.base.shape[1]), dtype=np.float32)
+            if extra is None
+            else sp.csr_matrix(extra)
+        )
+        other._by_term = (self._by_term[0], sp.csc_matrix(other.extra))
+        return other
+
+    def __len__(self) -> int:
+        return int(self.n_base + self.extra.shape[0])
+
+    def _vector(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        matrix, r = (self.base, row) if row < self.n_base else (self.extra, row - self.n_base)
+        lo, hi = matrix.indptr[r], matrix.indptr[r + 1]
+        return matrix.indices[lo:hi], matrix.data[lo:hi].astype(np.float64)
+
+    def __call__(self, row: int, rows: np.ndarray) -> np.ndarray:
+        """The cosine of ``row`` with each of ``rows`` (0 for a row beyond the matrices)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(rows.size, dtype=np.float64)
+        if rows.size == 0 or row >= len(self):
+            return out
+        terms, weights = self._vector(row)
+        if terms.size == 0:
+            return out
+        in_base = rows < self.n_base
+        in_extra = ~in_base & (rows < len(self))
+        for part, mask, first in (
+            (self._by_term[0], in_base, 0),
+            (self._by_term[1], in_extra, self.n_base),
+        ):
+            if mask.any():
+                out[mask] = _dots(part, terms, weights)[rows[mask] - first]
+        return out
+
+
+def _dots(by_term: sp.csc_matrix, terms: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Every row's dot product with the vector ``(terms, weights)``, reading only the
+    vector's columns of ``by_term``."""
+    starts = by_term.indptr[terms]
+    lengths = by_term.indptr[terms + 1] - starts
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    positions = offsets + np.arange(int(lengths.sum()))
+    dense: np.ndarray = np.bincount(
+        by_term.indices[positions],
+        by_term.data[positions] * np.repeat(weights, lengths),
+        minlength=by_term.shape[0],
+    )
+    return dense
