@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 
 class RowSimilarity:
-    """Dot products of a row's vector with other rows' vectors.
+    """Dot products of a row's vector with other rows' vectors (:meth:`among` for a fixed few).
 
     Rows ``0..N-1`` are ``base``'s (the bundle's content matrix), the next ones ``extra``'s
     (articles folded in since, in the same vocabulary). The base part reads the base matrix
@@ -37,7 +37,18 @@ class RowSimilarity:
             if extra is None
             else sp.csr_matrix(extra)
         )
-        self._by_term = (sp.csc_matrix(self.base), sp.csc_matrix(self.extra))
+        self._base_by_term: sp.csc_matrix | None = None
+        self._extra_by_term: sp.csc_matrix | None = None
+
+    @property
+    def _by_term(self) -> tuple[sp.csc_matrix, sp.csc_matrix]:
+        # column-major copies, made on the first full call: the service only asks about a
+        # tick's most read rows (:meth:`among`) and never pays for a copy of the whole matrix
+        if self._base_by_term is None:
+            self._base_by_term = sp.csc_matrix(self.base)
+        if self._extra_by_term is None:
+            self._extra_by_term = sp.csc_matrix(self.extra)
+        return self._base_by_term, self._extra_by_term
 
     def with_extra(self, extra: sp.spmatrix | None) -> RowSimilarity:
         """The same base with other extra rows (the base's column copy is shared, not redone)."""
@@ -48,7 +59,8 @@ class RowSimilarity:
             if extra is None
             else sp.csr_matrix(extra)
         )
-        other._by_term = (self._by_term[0], sp.csc_matrix(other.extra))
+        other._base_by_term = self._base_by_term
+        other._extra_by_term = None
         return other
 
     def __len__(self) -> int:
@@ -58,6 +70,10 @@ class RowSimilarity:
         matrix, r = (self.base, row) if row < self.n_base else (self.extra, row - self.n_base)
         lo, hi = matrix.indptr[r], matrix.indptr[r + 1]
         return matrix.indices[lo:hi], matrix.data[lo:hi].astype(np.float64)
+
+    def among(self, rows: np.ndarray) -> SubsetSimilarity:
+        """The same cosines, faster, for the other side always among ``rows``."""
+        return SubsetSimilarity(self, rows)
 
     def __call__(self, row: int, rows: np.ndarray) -> np.ndarray:
         """The cosine of ``row`` with each of ``rows`` (0 for a row beyond the matrices)."""
@@ -76,6 +92,41 @@ class RowSimilarity:
         ):
             if mask.any():
                 out[mask] = _dots(part, terms, weights)[rows[mask] - first]
+        return out
+
+
+class SubsetSimilarity:
+    """:class:`RowSimilarity` with the other side fixed to a few rows (the most read of a
+    refresh tick): their vectors are copied into one small column-major matrix, so a call
+    reads only the query terms' entries among those rows."""
+
+    def __init__(self, full: RowSimilarity, rows: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        rows = rows[(rows >= 0) & (rows < len(full))]
+        self.full = full
+        self.sorted_rows = np.unique(rows)
+        in_base = self.sorted_rows < full.n_base
+        stacked = sp.vstack(
+            [
+                full.base[self.sorted_rows[in_base]],
+                full.extra[self.sorted_rows[~in_base] - full.n_base],
+            ],
+            format="csr",
+        )
+        self._by_term = sp.csc_matrix(stacked)
+
+    def __call__(self, row: int, rows: np.ndarray) -> np.ndarray:
+        """The cosine of ``row`` with each of ``rows`` (0 for a row outside the subset)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(rows.size, dtype=np.float64)
+        if rows.size == 0 or row >= len(self.full) or self.sorted_rows.size == 0:
+            return out
+        terms, weights = self.full._vector(row)
+        if terms.size == 0:
+            return out
+        position = np.minimum(np.searchsorted(self.sorted_rows, rows), self.sorted_rows.size - 1)
+        inside = self.sorted_rows[position] == rows
+        out[inside] = _dots(self._by_term, terms, weights)[position[inside]]
         return out
 
 

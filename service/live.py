@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -970,12 +971,15 @@ class LiveView:
         key = ("popular", limit)
         found = self._populars.get(key)
         if found is None:
+            similarity = self.catalogue.similarity
             found = popular_from_views(
                 self.window_views("24h").astype(np.float64),
                 self.catalogue.is_published,
-                self.catalogue.similarity,
+                similarity,
                 limit,
             )
+            # the same rows for every request of the tick: their vectors in one small matrix
+            found = dataclasses.replace(found, similarity=similarity.among(found.rows))
             self._populars[key] = found
         return found
 

@@ -7,6 +7,7 @@ calls, and builds the response dictionary.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import weakref
@@ -109,11 +110,14 @@ def popular_now(bundle: Bundle, live: LiveView | None, params: BlendParams) -> P
     found = _bundle_popular.setdefault(bundle, {})
     popular = found.get(params.popular_candidates)
     if popular is None:
-        popular = found[params.popular_candidates] = popular_from_views(
+        popular = popular_from_views(
             bundle.popularity_views[:, WINDOWS.index("1d")],
             bundle.is_published,
             bundle.similarity,
             params.popular_candidates,
+        )
+        popular = found[params.popular_candidates] = dataclasses.replace(
+            popular, similarity=bundle.similarity.among(popular.rows)
         )
     return popular
 

@@ -40,3 +40,19 @@ def test_row_similarity_with_other_extra_rows_keeps_the_base() -> None:
     assert np.allclose(
         second(31, np.arange(33)), np.vstack([base.toarray(), extra.toarray()]) @ extra.toarray()[1]
     )
+
+
+def test_similarity_among_a_few_rows_is_the_full_one_there_and_zero_elsewhere() -> None:
+    base, extra = _rows(3, 30), _rows(4, 5)
+    full = RowSimilarity(base, extra)
+    subset = full.among(np.array([31, 4, 17, 4, 99]))  # repeats and unknown rows are dropped
+    asked = np.array([17, 31, 5, 4])
+    for query in (2, 33):
+        expected = full(query, asked)
+        expected[2] = 0.0  # row 5 is not among them
+        assert np.allclose(subset(query, asked), expected)
+    assert subset(0, asked).tolist() == [0.0] * 4
+    # asking among a few rows never copies the whole matrix by column
+    fresh = RowSimilarity(base, extra)
+    fresh.among(np.array([1, 2]))(3, np.array([1, 2]))
+    assert fresh._base_by_term is None
