@@ -51,6 +51,10 @@ class BlendParams:
         the hybrid's candidates with their content similarity to the query, beside the
         trained content and co-view lists: a story's most read article is not always among
         the query's closest neighbours in text. 0 turns it off.
+    popular_min_similarity : float
+        A popular candidate joins only with a content similarity of at least this share of
+        the query's closest neighbour's: a site-wide hit sharing a few common words with the
+        page is not related to it, however read.
     """
 
     content_weight: float = 1.0
@@ -60,6 +64,7 @@ class BlendParams:
     section_half_life_days: Mapping[str, float] = field(default_factory=dict)
     popularity_weight: float = 0.5
     popular_candidates: int = 300
+    popular_min_similarity: float = 0.25
 
     def half_life(self, category: str) -> float | None:
         return self.section_half_life_days.get(category, self.half_life_days)
@@ -246,10 +251,10 @@ def _popularity(
 
 
 def _popular_candidates(
-    row: int, listed: np.ndarray, params: BlendParams, popular: Popular | None
+    row: int, listed: np.ndarray, scores: np.ndarray, params: BlendParams, popular: Popular | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The most read rows not already listed, with their content similarity to ``row``
-    (only those with a positive one)."""
+    (those at least ``popular_min_similarity`` times the closest listed one's ``scores``)."""
     if popular is None or params.popular_candidates <= 0 or popular.rows.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
     top = popular.rows[: params.popular_candidates]
@@ -261,7 +266,8 @@ def _popular_candidates(
     if extra.size == 0:
         return extra, np.zeros(0, dtype=np.float64)
     similarity = np.asarray(popular.similarity(row, extra), dtype=np.float64)
-    keep = similarity > 0
+    closest = float(scores.max()) if scores.size else 0.0
+    keep = similarity > max(params.popular_min_similarity * closest, 0.0)
     return extra[keep], similarity[keep]
 
 
@@ -279,7 +285,7 @@ def _candidates(
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     c_rows, c_scores = _listed(signals.content_neighbors[row], signals.content_scores[row])
     if strategy == "hybrid":
-        p_rows, p_scores = _popular_candidates(row, c_rows, params, popular)
+        p_rows, p_scores = _popular_candidates(row, c_rows, c_scores, params, popular)
         if p_rows.size:
             c_rows = np.concatenate([c_rows, p_rows])
             c_scores = np.concatenate([c_scores, p_scores])

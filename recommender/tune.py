@@ -64,6 +64,7 @@ BLEND_SPACE: dict[str, tuple[Any, ...]] = {
     "coview_evidence": (2.0, 5.0, 10.0, 25.0, 50.0),
     "popularity_weight": (0.0, 0.25, 0.5, 1.0),
     "popular_candidates": (0, 100, 300, 1000),
+    "popular_min_similarity": (0.0, 0.25, 0.5),
 }
 #: Training settings tried (one bundle each), in search order.
 TRAIN_SPACE: dict[str, tuple[Any, ...]] = {
@@ -83,6 +84,7 @@ BLEND_KEYS = (
     "coview_evidence",
     "popularity_weight",
     "popular_candidates",
+    "popular_min_similarity",
     "half_life_days",
     "section_half_life_days",
 )
@@ -401,6 +403,7 @@ def config_toml(result: TuneResult) -> str:
         value = getattr(params, name)
         out.write(f"{name} = {_toml_value('off' if value is None else float(value))}\n")
     out.write(f"popular_candidates = {int(params.popular_candidates)}\n")
+    out.write(f"popular_min_similarity = {_toml_value(float(params.popular_min_similarity))}\n")
     if params.section_half_life_days:
         out.write("\n[blend.section_half_life_days]\n")
         for section, days in sorted(params.section_half_life_days.items()):
@@ -447,7 +450,13 @@ def blend_params_from_table(
     if unknown:
         raise DataError(str(path), None, unknown[0], "unknown setting in [blend]")
     values: dict[str, Any] = {}
-    for key in ("content_weight", "coview_weight", "coview_evidence", "popularity_weight"):
+    for key in (
+        "content_weight",
+        "coview_weight",
+        "coview_evidence",
+        "popularity_weight",
+        "popular_min_similarity",
+    ):
         if key in table:
             values[key] = _number(path, key, table[key])
     if "popular_candidates" in table:

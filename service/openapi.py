@@ -102,9 +102,9 @@ def _schemas() -> dict[str, Any]:
                 },
                 "popularity": {
                     **number_or_null,
-                    "description": "Factor 1 + w * p of the candidate's own popularity (p: "
-                    "log(1 + 7-day views), max-normalised among the candidates; w fades as the "
-                    "query's co-view evidence grows); hybrid only, null when off.",
+                    "description": "Factor (1 + v) ** w of what readers open now (v: the "
+                    "candidate's views in the last 24 hours, w: NEWSREC_POPULARITY_WEIGHT); "
+                    "hybrid only, null when off.",
                 },
                 "final": {"type": "number", "description": "The item's score."},
                 "rule": {

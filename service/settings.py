@@ -386,6 +386,15 @@ ENV_VARS: tuple[EnvVar, ...] = (
         _integer(0, 100_000),
     ),
     EnvVar(
+        "NEWSREC_POPULAR_MIN_SIMILARITY",
+        "popular_min_similarity",
+        "0.25",
+        "a number >= 0",
+        "A popular candidate joins a hybrid list only with a content similarity of at least "
+        "this share of the article's closest neighbour's.",
+        _number(0.0, inclusive=True),
+    ),
+    EnvVar(
         "NEWSREC_HALF_LIFE_DAYS",
         "half_life_days",
         "3",
@@ -659,6 +668,7 @@ class Settings:
     coview_evidence: float = 10.0
     popularity_weight: float = 0.5
     popular_candidates: int = 300
+    popular_min_similarity: float = 0.25
     half_life_days: float | None = 3.0
     section_half_lives: tuple[tuple[str, float], ...] = ()
     fallback_window: str = "7d"
@@ -733,6 +743,7 @@ class Settings:
             coview_evidence=self.coview_evidence,
             popularity_weight=self.popularity_weight,
             popular_candidates=self.popular_candidates,
+            popular_min_similarity=self.popular_min_similarity,
             half_life_days=self.half_life_days,
             section_half_life_days=dict(self.section_half_lives),
         )

@@ -96,8 +96,8 @@ def test_related_popularity_unused_by_single_signals() -> None:
 
 
 def _similarity(row: int, rows: np.ndarray) -> np.ndarray:
-    # the query (row 0) is 0.55 similar to row 5 and not at all to row 6
-    table = {5: 0.55, 6: 0.0}
+    # the query (row 0) is 0.55 similar to row 5, 0.1 to row 6 and not at all to row 3
+    table = {5: 0.55, 6: 0.1, 3: 0.0}
     assert row == 0
     return np.array([table.get(int(r), 0.5) for r in rows])
 
@@ -115,15 +115,20 @@ def test_related_popular_views_replace_the_bundle_counts() -> None:
 def test_related_popular_candidates_join_with_their_similarity() -> None:
     signals = _signals([0, 0, 0, 0, 0])
     views = np.array([50, 0, 0, 0, 0, 24, 99])
-    # rows 6 (99), 0 (50, the query), 5 (24): row 6 has no similarity, the query is never one
+    # rows 6 (99), 0 (50, the query), 5 (24); the query is never a candidate
     popular = popular_from_views(views, signals.is_published, _similarity, 3)
     assert popular.rows.tolist() == [6, 0, 5]
     scored = related(signals, 0, 5, now_ts=NOW, popular=popular)
-    # row 5: 0.55 / 0.6 content times (1 + 24) ** 0.5 = 5
+    # row 5: 0.55 / 0.6 content times (1 + 24) ** 0.5 = 5; row 6: 0.1 is under a quarter of
+    # the closest neighbour's 0.6, however read
     assert [s.row for s in scored] == [5, 4, 1, 2, 3]
     assert scored[0].content == pytest.approx(0.55 / 0.6)
     assert scored[0].popularity == pytest.approx(5.0)
-    assert 6 not in [s.row for s in scored]
+    # without the floor row 6 joins: 0.1 / 0.6 * 10 = 1.67
+    anything = related(
+        signals, 0, 6, now_ts=NOW, popular=popular, params=BlendParams(popular_min_similarity=0)
+    )
+    assert [s.row for s in anything] == [5, 6, 4, 1, 2, 3]
     # off: not a candidate; the single signals never take them
     off = related(
         signals, 0, 5, now_ts=NOW, popular=popular, params=BlendParams(popular_candidates=0)
