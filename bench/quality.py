@@ -1,6 +1,7 @@
 """Quality benchmark for issue 6: offline evaluation on generated data and on the MIND sample.
 
-Run from the repository root (about 10 minutes on 2 cores; data is cached in bench/out/):
+Run from the repository root (about 12 minutes on 2 cores with ``--tune``; data is cached in
+bench/out/):
 
     .venv/bin/python bench/quality.py [--articles 3000 10000] [--seeds 0 1 2] [--tune]
                                       [--write bench/RESULTS-quality.md]
@@ -11,8 +12,10 @@ same run:
 
 * hybrid hit rate at 10 >= 1.1 x the best single signal (most viewed, content, co-view);
 * on new query articles, content >= 3 x most viewed. Content is reported twice: the raw
-  TF-IDF signal (``content``, age-blind) and content with the hybrid's freshness decay
-  (``content_fresh``: what the hybrid serves a new article, which has no co-views). Most
+  TF-IDF signal (``content``, age-blind) and the hybrid with no co-view weight
+  (``content_fresh``: content neighbours and the 24 hours' most read articles, ranked with
+  freshness and the 24-hour popularity prior: what the hybrid serves a new article, which has
+  no co-views). Most
   viewed is reported twice too: the bundle's ranking (``most_viewed``, frozen at the split)
   and the live service's (``most_viewed_live``: plus the views counted before each pair).
 

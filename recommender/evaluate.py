@@ -80,9 +80,10 @@ Strategies
     :func:`recommender.blend.related` with that strategy, including its fallbacks. The single
     signals are raw: ``content`` is TF-IDF cosine only, blind to age.
 ``content_fresh``
-    The hybrid with a co-view weight of 0: content times the hybrid's freshness decay. It is
-    what the hybrid serves for an article without co-view evidence (a new article), so it is
-    the content signal as readers get it.
+    The hybrid with a co-view weight of 0: content neighbours and popular candidates, times
+    the hybrid's freshness decay and popularity prior (the views of the 24 hours before the
+    pair). It is what the hybrid serves for an article without co-view evidence (a new
+    article), so it is the content signal as readers get it.
 
 Metrics (lists of ``n = 10``, cut-offs ``k`` in 5 and 10)
 ----------------------------------------------------------

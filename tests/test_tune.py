@@ -40,7 +40,8 @@ def test_load_blend_params_reads_the_blend_table(tmp_path: Path) -> None:
     path = tmp_path / "newsrec.toml"
     path.write_text(
         "[train]\ntitle_weight = 2\n\n"
-        "[blend]\ncoview_weight = 3.0\ncoview_evidence = 5\nhalf_life_days = 'off'\n\n"
+        "[blend]\ncoview_weight = 3.0\ncoview_evidence = 5\nhalf_life_days = 'off'\n"
+        "popular_candidates = 100\npopular_min_similarity = 0.5\n\n"
         "[blend.section_half_life_days]\nsports = 0.5\n"
     )
     params = load_blend_params(path)
@@ -49,6 +50,8 @@ def test_load_blend_params_reads_the_blend_table(tmp_path: Path) -> None:
         coview_evidence=5.0,
         half_life_days=None,
         section_half_life_days={"sports": 0.5},
+        popular_candidates=100,
+        popular_min_similarity=0.5,
     )
     assert params.half_life("sports") == 0.5
     assert TrainConfig.from_toml(path).title_weight == 2
@@ -68,6 +71,8 @@ def test_load_blend_params_defaults_without_a_blend_table(tmp_path: Path) -> Non
         ({"half_life_days": 0}, "half_life_days"),
         ({"content_weight": 0}, "content_weight"),
         ({"section_half_life_days": 3}, "section_half_life_days"),
+        ({"popular_candidates": 2.5}, "popular_candidates"),
+        ({"popular_candidates": -1}, "popular_candidates"),
     ],
 )
 def test_blend_params_from_table_names_the_bad_setting(
