@@ -115,11 +115,15 @@ class Popular:
     similarity : callable
         ``similarity(row, rows)``: the content cosine of a row with each of ``rows``, as
         the trained content lists score it (0 when either has no vector).
+    quiet : bool
+        No row has a view in the window (a site that sends no view events, or none yet): the
+        callers then use the bundle's last day instead.
     """
 
     views: np.ndarray
     rows: np.ndarray
     similarity: Callable[[int, np.ndarray], np.ndarray]
+    quiet: bool = False
 
     def views_of(self, rows: np.ndarray) -> np.ndarray:
         out = np.zeros(rows.size, dtype=np.float64)
@@ -146,7 +150,8 @@ def popular_from_views(
         ]
         candidates = candidates[views[candidates] >= threshold]
     order = np.lexsort((candidates, -views[candidates]))[:limit]
-    return Popular(views, candidates[order].astype(np.int64), similarity)
+    quiet = not bool((views > 0).any())
+    return Popular(views, candidates[order].astype(np.int64), similarity, quiet)
 
 
 def freshness(published_ts: int, now_ts: int, half_life_days: float | None) -> float:

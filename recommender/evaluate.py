@@ -1054,7 +1054,10 @@ def _popular_at(replay: Replay, recent: _RecentViews, t: int, params: BlendParam
         return np.zeros(rows.size) if found is None else found(row, rows)
 
     live = np.asarray(replay.signals.is_published, dtype=bool) & (replay.known_ts <= t)
-    return popular_from_views(recent.at(t), live, similarity, params.popular_candidates)
+    popular = popular_from_views(recent.at(t), live, similarity, params.popular_candidates)
+    if popular.quiet:  # as the service: no view in the 24 hours, the bundle's last day
+        popular = popular_from_views(recent.before, live, similarity, params.popular_candidates)
+    return popular
 
 
 def replay_lists(

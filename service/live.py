@@ -967,17 +967,21 @@ class LiveView:
 
     def popular(self, limit: int) -> Popular:
         """What readers open now, for the hybrid: merged views of the last 24 hours and the
-        ``limit`` most read published rows (per tick)."""
+        ``limit`` most read published rows (per tick); when no row has a view in them (a site
+        that sends no view events), the bundle's last day."""
         key = ("popular", limit)
         found = self._populars.get(key)
         if found is None:
             similarity = self.catalogue.similarity
+            published = self.catalogue.is_published
             found = popular_from_views(
-                self.window_views("24h").astype(np.float64),
-                self.catalogue.is_published,
-                similarity,
-                limit,
+                self.window_views("24h").astype(np.float64), published, similarity, limit
             )
+            if found.quiet:
+                day = self.bundle.popularity_views[:, WINDOWS.index("1d")]
+                found = popular_from_views(
+                    self.catalogue.pad(day.astype(np.float64)), published, similarity, limit
+                )
             # the same rows for every request of the tick: their vectors in one small matrix
             found = dataclasses.replace(found, similarity=similarity.among(found.rows))
             self._populars[key] = found

@@ -104,7 +104,8 @@ _bundle_popular: weakref.WeakKeyDictionary[Bundle, dict[int, Popular]] = weakref
 
 def popular_now(bundle: Bundle, live: LiveView | None, params: BlendParams) -> Popular:
     """What readers open now, for the hybrid's popularity prior and popular candidates: the
-    live layer's last 24 hours, or without one the bundle's last day (memoised per bundle)."""
+    live layer's last 24 hours; without one, or when it counted no view in them (a site that
+    sends no view events), the bundle's last day (memoised per bundle)."""
     if live is not None:
         return live.popular(params.popular_candidates)
     found = _bundle_popular.setdefault(bundle, {})
