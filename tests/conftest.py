@@ -198,6 +198,11 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return models
 
 
+#: Environment of a real server on this catalogue whose answers tests compare with the orders
+#: computed by hand above (no popularity prior, no popular candidates).
+HAND_RANKED_ENV = {"NEWSREC_POPULARITY_WEIGHT": "0", "NEWSREC_POPULAR_CANDIDATES": "0"}
+
+
 @pytest.fixture(scope="session")
 def make_app(models_dir: Path) -> Callable[..., Flask]:
     """Build a fresh app (own metrics, own cache) on ``models_dir``; keywords override
@@ -208,9 +213,10 @@ def make_app(models_dir: Path) -> Callable[..., Flask]:
         isolated = {
             "rules_db": models_dir.parent / "rules.sqlite3",
             "event_log_dir": models_dir.parent / "events",
-            # the fixtures' scores are computed by hand without the popularity prior
-            # (tests/test_blend.py checks it)
+            # the fixtures' scores are computed by hand without the popularity prior and the
+            # popular candidates (tests/test_blend.py and test_live_windows.py check them)
             "popularity_weight": 0.0,
+            "popular_candidates": 0,
         }
         settings = Settings(
             **{"models_dir": models_dir, "reload_interval": 3600.0, **isolated, **changes}

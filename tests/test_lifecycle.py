@@ -76,7 +76,14 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
 
 @pytest.fixture
 def sample_client(sample: Sample) -> FlaskClient:
-    settings = Settings(models_dir=sample.models, cms_token=TOKEN, event_log_dir=None)
+    # the fold-in's own lists: no popular candidates, no popularity prior
+    settings = Settings(
+        models_dir=sample.models,
+        cms_token=TOKEN,
+        event_log_dir=None,
+        popularity_weight=0.0,
+        popular_candidates=0,
+    )
     app = create_app(settings, cache_factory=dict_cache_factory, redis_ping=lambda: False)
     return app.test_client()
 

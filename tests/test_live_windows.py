@@ -180,7 +180,7 @@ def test_related_fallback_chain_ranks_by_live_numbers(client: FlaskClient, clock
 def test_related_hybrid_follows_what_readers_open_now(
     make_app: Callable[..., Flask], clock: Clock
 ) -> None:
-    client = live_app(make_app, clock, popularity_weight=0.5).test_client()
+    client = live_app(make_app, clock, popularity_weight=0.5, popular_candidates=300).test_client()
     clock.now = N + 10 * DAY  # the bundle's last day is out of the 24 hours: live views only
     # no view counted in them yet: the bundle's last day stands in (n2 20, s2 3, s1 70 views);
     # s2, read that day, joins as a popular candidate with its content similarity

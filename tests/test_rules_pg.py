@@ -26,7 +26,7 @@ import pytest
 from flask import Flask
 
 from service.rules_pg import PostgresRulesStore, describe
-from tests.conftest import body, publish_bundle
+from tests.conftest import HAND_RANKED_ENV, body, publish_bundle
 from tests.support import free_port
 from tests.test_rules import N1_DEFAULT, TOKEN, FakeClock, auth, block, pin, related_ids
 
@@ -256,6 +256,7 @@ def two_hosts(tmp_path: Path, postgres_rules_url: str) -> Iterator[list[str]]:
                 NEWSREC_RULES_TOKEN=TOKEN,
                 NEWSREC_EVENT_LOG_DIR="off",
                 NEWSREC_LOG_LEVEL="WARNING",
+                **HAND_RANKED_ENV,
             )
             log = root / "server.log"
             with log.open("wb") as out:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IDS, N1_HYBRID, publish_bundle
+from tests.conftest import HAND_RANKED_ENV, IDS, N1_HYBRID, publish_bundle
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +41,7 @@ def _service_env(models: Path, port: int, **extra: str) -> dict[str, str]:
             "NEWSREC_WORKERS": "2",
             "NEWSREC_RELOAD_INTERVAL": "0.2",
             "NEWSREC_LOG_LEVEL": "WARNING",
+            **HAND_RANKED_ENV,
             **extra,
         }
     )
