@@ -3,7 +3,8 @@
 The page shows, for one article, what readers get (the public API's own
 :func:`service.ranking.related_response`, rules and fallbacks included) next to the content-only
 and co-view-only rankings and the most viewed of its section, with every item's score parts.
-Its data calls take ``content_weight``, ``coview_weight`` and ``half_life_days`` overrides so an
+Its data calls take ``content_weight``, ``coview_weight``, ``popularity_weight`` and
+``half_life_days`` overrides so an
 editor sees what other settings would do (nothing is saved), and compare the list with the
 previous model bundle, which is loaded on first use and kept per worker.
 
@@ -79,6 +80,8 @@ rules_api = Blueprint("rules_api", __name__)
 DAY = 86_400.0
 #: Largest weight a slider may ask for, and the search's answer size.
 MAX_WEIGHT = 10.0
+#: Highest popularity weight (exponent of 1 + views) an editor can try.
+MAX_POPULARITY_WEIGHT = 2.0
 SEARCH_LIMIT = 20
 SHARED_TERMS = 5
 MAX_BODY_BYTES = 64 * 1024
@@ -473,8 +476,10 @@ def page() -> str:
             "max_n": rt.settings.max_n,
             "content_weight": blend.content_weight,
             "coview_weight": blend.coview_weight,
+            "popularity_weight": blend.popularity_weight,
             "half_life_days": blend.half_life_days,
             "max_weight": MAX_WEIGHT,
+            "max_popularity_weight": MAX_POPULARITY_WEIGHT,
         },
     )
 
@@ -505,6 +510,13 @@ def _blend(values: dict[str, str], defaults: BlendParams) -> BlendParams:
     coview = _number(
         "coview_weight", values.get("coview_weight"), defaults.coview_weight, 0, MAX_WEIGHT
     )
+    popularity = _number(
+        "popularity_weight",
+        values.get("popularity_weight"),
+        defaults.popularity_weight,
+        0,
+        MAX_POPULARITY_WEIGHT,
+    )
     text = values.get("half_life_days")
     half_life = defaults.half_life_days
     if text is not None:
@@ -520,6 +532,7 @@ def _blend(values: dict[str, str], defaults: BlendParams) -> BlendParams:
         defaults,
         content_weight=content,
         coview_weight=coview,
+        popularity_weight=popularity,
         half_life_days=half_life,
         section_half_life_days=sections,
     )
@@ -545,7 +558,8 @@ def article_lists(article_id: str) -> Response:
     """The four lists of one article, with score parts, under the given blend overrides."""
     rt = runtime()
     values = _values(
-        request.args, ("n", "content_weight", "coview_weight", "half_life_days", "compare")
+        request.args,
+        ("n", "content_weight", "coview_weight", "popularity_weight", "half_life_days", "compare"),
     )
     n = _integer("n", values.get("n"), rt.settings.default_n, 1, rt.settings.max_n)
     compare = values.get("compare", "1") != "0"
@@ -632,6 +646,7 @@ def article_lists(article_id: str) -> Response:
             "n": n,
             "content_weight": blend.content_weight,
             "coview_weight": blend.coview_weight,
+            "popularity_weight": blend.popularity_weight,
             "half_life_days": blend.half_life_days,
             "coview_weight_here": _round(coview_weight(bundle, row, blend)),
             "changed": changed,
@@ -1047,6 +1062,11 @@ def _editor_paths(settings: Settings) -> dict[str, Any]:
                     ),
                     _query("content_weight", weight, "Override of the content weight."),
                     _query("coview_weight", weight, "Override of the co-view weight."),
+                    _query(
+                        "popularity_weight",
+                        {"type": "number", "minimum": 0, "maximum": MAX_POPULARITY_WEIGHT},
+                        "Override of the popularity weight (exponent of 1 + 24-hour views).",
+                    ),
                     _query(
                         "half_life_days",
                         {

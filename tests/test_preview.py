@@ -328,6 +328,9 @@ def test_preview_items_show_the_popularity_prior_readers_get(
         ("coview_weight=0", ["n2", "n3", "s1", "n4", "s2", "s3"]),
         # no freshness: n3 (0.6 + 0.75) / 1.75 overtakes n2 0.8 / 1.75
         ("half_life_days=off", ["n3", "n2", "s2", "s1", "n4", "s3"]),
+        # popularity (no live view: the bundle's last day): times (1 + views) ** 0.5, so
+        # s1 0.114 * sqrt(71) = 0.963 passes n3 0.386 * sqrt(6) = 0.945
+        ("popularity_weight=0.5", ["n2", "s1", "n3", "s2", "n4", "s3"]),
     ],
 )
 def test_preview_overrides_rerank_without_changing_the_service(
@@ -344,6 +347,7 @@ def test_preview_overrides_are_parsed_strictly(editor: FlaskClient) -> None:
     for query, parameter in (
         ("content_weight=abc", "content_weight"),
         ("coview_weight=11", "coview_weight"),
+        ("popularity_weight=2.5", "popularity_weight"),
         ("half_life_days=0", "half_life_days"),
         ("half_life_days=-1", "half_life_days"),
         ("n=0", "n"),

@@ -322,6 +322,19 @@ def test_preview_editor_workflow_in_a_real_browser(page: Any, service: Service) 
     assert public["items"][0]["id"] == COVIEW_TWIN
     page.click("#reset")
     _wait_first_reader(page, COVIEW_TWIN)
+    # the popularity weight to 0: the server takes the override (no error), the page says so
+    page.focus("#popularity-weight")
+    page.keyboard.press("Home")
+    page.wait_for_function(
+        "document.getElementById('popularity-weight-out').textContent === '0.00'"
+    )
+    assert "nothing is saved" in page.inner_text("#settings-state")
+    page.wait_for_function("document.getElementById('app').getAttribute('aria-busy') !== 'true'")
+    assert page.locator("#error").is_hidden()
+    assert page.locator("#list-readers ol.items > li.item").count() > 0
+    page.click("#reset")
+    _wait_first_reader(page, COVIEW_TWIN)
+    assert page.inner_text("#settings-state") == "Service settings"
 
     # pin the grid story at slot 1 through the page (session + CSRF)
     page.fill("#rule-target", "e-grid")

@@ -11,6 +11,8 @@
     maxN: Number(app.dataset.maxN),
     contentWeight: Number(app.dataset.contentWeight),
     coviewWeight: Number(app.dataset.coviewWeight),
+    popularityWeight: Number(app.dataset.popularityWeight),
+    maxPopularityWeight: Number(app.dataset.maxPopularityWeight),
     halfLife: app.dataset.halfLife === "off" ? null : Number(app.dataset.halfLife),
     maxWeight: Number(app.dataset.maxWeight),
   };
@@ -231,13 +233,16 @@
 
   var contentWeight = $("content-weight");
   var coviewWeight = $("coview-weight");
+  var popularityWeight = $("popularity-weight");
   var halfLife = $("half-life");
   var halfLifeOff = $("half-life-off");
   contentWeight.max = coviewWeight.max = String(Math.min(DEFAULTS.maxWeight, 5));
+  popularityWeight.max = String(DEFAULTS.maxPopularityWeight);
 
   function resetSliders() {
     contentWeight.value = String(DEFAULTS.contentWeight);
     coviewWeight.value = String(DEFAULTS.coviewWeight);
+    popularityWeight.value = String(DEFAULTS.popularityWeight);
     halfLifeOff.checked = DEFAULTS.halfLife === null;
     halfLife.value = String(DEFAULTS.halfLife === null ? 3 : DEFAULTS.halfLife);
     showSliders();
@@ -247,6 +252,7 @@
     return {
       content_weight: Number(contentWeight.value),
       coview_weight: Number(coviewWeight.value),
+      popularity_weight: Number(popularityWeight.value),
       half_life_days: halfLifeOff.checked ? "off" : Number(halfLife.value),
     };
   }
@@ -255,12 +261,13 @@
     var p = sliderParams();
     var half = DEFAULTS.halfLife === null ? "off" : DEFAULTS.halfLife;
     return p.content_weight !== DEFAULTS.contentWeight || p.coview_weight !== DEFAULTS.coviewWeight ||
-      p.half_life_days !== half;
+      p.popularity_weight !== DEFAULTS.popularityWeight || p.half_life_days !== half;
   }
 
   function showSliders() {
     $("content-weight-out").textContent = Number(contentWeight.value).toFixed(2);
     $("coview-weight-out").textContent = Number(coviewWeight.value).toFixed(2);
+    $("popularity-weight-out").textContent = Number(popularityWeight.value).toFixed(2);
     $("half-life-out").textContent = halfLifeOff.checked ? "off" : Number(halfLife.value) + " d";
     halfLife.disabled = halfLifeOff.checked;
     var changed = changedFromDefaults();
@@ -270,7 +277,7 @@
   }
 
   var reloadLists = debounce(function () { loadLists(); }, 160);
-  [contentWeight, coviewWeight, halfLife, halfLifeOff].forEach(function (input) {
+  [contentWeight, coviewWeight, popularityWeight, halfLife, halfLifeOff].forEach(function (input) {
     input.addEventListener("input", function () { showSliders(); reloadLists(); });
   });
   $("reset").addEventListener("click", function () { resetSliders(); loadLists(); });
@@ -300,6 +307,7 @@
       var p = sliderParams();
       query.set("content_weight", String(p.content_weight));
       query.set("coview_weight", String(p.coview_weight));
+      query.set("popularity_weight", String(p.popularity_weight));
       query.set("half_life_days", String(p.half_life_days));
     }
     app.setAttribute("aria-busy", "true");
