@@ -113,6 +113,7 @@ import html
 import json
 import math
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -1031,6 +1032,7 @@ class _RecentViews:
         self.rows, self.ts = replay.live_rows, replay.live_ts
         self.counts = np.zeros(m, dtype=np.float64)
         self.start = self.end = 0
+        self.similarity = _QuerySimilarity(replay.similarity)
 
     def at(self, t: int) -> np.ndarray:
         end = int(np.searchsorted(self.ts, t, side="left"))
@@ -1046,13 +1048,34 @@ class _RecentViews:
         return views
 
 
+class _QuerySimilarity:
+    """A query row's cosine with every row, kept for the next pairs of the same query (the
+    most recent ``size`` queries): a replay meets each query article many times, close in
+    time, while its most read rows change at every pair."""
+
+    def __init__(self, similarity: RowSimilarity | None, size: int = 512) -> None:
+        self.similarity = similarity
+        self.size = size
+        self._rows: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def __call__(self, row: int, rows: np.ndarray) -> np.ndarray:
+        if self.similarity is None:
+            return np.zeros(rows.size)
+        found = self._rows.get(row)
+        if found is None:
+            every = np.arange(len(self.similarity), dtype=np.int64)
+            found = self._rows[row] = self.similarity(row, every)
+            if len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+        else:
+            self._rows.move_to_end(row)
+        out: np.ndarray = found[rows]
+        return out
+
+
 def _popular_at(replay: Replay, recent: _RecentViews, t: int, params: BlendParams) -> Popular:
     """What readers were opening at ``t``: the hybrid's :class:`Popular` for a pair."""
-    found = replay.similarity
-
-    def similarity(row: int, rows: np.ndarray) -> np.ndarray:
-        return np.zeros(rows.size) if found is None else found(row, rows)
-
+    similarity = recent.similarity
     live = np.asarray(replay.signals.is_published, dtype=bool) & (replay.known_ts <= t)
     popular = popular_from_views(recent.at(t), live, similarity, params.popular_candidates)
     if popular.quiet:  # as the service: no view in the 24 hours, the bundle's last day
