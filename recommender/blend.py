@@ -44,8 +44,8 @@ class BlendParams:
         recent window (:class:`Popular`: the last 24 hours as the service counts them; the
         bundle's last day without one). Readers of a story open its articles that others are
         reading, and popularity also tells which of several similar articles is the live
-        one. 0 turns it off; 0.5 was chosen on validation periods of generated data
-        (bench/RESULTS-quality.md).
+        one. 0 turns it off; 0.5 did best among 0.25-1 on generated data, and ``newsrec tune``
+        keeps it on a validation period (bench/RESULTS-quality.md).
     popular_candidates : int
         How many of the most read articles of the recent window (:attr:`Popular.rows`) join
         the hybrid's candidates with their content similarity to the query, beside the
@@ -141,7 +141,8 @@ def popular_from_views(
     """A :class:`Popular` of ``views`` per row: the ``limit`` most read published rows with a
     view, most read first, ties by row."""
     views = np.asarray(views, dtype=np.float64)
-    candidates = np.flatnonzero(np.asarray(is_published, dtype=bool)[: views.size] & (views > 0))
+    read = views > 0
+    candidates = np.flatnonzero(np.asarray(is_published, dtype=bool)[: views.size] & read)
     if limit <= 0:
         candidates = candidates[:0]
     elif limit < candidates.size:
@@ -150,8 +151,7 @@ def popular_from_views(
         ]
         candidates = candidates[views[candidates] >= threshold]
     order = np.lexsort((candidates, -views[candidates]))[:limit]
-    quiet = not bool((views > 0).any())
-    return Popular(views, candidates[order].astype(np.int64), similarity, quiet)
+    return Popular(views, candidates[order].astype(np.int64), similarity, not bool(read.any()))
 
 
 def freshness(published_ts: int, now_ts: int, half_life_days: float | None) -> float:
@@ -181,7 +181,7 @@ class _Candidates:
     coview_count: np.ndarray  # -1 where unknown
     freshness: np.ndarray  # NaN when unused
     coview_weight: float | None
-    popularity: np.ndarray  # the factor 1 + w * p; NaN when unused
+    popularity: np.ndarray  # the factor (1 + v) ** w; NaN when unused
 
     def items(self, positions: list[int]) -> list[Scored]:
         """The candidates at ``positions`` as :class:`Scored` (one conversion per array)."""

@@ -1032,7 +1032,6 @@ class _RecentViews:
         self.rows, self.ts = replay.live_rows, replay.live_ts
         self.counts = np.zeros(m, dtype=np.float64)
         self.start = self.end = 0
-        self.similarity = _QuerySimilarity(replay.similarity)
 
     def at(self, t: int) -> np.ndarray:
         end = int(np.searchsorted(self.ts, t, side="left"))
@@ -1075,9 +1074,14 @@ class _QuerySimilarity:
         return out
 
 
-def _popular_at(replay: Replay, recent: _RecentViews, t: int, params: BlendParams) -> Popular:
+def _popular_at(
+    replay: Replay,
+    recent: _RecentViews,
+    similarity: _QuerySimilarity,
+    t: int,
+    params: BlendParams,
+) -> Popular:
     """What readers were opening at ``t``: the hybrid's :class:`Popular` for a pair."""
-    similarity = recent.similarity
     live = np.asarray(replay.signals.is_published, dtype=bool) & (replay.known_ts <= t)
     popular = popular_from_views(recent.at(t), live, similarity, params.popular_candidates)
     if popular.quiet:  # as the service: no view in the 24 hours, the bundle's last day
@@ -1117,6 +1121,7 @@ def replay_lists(
     by_state = strategy in ("content", "hybrid")
     by_time = per_pair or _ranked_at_pair_time(replay, strategy, params, filters)
     recent = _RecentViews(replay) if strategy == "hybrid" and _reads_popular(params) else None
+    cosines = _QuerySimilarity(replay.similarity)
     if replay.n_pairs == 0:
         return ReplayLists([], np.zeros(0, dtype=np.int64))
     zeros = np.zeros(replay.n_pairs, dtype=np.int64)
@@ -1156,7 +1161,7 @@ def replay_lists(
             filters=filters,
             section_popular=bundle.popular_rows("7d", replay.query_categories[position]),
             site_popular=site,
-            popular=None if recent is None else _popular_at(replay, recent, now, params),
+            popular=None if recent is None else _popular_at(replay, recent, cosines, now, params),
         )
         lists[j] = [item.row for item in items]
     return ReplayLists(lists, np.asarray(pair_list, dtype=np.int64).reshape(-1))

@@ -52,15 +52,8 @@ class RowSimilarity:
 
     def with_extra(self, extra: sp.spmatrix | None) -> RowSimilarity:
         """The same base with other extra rows (the base's column copy is shared, not redone)."""
-        other = RowSimilarity.__new__(RowSimilarity)
-        other.base, other.n_base = self.base, self.n_base
-        other.extra = (
-            sp.csr_matrix((0, self.base.shape[1]), dtype=np.float32)
-            if extra is None
-            else sp.csr_matrix(extra)
-        )
+        other = RowSimilarity(self.base, extra)
         other._base_by_term = self._base_by_term
-        other._extra_by_term = None
         return other
 
     def __len__(self) -> int:
