@@ -102,6 +102,24 @@ class Signals(Protocol):
     popularity_views: np.ndarray
 
 
+@dataclass
+class SignalArrays:
+    """:class:`Signals` as plain arrays: a bundle's with rows appended or a list replaced (the
+    live catalogue, the offline replay), or a catalogue built by hand."""
+
+    categories: list[str]
+    published_ts: np.ndarray
+    is_published: np.ndarray
+    content_neighbors: np.ndarray
+    content_scores: np.ndarray
+    has_coview: bool
+    coview_neighbors: np.ndarray | None
+    coview_scores: np.ndarray | None
+    coview_counts: np.ndarray | None
+    coview_support: np.ndarray | None
+    popularity_views: np.ndarray
+
+
 @dataclass(frozen=True)
 class Popular:
     """What readers are opening now, for the hybrid's popularity prior and extra candidates.

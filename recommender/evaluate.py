@@ -121,7 +121,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recommender.blend import BlendParams, Filters, Popular, Signals, popular_from_views, related
+from recommender.blend import (
+    BlendParams,
+    Filters,
+    Popular,
+    SignalArrays,
+    Signals,
+    popular_from_views,
+    related,
+)
 from recommender.errors import DataError
 from recommender.similarity import RowSimilarity
 from recommender.windows import WINDOWS
@@ -466,24 +474,6 @@ def train_at_split(
 # --- replay ----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Signals:
-    """A bundle's ranking arrays with the rows of articles it does not hold appended (see
-    :class:`Signals`)."""
-
-    categories: list[str]
-    published_ts: np.ndarray
-    is_published: np.ndarray
-    content_neighbors: np.ndarray
-    content_scores: np.ndarray
-    has_coview: bool
-    coview_neighbors: np.ndarray | None
-    coview_scores: np.ndarray | None
-    coview_counts: np.ndarray | None
-    coview_support: np.ndarray | None
-    popularity_views: np.ndarray
-
-
 #: Decimals of the scores and vectors the service stores with a folded-in article's record.
 STORED_DECIMALS = 6
 
@@ -656,7 +646,7 @@ def _live_signals(
     bundle: Bundle,
     articles: Sequence[Article],
     lists: Sequence[list[tuple[int, float]]],
-) -> _Signals:
+) -> SignalArrays:
     m = len(articles)
     width = int(bundle.content_neighbors.shape[1])
     published = np.array(
@@ -673,7 +663,7 @@ def _live_signals(
         extra = np.full((m, *array.shape[1:]), fill, dtype=array.dtype)
         return np.concatenate([np.asarray(array), extra])
 
-    return _Signals(
+    return SignalArrays(
         categories=list(bundle.categories) + [a.category for a in articles],
         published_ts=np.concatenate([np.asarray(bundle.published_ts), published]),
         # a folded-in article is a candidate only once published; it reaches a list only by
@@ -751,7 +741,7 @@ class Replay:
         neighbors, scores = self.state_lists[state]
         base = self.signals
         shape = (len(base.categories), neighbors.size)
-        return _Signals(
+        return SignalArrays(
             categories=base.categories,
             published_ts=base.published_ts,
             is_published=base.is_published,

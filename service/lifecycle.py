@@ -41,7 +41,6 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +49,7 @@ import scipy.sparse as sp
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import NotFound
 
-from recommender.blend import Signals
+from recommender.blend import SignalArrays, Signals
 from recommender.bundle import Bundle
 from recommender.errors import BundleError, UnknownArticleError
 from recommender.similarity import RowSimilarity
@@ -84,24 +83,6 @@ MAX_TEXT = {"title": 1_000, "category": 200, "author": 1_000, "url": 2_000, "ima
 
 
 # --- the catalogue: a bundle with the overlay applied ------------------------------------------
-
-
-@dataclass
-class _Signals:
-    """A :class:`recommender.blend.Signals` over the catalogue's rows (not frozen: the
-    protocol's attributes are plain attributes)."""
-
-    categories: list[str]
-    published_ts: np.ndarray
-    is_published: np.ndarray
-    content_neighbors: np.ndarray
-    content_scores: np.ndarray
-    has_coview: bool
-    coview_neighbors: np.ndarray | None
-    coview_scores: np.ndarray | None
-    coview_counts: np.ndarray | None
-    coview_support: np.ndarray | None
-    popularity_views: np.ndarray
 
 
 class Catalogue:
@@ -170,7 +151,7 @@ class Catalogue:
             for i, (other, score) in enumerate(pairs[: self.width]):
                 neighbors[i], scores[i] = other, score
             self._content[row] = (neighbors, scores)
-        self._base = _Signals(
+        self._base = SignalArrays(
             categories=self.categories,
             published_ts=self.published_ts,
             is_published=self.is_published,
@@ -296,7 +277,7 @@ class Catalogue:
             return self._base
         shape = (len(self), self.width)
         own = row < self.n_bundle
-        return _Signals(
+        return SignalArrays(
             categories=self.categories,
             published_ts=self.published_ts,
             is_published=self.is_published,

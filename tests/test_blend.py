@@ -3,32 +3,15 @@ by hand."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
-from recommender.blend import DAY, BlendParams, popular_from_views, related
+from recommender.blend import DAY, BlendParams, SignalArrays, popular_from_views, related
 
 NOW = 100 * DAY
 
 
-@dataclass
-class _Signals:
-    categories: list[str]
-    published_ts: np.ndarray
-    is_published: np.ndarray
-    content_neighbors: np.ndarray
-    content_scores: np.ndarray
-    has_coview: bool
-    coview_neighbors: np.ndarray | None
-    coview_scores: np.ndarray | None
-    coview_counts: np.ndarray | None
-    coview_support: np.ndarray | None
-    popularity_views: np.ndarray
-
-
-def _signals(views_1d: list[int], support: int = 0) -> _Signals:
+def _signals(views_1d: list[int], support: int = 0) -> SignalArrays:
     """Row 0 is the query; rows 1-3 are equally similar (0.5) and equally old; row 4 is the
     most similar (0.6) and has no views; rows 5 and 6 are in no list."""
     n = 7
@@ -38,7 +21,7 @@ def _signals(views_1d: list[int], support: int = 0) -> _Signals:
     scores[0] = [0.6, 0.5, 0.5, 0.5]
     views = np.zeros((n, 4), dtype=np.int64)
     views[: len(views_1d), 0] = views_1d
-    return _Signals(
+    return SignalArrays(
         categories=["news"] * n,
         published_ts=np.full(n, NOW - DAY, dtype=np.int64),
         is_published=np.ones(n, dtype=bool),
@@ -53,7 +36,7 @@ def _signals(views_1d: list[int], support: int = 0) -> _Signals:
     )
 
 
-def _rows(signals: _Signals, weight: float) -> list[int]:
+def _rows(signals: SignalArrays, weight: float) -> list[int]:
     params = BlendParams(popularity_weight=weight)
     return [s.row for s in related(signals, 0, 4, now_ts=NOW, params=params)]
 
