@@ -25,6 +25,13 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: Two Redis DB numbers of this test run: 15 and 14, or lower pairs with NEWSREC_TEST_SLOT=1, 2 ...
+#: so that test runs in two work trees of one machine never flush each other's data.
+_SLOT = int(os.environ.get("NEWSREC_TEST_SLOT", "0"))
+CACHE_REDIS_URL = f"redis://127.0.0.1:6379/{15 - 2 * _SLOT}"
+LIVE_REDIS_URL = f"redis://127.0.0.1:6379/{14 - 2 * _SLOT}"
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:

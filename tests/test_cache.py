@@ -28,9 +28,9 @@ from service.cache import (
     build_cache,
     redis_ping,
 )
-from tests.support import flushed_redis, free_port, unavailable
+from tests.support import CACHE_REDIS_URL, flushed_redis, free_port, unavailable
 
-MACHINE_REDIS_URL = "redis://127.0.0.1:6379/15"
+MACHINE_REDIS_URL = CACHE_REDIS_URL
 
 
 class FakeClock:

@@ -40,9 +40,8 @@ from service.live import (
     hour_label,
     window_buckets,
 )
-from tests.support import flushed_redis
+from tests.support import LIVE_REDIS_URL, flushed_redis
 
-LIVE_REDIS_URL = "redis://127.0.0.1:6379/14"
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 PREFIX = "nr:live:"

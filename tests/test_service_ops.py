@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.openapi import build_openapi
 from service.settings import Settings
 from tests.conftest import VERSION_1, body
-from tests.support import unavailable
+from tests.support import CACHE_REDIS_URL, unavailable
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -75,7 +75,7 @@ def test_readyz_sees_the_machine_redis(models_dir: Any) -> None:
 
     from service.app import create_app
 
-    url = "redis://127.0.0.1:6379/15"
+    url = CACHE_REDIS_URL
     try:
         redis.Redis.from_url(url, socket_timeout=1).ping()
     except redis.RedisError as exc:
