@@ -53,7 +53,7 @@ import scipy.sparse as sp
 
 import recommender.sample
 from recommender.content import ContentModel, compose_document
-from recommender.data import read_articles
+from recommender.data.articles import read_articles
 from recommender.sample import generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -168,7 +168,7 @@ def bench_coview(n_articles: int, n_events: int, repeat: int) -> dict[str, Any]:
 
 
 def bench_read_views(folder: Path, repeat: int) -> dict[str, Any]:
-    from recommender.data import read_views
+    from recommender.data.views import read_views
 
     t, views = median_time(lambda: read_views(folder / "views.csv"), repeat)
     return {"rows": int(views.article_codes.size), "seconds": t}

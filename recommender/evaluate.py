@@ -13,7 +13,7 @@ viewed over the 7 days before the split), at the time of ``A``'s view.
 
 Replay rule
 -----------
-* A session is what :func:`recommender.data.read_views` makes of the view log (a session id,
+* A session is what :func:`recommender.data.views.read_views` makes of the view log (a session id,
   or a user id cut at ``session_gap_minutes`` of inactivity). Views are ordered by time, then
   by their order in the file (so views sharing a timestamp keep file order).
 * Pairs are consecutive views of *different* articles within a session, both at or after the
@@ -138,7 +138,8 @@ if TYPE_CHECKING:
     import argparse
 
     from recommender.bundle import Bundle
-    from recommender.data import Article, ViewEvents
+    from recommender.data.articles import Article
+    from recommender.data.views import ViewEvents
     from recommender.train import TrainConfig
 
 # The modules that import scikit-learn, scipy and pyarrow are imported where they are used:
@@ -347,7 +348,7 @@ def load_events(
     views_path: str | Path, *, session_gap_minutes: float = 30, max_invalid: int = 0
 ) -> ViewEvents:
     """Read a view log of events; aggregated counts cannot be replayed."""
-    from recommender.data import ViewCounts, read_views
+    from recommender.data.views import ViewCounts, read_views
 
     views = read_views(views_path, session_gap_minutes=session_gap_minutes, max_invalid=max_invalid)
     if isinstance(views, ViewCounts):
@@ -1459,7 +1460,7 @@ def prepare_split(
     events: ViewEvents | None = None,
 ) -> Prepared:
     """Read the inputs (unless given), write the training part, and extract the replay pairs."""
-    from recommender.data import read_articles
+    from recommender.data.articles import read_articles
     from recommender.train import TrainConfig
 
     config = config or TrainConfig()

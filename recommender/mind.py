@@ -26,8 +26,8 @@ MIND records impressions, not page views, so views are replayed from it as follo
 * Impression times carry no time zone; they are taken as UTC.
 
 :func:`convert_mind` writes ``articles.jsonl`` and ``views.csv`` that
-:func:`recommender.data.read_articles` and :func:`recommender.data.read_views` read back to
-the same articles and events.
+:func:`recommender.data.articles.read_articles` and :func:`recommender.data.views.read_views`
+read back to the same articles and events.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from recommender.data import Article, ArticleTable, ViewEvents, _InvalidRows
+from recommender.data._files import InvalidRows
+from recommender.data.articles import Article, ArticleTable
+from recommender.data.views import ViewEvents
 from recommender.errors import DataError
 
 __all__ = ["convert_mind", "read_mind_behaviors", "read_mind_news"]
@@ -133,7 +135,7 @@ def read_mind_news(path: str | Path, *, max_invalid: int = 0) -> ArticleTable:
     """
     path = Path(path)
     _require_file(path)
-    invalid = _InvalidRows(str(path), max_invalid)
+    invalid = InvalidRows(str(path), max_invalid)
     by_id: dict[str, Article] = {}
     n_rows = n_duplicates = 0
     for number, line in _lines(path):
@@ -199,7 +201,7 @@ class _Replay:
 
 def _replay(path: Path, include_history: bool, max_invalid: int) -> _Replay:
     _require_file(path)
-    invalid = _InvalidRows(str(path), max_invalid)
+    invalid = InvalidRows(str(path), max_invalid)
     replay = _Replay([], [], [], invalid.errors)
     users_seen: set[str] = set()
     for number, line in _lines(path):

@@ -19,7 +19,8 @@ import numpy as np
 from recommender import bundle as bundle_mod
 from recommender.content import ContentModel
 from recommender.coview import CoviewModel, session_matrix
-from recommender.data import ArticleTable, ViewCounts, ViewEvents, read_articles, read_views
+from recommender.data.articles import ArticleTable, read_articles
+from recommender.data.views import ViewCounts, ViewEvents, read_views
 from recommender.errors import DataError
 from recommender.popularity import PopularityModel
 

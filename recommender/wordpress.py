@@ -9,11 +9,11 @@ Two sources:
   (``newsrec import wordpress --rest-export posts-1.json posts-2.json``), best fetched with
   ``?_embed`` so author, category and tag names and the featured image come along.
 
-Both write JSON Lines with the fields of :func:`recommender.data.read_articles`: ``id`` (the
-post ID as a string), ``title``, ``body`` (the excerpt, when it is not just the start of the
-content, then the content, as HTML), ``category`` (the post's primary category name), ``tags``,
-``author`` (display name), ``published_at`` (UTC), ``url`` (permalink), ``image_url``
-(featured image), ``status`` (always ``"published"``) and ``language``.
+Both write JSON Lines with the fields of :func:`recommender.data.articles.read_articles`:
+``id`` (the post ID as a string), ``title``, ``body`` (the excerpt, when it is not just the
+start of the content, then the content, as HTML), ``category`` (the post's primary category
+name), ``tags``, ``author`` (display name), ``published_at`` (UTC), ``url`` (permalink),
+``image_url`` (featured image), ``status`` (always ``"published"``) and ``language``.
 
 Only published posts are imported (``post_type = 'post' AND post_status = 'publish'``); pages,
 drafts, scheduled, private and trashed posts, revisions, attachments and auto-drafts are left
@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from recommender.data.html import strip_html
 from recommender.errors import DataError
 
 #: Permalink tags :func:`permalink` fills in (WordPress's own names).
@@ -193,10 +194,6 @@ def permalink(
 def _plain(text: str) -> str:
     """Entity-decoded, tag-free, single-spaced text: WordPress stores term names escaped
     (``News &amp; Views``) and the REST API renders titles with entities (``&#8217;``)."""
-    # imported here: recommender.data pulls in numpy and pyarrow, and this module is imported
-    # by the command line on every start to register its sub-command
-    from recommender.data import strip_html
-
     return strip_html(text)
 
 

@@ -57,7 +57,7 @@ from service.errors import ApiError
 from service.live import LiveUnavailable, manifest_time
 
 if TYPE_CHECKING:
-    from recommender.data import Article
+    from recommender.data.articles import Article
     from service.app import Runtime
     from service.live import Live
 
@@ -558,7 +558,8 @@ def parse_article(article_id: str, data: bytes) -> Article:
     if not title:
         raise BadBody("title must not be empty", field="title")
     status = (_text(payload, "status") or "published").strip().lower()
-    from recommender.data import Article, strip_html  # pyarrow comes with it: on first use
+    from recommender.data.articles import Article  # numpy and the HTML stripper: on first use
+    from recommender.data.html import strip_html
 
     return Article(
         id=article_id,

@@ -1,4 +1,4 @@
-"""Tests of ``recommender.data``: article catalogues and view logs.
+"""Tests of ``recommender.data`` (articles, views, html): article catalogues and view logs.
 
 Fixtures are written into ``tmp_path`` by each test and are small enough to check by hand.
 The vectorised view reader is also compared against a brute-force row-by-row oracle.
@@ -20,15 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender import data as data_module
-from recommender.data import (
-    Article,
-    ViewCounts,
-    ViewEvents,
-    read_articles,
-    read_views,
-    strip_html,
-)
+from recommender.data import views as views_module
+from recommender.data.articles import Article, read_articles
+from recommender.data.html import strip_html
+from recommender.data.views import ViewCounts, ViewEvents, read_views
 from recommender.errors import DataError
 
 
@@ -567,7 +562,7 @@ def test_read_views_jsonl_iso_times_stay_on_the_fast_path(
     def no_slow_path(path: Path, gz: bool) -> None:
         raise AssertionError("row-by-row parser used")
 
-    monkeypatch.setattr(data_module, "_load_views_jsonl_slow", no_slow_path)
+    monkeypatch.setattr(views_module, "load_views_jsonl_slow", no_slow_path)
     path = _write(
         tmp_path,
         "v.jsonl",

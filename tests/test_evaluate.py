@@ -15,7 +15,8 @@ from recommender.blend import BlendParams, popular_from_views, related
 from recommender.bundle import Bundle
 from recommender.cli import main
 from recommender.content import compose_document
-from recommender.data import read_articles, read_views
+from recommender.data.articles import read_articles
+from recommender.data.views import read_views
 from recommender.evaluate import (
     AGE_BUCKETS,
     STRATEGIES,

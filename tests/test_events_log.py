@@ -1,5 +1,5 @@
 """The event log closes the loop: the service appends views, ``newsrec train --views DIR``
-reads the directory as one log (``recommender.data.read_views_dir``)."""
+reads the directory as one log (``recommender.data.views.read_views_dir``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from recommender.bundle import Bundle
-from recommender.data import ViewCounts, ViewEvents, read_views, read_views_dir
+from recommender.data.views import ViewCounts, ViewEvents, read_views, read_views_dir
 from recommender.errors import DataError
 from recommender.sample import generate_sample
 from service.eventlog import EventLog, log_name

@@ -13,7 +13,7 @@ import pytest
 
 from recommender.bundle import MANIFEST, latest_version, list_versions
 from recommender.cli import main
-from recommender.data import read_articles
+from recommender.data.articles import read_articles
 from recommender.evaluate import DAY, load_events, write_training_inputs
 from recommender.gate import EXIT_REFUSED, run_gate, train_with_gate
 from recommender.sample import generate_sample

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 
 from recommender.bundle import Bundle, publish
 from recommender.content import compose_document
-from recommender.data import read_articles
+from recommender.data.articles import read_articles
 from recommender.sample import generate_sample, read_topics
 from recommender.train import TrainConfig, train
 from service.app import create_app

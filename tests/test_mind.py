@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.data import ViewEvents, read_articles, read_views
+from recommender.data.articles import read_articles
+from recommender.data.views import ViewEvents, read_views
 from recommender.errors import DataError
 from recommender.mind import convert_mind, read_mind_behaviors, read_mind_news
 

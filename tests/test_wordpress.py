@@ -501,7 +501,7 @@ def test_import_rest_export_rejects_an_error_page(
 
 
 def test_import_rest_export_output_reads_back_as_articles(tmp_path: Path) -> None:
-    from recommender.data import read_articles
+    from recommender.data.articles import read_articles
 
     out = tmp_path / "articles.jsonl"
     import_rest_export([DATA / "posts.json", DATA / "posts-2.json"], out)

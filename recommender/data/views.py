@@ -1,0 +1,438 @@
+"""View logs: raw view events or per-article view counts, read into typed arrays.
+
+A view log is either raw view events (one row per article view, grouped into sessions) or
+pre-aggregated counts. Files are parsed by pyarrow and validated with vectorised operations
+(:mod:`recommender.data._columns`); every bad row is reported as a
+:class:`~recommender.errors.DataError` with the file, the 1-based line and the field, and
+``max_invalid=N`` skips up to ``N`` bad rows (listed in ``invalid``). CSV line numbers are as
+:attr:`csv.reader.line_num` reports them (header is line 1); when the two parsers disagree on
+an unusual file, an error whose row cannot be located has ``line=None``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from recommender.data._columns import (
+    Check,
+    Loaded,
+    cast_lenient,
+    encode,
+    ids_to_numpy,
+    load_views_csv,
+    load_views_jsonl_fast,
+    load_views_jsonl_slow,
+    locate_errors,
+    missing,
+    parse_times,
+    recode,
+    to_numpy,
+)
+from recommender.data._files import file_format
+from recommender.errors import DataError
+
+__all__ = ["VIEW_FILE_SUFFIXES", "ViewCounts", "ViewEvents", "read_views", "read_views_dir"]
+
+
+@dataclass(frozen=True, eq=False)
+class ViewEvents:
+    """View events: one article view per entry, in file order.
+
+    Parameters
+    ----------
+    article_ids : numpy.ndarray
+        Unique external article ids, ``dtype=object`` array of ``str``, shape ``(A,)``, in
+        order of first appearance.
+    article_codes : numpy.ndarray
+        ``int32``, shape ``(E,)``: index into ``article_ids`` of each event.
+    session_codes : numpy.ndarray
+        ``int64``, shape ``(E,)``: dense session number ``0 .. n_sessions - 1`` of each event.
+    timestamps : numpy.ndarray
+        ``int64``, shape ``(E,)``: Unix seconds, UTC.
+    n_sessions : int
+        Number of sessions.
+    invalid : list of DataError
+        Rows skipped because of ``max_invalid``, in file order.
+    path : str
+        The file read.
+    """
+
+    article_ids: np.ndarray[Any, np.dtype[np.object_]]
+    article_codes: np.ndarray[Any, np.dtype[np.int32]]
+    session_codes: np.ndarray[Any, np.dtype[np.int64]]
+    timestamps: np.ndarray[Any, np.dtype[np.int64]]
+    n_sessions: int
+    invalid: list[DataError]
+    path: str
+
+
+@dataclass(frozen=True, eq=False)
+class ViewCounts:
+    """Pre-aggregated view counts, one entry per row of the file, in file order.
+
+    Parameters
+    ----------
+    article_ids : numpy.ndarray
+        Unique external article ids, ``dtype=object`` array of ``str``, in order of first
+        appearance.
+    article_codes : numpy.ndarray
+        ``int32``, one per row: index into ``article_ids``.
+    views : numpy.ndarray
+        ``int64``, one per row: the (non-negative) number of views.
+    timestamps : numpy.ndarray or None
+        ``int64`` Unix seconds UTC per row (a date means midnight UTC of that date), or
+        ``None`` when the file has no ``date`` column.
+    invalid : list of DataError
+        Rows skipped because of ``max_invalid``, in file order.
+    path : str
+        The file read.
+    """
+
+    article_ids: np.ndarray[Any, np.dtype[np.object_]]
+    article_codes: np.ndarray[Any, np.dtype[np.int32]]
+    views: np.ndarray[Any, np.dtype[np.int64]]
+    timestamps: np.ndarray[Any, np.dtype[np.int64]] | None
+    invalid: list[DataError]
+    path: str
+
+
+def _split_sessions(
+    users: np.ndarray[Any, np.dtype[np.int32]],
+    timestamps: np.ndarray[Any, np.dtype[np.int64]],
+    gap_seconds: float,
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], int]:
+    """Dense session numbers: a user's events split where the time gap exceeds the limit.
+
+    Sessions are numbered in order of (user's first appearance, time).
+    """
+    n = len(users)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    order = np.lexsort((timestamps, users))  # stable: equal times keep file order
+    sorted_users = users[order]
+    sorted_times = timestamps[order]
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
+    starts[1:] = (sorted_users[1:] != sorted_users[:-1]) | (np.diff(sorted_times) > gap_seconds)
+    sessions = np.empty(n, dtype=np.int64)
+    sessions[order] = np.cumsum(starts) - 1
+    return sessions, int(starts.sum())
+
+
+def _events(
+    loaded: Loaded,
+    where: str,
+    session_gap_minutes: float,
+    max_invalid: int,
+    keys_out: list[Any] | None = None,
+) -> ViewEvents:
+    article, key, time = (loaded.columns[name] for name in loaded.shape.columns)
+    key_name = loaded.shape.columns[1]
+    # Encoding is the costly part and Arrow's kernel is single-threaded: encode both id
+    # columns on worker threads (Arrow releases the GIL) while this thread checks the rows.
+    # Rows are encoded before the bad ones are known; bad rows are rare and handled by
+    # renumbering the codes afterwards.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        key_job = pool.submit(encode, key)
+        article_job = pool.submit(encode, article)
+        seconds, bad_time = parse_times(time, max_invalid)
+        checks = [
+            Check(missing(article), "article_id", lambda row: "missing article id"),
+            Check(missing(key), key_name, lambda row: f"missing {key_name}"),
+            Check(missing(time), "timestamp", lambda row: "missing timestamp"),
+            Check(
+                bad_time,
+                "timestamp",
+                lambda row: (
+                    f"cannot parse {time[row].as_py()!r}: expected an ISO 8601 date-time "
+                    "or integer Unix seconds"
+                ),
+            ),
+        ]
+        invalid, bad = locate_errors(loaded, checks, where, max_invalid)
+        article_codes, article_dictionary = article_job.result()
+        key_codes, key_dictionary = key_job.result()
+    n_keys = len(key_dictionary)
+    if bad is not None:
+        keep = ~bad
+        seconds = seconds[keep]
+        article_codes, old_codes = recode(article_codes, keep)
+        article_dictionary = article_dictionary.take(pa.array(old_codes))
+        key_codes, old_codes = recode(key_codes, keep)
+        n_keys = len(old_codes)
+        if keys_out is not None:
+            key_dictionary = key_dictionary.take(pa.array(old_codes))
+    if keys_out is not None:  # read_views_dir merges sessions (or users) across files by id
+        keys_out[:] = [key_name, key_codes, ids_to_numpy(key_dictionary)]
+    if key_name == "session_id":
+        session_codes = key_codes.astype(np.int64)
+        n_sessions = n_keys
+    else:
+        session_codes, n_sessions = _split_sessions(key_codes, seconds, session_gap_minutes * 60.0)
+    return ViewEvents(
+        article_ids=ids_to_numpy(article_dictionary),
+        article_codes=article_codes,
+        session_codes=session_codes,
+        timestamps=seconds,
+        n_sessions=n_sessions,
+        invalid=invalid,
+        path=where,
+    )
+
+
+def _counts(loaded: Loaded, where: str, max_invalid: int) -> ViewCounts:
+    article = loaded.columns["article_id"]
+    views_text = loaded.columns["views"]
+    views_array = (
+        views_text.combine_chunks() if isinstance(views_text, pa.ChunkedArray) else views_text
+    )
+    views_int = cast_lenient(views_array, pa.int64(), [max_invalid + 1])
+    views = to_numpy(pc.fill_null(views_int, 0)).astype(np.int64)
+    missing_views = missing(views_text)
+    bad_views = ~missing_views & (~to_numpy(pc.is_valid(views_int)).astype(bool) | (views < 0))
+    checks = [
+        Check(missing(article), "article_id", lambda row: "missing article id"),
+        Check(missing_views, "views", lambda row: "missing views"),
+        Check(
+            bad_views,
+            "views",
+            lambda row: f"must be a non-negative integer, got {views_text[row].as_py()!r}",
+        ),
+    ]
+    date = loaded.columns.get("date")
+    seconds: np.ndarray[Any, np.dtype[np.int64]] | None = None
+    if date is not None:
+        seconds, bad_date = parse_times(date, max_invalid)
+        checks.append(Check(missing(date), "date", lambda row: "missing date"))
+        checks.append(
+            Check(
+                bad_date,
+                "date",
+                lambda row: (
+                    f"cannot parse {date[row].as_py()!r}: expected YYYY-MM-DD or an "
+                    "ISO 8601 date-time"
+                ),
+            )
+        )
+    invalid, bad = locate_errors(loaded, checks, where, max_invalid)
+    article_codes, article_dictionary = encode(article)
+    if bad is not None:
+        keep = ~bad
+        views = views[keep]
+        seconds = None if seconds is None else seconds[keep]
+        article_codes, old_codes = recode(article_codes, keep)
+        article_dictionary = article_dictionary.take(pa.array(old_codes))
+    return ViewCounts(
+        article_ids=ids_to_numpy(article_dictionary),
+        article_codes=article_codes,
+        views=views,
+        timestamps=seconds,
+        invalid=invalid,
+        path=where,
+    )
+
+
+def read_views(
+    path: str | Path, *, session_gap_minutes: float = 30, max_invalid: int = 0
+) -> ViewEvents | ViewCounts:
+    """Read a view log: raw view events or per-article view counts.
+
+    The shape is detected from the CSV header (or the JSON keys):
+
+    * **events**: ``article_id``, ``session_id`` or ``user_id``, ``timestamp`` (ISO 8601 with
+      or without zone -- no zone means UTC -- or integer Unix seconds);
+    * **counts**: ``article_id``, ``views`` (non-negative integer), optional ``date``
+      (``YYYY-MM-DD``, meaning midnight UTC, or an ISO 8601 date-time).
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV with a header row (``.csv``) or JSON Lines (``.jsonl``/``.json``), optionally
+        gzip-compressed (``.gz``). Other columns are ignored. A directory is read as one log
+        by :func:`read_views_dir`.
+    session_gap_minutes : float, default 30
+        Only for events with ``user_id`` and no ``session_id``: a user's events are split
+        into sessions where consecutive views are more than this many minutes apart. With a
+        ``session_id`` column, a session is a session id.
+    max_invalid : int, default 0
+        How many bad rows may be dropped (listed in ``invalid`` of the result); one more
+        raises.
+
+    Returns
+    -------
+    ViewEvents or ViewCounts
+        Arrays in file order, bad rows dropped.
+
+    Raises
+    ------
+    DataError
+        Unsupported extension, unrecognised columns, or more than ``max_invalid`` bad rows:
+        rows with the wrong number of CSV columns, invalid JSON, missing ids, unparsable
+        timestamps or dates, negative or non-integer views.
+
+    Notes
+    -----
+    Rows are parsed by pyarrow and checked with vectorised operations, and the two id
+    columns are dictionary-encoded on two threads; a 10-million-row events CSV loads in
+    about 5 to 9 seconds of CPU time on two cores. Only when a file has bad rows is it read
+    a second time, row by row, to find their line numbers. JSON Lines files that pyarrow
+    cannot parse (malformed lines, a column mixing strings and numbers) are parsed row by
+    row, which is slower and uses more memory.
+
+    Timestamps: all-digit values are Unix seconds; other values are ISO 8601 as Arrow reads
+    it (``T`` or space, optional fraction, zone ``Z``, ``+hh:mm``, ``+hhmm`` or ``+hh``),
+    within the years 1677-2262. Session numbers follow the order of first appearance of the
+    session id; with ``user_id`` they follow (user's first appearance, start time).
+    """
+    if Path(path).is_dir():
+        return read_views_dir(
+            path, session_gap_minutes=session_gap_minutes, max_invalid=max_invalid
+        )
+    return _read_views_file(Path(path), session_gap_minutes, max_invalid)
+
+
+def _read_views_file(
+    path: Path, session_gap_minutes: float, max_invalid: int, keys_out: list[Any] | None = None
+) -> ViewEvents | ViewCounts:
+    if max_invalid < 0:
+        raise ValueError(f"max_invalid must be >= 0, got {max_invalid}")
+    where = str(path)
+    fmt, gz = file_format(path)
+    if not path.is_file():
+        raise DataError(where, None, None, "file not found")
+    if fmt == "csv":
+        loaded = load_views_csv(path, gz)
+    else:
+        loaded = load_views_jsonl_fast(path, gz) or load_views_jsonl_slow(path, gz)
+    if loaded.shape.kind == "counts":
+        return _counts(loaded, where, max_invalid)
+    return _events(loaded, where, session_gap_minutes, max_invalid, keys_out)
+
+
+#: Files :func:`read_views_dir` reads; anything else in the directory is left alone.
+VIEW_FILE_SUFFIXES = (".jsonl", ".csv", ".jsonl.gz", ".csv.gz")
+
+
+def _union_codes(
+    ids: np.ndarray[Any, np.dtype[np.object_]], index: dict[Any, int]
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Each id's code in ``index``, adding unknown ids in order (first appearance wins)."""
+    return np.fromiter(
+        (index.setdefault(value, len(index)) for value in ids.tolist()), np.int64, len(ids)
+    )
+
+
+def _ids_array(index: dict[Any, int]) -> np.ndarray[Any, np.dtype[np.object_]]:
+    ids = np.empty(len(index), dtype=object)
+    ids[:] = list(index)
+    return ids
+
+
+def read_views_dir(
+    path: str | Path, *, session_gap_minutes: float = 30, max_invalid: int = 0
+) -> ViewEvents | ViewCounts:
+    """Read every view file of a directory as one view log (e.g. the service's event log).
+
+    The files (``*.jsonl``, ``*.csv``, optionally ``.gz``; other files are ignored) are read
+    in name order with :func:`read_views` and joined: article ids are merged, and so are
+    sessions, by their id, so a session split over two files (two days, two hosts) is one
+    session. Files keyed by ``user_id`` are split into sessions after the join. Every file
+    must hold the same shape (events keyed the same way, or counts with or without dates).
+
+    Parameters
+    ----------
+    path : str or Path
+        The directory.
+    session_gap_minutes : float, default 30
+        As in :func:`read_views`.
+    max_invalid : int, default 0
+        How many bad rows may be dropped over all files together.
+
+    Returns
+    -------
+    ViewEvents or ViewCounts
+        As :func:`read_views` (``path`` is the directory, ``invalid`` names each file).
+
+    Raises
+    ------
+    DataError
+        No view file in the directory, files of different shapes, or a bad row beyond
+        ``max_invalid`` (naming its file and line).
+    """
+    if max_invalid < 0:
+        raise ValueError(f"max_invalid must be >= 0, got {max_invalid}")
+    directory = Path(path)
+    where = str(directory)
+    files = sorted(
+        p for p in directory.iterdir() if p.is_file() and p.name.endswith(VIEW_FILE_SUFFIXES)
+    )
+    if not files:
+        raise DataError(where, None, None, "no view files (*.jsonl, *.csv, optionally .gz)")
+    parts: list[ViewEvents | ViewCounts] = []
+    keys: list[list[Any]] = []
+    invalid: list[DataError] = []
+    for file in files:
+        keys_out: list[Any] = []
+        part = _read_views_file(file, session_gap_minutes, max_invalid - len(invalid), keys_out)
+        invalid.extend(part.invalid)
+        parts.append(part)
+        keys.append(keys_out)
+    articles: dict[Any, int] = {}
+    article_codes = np.concatenate(
+        [_union_codes(p.article_ids, articles)[p.article_codes] for p in parts]
+    ).astype(np.int32)
+    first = parts[0]
+    if isinstance(first, ViewCounts):
+        counts = [p for p in parts if isinstance(p, ViewCounts)]
+        dated = {p.timestamps is not None for p in counts}
+        if len(counts) != len(parts) or len(dated) != 1:
+            raise DataError(
+                where,
+                None,
+                None,
+                "mixes view counts with events, or dated counts "
+                "with undated ones: give files of one shape",
+            )
+        return ViewCounts(
+            article_ids=_ids_array(articles),
+            article_codes=article_codes,
+            views=np.concatenate([p.views for p in counts]),
+            timestamps=None
+            if first.timestamps is None
+            else np.concatenate([p.timestamps for p in counts if p.timestamps is not None]),
+            invalid=invalid,
+            path=where,
+        )
+    if {kind for kind, _, _ in keys} != {keys[0][0]} or len(keys) != len(parts):
+        raise DataError(
+            where,
+            None,
+            None,
+            "mixes files keyed by session_id with files keyed "
+            "by user_id, or events with counts: give files of one shape",
+        )
+    key_index: dict[Any, int] = {}
+    key_codes = np.concatenate([_union_codes(ids, key_index)[codes] for _, codes, ids in keys])
+    timestamps = np.concatenate([p.timestamps for p in parts if isinstance(p, ViewEvents)])
+    if keys[0][0] == "session_id":
+        session_codes, n_sessions = key_codes.astype(np.int64), len(key_index)
+    else:
+        session_codes, n_sessions = _split_sessions(
+            key_codes.astype(np.int32), timestamps, session_gap_minutes * 60.0
+        )
+    return ViewEvents(
+        article_ids=_ids_array(articles),
+        article_codes=article_codes,
+        session_codes=session_codes,
+        timestamps=timestamps,
+        n_sessions=n_sessions,
+        invalid=invalid,
+        path=where,
+    )
