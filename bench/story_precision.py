@@ -23,9 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender import evaluate as ev
 from recommender.blend import BlendParams
-from recommender.train import TrainConfig
+from recommender.config import TrainConfig
+from recommender.evaluation.evaluate import _ranks
+from recommender.evaluation.lists import replay_lists
+from recommender.evaluation.metrics import hit_rate_at_k
+from recommender.evaluation.replay import known_times, prepare_replay
+from recommender.evaluation.split import load_events, prepare_split, resolve_split, train_at_split
 
 SETTINGS = {
     "no popularity": BlendParams(popularity_weight=0, popular_candidates=0),
@@ -40,16 +44,14 @@ COLUMNS = ("hit@10", "hit@10 new", "story@5", "story@5 new")
 def measure(folder: Path) -> dict[str, tuple[float, ...]]:
     config = TrainConfig()
     views = folder / "views.csv"
-    events = ev.load_events(views, session_gap_minutes=config.session_gap_minutes)
-    split = ev.resolve_split(events, test_days=3)
+    events = load_events(views, session_gap_minutes=config.session_gap_minutes)
+    split = resolve_split(events, test_days=3)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        prepared = ev.prepare_split(folder / "articles.jsonl", views, split, work, events=events)
-        bundle = ev.train_at_split(prepared.inputs, work / "models", config)
-        replay = ev.prepare_replay(
-            bundle, prepared.pairs, prepared.articles, now_ts=split.test_from
-        )
-    known = ev.known_times(bundle, prepared.articles, prepared.pairs)
+        prepared = prepare_split(folder / "articles.jsonl", views, split, work, events=events)
+        bundle = train_at_split(prepared.inputs, work / "models", config)
+        replay = prepare_replay(bundle, prepared.pairs, prepared.articles, now_ts=split.test_from)
+    known = known_times(bundle, prepared.articles, prepared.pairs)
     last = int(prepared.pairs.timestamps.max())
     row_ids = [*bundle.article_ids, *sorted(a for a, t in known.items() if t <= last)]
     with open(folder / "topics.csv", newline="") as handle:
@@ -58,8 +60,8 @@ def measure(folder: Path) -> dict[str, tuple[float, ...]]:
     new = replay.query_new[replay.pair_query]
     out: dict[str, tuple[float, ...]] = {}
     for name, params in SETTINGS.items():
-        lists = ev.replay_lists(replay, "hybrid", params=params)
-        ranks = ev._ranks(replay, lists)
+        lists = replay_lists(replay, "hybrid", params=params)
+        ranks = _ranks(replay, lists)
         precision = np.zeros(replay.n_pairs)
         for i in range(replay.n_pairs):
             query = int(replay.query_rows[replay.pair_query[i]])
@@ -67,8 +69,8 @@ def measure(folder: Path) -> dict[str, tuple[float, ...]]:
             if shown:
                 precision[i] = float(np.mean([story[r] == story[query] for r in shown]))
         out[name] = (
-            ev.hit_rate_at_k(ranks, 10),
-            ev.hit_rate_at_k(ranks[new], 10),
+            hit_rate_at_k(ranks, 10),
+            hit_rate_at_k(ranks[new], 10),
             float(precision.mean()),
             float(precision[new].mean()),
         )

@@ -1,7 +1,7 @@
 """Text statistics of the generated articles against real news prose (the Lee corpus).
 
 Run from the repository root (about 5 minutes on 2 cores; samples are cached in
-bench/out/text_stats/, keyed by a hash of recommender/sample.py):
+bench/out/text_stats/, keyed by a hash of recommender/sources/*sample*.py):
 
     .venv/bin/python bench/text_stats.py [--sizes 10000 30000 100000] [--lee-seeds 0 1 2]
                                          [--query-rows 2000] [--repeat 3] [--json PATH]
@@ -51,10 +51,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-import recommender.sample
+import recommender.sources.sample
 from recommender.content import ContentModel, compose_document
 from recommender.data.articles import read_articles
-from recommender.sample import generate_sample
+from recommender.sources.sample import generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "text_stats"
@@ -202,7 +202,9 @@ def time_saved(paths: list[Path], query_rows_: int, repeat: int) -> None:
 
 def generated(n_articles: int, words: int, seed: int) -> Path:
     """A generated sample (articles only: no sessions), cached per version of the generator."""
-    source = Path(recommender.sample.__file__).read_bytes()
+    # the generator and its private modules (_sample_text.py, _sample_views.py)
+    folder = Path(recommender.sources.sample.__file__).parent
+    source = b"".join(p.read_bytes() for p in sorted(folder.glob("*sample*.py")))
     digest = hashlib.sha256(source).hexdigest()[:10]
     folder = OUT / f"{digest}-{n_articles}-w{words}-seed{seed}"
     if not (folder / "articles.jsonl").is_file():

@@ -7,12 +7,17 @@ readers get.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
-DAY = 86_400
+from recommender.config import blend_settings_from_table, check_blend_value, read_toml_table
+from recommender.windows import DAY
+
+#: The rankings :func:`related` computes (the offline evaluation replays more:
+#: :data:`recommender.evaluation.lists.REPLAY_STRATEGIES`).
 STRATEGIES = ("hybrid", "content", "coview")
 #: Where an item came from, in the order the fallback chain tries them.
 SOURCES = ("related", "section_popular", "popular")
@@ -66,8 +71,53 @@ class BlendParams:
     popular_candidates: int = 300
     popular_min_similarity: float = 0.25
 
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == "section_half_life_days":
+                for days in value.values():
+                    check_blend_value(item.name, days)
+            else:
+                check_blend_value(item.name, value)
+
     def half_life(self, category: str) -> float | None:
+        """The freshness half-life of a section (``None``: freshness off)."""
         return self.section_half_life_days.get(category, self.half_life_days)
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], path: str | Path = "<blend>") -> BlendParams:
+        """The settings of a ``[blend]`` table, checked as a whole
+        (:func:`recommender.config.blend_settings_from_table`).
+
+        ``half_life_days = "off"`` (or ``false``) turns freshness off; unknown keys are an
+        error.
+
+        Raises
+        ------
+        DataError
+            Naming ``path`` and the setting.
+        """
+        return cls(**blend_settings_from_table(table, path))
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> BlendParams:
+        """Read the ``[blend]`` table of a TOML file (defaults when there is none).
+
+        Parameters
+        ----------
+        path : path
+            A TOML file such as the one ``newsrec tune`` writes.
+
+        Returns
+        -------
+        BlendParams
+
+        Raises
+        ------
+        DataError
+            The file is missing or not TOML, or ``[blend]`` has an unknown key or a bad value.
+        """
+        return cls.from_table(read_toml_table(path, "blend"), path)
 
 
 @dataclass(frozen=True)
@@ -433,8 +483,8 @@ def related(
     items whenever the catalogue allows. The query row is never returned. ``popular``: what
     readers open now (:class:`Popular`), read by the hybrid.
     """
-    params = params or BlendParams()
-    filters = filters or Filters()
+    params = params or _DEFAULT_PARAMS
+    filters = filters or _NO_FILTERS
     seen = {row}
     candidates = _candidates(signals, row, strategy, params, now_ts, popular)
     picked: list[int] = []
@@ -454,3 +504,7 @@ def related(
                 chosen.append(Scored(candidate, 0.0, source))
                 seen.add(candidate)
     return chosen
+
+
+_DEFAULT_PARAMS = BlendParams()
+_NO_FILTERS = Filters()

@@ -48,3 +48,25 @@ class UnknownArticleError(NewsrecError, KeyError):
 
     def __str__(self) -> str:
         return f"unknown article: {self.article_id!r}"
+
+
+class SettingError(NewsrecError, ValueError):
+    """A setting has a value out of its bounds (:mod:`recommender.config`).
+
+    Parameters
+    ----------
+    setting : str
+        The setting's name (``coview_evidence``).
+    value : object
+        The value given.
+    expected : str
+        The bound in words (``a number above 0``).
+    """
+
+    def __init__(self, setting: str, value: object, expected: str) -> None:
+        self.setting = setting
+        self.value = value
+        self.expected = expected
+        #: What was wrong, without the setting's name (for errors that name it elsewhere).
+        self.reason = f"must be {expected}, got {value!r}"
+        super().__init__(f"{setting} {self.reason}")

@@ -1,4 +1,7 @@
-"""The offline pipeline behind ``newsrec train``: load, fit every model, publish a bundle."""
+"""The offline pipeline behind ``newsrec train``: load, fit every model, publish a bundle.
+
+Its parameters are a :class:`~recommender.config.TrainConfig`.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,16 @@ import hashlib
 import resource
 import sys
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from recommender import bundle as bundle_mod
+from recommender.config import TrainConfig
 from recommender.content import ContentModel
 from recommender.coview import CoviewModel, session_matrix
 from recommender.data.articles import ArticleTable, read_articles
@@ -25,46 +28,6 @@ from recommender.errors import DataError
 from recommender.popularity import PopularityModel
 
 STAGES = ("load articles", "load views", "content", "co-view", "popularity", "publish")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every parameter of a training run; ``[train]`` in ``newsrec.toml`` sets any of them."""
-
-    n_neighbors: int = 50
-    title_weight: int = 3
-    min_df: int | float = 2
-    max_df: int | float = 0.1
-    max_features: int | None = None
-    stop_words: str | None = "english"
-    coview_normalization: str = "cosine"
-    coview_min_count: int = 2
-    max_session_views: int = 100
-    coview_half_life_days: float | None = None
-    session_gap_minutes: float = 30
-    trending_min_views: int = 5
-    trending_baseline_days: float = 7
-    chunk_size: int = 2048
-    n_threads: int = 2
-    keep: int = 5
-    max_invalid: int = 0
-
-    @classmethod
-    def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        """Read the ``[train]`` table of a TOML file; unknown keys are an error."""
-        try:
-            with open(path, "rb") as handle:
-                table = tomllib.load(handle).get("train", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise DataError(str(path), None, None, f"not valid TOML: {exc}") from None
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise DataError(str(path), None, unknown[0], "unknown setting in [train]")
-        return cls(**{**table, **{k: v for k, v in overrides.items() if v is not None}})
-
-    def replace(self, **changes: Any) -> TrainConfig:
-        return TrainConfig(**{**asdict(self), **changes})
 
 
 @dataclass

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from recommender.blend import (
-    DAY,
     BlendParams,
     Filters,
     Popular,
@@ -29,7 +28,7 @@ from recommender.blend import (
 )
 from recommender.bundle import Bundle
 from recommender.errors import BundleError
-from recommender.windows import WINDOWS
+from recommender.windows import DAY, WINDOWS
 from service.params import MostViewedParams, RelatedParams
 from service.rules import ActiveRules, Rule, apply_rules
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.blend import DAY, BlendParams, SignalArrays, popular_from_views, related
+from recommender.blend import BlendParams, SignalArrays, popular_from_views, related
+from recommender.windows import DAY
 
 NOW = 100 * DAY
 

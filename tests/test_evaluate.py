@@ -14,35 +14,36 @@ import pytest
 from recommender.blend import BlendParams, popular_from_views, related
 from recommender.bundle import Bundle
 from recommender.cli import main
+from recommender.config import TrainConfig
 from recommender.content import compose_document
 from recommender.data.articles import read_articles
 from recommender.data.views import read_views
-from recommender.evaluate import (
+from recommender.evaluation import REPLAY_STRATEGIES
+from recommender.evaluation.evaluate import (
     AGE_BUCKETS,
-    STRATEGIES,
     Evaluation,
-    Prepared,
-    Replay,
-    SplitSpec,
-    catalogue_coverage,
     evaluate,
     format_report,
+    score_lists,
+)
+from recommender.evaluation.lists import replay_lists
+from recommender.evaluation.metrics import (
+    catalogue_coverage,
     hit_rate_at_k,
-    known_times,
-    load_events,
     mrr_at_k,
     ndcg_at_k,
-    prepare_replay,
-    prepare_split,
-    replay_lists,
-    replay_pairs,
-    score_lists,
     section_diversity,
+)
+from recommender.evaluation.replay import Replay, known_times, prepare_replay, replay_pairs
+from recommender.evaluation.report import render_report
+from recommender.evaluation.split import (
+    Prepared,
+    SplitSpec,
+    load_events,
+    prepare_split,
     train_at_split,
 )
-from recommender.report import render_report
-from recommender.sample import generate_sample
-from recommender.train import TrainConfig
+from recommender.sources.sample import generate_sample
 
 DAY = 86_400
 SPLIT = dt.datetime(2026, 10, 6, tzinfo=dt.UTC)
@@ -373,7 +374,7 @@ def test_evaluate_new_article_is_a_candidate_from_its_publication_on(
     # every target but n1 at 11:59 (pair 1): published at 12:00, after the list was shown
     assert pairs["target_available"] == 6
     assert pairs["published_since_training"] == 2
-    for strategy in STRATEGIES:
+    for strategy in REPLAY_STRATEGIES:
         names = _names(evaluation, strategy)
         assert not {"n1", "n2"} & set(names[0] + names[1]), strategy  # before 12:00
         assert "n2" not in names[2] + names[3], strategy  # before 14:00
@@ -452,7 +453,7 @@ def test_replay_grouped_lists_are_the_per_pair_lists(
     replay, _ = _sample_replay(sample, tmp_path)
     assert replay.state_lists, "the sample must have reverse additions"
     assert replay.freshness_is_common_factor  # so the hybrid is grouped too
-    for strategy in STRATEGIES:
+    for strategy in REPLAY_STRATEGIES:
         if strategy == "most_viewed_live":
             continue  # one list per time at which its counts changed: nothing to group
         # the hybrids read the views before each pair: ranked at every pair's time, unless
@@ -619,7 +620,7 @@ def test_evaluate_on_sample_hybrid_is_not_beaten(sample: tuple[Path, Path]) -> N
     for single in ("most_viewed", "content", "coview"):
         value = evaluation.metric(single, "hit_rate@10")
         assert value is not None and hybrid > value
-    assert set(evaluation.summary["strategies"]) == set(STRATEGIES)
+    assert set(evaluation.summary["strategies"]) == set(REPLAY_STRATEGIES)
     buckets = evaluation.summary["hit_rate@10_by_query_age"]["buckets"]
     assert len(buckets) == len(AGE_BUCKETS) + 1
     assert "test period" in format_report(evaluation.summary)

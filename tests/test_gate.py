@@ -13,11 +13,14 @@ import pytest
 
 from recommender.bundle import MANIFEST, latest_version, list_versions
 from recommender.cli import main
+from recommender.cli.exits import EXIT_GATE_REFUSED
+from recommender.config import TrainConfig
 from recommender.data.articles import read_articles
-from recommender.evaluate import DAY, load_events, write_training_inputs
-from recommender.gate import EXIT_REFUSED, run_gate, train_with_gate
-from recommender.sample import generate_sample
-from recommender.train import TrainConfig, train
+from recommender.evaluation.gate import run_gate, train_with_gate
+from recommender.evaluation.split import load_events, write_training_inputs
+from recommender.sources.sample import generate_sample
+from recommender.train import train
+from recommender.windows import DAY
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +135,7 @@ def test_gate_refuses_a_model_trained_on_shuffled_views(
     models, old = _copy(yesterday, tmp_path)
     argv = ["train", "--articles", str(sample[0]), "--views", str(broken), "--out", str(models)]
     code = main([*argv, "--gate", "--no-progress"])
-    assert code == EXIT_REFUSED
+    assert code == EXIT_GATE_REFUSED
     err = capsys.readouterr().err
     assert "gate refused" in err and "dropped by" in err
     assert latest_version(models) == old  # the old bundle stays in use

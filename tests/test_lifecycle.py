@@ -19,10 +19,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from recommender.bundle import Bundle, publish
+from recommender.config import TrainConfig
 from recommender.content import compose_document
 from recommender.data.articles import read_articles
-from recommender.sample import generate_sample, read_topics
-from recommender.train import TrainConfig, train
+from recommender.sources.sample import generate_sample, read_topics
+from recommender.train import train
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import VERSION_1, DictCache, body, bundle_contents, dict_cache_factory

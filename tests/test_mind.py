@@ -17,7 +17,7 @@ import pytest
 from recommender.data.articles import read_articles
 from recommender.data.views import ViewEvents, read_views
 from recommender.errors import DataError
-from recommender.mind import convert_mind, read_mind_behaviors, read_mind_news
+from recommender.sources.mind import convert_mind, read_mind_behaviors, read_mind_news
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("NEWSREC_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")

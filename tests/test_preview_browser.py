@@ -120,7 +120,8 @@ def write_catalogue(directory: Path, *, extra: bool = False) -> tuple[Path, Path
 def build_models(root: Path) -> Path:
     """Two bundles: the previous one, then the one in service (a second later: versions are
     stamped to the second)."""
-    from recommender.train import TrainConfig, train
+    from recommender.config import TrainConfig
+    from recommender.train import train
 
     models = root / "models"
     config = TrainConfig(n_threads=1)

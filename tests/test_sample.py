@@ -16,11 +16,11 @@ import pytest
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from recommender.errors import DataError
-from recommender.sample import (
+from recommender.sources._sample_text import _format_timestamps
+from recommender.sources.sample import (
     DEFAULT_NOW,
     SECTIONS,
     SampleInfo,
-    _format_timestamps,
     generate_sample,
     read_topics,
 )

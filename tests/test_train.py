@@ -16,9 +16,10 @@ import pytest
 from recommender import bundle as bundle_mod
 from recommender.bundle import Bundle, latest_version, list_versions
 from recommender.cli import main
+from recommender.config import TrainConfig
 from recommender.errors import BundleError, DataError
-from recommender.sample import generate_sample, read_topics
-from recommender.train import TrainConfig, train
+from recommender.sources.sample import generate_sample, read_topics
+from recommender.train import train
 
 ARTICLES = [
     {
@@ -219,7 +220,8 @@ def slow_save(*args, **kwargs):
     print("wrote", flush=True)
     time.sleep(0.5)
 np.save = slow_save
-from recommender.train import train, TrainConfig
+from recommender.config import TrainConfig
+from recommender.train import train
 train({str(inputs[0])!r}, {str(inputs[1])!r}, {str(models)!r},
       config=TrainConfig(coview_min_count=1))
 """

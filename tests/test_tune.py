@@ -7,21 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from recommender import tune as tune_mod
+import recommender.evaluation.tune as tune_mod
 from recommender.blend import BlendParams
 from recommender.cli import main
+from recommender.config import TrainConfig
 from recommender.errors import DataError
-from recommender.sample import generate_sample
-from recommender.train import TrainConfig
-from recommender.tune import (
-    BLEND_SPACE,
-    TRAIN_SPACE,
-    TuneResult,
-    blend_params_from_table,
-    load_blend_params,
-    tune,
-    write_config,
-)
+from recommender.evaluation.tune import BLEND_SPACE, TRAIN_SPACE, TuneResult, tune, write_config
+from recommender.sources.sample import generate_sample
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +36,7 @@ def test_load_blend_params_reads_the_blend_table(tmp_path: Path) -> None:
         "popular_candidates = 100\npopular_min_similarity = 0.5\n\n"
         "[blend.section_half_life_days]\nsports = 0.5\n"
     )
-    params = load_blend_params(path)
+    params = BlendParams.from_toml(path)
     assert params == BlendParams(
         coview_weight=3.0,
         coview_evidence=5.0,
@@ -60,7 +52,7 @@ def test_load_blend_params_reads_the_blend_table(tmp_path: Path) -> None:
 def test_load_blend_params_defaults_without_a_blend_table(tmp_path: Path) -> None:
     path = tmp_path / "newsrec.toml"
     path.write_text("[train]\ntitle_weight = 2\n")
-    assert load_blend_params(path) == BlendParams()
+    assert BlendParams.from_toml(path) == BlendParams()
 
 
 @pytest.mark.parametrize(
@@ -79,7 +71,7 @@ def test_blend_params_from_table_names_the_bad_setting(
     table: dict[str, object], field: str
 ) -> None:
     with pytest.raises(DataError) as caught:
-        blend_params_from_table(table, "newsrec.toml")
+        BlendParams.from_table(table, "newsrec.toml")
     assert caught.value.field == field
 
 
@@ -101,7 +93,7 @@ def test_tune_output_is_read_by_train_and_evaluate(tuned: TuneResult, tmp_path: 
     toml_path, csv_path = write_config(result, tmp_path / "tuned.toml")
     config = TrainConfig.from_toml(toml_path)
     assert config == result.config
-    assert load_blend_params(toml_path) == result.params
+    assert BlendParams.from_toml(toml_path) == result.params
     with open(csv_path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 5 and rows[0]["changed"] == "baseline"

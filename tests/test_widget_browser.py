@@ -66,7 +66,7 @@ def chromium_path() -> Path:
 @pytest.fixture(scope="module")
 def sample(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """~300 generated articles, a bundle trained on them, and the articles by id."""
-    from recommender.sample import generate_sample
+    from recommender.sources.sample import generate_sample
     from recommender.train import train
 
     root = tmp_path_factory.mktemp("widget")

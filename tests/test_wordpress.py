@@ -23,15 +23,11 @@ import pytest
 from recommender.blend import related
 from recommender.bundle import Bundle
 from recommender.cli import main
+from recommender.config import TrainConfig
 from recommender.errors import DataError
-from recommender.train import TrainConfig, train
-from recommender.wordpress import (
-    compose_body,
-    import_database,
-    import_rest_export,
-    parse_database_url,
-    permalink,
-)
+from recommender.sources.wordpress import compose_body, import_rest_export, permalink
+from recommender.sources.wordpress_db import import_database, parse_database_url
+from recommender.train import train
 from tests.support import unavailable
 
 DATA = Path(__file__).parent / "data" / "wordpress"

@@ -2,8 +2,8 @@
 
 The validation period is the stretch just *before* the test period (which tuning never looks
 at): models are trained on what came before the validation period and its sessions are
-replayed as :mod:`recommender.evaluate` replays a test period. The objective is the hybrid's hit
-rate at 10 over every validation pair; a change is kept only when it gains at least
+replayed as :mod:`recommender.evaluation.evaluate` replays a test period. The objective is
+the hybrid's hit rate at 10 over every validation pair; a change is kept only when it gains at least
 ``min_gain`` (0.001) over the best so far, so replay noise does not steer the search.
 
 The search is a budgeted coordinate descent, cheap moves first:
@@ -31,30 +31,24 @@ import json
 import math
 import tempfile
 import time
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from recommender.blend import BlendParams
+from recommender.config import BLEND_BOUNDS, TrainConfig, check_blend_settings
 from recommender.errors import DataError
-from recommender.evaluate import (
-    DAY,
-    Replay,
+from recommender.evaluation.evaluate import evaluate_replay
+from recommender.evaluation.replay import Replay, prepare_replay
+from recommender.evaluation.split import (
     SplitSpec,
-    evaluate_replay,
     load_events,
-    prepare_replay,
     prepare_split,
     resolve_split,
     train_at_split,
 )
-
-if TYPE_CHECKING:
-    import argparse
-
-    from recommender.train import TrainConfig
+from recommender.windows import DAY
 
 OBJECTIVE = "hit_rate@10"
 #: Ranking settings tried (no retraining), in search order.
@@ -78,16 +72,6 @@ TRAIN_SPACE: dict[str, tuple[Any, ...]] = {
     "min_df": (1, 2, 5),
     "coview_half_life_days": (None, 14.0),
 }
-BLEND_KEYS = (
-    "content_weight",
-    "coview_weight",
-    "coview_evidence",
-    "popularity_weight",
-    "popular_candidates",
-    "popular_min_similarity",
-    "half_life_days",
-    "section_half_life_days",
-)
 
 
 @dataclass
@@ -158,7 +142,7 @@ def tune(
     articles_path, views_path : path
         Inputs as ``newsrec train`` reads them (views must be events).
     test_from, test_days :
-        The test period, as :func:`recommender.evaluate.evaluate` takes it; tuning stops
+        The test period, as :func:`recommender.evaluation.evaluate.evaluate` takes it; tuning stops
         before it.
     validation_days : float, optional
         Length of the validation period (default: as long as the test period).
@@ -175,11 +159,11 @@ def tune(
     """
     if budget < 1:
         raise ValueError(f"budget must be at least 1, got {budget}")
-    from recommender.train import TrainConfig
-
     say = log or (lambda _msg: None)
     config = config or TrainConfig()
     params = params or BlendParams()
+    # the settings written at the end must read back (BlendParams.from_toml checks them so)
+    check_blend_settings({name: getattr(params, name) for name in BLEND_BOUNDS})
     events = load_events(
         views_path,
         session_gap_minutes=config.session_gap_minutes,
@@ -368,7 +352,7 @@ def _toml_value(value: Any) -> str:
 
 
 def config_toml(result: TuneResult) -> str:
-    """The TOML ``newsrec train --config`` and ``load_blend_params`` read, with the trials as
+    """The TOML ``newsrec train --config`` and ``BlendParams.from_toml`` read, with the trials as
     comments."""
     out = io.StringIO()
     best, base = result.best, result.baseline
@@ -429,170 +413,3 @@ def write_config(
         writer.writerow(trial_columns())
         writer.writerows(trial_rows(result.trials))
     return path, csv_path
-
-
-def _number(path: Path, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DataError(str(path), None, key, f"must be a number, got {value!r}")
-    if value < 0:
-        raise DataError(str(path), None, key, f"must be 0 or more, got {value!r}")
-    return float(value)
-
-
-def blend_params_from_table(
-    table: Mapping[str, Any],
-    path: str | Path = "<blend>",
-) -> BlendParams:
-    """BlendParams from a ``[blend]`` table; ``half_life_days = "off"`` (or ``false``) turns
-    freshness off; unknown keys are an error."""
-    path = Path(path)
-    unknown = sorted(set(table) - set(BLEND_KEYS))
-    if unknown:
-        raise DataError(str(path), None, unknown[0], "unknown setting in [blend]")
-    values: dict[str, Any] = {}
-    for key in (
-        "content_weight",
-        "coview_weight",
-        "coview_evidence",
-        "popularity_weight",
-        "popular_min_similarity",
-    ):
-        if key in table:
-            values[key] = _number(path, key, table[key])
-    if "popular_candidates" in table:
-        count = _number(path, "popular_candidates", table["popular_candidates"])
-        if count != int(count):
-            raise DataError(str(path), None, "popular_candidates", "must be a whole number")
-        values["popular_candidates"] = int(count)
-    if "half_life_days" in table:
-        raw = table["half_life_days"]
-        if raw is False or (isinstance(raw, str) and raw.lower() == "off"):
-            values["half_life_days"] = None
-        else:
-            days = _number(path, "half_life_days", raw)
-            if days == 0:
-                raise DataError(
-                    str(path),
-                    None,
-                    "half_life_days",
-                    'must be positive ("off" turns freshness off)',
-                )
-            values["half_life_days"] = days
-    if "section_half_life_days" in table:
-        sections = table["section_half_life_days"]
-        if not isinstance(sections, dict):
-            raise DataError(
-                str(path), None, "section_half_life_days", "must be a table of section = days"
-            )
-        values["section_half_life_days"] = {
-            str(k): _number(path, f"section_half_life_days.{k}", v) for k, v in sections.items()
-        }
-    params = BlendParams(**values)
-    if params.content_weight <= 0:
-        # a new article has no co-view weight: its score is the content part alone
-        raise DataError(str(path), None, "content_weight", "must be positive")
-    return params
-
-
-def load_blend_params(path: str | Path) -> BlendParams:
-    """Read the ``[blend]`` table of a TOML file (defaults when there is none).
-
-    Parameters
-    ----------
-    path : path
-        A TOML file such as the one ``newsrec tune`` writes.
-
-    Returns
-    -------
-    BlendParams
-
-    Raises
-    ------
-    DataError
-        The file is missing or not TOML, or ``[blend]`` has an unknown key or a bad value.
-    """
-    try:
-        with open(path, "rb") as handle:
-            document = tomllib.load(handle)
-    except FileNotFoundError:
-        raise DataError(str(path), None, None, "no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(str(path), None, None, f"not valid TOML: {exc}") from None
-    table = document.get("blend", {})
-    if not isinstance(table, dict):
-        raise DataError(str(path), None, "blend", "must be a table")
-    return blend_params_from_table(table, path)
-
-
-# --- command line ------------------------------------------------------------------------------
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``newsrec tune``."""
-    from recommender.cli import _positive_int
-    from recommender.evaluate import _positive_float, add_test_period_arguments
-
-    p = sub.add_parser(
-        "tune",
-        help="search the hybrid's settings on a validation split, write them as TOML",
-        description="Replay the period just before the test period (which is left untouched) "
-        "and search the ranking settings (re-ranking one bundle) and a few training settings "
-        "(one bundle each) for the best hybrid hit rate at 10. Writes a TOML file with [train] "
-        "and [blend] tables for newsrec train/evaluate --config, with the trials as comments "
-        "and as CSV beside it.",
-    )
-    p.add_argument("--articles", type=Path, required=True, help="articles file")
-    p.add_argument("--views", type=Path, required=True, help="views file of events")
-    add_test_period_arguments(p)
-    p.add_argument(
-        "--validation-days",
-        type=_positive_float,
-        metavar="N",
-        help="length of the validation period (default: that of the test period)",
-    )
-    p.add_argument("--budget", type=_positive_int, default=30, help="trials at most (default 30)")
-    p.add_argument("--config", type=Path, help="starting settings (TOML, [train] and [blend])")
-    p.add_argument("--out", type=Path, required=True, help="TOML file to write")
-    p.add_argument(
-        "--trials-csv",
-        type=Path,
-        help="CSV of the trials (default: <out stem>.trials.csv beside --out)",
-    )
-    p.add_argument(
-        "--workdir", type=Path, help="keep the inputs and bundles here (default: a temporary dir)"
-    )
-    p.set_defaults(handler=_cmd_tune)
-
-
-def _cmd_tune(args: argparse.Namespace) -> int:
-    import sys
-
-    from recommender.train import TrainConfig
-
-    config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
-    params = load_blend_params(args.config) if args.config else BlendParams()
-    result = tune(
-        args.articles,
-        args.views,
-        test_from=args.test_from,
-        test_days=args.test_days,
-        validation_days=args.validation_days,
-        budget=args.budget,
-        config=config,
-        params=params,
-        workdir=args.workdir,
-        log=lambda m: print(m, file=sys.stderr),
-    )
-    print(format_trials(result.trials))
-    print()
-    best, base = result.best, result.baseline
-    print(
-        f"best: trial {best.number} ({best.changed}), {OBJECTIVE} {best.hit_rate_at_10:.4f} "
-        f"vs {base.hit_rate_at_10:.4f} with the starting settings, on {result.n_pairs} "
-        f"validation pairs"
-    )
-    for note in result.notes:
-        print(note)
-    toml_path, csv_path = write_config(result, args.out, args.trials_csv)
-    print(f"wrote {toml_path} and {csv_path}")
-    return 0

@@ -3,9 +3,9 @@
 How it decides
 --------------
 * The replay day is the last 24 hours of the views file (ending at its last view). Its
-  sessions are replayed as :mod:`recommender.evaluate` replays a test period, and both models
-  are scored on exactly the same pairs: hit rate at 10 of the hybrid ranking, called as the
-  service calls it.
+  sessions are replayed as :mod:`recommender.evaluation.evaluate` replays a test period, and
+  both models are scored on exactly the same pairs: hit rate at 10 of the hybrid ranking, called
+  as the service calls it.
 * The new bundle itself has been trained on the replay day: its co-views contain the very
   pairs being replayed, which would flatter it. So the gate trains a *gate copy*: the new
   configuration on the same inputs cut at the start of the replay day (articles first seen and
@@ -41,23 +41,22 @@ from typing import Any
 from recommender import bundle as bundle_mod
 from recommender.blend import BlendParams
 from recommender.bundle import Bundle
+from recommender.config import TrainConfig
 from recommender.errors import BundleError, DataError
-from recommender.evaluate import (
-    DAY,
+from recommender.evaluation.evaluate import evaluate_replay
+from recommender.evaluation.replay import ReplayPairs, prepare_replay
+from recommender.evaluation.split import (
     Prepared,
-    ReplayPairs,
     SplitSpec,
-    evaluate_replay,
     load_events,
-    prepare_replay,
     prepare_split,
     train_at_split,
 )
-from recommender.train import TrainConfig, TrainResult, train
+from recommender.train import TrainResult, train
+from recommender.windows import DAY
 
 METRIC = "hit_rate@10"
 DEFAULT_TOLERANCE = 0.02
-EXIT_REFUSED = 3
 
 
 @dataclass

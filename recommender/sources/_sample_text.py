@@ -1,51 +1,20 @@
-"""Deterministic generator of news-like sample data.
-
-The demo, the tests and the benchmarks all need articles and page views that look like a
-real news site's: HTML bodies with the usual clutter, sections, authors, a long tail of
-popularity, freshness, reader sessions that stay on a story, and a few crawlers. This
-module makes them up from a seed, so the same arguments always give byte-identical files,
-and it also writes the ground truth (each article's topic) so tests can check that related
-articles are really related.
-
-All text is invented, but its statistics follow real news prose. Articles come in stories
-(a few dozen articles clustered in time, like the coverage of one fire or one trial) inside
-recurring subjects (a section's standing themes, such as elections or the budget), and the
-number of both grows with the catalogue. A body mixes English stop words; general words,
-whose Zipf head holds common English words and whose long tail of rarer made-up words grows
-with the amount of text (Heaps' law, as real vocabularies do, instead of a fixed list); and
-words of its section, subject and story, the story's being its own names and places. Made-up
-words are pronounceable strings of syllables from a seeded generator. The shares, pool sizes
-and frequency curves were calibrated against the Lee corpus of 300 real news articles (Lee,
-Pincombe & Welsh, 2005): at its size and mean length, generated bodies match its vocabulary
-growth, TF-IDF terms per article, share of article pairs with a term in common and mean
-cosine to within about 10% on average over seeds (``bench/text_stats.py`` measures both).
-Beyond that size the figures follow from the model, not from real data.
-"""
+"""The sample generator's text side: its vocabulary, its catalogue of stories and the
+articles' words (private to :mod:`recommender.sources.sample`, which documents the model)."""
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import json
-import math
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.errors import DataError
-
-__all__ = ["DEFAULT_NOW", "SECTIONS", "SampleInfo", "generate_sample", "read_topics"]
-
-#: End of the generated period when ``now`` is not given, so the default output is fixed.
-DEFAULT_NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
+from recommender.windows import DAY
 
 #: Site sections, in the order they are used (small samples use the first few).
 SECTIONS = (
@@ -61,10 +30,6 @@ SECTIONS = (
     "local",
 )
 
-_DAY = 86_400
-_HALF_LIFE = 2 * _DAY  # freshness half-life of an article's pull, seconds
-_MAX_DAYS = 2000
-_SESSIONS_PER_ARTICLE = 20
 
 # Catalogue: stories (the topics) inside subjects inside sections.
 _STORY_MEDIAN, _STORY_SIGMA = 20.0, 0.8  # articles per story, log-normal
@@ -72,7 +37,6 @@ _STORY_MIN = 3
 _STORY_MAX_SHARE = 8  # a story holds at most 1/8 of the catalogue (or 2 articles)
 _STORY_GAP_DAYS, _STORY_GAP_SIGMA = 1.5, 0.7  # mean delay of a story's articles, log-normal
 _STORY_LEAD = 3  # stories start up to this many median delays before the period
-_SUBJECTS_PER_ROOT = 0.7  # subjects = 0.7 * sqrt(articles), at least one per section
 _SKEW = 0.6  # some subjects and sections are busier than others
 
 # Vocabulary: pools of words, each drawn with Zipf-like frequencies.
@@ -88,7 +52,6 @@ _MAX_GENERAL = 4_000_000
 _BODY_MIX = (0.45, 0.33, 0.07, 0.08, 0.07)
 _TITLE_MIX = (0.10, 0.20, 0.10, 0.25, 0.35)
 _P_REPEAT = 0.15  # chance that a content word of a body repeats an earlier one
-_TITLE_WORDS = 8  # mean
 _N_TAG_CANDIDATES = 6
 _BODY_SIGMA = 0.5  # body lengths are log-normal around the mean (real ones vary ~50%)
 _MIN_BODY, _MAX_BODY = 0.2, 3.5  # times the mean
@@ -98,18 +61,8 @@ _STATUS_NAMES = ("published", "draft", "trash")
 _STATUS_P = (0.98, 0.015, 0.005)
 _POPULARITY_EXPONENT = 0.9
 
-# Sessions.
-_IN_TOPIC = 0.8
-_REDRAWS = 3
-_BOT_RATE = 0.001
-_BOT_MIN_VIEWS, _BOT_MAX_VIEWS = 200, 600
-_LENGTH_MU, _LENGTH_SIGMA, _MAX_HUMAN_VIEWS = 0.69, 1.2, 150
-_GAP_MEDIAN, _GAP_SIGMA = 60.0, 0.9  # seconds between a reader's page views
-
 # Chunk sizes bound memory; they are constants so the random streams do not depend on them.
 _ARTICLE_CHUNK = 2_000
-_SESSION_CHUNK = 200_000
-_WRITE_CHUNK = 1_000_000
 
 _ONSETS = (
     "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z",
@@ -186,37 +139,6 @@ _DIGITS4: NDArray[np.bytes_] = np.array([f"{i:04d}" for i in range(10_000)], dty
 
 
 @dataclass(frozen=True)
-class SampleInfo:
-    """What :func:`generate_sample` wrote.
-
-    Attributes
-    ----------
-    articles_path : Path
-        ``articles.jsonl``, one article per line.
-    views_path : Path
-        ``views.csv``, one page view per row, in time order.
-    topics_path : Path
-        ``topics.csv``, the ground-truth topic of every article.
-    n_articles : int
-        Articles written, of every status.
-    n_events : int
-        Page views written.
-    n_sessions : int
-        Sessions with at least one page view.
-    now : datetime
-        End of the period (UTC); every timestamp in the files is at or before it.
-    """
-
-    articles_path: Path
-    views_path: Path
-    topics_path: Path
-    n_articles: int
-    n_events: int
-    n_sessions: int
-    now: datetime
-
-
-@dataclass(frozen=True)
 class _Pool:
     """``groups`` consecutive lists of ``size`` words each (one per section, subject, story)."""
 
@@ -264,216 +186,6 @@ class _Catalog:
     topic_subject: _IntArray
     topic_section: _IntArray
     sections: tuple[str, ...]
-
-
-def generate_sample(
-    out_dir: str | Path,
-    *,
-    n_articles: int,
-    days: int,
-    seed: int = 0,
-    sessions: int | None = None,
-    now: datetime | None = None,
-    words_per_article: int = 400,
-    show_progress: bool = False,
-) -> SampleInfo:
-    """Write a deterministic news-like sample: articles, page views and true topics.
-
-    Parameters
-    ----------
-    out_dir : str or Path
-        Directory to write into; created if absent. Existing sample files are replaced.
-    n_articles : int
-        Number of articles (at least 1). Topics are stories, so their number grows with it
-        (about 13 at 300 articles over 30 days, 130 at 3,000, 4,000 at 100,000); a story has
-        at most an eighth of the catalogue, so small samples still have several. Stories
-        belong to recurring subjects (``0.7 * sqrt(n_articles)``, at least one per section),
-        spread over 2 to 10 sections.
-    days : int
-        Length of the period in days, 1 to 2000. Articles are published over the ``days``
-        before ``now``, each story's within a few days of its start.
-    seed : int, default 0
-        Seed of the random streams. Same arguments give byte-identical files.
-    sessions : int or None, default None
-        Number of reader sessions. ``None`` means ``20 * n_articles`` (100,000 articles
-        give 2,000,000 sessions and about 10 million page views, ~5 per session).
-    now : datetime or None, default None
-        End of the period; must be timezone-aware. ``None`` means :data:`DEFAULT_NOW`
-        (2026-11-01T12:00:00Z), so the default output does not depend on the clock.
-    words_per_article : int, default 400
-        Mean body length in words. Lengths are log-normal around it (standard deviation
-        about half the mean, as in real news), between 20% and 350% of it.
-    show_progress : bool, default False
-        Show progress bars on standard error when ``tqdm`` is installed.
-
-    Returns
-    -------
-    SampleInfo
-        Paths written and counts.
-
-    Raises
-    ------
-    ValueError
-        If a count is out of range or ``now`` is naive.
-
-    Notes
-    -----
-    Files written to ``out_dir``:
-
-    ``articles.jsonl``
-        One JSON object per line, in id order: ``id`` (``"a000123"``, zero padded so string
-        order is numeric order, and ids follow publication time), ``title``, ``body``
-        (HTML paragraphs with links, character references such as ``&amp;`` and, in about
-        2% of articles, a ``<script>`` block a loader must drop), ``category`` (the section),
-        ``tags`` (1-4 words of the story), ``author``, ``published_at`` (ISO 8601, UTC,
-        ``Z``), ``url``, ``image_url``, ``status`` (``"published"`` for ~98%, else
-        ``"draft"`` or ``"trash"``) and ``language`` (``"en"``).
-    ``topics.csv``
-        Header ``article_id,topic,category``: the ground-truth topic (story) of every
-        article, named ``<section>-<the story's main word>``.
-    ``views.csv``
-        Header ``session_id,article_id,timestamp``; timestamps are ISO 8601 UTC seconds with
-        ``Z``; rows are sorted by time. Drafts are never viewed; trashed articles were live
-        before being removed, so they do have views.
-
-    Catalogue: stories start uniformly over the period (and a few days before it, so some are
-    already running when it opens) with a log-normal size (median 20 articles); their articles
-    follow the start by exponential delays (mean ~1.5 days, varying by story). Stories are
-    drawn until the period holds ``n_articles`` articles; the last one is cut short.
-
-    Text: a body is about 45% English stop words, 33% general words, 7% words of its section,
-    8% of its subject and 7% of its story (titles are mostly subject and story words); 15% of
-    its content words repeat one used earlier in the same body, as real words come in bursts.
-    Each pool has Zipf-like frequencies. The general pool's first 3,000 ranks go as
-    ``1 / (rank + 20)`` and the rest as ``rank ** -1.6``; it is sized to the expected amount
-    of text, so distinct words keep growing with the catalogue (Heaps' law: as about
-    ``tokens ** 0.6`` up to a few hundred articles, ``** 0.5`` from 10,000 to 100,000 in
-    publication order). Section
-    and subject words recur all period; a story's 24 words (names, places) appear only in its
-    own articles and its tags. These figures were calibrated against the Lee corpus (300
-    real news articles); ``bench/text_stats.py`` compares the two.
-
-    Readers: a session starts with an article drawn by popularity (a per-article Zipf
-    weight) times freshness (half-life two days, never before publication); each later view
-    is, with probability 0.8, another article of the same topic (story) drawn the same way,
-    else any article. Session lengths are heavy tailed (mean ~5, mostly 1-8 views, a minute
-    or so apart); about 0.1% of sessions are crawlers with 200-600 views a few seconds apart
-    that pick articles uniformly. Session start times are uniform over the period except for
-    a ramp over the first days, while the catalogue fills up.
-    """
-    if n_articles < 1:
-        raise ValueError(f"n_articles must be at least 1, got {n_articles}")
-    if not 1 <= days <= _MAX_DAYS:
-        # Freshness weights 2**(-age / half-life) leave float64's range beyond ~2000 days.
-        raise ValueError(f"days must be between 1 and {_MAX_DAYS}, got {days}")
-    if words_per_article < 1:
-        raise ValueError(f"words_per_article must be at least 1, got {words_per_article}")
-    n_sessions = _SESSIONS_PER_ARTICLE * n_articles if sessions is None else sessions
-    if n_sessions < 0:
-        raise ValueError(f"sessions must not be negative, got {n_sessions}")
-    if now is None:
-        now = DEFAULT_NOW
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
-    now = now.astimezone(UTC)
-    now_s = math.floor(now.timestamp())
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    vocab_seq, catalog_seq, text_seq, views_seq = np.random.SeedSequence(seed).spawn(4)
-
-    # 2 sections below 275 articles, one more per 125 articles, all 10 from 1,150.
-    n_sections = min(len(SECTIONS), max(2, -(-max(3, n_articles // 25) // 5)))
-    n_subjects = max(n_sections, round(_SUBJECTS_PER_ROOT * math.sqrt(n_articles)))
-    vocab_rng = np.random.default_rng(vocab_seq)
-    author_pools = _author_pools(vocab_rng, n_sections)
-    catalog = _make_catalog(
-        np.random.default_rng(catalog_seq),
-        n_articles=n_articles,
-        n_sections=n_sections,
-        n_subjects=n_subjects,
-        start_s=now_s - days * _DAY,
-        span_s=days * _DAY,
-        author_pools=author_pools,
-    )
-    n_stories = catalog.topic_subject.size
-    general_tokens = n_articles * (words_per_article * _BODY_MIX[1] + _TITLE_WORDS * _TITLE_MIX[1])
-    vocab = _make_vocabulary(vocab_rng, n_sections, n_subjects, n_stories, general_tokens)
-    main_word = vocab.words[vocab.story.offset + vocab.story.size * np.arange(n_stories)]
-    catalog = dataclasses.replace(
-        catalog,
-        topic_names=[
-            f"{catalog.sections[section]}-{word}"
-            for section, word in zip(
-                catalog.topic_section.tolist(), main_word.tolist(), strict=True
-            )
-        ],
-    )
-    id_width = max(6, len(str(n_articles)))
-
-    articles_path = out / "articles.jsonl"
-    topics_path = out / "topics.csv"
-    views_path = out / "views.csv"
-    _write_atomically(
-        articles_path,
-        _article_lines(
-            np.random.default_rng(text_seq), vocab, catalog, id_width, words_per_article,
-            _progress(show_progress, n_articles, "articles"),
-        ),
-    )  # fmt: skip
-    _write_atomically(topics_path, _topic_lines(catalog, id_width))
-    n_events, n_active = _write_views(
-        views_path,
-        np.random.default_rng(views_seq),
-        catalog,
-        n_sessions=n_sessions,
-        start_s=now_s - days * _DAY,
-        now_s=now_s,
-        id_width=id_width,
-        progress=_progress(show_progress, n_sessions, "sessions"),
-    )
-    return SampleInfo(
-        articles_path=articles_path,
-        views_path=views_path,
-        topics_path=topics_path,
-        n_articles=n_articles,
-        n_events=n_events,
-        n_sessions=n_active,
-        now=now,
-    )
-
-
-def read_topics(path: str | Path) -> dict[str, str]:
-    """Read the ground-truth topics written by :func:`generate_sample`.
-
-    Parameters
-    ----------
-    path : str or Path
-        A ``topics.csv`` file with header ``article_id,topic,category``.
-
-    Returns
-    -------
-    dict of str to str
-        ``article_id`` to topic name.
-
-    Raises
-    ------
-    DataError
-        If the header is wrong, a row does not have three fields, or an id repeats.
-    """
-    topics: dict[str, str] = {}
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header != ["article_id", "topic", "category"]:
-            raise DataError(str(path), 1, None, "header must be 'article_id,topic,category'")
-        for line, row in enumerate(reader, start=2):
-            if len(row) != 3:
-                raise DataError(str(path), line, None, f"expected 3 fields, got {len(row)}")
-            if row[0] in topics:
-                raise DataError(str(path), line, "article_id", f"duplicate id {row[0]!r}")
-            topics[row[0]] = row[1]
-    return topics
 
 
 # --- vocabulary and catalogue ------------------------------------------------------------
@@ -596,7 +308,7 @@ def _stories(
     """
     cap = max(2, n_articles // _STORY_MAX_SHARE)
     low = min(_STORY_MIN, cap)
-    lead = _STORY_LEAD * _STORY_GAP_DAYS * _DAY
+    lead = _STORY_LEAD * _STORY_GAP_DAYS * DAY
     end_s = start_s + span_s
     times: list[_IntArray] = []
     owners: list[_IntArray] = []
@@ -605,7 +317,7 @@ def _stories(
         k = 2 * (n_articles - total) // int(_STORY_MEDIAN) + 16
         sizes = np.clip(np.rint(_STORY_MEDIAN * rng.lognormal(0.0, _STORY_SIGMA, k)), low, cap)
         sizes = sizes.astype(np.int64)
-        gap = _STORY_GAP_DAYS * _DAY * rng.lognormal(0.0, _STORY_GAP_SIGMA, k)
+        gap = _STORY_GAP_DAYS * DAY * rng.lognormal(0.0, _STORY_GAP_SIGMA, k)
         begin = start_s - lead + rng.random(k) * (span_s + lead)
         owner = np.repeat(np.arange(k), sizes)
         t = np.floor(begin[owner] + rng.exponential(1.0, owner.size) * gap[owner])
@@ -887,210 +599,6 @@ def _topic_lines(catalog: _Catalog, id_width: int) -> Iterator[str]:
         yield f"a{row + 1:0{id_width}d},{catalog.topic_names[topic]},{section_of_topic[topic]}\n"
 
 
-# --- views ---------------------------------------------------------------------------------
-
-
-def _session_starts(
-    rng: np.random.Generator, n: int, viewable_pub: _IntArray, start_s: int, now_s: int
-) -> _IntArray:
-    """Sorted session start times: uniform, except a ramp while the first articles appear.
-
-    The rate follows the freshness-weighted number of live articles, which is flat once a few
-    half-lives of articles exist; without the ramp the first articles would soak up every
-    early session.
-    """
-    edges = np.arange(start_s, now_s + 3600, 3600, dtype=np.int64)
-    edges[-1] = now_s
-    edges = np.unique(edges)
-    ends = edges[1:]  # rate of a bin taken at its end, so the last bin is never empty
-    decay = np.exp2((viewable_pub - now_s) / _HALF_LIFE)
-    live = np.concatenate([[0.0], np.cumsum(decay)])[
-        np.searchsorted(viewable_pub, ends, side="right")
-    ]
-    with np.errstate(divide="ignore"):
-        log_rate = (now_s - ends) / _HALF_LIFE + np.log2(live)
-    rate = np.exp2(log_rate - log_rate.max())
-    cdf = np.cumsum(rate)
-    cdf /= cdf[-1]
-    bins = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), cdf.size - 1)
-    width = edges[bins + 1] - edges[bins]
-    starts = edges[bins] + np.floor(rng.random(n) * width).astype(np.int64)
-    return np.sort(np.maximum(starts, viewable_pub[0]))
-
-
-class _Picker:
-    """Draws articles by popularity x freshness at a given time, never before publication.
-
-    With weights ``w_a = popularity_a * 2**((published_a - now) / half_life)``, the chance of
-    article ``a`` at time ``t`` is ``w_a * 2**((now - t) / half_life)`` for articles published
-    by ``t``; the second factor is common to all of them, so the draw is a draw from a prefix
-    of the cumulative sum of ``w`` (articles sorted by publication time), and per topic from a
-    prefix of that topic's segment.
-    """
-
-    def __init__(self, catalog: _Catalog, now_s: int) -> None:
-        viewable = np.flatnonzero(catalog.status != _STATUS_NAMES.index("draft"))
-        self.rows = viewable
-        self.pub = catalog.published[viewable]
-        weight = catalog.popularity[viewable] * np.exp2((self.pub - now_s) / _HALF_LIFE)
-        self.cum = np.concatenate([[0.0], np.cumsum(weight)])
-        self.topic_of_row = catalog.topic
-        topic = catalog.topic[viewable]
-        self.by_topic = np.argsort(topic, kind="stable")  # then by publication time
-        sorted_topic = topic[self.by_topic]
-        self.base = int(self.pub[0])
-        self.stride = now_s - self.base + 2
-        self.topic_key = sorted_topic * self.stride + (self.pub[self.by_topic] - self.base)
-        self.topic_cum = np.concatenate([[0.0], np.cumsum(weight[self.by_topic])])
-        n_topics = len(catalog.topic_names)
-        self.topic_start = np.searchsorted(sorted_topic, np.arange(n_topics), side="left")
-
-    def any_article(self, t: _IntArray, u: _FloatArray) -> _IntArray:
-        live = np.searchsorted(self.pub, t, side="right")
-        j = np.searchsorted(self.cum, u * self.cum[live], side="right") - 1
-        rows: _IntArray = self.rows[np.clip(j, 0, live - 1)]
-        return rows
-
-    def uniform(self, t: _IntArray, u: _FloatArray) -> _IntArray:
-        live = np.searchsorted(self.pub, t, side="right")
-        rows: _IntArray = self.rows[np.minimum((u * live).astype(np.int64), live - 1)]
-        return rows
-
-    def same_topic(self, topic: _IntArray, t: _IntArray, u: _FloatArray) -> _IntArray:
-        end = np.searchsorted(self.topic_key, topic * self.stride + (t - self.base), side="right")
-        start = self.topic_start[topic]
-        lo = self.topic_cum[start]
-        target = lo + u * (self.topic_cum[end] - lo)
-        j = np.searchsorted(self.topic_cum, target, side="right") - 1
-        rows: _IntArray = self.rows[self.by_topic[np.clip(j, start, end - 1)]]
-        return rows
-
-
-def _session_events(
-    rng: np.random.Generator,
-    picker: _Picker,
-    starts: _IntArray,
-    lengths: _IntArray,
-    is_bot: NDArray[np.bool_],
-) -> tuple[_IntArray, _IntArray, _IntArray]:
-    """Events of a block of sessions: (session index in block, article row, unix time)."""
-    n_events = int(lengths.sum())
-    session = np.repeat(np.arange(lengths.size), lengths)
-    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    position = np.arange(n_events) - first[session]
-    bot = is_bot[session]
-    gaps = np.where(
-        bot,
-        rng.integers(2, 9, size=n_events),
-        np.maximum(5, np.rint(_GAP_MEDIAN * rng.lognormal(0.0, _GAP_SIGMA, size=n_events))),
-    ).astype(np.int64)
-    gaps[position == 0] = 0
-    elapsed = np.cumsum(gaps)
-    times = starts[session] + elapsed - elapsed[first][session]
-
-    u_pick = rng.random(n_events)
-    u_mode = rng.random(n_events)
-    article = np.empty(n_events, dtype=np.int64)
-    article[bot] = picker.uniform(times[bot], u_pick[bot])
-    opening = (position == 0) & ~bot
-    article[opening] = picker.any_article(times[opening], u_pick[opening])
-    session_topic = picker.topic_of_row[article[first]]  # only used for human sessions
-    follow = (position > 0) & ~bot
-    in_topic = follow & (u_mode < _IN_TOPIC)
-    elsewhere = follow & ~in_topic
-    article[in_topic] = picker.same_topic(
-        session_topic[session[in_topic]], times[in_topic], u_pick[in_topic]
-    )
-    article[elsewhere] = picker.any_article(times[elsewhere], u_pick[elsewhere])
-    # Readers rarely open the article they just read: draw again (a few times) when a pick
-    # repeats the previous view, so co-views are not swamped by self-pairs.
-    for _ in range(_REDRAWS):
-        again = np.flatnonzero(follow & (article == np.roll(article, 1)))
-        if again.size == 0:
-            break
-        u = rng.random(again.size)
-        topical = in_topic[again]
-        a, b = again[topical], again[~topical]
-        article[a] = picker.same_topic(session_topic[session[a]], times[a], u[topical])
-        article[b] = picker.any_article(times[b], u[~topical])
-    return session, article, times
-
-
-def _write_views(
-    path: Path,
-    rng: np.random.Generator,
-    catalog: _Catalog,
-    *,
-    n_sessions: int,
-    start_s: int,
-    now_s: int,
-    id_width: int,
-    progress: Any,
-) -> tuple[int, int]:
-    """Generate every session, sort the views by time and write them; return the counts."""
-    picker = _Picker(catalog, now_s)
-    starts = _session_starts(rng, n_sessions, picker.pub, start_s, now_s)
-    is_bot = rng.random(n_sessions) < _BOT_RATE
-    human = np.ceil(rng.lognormal(_LENGTH_MU, _LENGTH_SIGMA, size=n_sessions))
-    lengths = np.where(
-        is_bot,
-        rng.integers(_BOT_MIN_VIEWS, _BOT_MAX_VIEWS + 1, size=n_sessions),
-        np.clip(human, 1, _MAX_HUMAN_VIEWS),
-    ).astype(np.int64)
-
-    sessions: list[NDArray[np.int32]] = []
-    articles: list[NDArray[np.int32]] = []
-    times: list[_IntArray] = []
-    for lo in range(0, n_sessions, _SESSION_CHUNK):
-        hi = min(lo + _SESSION_CHUNK, n_sessions)
-        s, a, t = _session_events(rng, picker, starts[lo:hi], lengths[lo:hi], is_bot[lo:hi])
-        keep = t <= now_s  # the log ends at now
-        sessions.append((s[keep] + lo).astype(np.int32))
-        articles.append(a[keep].astype(np.int32))
-        times.append(t[keep])
-        if progress is not None:
-            progress.update(hi - lo)
-    if progress is not None:
-        progress.close()
-    session = np.concatenate(sessions) if sessions else np.empty(0, dtype=np.int32)
-    article = np.concatenate(articles) if articles else np.empty(0, dtype=np.int32)
-    time = np.concatenate(times) if times else np.empty(0, dtype=np.int64)
-    del sessions, articles, times
-    order = np.argsort(time, kind="stable")  # ties keep session order
-    session, article, time = session[order], article[order], time[order]
-    del order
-
-    session_width = max(7, len(str(n_sessions)))
-    _write_bytes_atomically(path, _view_chunks(session, article, time, session_width, id_width))
-    n_active = int(np.count_nonzero(np.bincount(session, minlength=n_sessions)))
-    return int(time.size), n_active
-
-
-def _view_chunks(
-    session: NDArray[np.int32],
-    article: NDArray[np.int32],
-    time: _IntArray,
-    session_width: int,
-    id_width: int,
-) -> Iterator[bytes]:
-    """``views.csv`` as fixed-width rows built with numpy, a million at a time."""
-    yield b"session_id,article_id,timestamp\n"
-    row = np.frombuffer(
-        f"s{'0' * session_width},a{'0' * id_width},{'0' * 20}\n".encode("ascii"), dtype=np.uint8
-    )
-    article_col = 2 + session_width
-    time_col = article_col + 2 + id_width
-    # One buffer for every chunk, with the constant characters written once.
-    full = np.tile(row, (min(_WRITE_CHUNK, max(time.size, 1)), 1))
-    for lo in range(0, time.size, _WRITE_CHUNK):
-        hi = min(lo + _WRITE_CHUNK, time.size)
-        buf = full[: hi - lo]
-        _put_digits(buf, 1, session[lo:hi].astype(np.int64) + 1, session_width)
-        _put_digits(buf, article_col + 1, article[lo:hi].astype(np.int64) + 1, id_width)
-        _put_timestamp(buf, time_col, time[lo:hi])
-        yield buf.tobytes()
-
-
 def _put_digits(buf: NDArray[np.uint8], col: int, values: _IntArray, width: int) -> None:
     """Write ``values`` zero padded to ``width`` digits at ``col``, four digits per lookup."""
     end = col + width
@@ -1105,7 +613,7 @@ def _put_digits(buf: NDArray[np.uint8], col: int, values: _IntArray, width: int)
 def _clock() -> NDArray[np.bytes_]:
     """``HH:MM:SS`` for every second of a day."""
     return np.array(
-        [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY)], dtype="S8"
+        [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY)], dtype="S8"
     )
 
 
@@ -1113,7 +621,7 @@ def _put_timestamp(buf: NDArray[np.uint8], col: int, seconds: _IntArray) -> None
     """Write ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) at ``col`` by looking up dates and clock times."""
     if seconds.size == 0:
         return
-    days, second_of_day = np.divmod(seconds, _DAY)
+    days, second_of_day = np.divmod(seconds, DAY)
     first = int(days.min())
     epoch = date(1970, 1, 1)
     dates = np.array(
@@ -1130,67 +638,3 @@ def _format_timestamps(seconds: _IntArray) -> list[str]:
     buf = np.empty((seconds.size, 20), dtype=np.uint8)
     _put_timestamp(buf, 0, seconds)
     return [row.decode("ascii") for row in buf.view("S20").ravel().tolist()]
-
-
-# --- output --------------------------------------------------------------------------------
-
-
-def _write_atomically(path: Path, lines: Iterable[str]) -> None:
-    """Write text ``lines`` to a temporary file next to ``path``, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f, _Buffered(f) as out:
-            for line in lines:
-                out.write(line)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_bytes_atomically(path: Path, parts: Iterable[bytes]) -> None:
-    """Write ``parts`` to a temporary file next to ``path``, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            for part in parts:
-                f.write(part)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-class _Buffered:
-    """Joins many small writes into large ones (the text layer is slow per call)."""
-
-    def __init__(self, f: Any, limit: int = 1 << 20) -> None:
-        self._f = f
-        self._parts: list[str] = []
-        self._size = 0
-        self._limit = limit
-
-    def __enter__(self) -> _Buffered:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.flush()
-
-    def write(self, part: str) -> None:
-        self._parts.append(part)
-        self._size += len(part)
-        if self._size >= self._limit:
-            self.flush()
-
-    def flush(self) -> None:
-        self._f.write("".join(self._parts))
-        self._parts.clear()
-        self._size = 0
-
-
-def _progress(enabled: bool, total: int, unit: str) -> Any:
-    if not enabled:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit=f" {unit}", desc=unit, leave=False)

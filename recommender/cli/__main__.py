@@ -1,0 +1,7 @@
+"""``python -m recommender.cli``: the ``newsrec`` command."""
+
+import sys
+
+from recommender.cli import main
+
+sys.exit(main())

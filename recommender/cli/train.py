@@ -1,0 +1,143 @@
+"""``newsrec train``: build a model bundle, optionally behind the promotion gate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from recommender.cli._args import (
+    datetime_arg,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    table,
+)
+from recommender.cli.exits import EXIT_GATE_REFUSED, EXIT_OK
+
+# The library is imported inside the handlers: ``newsrec`` builds every command's parser
+# at start-up, and scikit-learn and pyarrow would cost every command seconds to import.
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``newsrec train``."""
+    p = sub.add_parser(
+        "train",
+        help="build a model bundle from articles and views",
+        description="Read articles and views, fit content, co-view and popularity models, and "
+        "publish a versioned bundle into --out atomically (LATEST is replaced last).",
+    )
+    p.add_argument(
+        "--articles", required=True, type=Path, help="articles file: .jsonl or .csv, optionally .gz"
+    )
+    p.add_argument(
+        "--views",
+        type=Path,
+        help="views file: events (session_id or user_id, article_id, timestamp) or "
+        "counts (article_id, views, optional date); .jsonl or .csv, optionally .gz",
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("models"), help="models directory (default: models)"
+    )
+    p.add_argument(
+        "--config", type=Path, help="TOML file whose [train] table sets parameters (see README)"
+    )
+    p.add_argument(
+        "--now",
+        type=datetime_arg,
+        help="end of the popularity windows, ISO 8601 (default: last view's time)",
+    )
+    p.add_argument(
+        "--max-invalid",
+        type=non_negative_int,
+        default=None,
+        help="skip up to N bad rows per file, counted in the summary (default 0)",
+    )
+    p.add_argument(
+        "--keep", type=positive_int, default=None, help="bundles to keep in --out (default 5)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar even on a TTY")
+    p.add_argument(
+        "--gate",
+        action="store_true",
+        help="promotion gate: publish only if hit rate at 10 on the last day's "
+        "sessions has not dropped against LATEST (see recommender/evaluation/gate.py)",
+    )
+    p.add_argument(
+        "--gate-tolerance",
+        type=non_negative_float,
+        default=0.02,
+        metavar="X",
+        help="absolute drop of hit rate at 10 the gate allows (default 0.02)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --gate: publish even if the gate refuses (the verdict is recorded)",
+    )
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from recommender.blend import BlendParams
+    from recommender.config import TrainConfig
+    from recommender.train import train
+
+    overrides = {"max_invalid": args.max_invalid, "keep": args.keep}
+    if args.config is not None:
+        config = TrainConfig.from_toml(args.config, **overrides)
+    else:
+        config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+    progress = sys.stderr.isatty() and not args.no_progress
+    gate = None
+    if args.gate:
+        from recommender.evaluation.gate import train_with_gate
+
+        result, gate = train_with_gate(
+            args.articles,
+            args.views,
+            args.out,
+            config=config,
+            now=args.now,
+            progress=progress,
+            params=BlendParams.from_toml(args.config) if args.config else None,
+            tolerance=args.gate_tolerance,
+            force=args.force,
+            log=lambda message: print(message, file=sys.stderr),
+        )
+    else:
+        result = train(
+            args.articles, args.views, args.out, config=config, now=args.now, progress=progress
+        )
+    counts = result.manifest["counts"]
+    published = gate is None or gate.published
+    print(
+        f"{'published' if published else 'wrote, NOT published'} {result.version} -> {result.path}"
+    )
+    print(table([(k, v) for k, v in counts.items()], ("count", "value")))
+    print()
+    total = sum(r.seconds for r in result.stages) or 1.0
+    print(
+        table(
+            [
+                (r.name, f"{r.seconds:.2f}", f"{100 * r.seconds / total:.0f}%", f"{r.peak_mib:.0f}")
+                for r in result.stages
+            ],
+            ("stage", "seconds", "share", "peak MiB"),
+        )
+    )
+    print(f"co-view: {result.manifest['coview']}")
+    if gate is not None:
+        print(gate.message(), file=sys.stdout if gate.passed else sys.stderr)
+        if not gate.passed:
+            print(
+                f"gate: {gate.reason}; "
+                + (
+                    "published anyway (--force)"
+                    if gate.forced
+                    else f"LATEST still names {gate.incumbent_version}"
+                ),
+                file=sys.stderr,
+            )
+            return EXIT_OK if gate.forced else EXIT_GATE_REFUSED
+    return EXIT_OK
