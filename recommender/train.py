@@ -26,6 +26,7 @@ from recommender.data.articles import ArticleTable, read_articles
 from recommender.data.views import ViewCounts, ViewEvents, read_views
 from recommender.errors import DataError
 from recommender.popularity import PopularityModel
+from recommender.windows import DAY
 
 STAGES = ("load articles", "load views", "content", "co-view", "popularity", "publish")
 
@@ -94,7 +95,7 @@ def session_weights(
     """Weight of each session: ``0.5 ** (age of its last view / half-life)``."""
     last = np.full(n_sessions, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, session_codes, timestamps)
-    age_days = np.maximum(now - last, 0) / 86_400
+    age_days = np.maximum(now - last, 0) / DAY
     return np.asarray(0.5 ** (age_days / half_life_days), dtype=np.float32)
 
 
@@ -277,7 +278,7 @@ def _now_ts(now: dt.datetime | None, views: ViewEvents | ViewCounts | None) -> i
     if isinstance(views, ViewEvents) and views.timestamps.size:
         return int(views.timestamps.max())
     if isinstance(views, ViewCounts) and views.timestamps is not None and views.timestamps.size:
-        return int(views.timestamps.max()) + 86_400
+        return int(views.timestamps.max()) + DAY
     return int(time.time())
 
 

@@ -1,10 +1,13 @@
-"""Popularity windows, rankings and the trending score: plain numpy, shared by the offline
-popularity model and the service (which must start without importing scikit-learn)."""
+"""Time windows: ``HOUR`` and ``DAY`` (defined here once), the popularity windows, rankings and
+the trending score: plain numpy, shared by the offline popularity model and the service
+(which must start without importing scikit-learn)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+#: Seconds in an hour and in a day: the one definition every module uses.
+HOUR = 3_600
 DAY = 86_400
 #: Column order of ``PopularityModel.counts_`` and of the bundle's ``popularity_views.npy``.
 WINDOWS = ("1d", "7d", "30d", "all")

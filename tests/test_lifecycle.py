@@ -1,7 +1,7 @@
 """The article lifecycle: publish with fold-in, update, unpublish, and the next training.
 
-Fold-in is checked on generated data (``recommender.sample``: the topics are known), against a
-brute-force cosine oracle; suppression on the hand-checkable catalogue of ``conftest.py``.
+Fold-in is checked on generated data (``recommender.sources.sample``: the topics are known),
+against a brute-force cosine oracle; suppression on the hand-checkable catalogue of ``conftest.py``.
 """
 
 from __future__ import annotations

@@ -62,17 +62,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommender._topk import entries_topn
 from recommender.blend import SignalArrays, Signals
 from recommender.bundle import Bundle
-from recommender.content import compose_document, fold_in
 from recommender.data.articles import Article
 from recommender.data.views import ViewEvents
+from recommender.foldin import (
+    STORED_DECIMALS,
+    fold_in_articles,
+    merge_additions,
+    rounded_vectors,
+)
 from recommender.similarity import RowSimilarity
 
 #: What the service counts as one view: a session's repeats of an article within this are one.
@@ -185,10 +188,6 @@ def _counted_views(
 # --- replay ----------------------------------------------------------------------------------
 
 
-#: Decimals of the scores and vectors the service stores with a folded-in article's record.
-STORED_DECIMALS = 6
-
-
 def known_times(
     bundle: Bundle, articles: Mapping[str, Article], pairs: ReplayPairs
 ) -> dict[str, int]:
@@ -229,32 +228,18 @@ def publication_order(known_ts: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _vectors(bundle: Bundle, articles: Sequence[Article]) -> Any:
-    parameters = bundle.manifest.get("parameters", {})
-    title_weight = int(parameters.get("title_weight", 3)) if isinstance(parameters, dict) else 3
-    docs = [compose_document(a, title_weight) for a in articles]
-    vectors = sp.csr_matrix(bundle.vectorizer.transform(docs), dtype=np.float32)
-    # sparse products need one index type on both sides
-    matrix = bundle.content_matrix
-    vectors.indices = vectors.indices.astype(matrix.indices.dtype)
-    vectors.indptr = vectors.indptr.astype(matrix.indptr.dtype)
-    return vectors
-
-
-def fold_in_live(
-    bundle: Bundle, articles: Sequence[Article], known_ts: np.ndarray
-) -> list[list[tuple[int, float]]]:
+def fold_in_live(bundle: Bundle, articles: Sequence[Article], known_ts: np.ndarray) -> FoldInRows:
     """Content lists of articles the bundle does not hold, as the live service folds them in.
 
     The articles are rows ``len(bundle) + i`` (in article id order, as the service's
     catalogue has them). Each is folded in when the service learns of it (``known_ts``, ties
-    by article id), as ``PUT /v1/articles/{id}`` does it (``service.lifecycle``): its TF-IDF
-    vector under the bundle's vectorizer is compared with the bundle's published rows and
-    with the published articles folded in *before* it; the ``n`` best with a positive score
-    are kept (``n``: the bundle's list length; ties by article id), scores rounded to 6
-    decimals as the service stores them, as it stores the earlier articles' vectors. An
-    article that is not published is nobody's neighbour; its own list is still computed (the
-    list its page would show).
+    by article id), as ``PUT /v1/articles/{id}`` does it, with the one fold-in
+    (:func:`recommender.foldin.fold_in_articles`): its TF-IDF vector under the bundle's
+    vectorizer is compared with the bundle's published rows and with the published articles
+    folded in *before* it; the ``n`` best with a positive score are kept (``n``: the bundle's
+    list length; ties by article id), scores rounded to 6 decimals as the service stores
+    them, as it stores the earlier articles' vectors. An article that is not published is
+    nobody's neighbour; its own list is still computed (the list its page would show).
 
     Parameters
     ----------
@@ -265,75 +250,34 @@ def fold_in_live(
 
     Returns
     -------
-    list of list of (int, float)
-        Each article's (row, score) list, best first.
+    FoldInRows
+        Each article's (row, score) list, best first, and the vectors as the service stores
+        them.
     """
-    m = len(articles)
-    if m == 0:
-        return []
-    n_bundle = len(bundle)
-    width = int(bundle.content_neighbors.shape[1])
-    vectors = _vectors(bundle, articles)
-    published = np.array([a.status == "published" for a in articles], dtype=bool)
-    rank = publication_order(np.asarray(known_ts, dtype=np.int64))
-    # the service breaks ties by article id, across the bundle's rows and the new ones
-    ids = [*bundle.article_ids, *(a.id for a in articles)]
-    by_id = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
-    id_rank = np.empty(len(ids), dtype=np.int64)
-    id_rank[by_id] = np.arange(len(ids))
-    queries: list[np.ndarray] = []
-    others: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
-    mask = np.asarray(bundle.is_published, dtype=bool)
-    if mask.any():
-        neighbors, found = fold_in(vectors, bundle.content_matrix, width, candidate_mask=mask)
-        valid = (neighbors >= 0) & (found > 0)
-        queries.append(np.nonzero(valid)[0].astype(np.int64))
-        others.append(neighbors[valid].astype(np.int64))
-        scores.append(found[valid].astype(np.float32))
-    live = np.flatnonzero(published)
-    if live.size:
-        # what the service stores of each published article's vector: rounded
-        stored = sp.csr_matrix(vectors[live], dtype=np.float32, copy=True)
-        stored.data = np.array(
-            [round(float(x), STORED_DECIMALS) for x in stored.data.tolist()], dtype=np.float32
-        )
-        chunk = 2048
-        for start in range(0, m, chunk):
-            stop = min(start + chunk, m)
-            product = (stored @ vectors[start:stop].T).tocoo()
-            other = live[product.row]
-            query = product.col.astype(np.int64) + start
-            keep = (product.data > 0) & (rank[other] < rank[query])
-            queries.append(query[keep])
-            others.append(n_bundle + other[keep])
-            scores.append(product.data[keep].astype(np.float32))
-    if not queries:
-        return [[] for _ in range(m)]
-    top, top_scores, _ = entries_topn(
-        np.concatenate(queries),
-        id_rank[np.concatenate(others)],
-        np.concatenate(scores),
-        m,
-        width,
+    found = fold_in_articles(
+        bundle, articles, order=publication_order(np.asarray(known_ts, dtype=np.int64))
     )
-    return [
-        [
-            (int(by_id[r]), round(float(s), STORED_DECIMALS))
-            for r, s in zip(top[i].tolist(), top_scores[i].tolist(), strict=True)
-            if r >= 0
-        ]
-        for i in range(m)
+    n_bundle = len(bundle)
+    new_row = {a.id: n_bundle + i for i, a in enumerate(articles)}
+
+    def row(article_id: str) -> int:
+        found_row = new_row.get(article_id)
+        return bundle.row(article_id) if found_row is None else found_row
+
+    lists = [
+        [(row(other), round(score, STORED_DECIMALS)) for other, score in pairs]
+        for pairs in found.neighbors
     ]
+    return FoldInRows(lists, rounded_vectors(found.vectors) if articles else None)
 
 
-def _merge_lists(
-    base: list[tuple[int, float]], additions: list[tuple[int, float]], width: int
-) -> list[tuple[int, float]]:
-    # the service's merge of reverse additions (service.lifecycle._merge_lists)
-    scores = dict(base)
-    scores.update(additions)
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))[:width]
+@dataclass(frozen=True)
+class FoldInRows:
+    """:func:`fold_in_live`'s answer: the lists in catalogue rows, and the stored vectors."""
+
+    lists: list[list[tuple[int, float]]]
+    #: The folded-in articles' vectors as the service stores them (``None``: no article).
+    vectors: sp.csr_matrix | None
 
 
 def _list_arrays(pairs: list[tuple[int, float]], width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -546,9 +490,10 @@ def prepare_replay(
         "sessions": pairs.n_sessions,
         "bot_sessions": pairs.n_bot_sessions,
     }
-    own = fold_in_live(bundle, new_articles, new_known)
+    folded = fold_in_live(bundle, new_articles, new_known)
+    own = folded.lists
     signals = _live_signals(bundle, new_articles, own)
-    similarity = RowSimilarity(bundle.content_matrix, _stored_vectors(bundle, new_articles))
+    similarity = RowSimilarity(bundle.content_matrix, folded.vectors)
     pair_state, state_lists = _list_states(
         bundle, new_articles, new_known, own, np.array(query_rows, dtype=np.int64), pq, pts
     )
@@ -595,15 +540,6 @@ def prepare_replay(
         known_ts=np.concatenate([np.full(n, np.iinfo(np.int64).min), new_known]).astype(np.int64),
         similarity=similarity,
     )
-
-
-def _stored_vectors(bundle: Bundle, articles: Sequence[Article]) -> Any:
-    """The folded-in articles' vectors as the service stores them (values rounded)."""
-    if not articles:
-        return None
-    vectors = _vectors(bundle, articles)
-    vectors.data = np.round(vectors.data.astype(np.float64), STORED_DECIMALS).astype(np.float32)
-    return vectors
 
 
 def _list_states(
@@ -666,7 +602,7 @@ def _list_states(
         for count in sorted(set(applied.tolist()) - {0}):
             while done < count:
                 _, _, added, score = found[done]
-                current = _merge_lists(current, [(added, score)], width)
+                current = merge_additions(current, [(added, score)], width)
                 done += 1
             state_of[count] = len(states)
             states.append(_list_arrays(current, width))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.windows import DAY
+from recommender.windows import DAY, HOUR
 
 #: Site sections, in the order they are used (small samples use the first few).
 SECTIONS = (
@@ -613,7 +613,7 @@ def _put_digits(buf: NDArray[np.uint8], col: int, values: _IntArray, width: int)
 def _clock() -> NDArray[np.bytes_]:
     """``HH:MM:SS`` for every second of a day."""
     return np.array(
-        [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY)], dtype="S8"
+        [f"{s // HOUR:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY)], dtype="S8"
     )
 
 

@@ -19,7 +19,7 @@ from recommender.sources._sample_text import (
     _put_digits,
     _put_timestamp,
 )
-from recommender.windows import DAY
+from recommender.windows import DAY, HOUR
 
 _HALF_LIFE = 2 * DAY  # freshness half-life of an article's pull, seconds
 
@@ -48,7 +48,7 @@ def _session_starts(
     half-lives of articles exist; without the ramp the first articles would soak up every
     early session.
     """
-    edges = np.arange(start_s, now_s + 3600, 3600, dtype=np.int64)
+    edges = np.arange(start_s, now_s + HOUR, HOUR, dtype=np.int64)
     edges[-1] = now_s
     edges = np.unique(edges)
     ends = edges[1:]  # rate of a bin taken at its end, so the last bin is never empty

@@ -48,11 +48,12 @@ from recommender.data._files import InvalidRows
 from recommender.data.articles import Article, ArticleTable
 from recommender.data.views import ViewEvents
 from recommender.errors import DataError
+from recommender.windows import HOUR
 
 __all__ = ["convert_mind", "read_mind_behaviors", "read_mind_news"]
 
 #: How long before its impression a user's replayed history ends, in seconds.
-HISTORY_END_BEFORE_S = 3600
+HISTORY_END_BEFORE_S = HOUR
 _NEWS_FIELDS = 8
 _BEHAVIOR_FIELDS = 5
 

@@ -1,339 +1,27 @@
-"""Tests of ``recommender.data`` (articles, views, html): article catalogues and view logs.
+"""Tests of ``recommender.data.views``: view events and counts, bad rows and line numbers.
 
-Fixtures are written into ``tmp_path`` by each test and are small enough to check by hand.
 The vectorised view reader is also compared against a brute-force row-by-row oracle.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import os
 import random
 import time
-from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from recommender.data import views as views_module
-from recommender.data.articles import Article, read_articles
-from recommender.data.html import strip_html
-from recommender.data.views import ViewCounts, ViewEvents, read_views
+from recommender.data.articles import read_articles
+from recommender.data.views import read_views
 from recommender.errors import DataError
-
-
-def _write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    if name.endswith(".gz"):
-        path.write_bytes(gzip.compress(text.encode("utf-8")))
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _jsonl(*records: object) -> str:
-    return "".join(json.dumps(record) + "\n" for record in records)
-
-
-def _ts(text: str) -> int:
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp())
-
-
-def _events(result: ViewEvents | ViewCounts) -> ViewEvents:
-    assert isinstance(result, ViewEvents)
-    return result
-
-
-def _counts(result: ViewEvents | ViewCounts) -> ViewCounts:
-    assert isinstance(result, ViewCounts)
-    return result
-
-
-# ---------------------------------------------------------------------------------------------
-# strip_html
-# ---------------------------------------------------------------------------------------------
-
-
-def test_strip_html_removes_tags_scripts_styles_and_decodes_entities() -> None:
-    html = (
-        "<div><h1>Caf&eacute; &amp; bar</h1><script>var s = '<p>no</p>';</script>"
-        "<style>p { color: red }</style><p>Open&nbsp;now,<br>every&#160;day</p>"
-        "<!-- a comment --><p>It&#39;s <b>bold</b>ly <a href='x'>linked</a>.</p></div>"
-    )
-    assert strip_html(html) == "Café & bar Open now, every day It's boldly linked."
-
-
-def test_strip_html_block_tags_separate_words() -> None:
-    assert strip_html("<p>one</p><p>two</p><ul><li>three</li><li>four</li></ul>") == (
-        "one two three four"
-    )
-
-
-def test_strip_html_plain_text_only_collapses_whitespace() -> None:
-    assert strip_html("  plain\n\ttext   here ") == "plain text here"
-    assert strip_html("a < b and c > d") == "a < b and c > d"
-
-
-def test_strip_html_unclosed_script_drops_the_rest() -> None:
-    assert strip_html("visible <script>hidden(") == "visible"
-
-
-class _ReferenceText(HTMLParser):
-    """The slow, obviously right way: the stdlib tokenizer, keeping visible text only."""
-
-    hidden_tags = frozenset({"script", "style", "template", "noscript"})
-    block_tags = frozenset(
-        {
-            "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl",
-            "dt", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
-            "header", "hr", "iframe", "img", "li", "main", "nav", "ol", "p", "pre", "section",
-            "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
-        }
-    )  # fmt: skip
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.hidden_tags:
-            self.hidden += 1
-        elif tag in self.block_tags:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.hidden_tags:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in self.block_tags:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
-
-
-def _reference_strip_html(text: str) -> str:
-    parser = _ReferenceText()
-    parser.feed(text)
-    parser.close()
-    return " ".join("".join(parser.parts).split())
-
-
-_TRICKY_HTML = [
-    "a<script>var a='<!--';</script><p>text</p>",
-    "<SCRIPT type='x'>x</script >y",
-    "<script src='a.js'/>after",
-    "a<!-- c -->b",
-    '<a href="x>y">link</a>',
-    "if a<b then",
-    "x < y > z",
-    "<p>a</P>b",
-    "t&amp;t &lt;b&gt; &copy &#x41; &#233;",
-    "<br/>a<br />b",
-    "<style>p{}</style>q",
-    "<noscript><img src=x>no js</noscript>js",
-    "<?xml version='1.0'?>doc",
-    "<!DOCTYPE html>d",
-    "<script>never closed",
-    "<div\nclass='x'\n>multi\nline</div>",
-    "wo<b>rd</b>",
-    "<p class=>x</p>",
-    "&nbsp;a&nbsp;",
-    "<ul><li>1<li>2</ul>",
-    "<img alt='a > b'>c",
-    '<a title="it\'s">x</a>',
-    "5 <3 love",
-    "a</b c>d",
-    "<scripts>x</scripts>",
-    "<figure><img src='x.jpg'/><figcaption>Cap</figcaption></figure>Body",
-]
-
-
-@pytest.mark.parametrize("text", _TRICKY_HTML)
-def test_strip_html_matches_htmlparser_reference(text: str) -> None:
-    assert strip_html(text) == _reference_strip_html(text)
-
-
-def test_strip_html_matches_htmlparser_on_random_markup() -> None:
-    rng = random.Random(7)
-    pieces = ["word", "Caf&eacute;", "&amp;", " ", "\n", "<p>", "</p>", "<b>", "</b>", "<br>",
-              "<a href='x.html?a=1&b=2'>", "</a>", "<div class=\"c\">", "</div>", "<li>", "a < b",
-              "<script>if (a<b) x('</p>');</script>", "<style>.x{}</style>", "<!-- note -->",
-              "<img src=\"i.png\" alt=\"1 > 0\"/>", "&#8217;", "<span>", "</span>"]  # fmt: skip
-    for _ in range(300):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 40)))
-        assert strip_html(text) == _reference_strip_html(text), text
-
-
-def test_strip_html_unclosed_comment_runs_to_the_end() -> None:
-    # The one documented difference from HTMLParser, which would keep the text.
-    assert strip_html("a<!-- never closed") == "a"
-
-
-# ---------------------------------------------------------------------------------------------
-# read_articles: happy paths
-# ---------------------------------------------------------------------------------------------
-
-_FULL_RECORD = {
-    "id": "a1",
-    "title": "  Storm  hits\ncoast ",
-    "body": "<p>Heavy rain &amp; wind.</p><script>track()</script>",
-    "category": "weather",
-    "tags": [" storm ", "", "coast"],
-    "author": "Ann Lee",
-    "published_at": "2026-01-02T10:00:00+02:00",
-    "url": "https://example.com/a1",
-    "image_url": "https://example.com/a1.jpg",
-    "status": "Published",
-    "language": "en",
-    "extra_field": {"ignored": True},
-}
-
-_FULL_ARTICLE = Article(
-    id="a1",
-    title="Storm hits coast",
-    body="Heavy rain & wind.",
-    category="weather",
-    tags=("storm", "coast"),
-    author="Ann Lee",
-    published_at=datetime(2026, 1, 2, 8, 0, tzinfo=UTC),
-    url="https://example.com/a1",
-    image_url="https://example.com/a1.jpg",
-    status="published",
-    language="en",
-)
-
-
-def test_read_articles_jsonl_reads_every_field(tmp_path: Path) -> None:
-    path = _write(tmp_path, "articles.jsonl", _jsonl(_FULL_RECORD))
-    table = read_articles(path)
-    assert table.articles == [_FULL_ARTICLE]
-    assert (table.n_rows, table.n_duplicates, table.invalid) == (1, 0, [])
-    assert table.path == str(path)
-
-
-def test_read_articles_csv_reads_every_field(tmp_path: Path) -> None:
-    rows = io.StringIO()
-    writer = csv.writer(rows)
-    header = "id,title,body,category,tags,author,published_at,url,image_url,status,language,x"
-    writer.writerow(header.split(","))
-    record = _FULL_RECORD
-    writer.writerow(
-        [record["id"], record["title"], record["body"], record["category"], " storm ,, coast"]
-        + [record[k] for k in ("author", "published_at", "url", "image_url", "status")]
-        + [record["language"], "ignored"]
-    )
-    path = _write(tmp_path, "articles.csv", rows.getvalue())
-    assert read_articles(path).articles == [_FULL_ARTICLE]
-
-
-@pytest.mark.parametrize("name", ["articles.jsonl.gz", "articles.json"])
-def test_read_articles_jsonl_variants(tmp_path: Path, name: str) -> None:
-    path = _write(tmp_path, name, _jsonl(_FULL_RECORD))
-    assert read_articles(path).articles == [_FULL_ARTICLE]
-
-
-def test_read_articles_csv_gz(tmp_path: Path) -> None:
-    path = _write(tmp_path, "articles.csv.gz", 'id,title,tags\nx,Title,"a, b"\n')
-    assert read_articles(path).articles == [Article(id="x", title="Title", tags=("a", "b"))]
-
-
-def test_read_articles_defaults_for_absent_fields(tmp_path: Path) -> None:
-    path = _write(tmp_path, "a.jsonl", _jsonl({"id": 7, "title": "T", "body": None}))
-    (article,) = read_articles(path).articles
-    assert article == Article(id="7", title="T")
-    assert article.status == "published"
-    assert article.published_at is None
-
-
-def test_read_articles_tags_list_or_comma_separated_string(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path,
-        "a.jsonl",
-        _jsonl(
-            {"id": "1", "title": "t", "tags": ["x", " y ", ""]},
-            {"id": "2", "title": "t", "tags": "x, y,,"},
-            {"id": "3", "title": "t", "tags": []},
-        ),
-    )
-    tags = {a.id: a.tags for a in read_articles(path).articles}
-    assert tags == {"1": ("x", "y"), "2": ("x", "y"), "3": ()}
-
-
-def test_read_articles_csv_tags_may_be_a_json_list(tmp_path: Path) -> None:
-    path = _write(tmp_path, "a.csv", 'id,title,tags\n1,t,"[""a, b"", ""c""]"\n')
-    assert read_articles(path).articles[0].tags == ("a, b", "c")
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2026-01-02T03:04:05Z", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
-        ("2026-01-02T03:04:05+01:00", datetime(2026, 1, 2, 2, 4, 5, tzinfo=UTC)),
-        ("2026-01-02T03:04:05-05:30", datetime(2026, 1, 2, 8, 34, 5, tzinfo=UTC)),
-        ("2026-01-02T03:04:05", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
-        ("2026-01-02 03:04:05.250", datetime(2026, 1, 2, 3, 4, 5, 250000, tzinfo=UTC)),
-        ("2026-01-02", datetime(2026, 1, 2, tzinfo=UTC)),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_read_articles_published_at_is_utc_aware(
-    tmp_path: Path, text: str | None, expected: datetime | None
-) -> None:
-    path = _write(tmp_path, "a.jsonl", _jsonl({"id": "1", "title": "t", "published_at": text}))
-    published = read_articles(path).articles[0].published_at
-    assert published == expected
-    if published is not None:
-        assert published.utcoffset() == timedelta(0)
-
-
-def test_read_articles_duplicates_last_wins_and_are_counted(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path,
-        "a.jsonl",
-        _jsonl(
-            {"id": "b", "title": "first b"},
-            {"id": "a", "title": "only a"},
-            {"id": "b", "title": "second b"},
-            {"id": "b", "title": "third b"},
-        ),
-    )
-    table = read_articles(path)
-    assert [(a.id, a.title) for a in table.articles] == [("a", "only a"), ("b", "third b")]
-    assert (table.n_rows, table.n_duplicates) == (4, 2)
-
-
-def test_read_articles_sorted_by_id(tmp_path: Path) -> None:
-    path = _write(tmp_path, "a.csv", "title,id\nt,c\nt,a\nt,b\n")
-    assert [a.id for a in read_articles(path).articles] == ["a", "b", "c"]
-
-
-def test_read_articles_status_lowercased(tmp_path: Path) -> None:
-    path = _write(tmp_path, "a.csv", "id,title,status\n1,t,DRAFT\n2,t,\n")
-    assert [a.status for a in read_articles(path).articles] == ["draft", "published"]
-
-
-def test_read_articles_empty_csv_gives_empty_table(tmp_path: Path) -> None:
-    table = read_articles(_write(tmp_path, "a.csv", ""))
-    assert (table.articles, table.n_rows) == ([], 0)
-
-
-def test_read_articles_unsupported_extension(tmp_path: Path) -> None:
-    path = _write(tmp_path, "articles.xml", "<x/>")
-    with pytest.raises(DataError, match="unsupported extension") as info:
-        read_articles(path)
-    assert (info.value.line, info.value.field) == (None, None)
-
+from tests.recommender.data.files import _counts, _events, _jsonl, _ts, _write
 
 # ---------------------------------------------------------------------------------------------
 # read_articles: bad rows
@@ -899,7 +587,8 @@ def test_read_views_matches_row_by_row_oracle(tmp_path: Path, key: str, seed: in
 
 
 # ---------------------------------------------------------------------------------------------
-# Speed (opt-in): NEWSREC_RUN_SLOW=1 .venv/bin/pytest tests/test_data.py -k ten_million -s
+# Speed (opt-in):
+#   NEWSREC_RUN_SLOW=1 .venv/bin/pytest tests/recommender/data/test_views.py -k ten_million -s
 # ---------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Tests of the sample data generator (``recommender.sample``)."""
+"""Tests of the sample data generator (``recommender.sources.sample``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``recommender.mind``: the MIND adapter.
+"""Tests of ``recommender.sources.mind``: the MIND adapter.
 
 Hand-written fixtures check the replay rule; the MIND sample in the shared data folder
 (``<repo>/../shared/data/mind-sample`` or ``$NEWSREC_SHARED_DATA/mind-sample``) checks the
@@ -19,7 +19,7 @@ from recommender.data.views import ViewEvents, read_views
 from recommender.errors import DataError
 from recommender.sources.mind import convert_mind, read_mind_behaviors, read_mind_news
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED_DATA = Path(os.environ.get("NEWSREC_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
 MIND_SAMPLE = SHARED_DATA / "mind-sample"
 

@@ -10,7 +10,7 @@ import pytest
 from recommender.cli import main
 
 # CI runs in a clone with shared/ beside it.
-MIND = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mind-sample"
+MIND = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "mind-sample"
 
 pytestmark = pytest.mark.skipif(
     not (MIND / "behaviors.tsv").is_file(), reason=f"no MIND sample at {MIND}"

@@ -30,7 +30,7 @@ from recommender.sources.wordpress_db import import_database, parse_database_url
 from recommender.train import train
 from tests.support import unavailable
 
-DATA = Path(__file__).parent / "data" / "wordpress"
+DATA = Path(__file__).resolve().parents[2] / "data" / "wordpress"
 HOME = "https://news.example.org"
 PUBLISHED = ["101", "102", "103", "104", "201", "202", "203", "204", "301", "302", "303", "304"]
 NOW = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)

@@ -1,0 +1,154 @@
+"""The one fold-in (``recommender.foldin``): hand-checked merges, and an oracle: the service's
+own copy in ``service.lifecycle`` (``fold_in_article`` over ``build_catalogue``), publication
+by publication, including a draft and an update of an article the bundle holds."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recommender.bundle import Bundle
+from recommender.config import TrainConfig
+from recommender.data.articles import Article, read_articles
+from recommender.foldin import (
+    STORED_DECIMALS,
+    fold_in_articles,
+    merge_additions,
+    stored_vector,
+    vector_from_stored,
+)
+from recommender.sources.sample import generate_sample
+from recommender.train import train
+
+
+def test_merge_additions_is_bounded_and_ranked() -> None:
+    base = [(3, 0.9), (1, 0.5), (2, 0.4)]
+    # beats the weakest of a full list: in, the weakest out; ties by key
+    assert merge_additions(base, [(7, 0.45)], 3) == [(3, 0.9), (1, 0.5), (7, 0.45)]
+    assert merge_additions(base, [(0, 0.5)], 3) == [(3, 0.9), (0, 0.5), (1, 0.5)]
+    # too weak for a full list: left out; a list that is not full takes it
+    assert merge_additions(base, [(7, 0.1)], 3) == base
+    assert merge_additions(base, [(7, 0.1)], 4) == [*base, (7, 0.1)]
+    # a fresher score of the same article replaces the old one
+    assert merge_additions(base, [(2, 0.95)], 3) == [(2, 0.95), (3, 0.9), (1, 0.5)]
+
+
+def test_stored_vector_round_trips() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    vectors = sp.csr_matrix(np.array([[0.0, 0.123456789, 0.5], [1.0, 0.0, 0.0]], np.float32))
+    stored = stored_vector(vectors, 0)
+    assert stored == {"indices": [1, 2], "data": [round(0.123456789, STORED_DECIMALS), 0.5]}
+    back = vector_from_stored(json.loads(json.dumps(stored)), 3)
+    assert back.shape == (1, 3)
+    assert back.toarray().tolist()[0][2] == 0.5
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bundle, list[Article]]:
+    root = tmp_path_factory.mktemp("foldin")
+    info = generate_sample(root / "sample", n_articles=240, days=6, seed=11)
+    articles = read_articles(info.articles_path).articles
+    result = train(
+        info.articles_path, info.views_path, root / "models", config=TrainConfig(n_neighbors=15)
+    )
+    return Bundle.load(result.path, mmap=False), articles
+
+
+def _record(bundle: Bundle, article: Article, neighbors: Any, vector: Any) -> str:
+    return json.dumps(
+        {
+            "op": "put",
+            "at": 2e9,
+            "model": bundle.version,
+            "article": {
+                "title": article.title,
+                "url": article.url,
+                "category": article.category,
+                "published_at": None,
+                "image_url": article.image_url,
+                "status": article.status,
+                "published_ts": -1,
+            },
+            "neighbors": [[other, round(score, 6)] for other, score in neighbors],
+            "vector": vector,
+        }
+    )
+
+
+def test_fold_in_articles_is_the_services_fold_in(trained: tuple[Bundle, list[Article]]) -> None:
+    from service.lifecycle import build_catalogue, fold_in_article
+
+    bundle, articles = trained
+    published = [a for a in articles if a.status == "published"]
+    # new articles: copies of published ones under new ids, one of them a draft, and an
+    # update of an article the bundle holds (new text: scored with its live vector)
+    new = [dataclasses.replace(a, id=f"zz-new-{i:02d}") for i, a in enumerate(published[:12])]
+    new[4] = dataclasses.replace(new[4], status="draft")
+    held = published[20]
+    updated = dataclasses.replace(held, title=published[30].title, body=published[30].body)
+    sequence = [*new[:6], updated, *new[6:]]
+    records: dict[str, str] = {}
+    compared = 0
+    for article in sequence:
+        catalogue, _ = build_catalogue(bundle, records)
+        live = {}
+        for other_id, raw in records.items():
+            record = json.loads(raw)
+            if (
+                record["article"]["status"] == "published"
+                and record["vector"]
+                and catalogue.has(other_id)
+            ):
+                live[other_id] = record["vector"]
+        found = fold_in_articles(
+            bundle,
+            [article],
+            candidate_mask=catalogue.is_published[: catalogue.n_bundle],
+            live=live,
+        )
+        neighbors, vector = [], None
+        if article.status == "published":  # as PUT /v1/articles/{id} does
+            expected, expected_vector = fold_in_article(bundle, catalogue, article, records)
+            assert found.neighbors[0] == expected, article.id
+            assert found.stored(0) == expected_vector
+            neighbors, vector = expected, expected_vector
+            compared += 1
+        records[article.id] = _record(bundle, article, neighbors, vector)
+    assert compared == len(sequence) - 1
+    # the update lists the articles its new text is like, not its own row
+    assert held.id not in [a for a, _ in fold_in_articles(bundle, [updated]).neighbors[0]]
+
+
+def test_fold_in_order_lets_earlier_articles_list_later_ones(
+    trained: tuple[Bundle, list[Article]],
+) -> None:
+    bundle, articles = trained
+    first = dataclasses.replace(articles[0], id="zz-a")
+    twin = dataclasses.replace(articles[0], id="zz-b")
+    draft = dataclasses.replace(articles[0], id="zz-c", status="draft")
+    together = fold_in_articles(bundle, [first, twin, draft], order=[0, 1, 2])
+    # the twin sees the first (same text: cosine 1, best), the first sees neither
+    assert together.neighbors[1][0][0] == "zz-a"
+    assert together.neighbors[1][0][1] == pytest.approx(1.0, abs=1e-5)
+    assert "zz-b" not in dict(together.neighbors[0])
+    # a draft lists others but is nobody's neighbour
+    assert "zz-c" not in dict(together.neighbors[1])
+    assert together.neighbors[2][0][0] in ("zz-a", "zz-b")
+    # without order the new articles do not list one another
+    apart = fold_in_articles(bundle, [first, twin])
+    assert not {"zz-a", "zz-b"} & {a for pairs in apart.neighbors for a, _ in pairs}
+    assert fold_in_articles(bundle, []).neighbors == []
+
+
+def test_fold_in_is_deterministic(trained: tuple[Bundle, list[Article]], tmp_path: Path) -> None:
+    bundle, articles = trained
+    new = [dataclasses.replace(a, id=f"zz-{i}") for i, a in enumerate(articles[:5])]
+    once = fold_in_articles(bundle, new, order=list(range(5)))
+    again = fold_in_articles(bundle, new, order=list(range(5)))
+    assert once.neighbors == again.neighbors
