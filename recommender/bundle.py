@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recommender import __version__
 from recommender.errors import BundleError, UnknownArticleError
 from recommender.similarity import RowSimilarity
+from recommender.windows import WINDOWS, rank
 
 FORMAT_VERSION = 1
 LATEST = "LATEST"
@@ -56,11 +58,10 @@ COVIEW_ARRAYS = ("coview_neighbors", "coview_scores", "coview_counts", "coview_s
 
 def library_versions() -> dict[str, str]:
     """Versions recorded in a manifest and checked on load."""
+    # imported when a bundle is written, not when the service starts: they cost seconds
     import joblib
     import scipy
     import sklearn
-
-    from recommender import __version__
 
     return {
         "newsrec": __version__,
@@ -397,8 +398,6 @@ class Bundle:
         key = (window, category)
         cached = self._popular.get(key)
         if cached is None:
-            from recommender.windows import WINDOWS, rank
-
             mask = self.is_published
             if category is not None:
                 mask = mask & (self.categories_array == category)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import resource
 import sys
 import time
@@ -265,8 +266,6 @@ def train(
 
 
 def json_dumps(*values: Any) -> str:
-    import json
-
     return json.dumps(values, sort_keys=True, default=str)
 
 
