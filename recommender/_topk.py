@@ -193,13 +193,13 @@ def csr_topn(
     scores32 = np.asarray(scores, dtype=np.float32)
     if not positive.any():
         return neighbors, top_scores, top_extra
-    rows = np.repeat(np.arange(n_rows, dtype=np.uint64), np.diff(indptr))
+    rows = np.repeat(np.arange(n_rows, dtype=np.intp), np.diff(indptr))
     row_bits = max(n_rows - 1, 0).bit_length()
     col_bits = int(cols.max(initial=0)).bit_length()
     if row_bits + 31 + col_bits > 64:
         keep = np.flatnonzero(positive)
         return entries_topn(
-            rows[keep].astype(np.int64),
+            rows[keep],
             cols[keep],
             scores32[keep],
             n_rows,
@@ -207,20 +207,26 @@ def csr_topn(
             extra=None if extra is None else extra[keep],
         )
     # non-negative float32 bit patterns sort like the numbers and are at most 0x7F800000
-    # (infinity); entries dropped get a larger key, so they sort after every kept entry
-    bits = np.where(positive, scores32, 0).view(np.uint32)
-    descending = np.where(positive, np.uint32(0x7F800000) - bits, np.uint32(0x7FFFFFFF))
-    key = rows << np.uint64(31 + col_bits)
-    key |= descending.astype(np.uint64) << np.uint64(col_bits)
+    # (infinity); dropped entries get a larger pattern, so they sort after the kept ones
+    dropped = np.uint32(0x7FFFFFFF)
+    descending = np.where(positive, np.uint32(0x7F800000) - scores32.view(np.uint32), dropped)
+    row_shift, col_shift = np.uint64(31 + col_bits), np.uint64(col_bits)
+    key = descending.astype(np.uint64)
+    key <<= col_shift
     key |= cols.astype(np.uint64)
-    n_positive = np.bincount(rows[positive].astype(np.intp), minlength=n_rows)
-    last = indptr[:-1] + np.minimum(n_positive, n) - 1
-    # a row with no positive entry gets threshold 0, below every key of a positive entry
-    threshold = np.where(n_positive > 0, np.sort(key)[np.maximum(last, 0)], np.uint64(0))
-    chosen = np.flatnonzero(positive & (key <= threshold[rows.astype(np.intp)]))
+    key |= rows.astype(np.uint64) << row_shift
+    ordered = np.sort(key)
+    # in the sorted keys, each row's segment starts at indptr[row] with its kept entries
+    row_keys = np.arange(n_rows, dtype=np.uint64) << row_shift
+    first_dropped = np.searchsorted(ordered, row_keys | (np.uint64(dropped) << col_shift))
+    n_kept = np.minimum(first_dropped - indptr[:-1], n)
+    # a row with nothing kept gets threshold 0, below all of its keys
+    last = np.maximum(indptr[:-1] + n_kept - 1, 0)
+    threshold = np.where(n_kept > 0, ordered[last], np.uint64(0))
+    chosen = np.flatnonzero(key <= threshold[rows])
     chosen = chosen[np.argsort(key[chosen])]
-    chosen_rows = rows[chosen].astype(np.intp)
-    starts = np.concatenate(([0], np.cumsum(np.minimum(n_positive, n))[:-1]))
+    chosen_rows = rows[chosen]
+    starts = np.concatenate(([0], np.cumsum(n_kept)[:-1]))
     rank = np.arange(chosen.size) - starts[chosen_rows]
     neighbors[chosen_rows, rank] = cols[chosen]
     top_scores[chosen_rows, rank] = scores32[chosen]
