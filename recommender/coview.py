@@ -18,13 +18,23 @@ def session_matrix(
     session_codes: np.ndarray, article_rows: np.ndarray, n_sessions: int, n_articles: int
 ) -> sp.csr_matrix:
     """Binary session x article matrix: one count per (session, article), however many views."""
-    ones = np.ones(session_codes.size, dtype=np.float32)
-    matrix = sp.csr_matrix(
-        (ones, (session_codes, article_rows)), shape=(n_sessions, n_articles), dtype=np.float32
-    )
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
+    for name, codes, size in (
+        ("session code", session_codes, n_sessions),
+        ("article row", article_rows, n_articles),
+    ):
+        if codes.size and (codes.min() < 0 or codes.max() >= size):
+            raise ValueError(f"{name} out of range [0, {size})")
+    # one sort of (session, article) keys gives the rows, their sorted columns and the
+    # duplicates at once; scipy's COO route converts, sorts every row, then sums duplicates
+    key = np.sort(np.asarray(session_codes, dtype=np.int64) * n_articles + article_rows)
+    distinct = np.empty(key.size, dtype=bool)
+    distinct[:1] = True
+    np.not_equal(key[1:], key[:-1], out=distinct[1:])
+    sessions, articles = np.divmod(key[distinct], n_articles)
+    indptr = np.zeros(n_sessions + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sessions, minlength=n_sessions), out=indptr[1:])
+    ones = np.ones(articles.size, dtype=np.float32)
+    return sp.csr_matrix((ones, articles, indptr), shape=(n_sessions, n_articles))
 
 
 def _xlogx(x: np.ndarray) -> np.ndarray:

@@ -135,6 +135,20 @@ def test_coview_counts_match_the_oracle() -> None:
         assert listed == {b for b in range(12) if b != a and together[a, b] >= 1}
 
 
+def test_coview_session_matrix_counts_each_pair_once() -> None:
+    rng = np.random.default_rng(2)
+    sessions, articles = rng.integers(0, 40, 500), rng.integers(0, 9, 500)
+    x = session_matrix(sessions, articles, 45, 9)
+    dense = np.zeros((45, 9), dtype=np.float32)
+    dense[sessions, articles] = 1
+    np.testing.assert_array_equal(x.toarray(), dense)
+    assert x.has_canonical_format and x.dtype == np.float32
+    with pytest.raises(ValueError, match="article row"):
+        session_matrix(np.array([0]), np.array([9]), 45, 9)
+    with pytest.raises(ValueError, match="session code"):
+        session_matrix(np.array([-1]), np.array([0]), 45, 9)
+
+
 # Sessions by hand: s0 reads A,B ; s1 reads A,B ; s2 reads A,C ; s3 reads B ; s4 reads C
 HAND_SESSIONS = np.array([0, 0, 1, 1, 2, 2, 3, 4])
 HAND_ARTICLES = np.array([0, 1, 0, 1, 0, 2, 1, 2])
