@@ -259,7 +259,9 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
     ) -> np.ndarray:
         result: np.ndarray
         if self.normalization == "cosine":
-            result = together / np.sqrt(n_a * n_b)
+            # in place: these arrays are as long as the chunk's pairs (millions)
+            denominator = n_a * n_b
+            result = np.divide(together, np.sqrt(denominator, out=denominator), out=denominator)
         elif self.normalization == "jaccard":
             result = together / (n_a + n_b - together)
         elif self.normalization == "lift":
