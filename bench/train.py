@@ -3,6 +3,7 @@
 Run from the repository root (about 20 minutes on 2 cores; data is cached in bench/out/):
 
     .venv/bin/python bench/train.py [--articles 100000] [--repeat 3]
+    .venv/bin/python bench/train.py --coview-only --repeat 3   # co-view vs implicit alone
 
 Every comparison is against a baseline measured in the same run (a ratio), and timings are
 medians of ``--repeat`` runs. Figures are printed and appended to bench/RESULTS.md by hand.
@@ -134,7 +135,13 @@ def bench_content_topn(folder: Path, repeat: int, queries: int) -> dict[str, Any
 
 
 def bench_coview(n_articles: int, n_events: int, repeat: int) -> dict[str, Any]:
-    """Our co-view model against implicit's CosineRecommender (fit + similar items for all)."""
+    """Our co-view model against implicit's CosineRecommender (fit + similar items for all).
+
+    Both start from the same event arrays and build the same session matrix. Runs alternate
+    (theirs, ours, theirs, ...) so that a change in the machine's load hits both sides; the
+    1-minute load average is recorded before and after. ``overlap`` is the share of our
+    neighbours that implicit lists too (ties at the end of a list may be cut differently).
+    """
     from implicit.nearest_neighbours import CosineRecommender
 
     from recommender.coview import CoviewModel, session_matrix
@@ -156,15 +163,43 @@ def bench_coview(n_articles: int, n_events: int, repeat: int) -> dict[str, Any]:
         model.fit(x, show_progress=False)
         return model.similar_items(np.arange(n_articles), N=51)
 
-    theirs_t, _ = median_time(theirs, repeat)
-    ours_t, _ = median_time(ours, repeat)
+    load_before = os.getloadavg()[0]
+    times: dict[str, list[float]] = {"ours": [], "implicit": []}
+    results: dict[str, Any] = {}
+    for _ in range(repeat):
+        for name, fn in (("implicit", theirs), ("ours", ours)):
+            start = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - start)
+    load_after = os.getloadavg()[0]
+    model, (their_ids, _) = results["ours"], results["implicit"]
+    flat = model.neighbors_.ravel()
+    listed = np.flatnonzero(flat >= 0)
+    mine = listed // model.neighbors_.shape[1] * n_articles + flat[listed]
+    rows = np.repeat(np.arange(n_articles, dtype=np.int64), their_ids.shape[1])
+    their_keys = rows * n_articles + their_ids.ravel()
+    ours_t, theirs_t = statistics.median(times["ours"]), statistics.median(times["implicit"])
     return {
         "articles": n_articles,
         "events": n_events,
         "ours": ours_t,
         "implicit": theirs_t,
         "ratio": ours_t / theirs_t,
+        "ratios": [o / t for o, t in zip(times["ours"], times["implicit"], strict=True)],
+        "overlap": np.isin(mine, their_keys).mean(),
+        "load_before": load_before,
+        "load_after": load_after,
     }
+
+
+def print_coview(cv: dict[str, Any]) -> None:
+    print(
+        f"\n== co-view, {cv['events']} events over {cv['articles']} articles: ours "
+        f"{cv['ours']:.1f} s, implicit {cv['implicit']:.1f} s, ratio {cv['ratio']:.2f} (<= 1.0; "
+        f"per run {', '.join(f'{r:.2f}' for r in cv['ratios'])}), lists overlap "
+        f"{cv['overlap']:.3f}, 1-minute load {cv['load_before']:.2f} before, "
+        f"{cv['load_after']:.2f} after"
+    )
 
 
 def bench_read_views(folder: Path, repeat: int) -> dict[str, Any]:
@@ -180,7 +215,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--topn-queries", type=int, default=20_000)
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument(
+        "--coview-only", action="store_true", help="only co-view against implicit (~1 minute)"
+    )
     args = parser.parse_args()
+    if args.coview_only:
+        print_coview(bench_coview(50_000, 10_000_000, args.repeat))
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PYTHONHASHSEED", "0")
     results: dict[str, Any] = {}
@@ -204,10 +245,7 @@ def main() -> None:
     )
 
     results["coview"] = cv = bench_coview(50_000, 10_000_000, args.repeat)
-    print(
-        f"\n== co-view, {cv['events']} events over {cv['articles']} articles: ours "
-        f"{cv['ours']:.1f} s, implicit {cv['implicit']:.1f} s, ratio {cv['ratio']:.2f} (<= 1.2)"
-    )
+    print_coview(cv)
 
     if not args.skip_scaling:
         sizes = [10_000, 30_000, args.articles]

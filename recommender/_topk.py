@@ -154,3 +154,82 @@ def cosine_topn(
         neighbors[start:stop] = chunk_neighbors
         scores[start:stop] = chunk_scores
     return neighbors, scores
+
+
+def csr_topn(
+    indptr: np.ndarray,
+    cols: np.ndarray,
+    scores: np.ndarray,
+    n: int,
+    extra: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Keep the ``n`` best entries of every row of CSR-ordered arrays.
+
+    Same answer as :func:`entries_topn` on the positive entries (scores compared as float32,
+    ties by ascending column), without sorting every entry's position: entries are packed
+    into 64-bit keys (row, descending score, column), the keys themselves are sorted (a
+    vectorised sort, several times faster than ``argsort``) to read each row's ``n``-th best
+    key, and the entries at or before it are selected in their original order. Only the
+    selection, at most ``n`` per row, is then ordered with its ``extra`` values.
+
+    Parameters
+    ----------
+    indptr : ndarray of int, shape (rows + 1,)
+        Row ``r`` owns entries ``indptr[r]:indptr[r + 1]``.
+    cols : ndarray of int, shape (entries,)
+    scores : ndarray of float, shape (entries,)
+        Entries whose score is not positive (or NaN) are dropped.
+    n : int
+        How many to keep per row.
+    extra : ndarray, optional
+        A value carried along with each entry (the co-view model's raw counts).
+    """
+    n_rows = indptr.size - 1
+    neighbors = np.full((n_rows, n), PAD, dtype=np.int32)
+    top_scores = np.zeros((n_rows, n), dtype=np.float32)
+    top_extra = None if extra is None else np.zeros((n_rows, n), dtype=np.int32)
+    # kept when positive before the rounding to float32, like entries_topn's callers do
+    positive = np.asarray(scores) > 0
+    scores32 = np.asarray(scores, dtype=np.float32)
+    if not positive.any():
+        return neighbors, top_scores, top_extra
+    rows = np.repeat(np.arange(n_rows, dtype=np.intp), np.diff(indptr))
+    row_bits = max(n_rows - 1, 0).bit_length()
+    col_bits = int(cols.max(initial=0)).bit_length()
+    if row_bits + 31 + col_bits > 64:
+        keep = np.flatnonzero(positive)
+        return entries_topn(
+            rows[keep],
+            cols[keep],
+            scores32[keep],
+            n_rows,
+            n,
+            extra=None if extra is None else extra[keep],
+        )
+    # non-negative float32 bit patterns sort like the numbers and are at most 0x7F800000
+    # (infinity); dropped entries get a larger pattern, so they sort after the kept ones
+    dropped = np.uint32(0x7FFFFFFF)
+    descending = np.where(positive, np.uint32(0x7F800000) - scores32.view(np.uint32), dropped)
+    row_shift, col_shift = np.uint64(31 + col_bits), np.uint64(col_bits)
+    key = descending.astype(np.uint64)
+    key <<= col_shift
+    key |= cols.astype(np.uint64)
+    key |= rows.astype(np.uint64) << row_shift
+    ordered = np.sort(key)
+    # in the sorted keys, each row's segment starts at indptr[row] with its kept entries
+    row_keys = np.arange(n_rows, dtype=np.uint64) << row_shift
+    first_dropped = np.searchsorted(ordered, row_keys | (np.uint64(dropped) << col_shift))
+    n_kept = np.minimum(first_dropped - indptr[:-1], n)
+    # a row with nothing kept gets threshold 0, below all of its keys
+    last = np.maximum(indptr[:-1] + n_kept - 1, 0)
+    threshold = np.where(n_kept > 0, ordered[last], np.uint64(0))
+    chosen = np.flatnonzero(key <= threshold[rows])
+    chosen = chosen[np.argsort(key[chosen])]
+    chosen_rows = rows[chosen]
+    starts = np.concatenate(([0], np.cumsum(n_kept)[:-1]))
+    rank = np.arange(chosen.size) - starts[chosen_rows]
+    neighbors[chosen_rows, rank] = cols[chosen]
+    top_scores[chosen_rows, rank] = scores32[chosen]
+    if top_extra is not None and extra is not None:
+        top_extra[chosen_rows, rank] = extra[chosen]
+    return neighbors, top_scores, top_extra

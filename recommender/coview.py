@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from recommender._topk import entries_topn
+from recommender._topk import csr_topn
 
 NORMALIZATIONS = ("cosine", "jaccard", "lift", "llr")
 
@@ -18,13 +18,23 @@ def session_matrix(
     session_codes: np.ndarray, article_rows: np.ndarray, n_sessions: int, n_articles: int
 ) -> sp.csr_matrix:
     """Binary session x article matrix: one count per (session, article), however many views."""
-    ones = np.ones(session_codes.size, dtype=np.float32)
-    matrix = sp.csr_matrix(
-        (ones, (session_codes, article_rows)), shape=(n_sessions, n_articles), dtype=np.float32
-    )
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
+    for name, codes, size in (
+        ("session code", session_codes, n_sessions),
+        ("article row", article_rows, n_articles),
+    ):
+        if codes.size and (codes.min() < 0 or codes.max() >= size):
+            raise ValueError(f"{name} out of range [0, {size})")
+    # one sort of (session, article) keys gives the rows, their sorted columns and the
+    # duplicates at once; scipy's COO route converts, sorts every row, then sums duplicates
+    key = np.sort(np.asarray(session_codes, dtype=np.int64) * n_articles + article_rows)
+    distinct = np.empty(key.size, dtype=bool)
+    distinct[:1] = True
+    np.not_equal(key[1:], key[:-1], out=distinct[1:])
+    sessions, articles = np.divmod(key[distinct], n_articles)
+    indptr = np.zeros(n_sessions + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sessions, minlength=n_sessions), out=indptr[1:])
+    ones = np.ones(articles.size, dtype=np.float32)
+    return sp.csr_matrix((ones, articles, indptr), shape=(n_sessions, n_articles))
 
 
 def _xlogx(x: np.ndarray) -> np.ndarray:
@@ -57,6 +67,32 @@ def log_likelihood_ratio(
     return result
 
 
+def _aligned(decayed: sp.csr_matrix, raw: sp.csr_matrix) -> np.ndarray:
+    """The entries of ``decayed`` at the positions of ``raw``'s entries, as float64 (0 if absent).
+
+    Both are products of the same rows with matrices of the same pattern, so scipy lays out
+    their entries identically, unless sessions of weight 0 left some pairs out of ``decayed``.
+    """
+    result: np.ndarray
+    if np.array_equal(decayed.indptr, raw.indptr) and np.array_equal(decayed.indices, raw.indices):
+        result = decayed.data.astype(np.float64)
+        return result
+    result = np.zeros(raw.nnz)
+    if decayed.nnz == 0:
+        return result
+    decayed = decayed.tocsr(copy=True)
+    decayed.sort_indices()
+    n_cols = np.int64(raw.shape[1])
+    wanted = np.repeat(np.arange(raw.shape[0], dtype=np.int64), np.diff(raw.indptr))
+    wanted = wanted * n_cols + raw.indices
+    have = np.repeat(np.arange(decayed.shape[0], dtype=np.int64), np.diff(decayed.indptr))
+    have = have * n_cols + decayed.indices
+    at = np.minimum(np.searchsorted(have, wanted), have.size - 1)
+    found = have[at] == wanted
+    result[found] = decayed.data[at[found]]
+    return result
+
+
 class CoviewModel(BaseEstimator):  # type: ignore[misc]
     """Item-item co-view model.
 
@@ -72,7 +108,8 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
     max_session_views : int
         Sessions with more distinct articles than this look like bots and are dropped.
     chunk_size : int
-        Articles per sparse product; bounds the extra memory (one chunk per thread).
+        At most this many articles per sparse product, fewer where articles are popular: chunks
+        are cut to about equal work. Bounds the extra memory (one chunk per thread).
     n_threads : int
         Chunks computed at once.
     """
@@ -120,7 +157,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         bots = per_session > self.max_session_views
         self.n_bot_sessions_ = int(bots.sum())
         keep = ~bots & (per_session > 0)
-        binary = sessions[keep]
+        binary = sessions if keep.all() else sessions[keep]
         weights = None if session_weight is None else np.asarray(session_weight)[keep]
         self.n_sessions_ = int(binary.shape[0])
         self.support_ = np.asarray(binary.sum(axis=0), dtype=np.int32).ravel()
@@ -149,40 +186,34 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         scores = np.zeros((n_articles, self.n_neighbors), dtype=np.float32)
         counts = np.zeros((n_articles, self.n_neighbors), dtype=np.int32)
 
-        def chunk(start: int) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
-            stop = min(start + self.chunk_size, n_articles)
+        def chunk(bounds: tuple[int, int]) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
+            start, stop = bounds
             block = binary_t[start:stop]
-            raw = (block @ binary).tocoo()
-            keep = (raw.row + start != raw.col) & (raw.data >= self.min_count)
+            # the co-view counts of the chunk's articles, never turned into (row, col) triples:
+            # every step below works on the product's own CSR arrays
+            raw = block @ binary
+            cols, together = raw.indices, raw.data
+            rows = np.repeat(np.arange(start, stop, dtype=np.int32), np.diff(raw.indptr))
+            keep = (cols != rows) & (together >= self.min_count)
             if candidate_mask is not None:
-                keep &= candidate_mask[raw.col]
-            rows, cols, together = raw.row[keep], raw.col[keep], raw.data[keep]
+                keep &= candidate_mask[cols]
             if same:
                 weight_together = together.astype(np.float64)
             else:
-                # sum over sessions of w_s for sessions that read both articles
-                decayed = (block @ weighted).tocsr()
-                weight_together = np.asarray(decayed[rows, cols], dtype=np.float64).ravel()
-            score = self._normalise(
-                weight_together, item_weight[rows + start], item_weight[cols], total
-            )
-            positive = score > 0
-            top_neighbors, top_scores, top_counts = entries_topn(
-                rows[positive],
-                cols[positive],
-                score[positive],
-                stop - start,
-                self.n_neighbors,
-                extra=together[positive],
+                weight_together = _aligned(block @ weighted, raw)
+            score = self._normalise(weight_together, item_weight[rows], item_weight[cols], total)
+            score[~keep] = 0
+            top_neighbors, top_scores, top_counts = csr_topn(
+                raw.indptr, cols, score, self.n_neighbors, extra=together
             )
             assert top_counts is not None
-            return start, int(rows.size), top_neighbors, top_scores, top_counts
+            return start, int(np.count_nonzero(keep)), top_neighbors, top_scores, top_counts
 
         n_pairs = 0
         # scipy's sparse product and numpy's sorts release the GIL: chunks run on both cores
         with ThreadPoolExecutor(max_workers=max(self.n_threads, 1)) as pool:
             for start, pairs, top_neighbors, top_scores, top_counts in pool.map(
-                chunk, range(0, n_articles, self.chunk_size)
+                chunk, self._chunk_bounds(binary, binary_t)
             ):
                 stop = start + top_neighbors.shape[0]
                 neighbors[start:stop] = top_neighbors
@@ -191,12 +222,46 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
                 n_pairs += pairs
         return neighbors, scores, counts, n_pairs
 
+    def _chunk_bounds(
+        self, binary: sp.csr_matrix, binary_t: sp.csr_matrix
+    ) -> list[tuple[int, int]]:
+        """Row ranges of at most ``chunk_size`` articles and about equal work.
+
+        An article's product row has at most as many entries as its sessions have views: a
+        popular article's row can hold a thousand times the pairs of a rare one, so chunks of
+        equal row counts can be very unequal (one chunk's memory is most of the pairs, and one
+        core works on it while the other waits).
+        """
+        n_articles = binary_t.shape[0]
+        work = np.cumsum(binary_t @ np.diff(binary.indptr).astype(np.float64))
+        size = max(self.chunk_size, 1)
+        budget = work[-1] * size / n_articles if n_articles else 0.0
+        bounds = []
+        start = 0
+        while start < n_articles:
+            done = work[start - 1] if start else 0.0
+            stop = int(np.searchsorted(work, done + budget, side="right"))
+            stop = min(max(stop, start + 1), start + size, n_articles)
+            bounds.append((start, stop))
+            start = stop
+        return bounds
+
     def _normalise(
+        self, together: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, total: float
+    ) -> np.ndarray:
+        # with time decay, an article read only in sessions of weight 0 gives 0 / 0: such
+        # pairs score NaN and are dropped like every score that is not positive
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._formula(together, n_a, n_b, total)
+
+    def _formula(
         self, together: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, total: float
     ) -> np.ndarray:
         result: np.ndarray
         if self.normalization == "cosine":
-            result = together / np.sqrt(n_a * n_b)
+            # in place: these arrays are as long as the chunk's pairs (millions)
+            denominator = n_a * n_b
+            result = np.divide(together, np.sqrt(denominator, out=denominator), out=denominator)
         elif self.normalization == "jaccard":
             result = together / (n_a + n_b - together)
         elif self.normalization == "lift":

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender._topk import cosine_topn
+from recommender._topk import cosine_topn, csr_topn, entries_topn
 from recommender.content import ContentModel, fold_in, shared_terms
 from recommender.coview import CoviewModel, log_likelihood_ratio, session_matrix
 from recommender.popularity import PopularityModel, rank, trending_score
@@ -46,6 +46,27 @@ def test_topk_breaks_ties_by_row() -> None:
     neighbors, _ = cosine_topn(x, x, 3, self_offset=0)
     assert neighbors[0].tolist() == [1, 2, 3]
     assert neighbors[3].tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("n_cols", [40, 2**30])
+def test_topk_csr_matches_entries_topn(n_cols: int) -> None:
+    # scores with exact ties, zeros, NaN, negatives and float64 values that round to float32 0
+    # (kept: positive before the rounding); 2**30 columns leave no room for 64-bit keys
+    rng = np.random.default_rng(5)
+    per_row = rng.integers(0, 12, 60)
+    per_row[3] = 0
+    indptr = np.concatenate(([0], np.cumsum(per_row)))
+    rows = np.repeat(np.arange(60), per_row)
+    cols = np.concatenate([rng.choice(40, k, replace=False) for k in per_row]) * (n_cols // 40)
+    scores = rng.choice(np.array([0.5, 0.25, 1.0, 0.0, -0.5, np.nan, 1e-50, 2e-50, 0.3]), rows.size)
+    extra = rng.integers(1, 100, rows.size)
+    got = csr_topn(indptr, cols, scores, 4, extra=extra)
+    positive = scores > 0
+    want = entries_topn(rows[positive], cols[positive], scores[positive], 60, 4, extra[positive])
+    for got_array, want_array in zip(got, want, strict=True):
+        assert got_array is not None and want_array is not None
+        np.testing.assert_array_equal(got_array, want_array)
+    assert (got[0][:, 3] >= 0).any() and (got[0][:, 0] == -1).any()
 
 
 @dataclass(frozen=True)
@@ -114,6 +135,20 @@ def test_coview_counts_match_the_oracle() -> None:
         assert listed == {b for b in range(12) if b != a and together[a, b] >= 1}
 
 
+def test_coview_session_matrix_counts_each_pair_once() -> None:
+    rng = np.random.default_rng(2)
+    sessions, articles = rng.integers(0, 40, 500), rng.integers(0, 9, 500)
+    x = session_matrix(sessions, articles, 45, 9)
+    dense = np.zeros((45, 9), dtype=np.float32)
+    dense[sessions, articles] = 1
+    np.testing.assert_array_equal(x.toarray(), dense)
+    assert x.has_canonical_format and x.dtype == np.float32
+    with pytest.raises(ValueError, match="article row"):
+        session_matrix(np.array([0]), np.array([9]), 45, 9)
+    with pytest.raises(ValueError, match="session code"):
+        session_matrix(np.array([-1]), np.array([0]), 45, 9)
+
+
 # Sessions by hand: s0 reads A,B ; s1 reads A,B ; s2 reads A,C ; s3 reads B ; s4 reads C
 HAND_SESSIONS = np.array([0, 0, 1, 1, 2, 2, 3, 4])
 HAND_ARTICLES = np.array([0, 1, 0, 1, 0, 2, 1, 2])
@@ -176,6 +211,79 @@ def test_coview_time_decay_keeps_raw_counts() -> None:
     row = model.neighbors_[0].tolist()
     assert model.counts_[0, row.index(2)] == 1  # raw count unchanged
     assert model.scores_[0, row.index(2)] < plain.scores_[0, plain.neighbors_[0].tolist().index(2)]
+
+
+def _brute_coview(
+    dense: np.ndarray,
+    n: int,
+    normalization: str,
+    min_count: int,
+    weights: np.ndarray,
+    mask: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense ``X.T @ X``, normalised, then every row's list by a plain Python sort."""
+    together = dense.T @ dense
+    weighted = dense.T @ (weights[:, None] * dense)
+    item = weighted.diagonal()
+    total = float(weights.sum())
+    n_a, n_b = item[:, None], item[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if normalization == "cosine":
+            score = weighted / np.sqrt(n_a * n_b)
+        elif normalization == "jaccard":
+            score = weighted / (n_a + n_b - weighted)
+        elif normalization == "lift":
+            score = weighted * total / (n_a * n_b)
+        else:
+            score = log_likelihood_ratio(
+                weighted, n_a - weighted, n_b - weighted, total - n_a - n_b + weighted
+            )
+    size = dense.shape[1]
+    neighbors = np.full((size, n), -1, dtype=np.int32)
+    scores = np.zeros((size, n), dtype=np.float32)
+    counts = np.zeros((size, n), dtype=np.int32)
+    for a in range(size):
+        kept = [
+            b
+            for b in range(size)
+            if b != a and mask[b] and together[a, b] >= max(min_count, 1) and score[a, b] > 0
+        ]
+        kept.sort(key=lambda b: (-np.float32(score[a, b]), b))
+        for place, b in enumerate(kept[:n]):
+            neighbors[a, place], scores[a, place], counts[a, place] = b, score[a, b], together[a, b]
+    return neighbors, scores, counts
+
+
+@pytest.mark.parametrize("normalization", ["cosine", "jaccard", "lift", "llr"])
+@pytest.mark.parametrize(("chunk_size", "decay"), [(1, False), (7, True), (1000, False)])
+def test_coview_lists_match_the_brute_force_oracle(
+    normalization: str, chunk_size: int, decay: bool
+) -> None:
+    # few articles and popular ones first, as in real logs: many exact ties, rows with more
+    # pairs than neighbours kept, and chunks of unequal work
+    rng = np.random.default_rng(11)
+    popularity = 1.0 / np.arange(1, 31) ** 0.8
+    articles = rng.choice(30, 600, p=popularity / popularity.sum())
+    sessions = rng.integers(0, 150, 600)
+    x = session_matrix(sessions, articles, 150, 30)
+    # powers of two (and 0: sessions whose weight underflowed) add up exactly in float32
+    weights = rng.choice(np.array([0.0, 0.25, 0.5, 1.0], dtype=np.float32), 150)
+    weights = weights if decay else np.ones(150, dtype=np.float32)
+    mask = rng.random(30) < 0.85
+    model = CoviewModel(
+        n_neighbors=6,
+        normalization=normalization,
+        min_count=2 if chunk_size == 7 else 1,
+        chunk_size=chunk_size,
+    ).fit(x, session_weight=weights if decay else None, candidate_mask=mask)
+    want_neighbors, want_scores, want_counts = _brute_coview(
+        x.toarray().astype(np.float64), 6, normalization, model.min_count, weights, mask
+    )
+    for row in range(30):
+        assert model.neighbors_[row].tolist() == want_neighbors[row].tolist(), row
+        assert model.counts_[row].tolist() == want_counts[row].tolist(), row
+    np.testing.assert_array_equal(model.scores_, want_scores)
+    assert (model.neighbors_[:, -1] >= 0).any()  # some rows had more pairs than were kept
 
 
 def test_popularity_windows_by_hand() -> None:
