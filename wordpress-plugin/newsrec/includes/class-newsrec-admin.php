@@ -261,7 +261,7 @@ class Newsrec_Admin {
 		if ( is_array( $notice ) ) {
 			echo '<div id="newsrec-status" class="notice ' . ( $notice['ok'] ? 'notice-success' : 'notice-error' ) . '" data-ok="' . ( $notice['ok'] ? '1' : '0' ) . '">';
 			foreach ( $notice['lines'] as $line ) {
-				echo '<p>' . ( $line[0] ? '&#10004; ' : '&#10008; ' ) . esc_html( $line[1] ) . '</p>';
+				echo '<p><span class="dashicons ' . ( $line[0] ? 'dashicons-yes' : 'dashicons-warning' ) . '" aria-hidden="true"></span> ' . esc_html( $line[1] ) . '</p>';
 			}
 			echo '</div>';
 		}

@@ -228,6 +228,8 @@ class Newsrec_Sync {
 		$text    = Newsrec_Client::describe( $answer );
 		if ( 0 === $answer['status'] ) {
 			set_transient( 'newsrec_down', 1, Newsrec_Client::DOWN_SECONDS );
+		} elseif ( get_transient( 'newsrec_down' ) ) {
+			delete_transient( 'newsrec_down' ); // It answers again.
 		}
 		if ( Newsrec_Queue::DONE !== $outcome ) {
 			Newsrec_Plugin::log( sprintf( '%s post %d: %s%s', strtoupper( $op ), $post_id, $text, Newsrec_Queue::DROP === $outcome ? ' (refused, not retried)' : ' (queued for retry)' ) );
