@@ -834,3 +834,15 @@ def test_with_the_service_down_pages_render_without_blocks_and_changes_wait(
     assert any("/related" in entry[1] and "no answer" in entry[1] for entry in log), log
     site.rest("POST", f"/wp/v2/posts/{posts['p9']}", {"title": "Edited while down"})
     assert _queue(site)[str(posts["p9"])]["op"] == "put"
+
+
+def test_the_plugin_raised_no_php_warning_on_the_way(world: World) -> None:
+    log = world.site.log.read_text() if world.site.log.exists() else ""
+    problems = [
+        line
+        for line in log.splitlines()
+        if re.search(r"PHP (Warning|Notice|Deprecated|Fatal error|Parse error)", line)
+        and "plugins/newsrec/" in line
+    ]
+    assert problems == []
+    assert "newsrec: PUT post" in log  # the log is the one WordPress wrote during the story
