@@ -7,7 +7,7 @@ DEMO_ARTICLES ?= 3000
 DEMO_DAYS ?= 30
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo demo-data demo-train test lint typecheck bench bench-serve bench-quality browser clean
+.PHONY: help venv demo demo-data demo-train test lint typecheck bench bench-serve bench-quality browser wordpress-deps wordpress-plugin clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -34,7 +34,19 @@ browser: ## install Debian's chromium for the browser tests (root only; skipped 
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: install Debian's chromium package (browser tests will skip)"; fi; }
 
-test: venv browser ## the whole test suite (fails if no test ran)
+#: Debian packages of the WordPress plugin's tests: PHP, PHPUnit, WordPress 6.1 and a theme.
+WORDPRESS_DEPS := php-cli php-mysql phpunit wordpress wordpress-theme-twentytwentyone
+
+wordpress-deps: ## install Debian's PHP, PHPUnit and WordPress for the plugin's tests (root only; skipped if present)
+	@missing=$$(for p in $(WORDPRESS_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing Debian packages: $$missing (the WordPress plugin's tests will skip)"; fi; fi
+
+wordpress-plugin: ## build the WordPress plugin's zip: dist/newsrec-wordpress.zip
+	$(PYTHON) wordpress-plugin/build.py dist/newsrec-wordpress.zip
+
+test: venv browser wordpress-deps ## the whole test suite (fails if no test ran)
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
