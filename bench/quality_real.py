@@ -76,24 +76,18 @@ from _harness import idle_fraction
 # scored on exactly the project's queries.
 from recommender.blend import BlendParams, related
 from recommender.bundle import Bundle
-from recommender.data import Article, read_articles
-from recommender.evaluate import (
-    ReplayPairs,
-    known_times,
-    load_events,
-    prepare_replay,
-    replay_lists,
-    replay_pairs,
-    train_at_split,
-    write_training_inputs,
-)
-from recommender.train import TrainConfig, train
+from recommender.config import TrainConfig
+from recommender.data.articles import Article, read_articles
+from recommender.evaluation.lists import replay_lists
+from recommender.evaluation.replay import ReplayPairs, known_times, prepare_replay, replay_pairs
+from recommender.evaluation.split import load_events, train_at_split, write_training_inputs
+from recommender.train import train
+from recommender.windows import DAY
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "real"
 NEWSREC = [sys.executable, "-m", "recommender.cli"]
 N = 10
-DAY = 86_400
 UNCAPPED = 10**9
 PROJECT = ("most_viewed", "most_viewed_live", "content", "coview", "content_fresh", "hybrid")
 BASELINES = ("tfidf", "tfidf_title3", "cooc", "implicit_cosine", "popular")

@@ -52,7 +52,7 @@ from tests.support import CHROMIUM_ARGS, free_port, require_chromium, unavailabl
 
 pytestmark = [pytest.mark.slow, pytest.mark.mysql, pytest.mark.browser]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORDPRESS = Path("/usr/share/wordpress")
 THEME = WORDPRESS / "wp-content" / "themes" / "twentytwentyone"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -473,7 +473,7 @@ class World:
 
 def _sample_posts(tmp: Path) -> list[dict[str, Any]]:
     """15 articles of the generated sample, 5 from each of its 3 largest stories."""
-    from recommender.sample import generate_sample, read_topics
+    from recommender.sources.sample import generate_sample, read_topics
 
     info = generate_sample(tmp / "sample", n_articles=80, days=3, seed=11)
     topics = read_topics(info.topics_path)
@@ -631,7 +631,7 @@ def _sample_ids(world: World) -> list[int]:
 
 
 def test_export_is_the_articles_file_of_the_published_posts(world: World) -> None:
-    from recommender.data import read_articles
+    from recommender.data.articles import read_articles
 
     exported = {int(a["id"]): a for a in world.exported}
     assert sorted(exported) == sorted(_sample_ids(world))  # no draft, private, protected, page

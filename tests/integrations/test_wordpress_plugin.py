@@ -2,7 +2,7 @@
 
 PHPUnit (Debian's ``phpunit``) runs ``wordpress-plugin/tests``: payloads, publish/unpublish
 decisions, the retry queue, the escaping of rendered cards, settings validation. Here too: every
-PHP file passes ``php -l``, the plugin's plain text equals ``recommender.data.strip_html`` (the
+PHP file passes ``php -l``, the plugin's plain text equals ``recommender.data.html.strip_html`` (the
 live PUT and the trained model must read the same words), and the zip is built as WordPress
 expects. ``make test`` installs the packages (``make wordpress-deps``); without them these
 tests skip, except under ``CI=true``.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tests.support import unavailable
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "wordpress-plugin"
 
 
@@ -76,8 +76,8 @@ HTML_SAMPLES = [
 
 
 def test_plugin_plain_text_is_the_text_training_reads() -> None:
-    from recommender.data import strip_html
-    from recommender.sample import generate_sample
+    from recommender.data.html import strip_html
+    from recommender.sources.sample import generate_sample
 
     php = _php()
     samples = list(HTML_SAMPLES)
