@@ -181,10 +181,17 @@ class Editors:
             )
         return False
 
-    def token_ok(self, given: str) -> bool:
-        return self.rules_token is not None and hmac.compare_digest(
-            given.encode(), self.rules_token.encode()
-        )
+
+def bearer_ok(header: str | None, token: str | None) -> bool:
+    """Whether an ``Authorization`` header carries ``Bearer <token>``: the one bearer-token
+    check (admin reload, the rules API for scripts, the CMS routes). Never true without a
+    token; the comparison takes the same time whatever part differs."""
+    if not token or header is None:
+        return False
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 def editors() -> Editors:
@@ -304,8 +311,7 @@ def rules_caller() -> str | None:
     found = editors()
     header = request.headers.get("Authorization")
     if header is not None:
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() == "bearer" and found.token_ok(given.strip()):
+        if bearer_ok(header, found.rules_token):
             return None
         raise LoginRequired(found.rules_token is not None)
     user = current_editor()

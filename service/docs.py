@@ -6,14 +6,14 @@ external assets), so it works offline and cannot drift from the document.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-if TYPE_CHECKING:
-    from service.app import Runtime
+from service.answers import dumps
+from service.runtime import runtime
 
 docs = Blueprint("docs", __name__)
 
@@ -24,11 +24,6 @@ _EXAMPLES = {
     "mostViewed": "/v1/most-viewed?window=7d&n=10",
     "article": "/v1/articles/{id}",
 }
-
-
-def _runtime() -> Runtime:
-    found: Runtime = current_app.extensions["newsrec"]
-    return found
 
 
 def _resolve(doc: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
@@ -163,15 +158,13 @@ def page_model(doc: dict[str, Any], base_url: str, example_id: str | None) -> di
 @docs.get("/openapi.json")
 def openapi_json() -> Response:
     """The OpenAPI 3.1 document."""
-    from service.api import dumps
-
-    return Response(dumps(_runtime().openapi), mimetype="application/json")
+    return Response(dumps(runtime().openapi), mimetype="application/json")
 
 
 @docs.get("/docs")
 def docs_page() -> str:
     """The API reference as a self-contained HTML page."""
-    rt = _runtime()
+    rt = runtime()
     model = rt.store.model
     example_id = None
     if model is not None and len(model.bundle):

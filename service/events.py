@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
 
-from service.api import cache_key, dumps
+from service.answers import cache_key, dumps
 from service.bots import TrafficFilter
 from service.errors import ApiError, BadParameter, NoModel
 from service.eventlog import EventLog
@@ -58,12 +58,12 @@ from service.live import (
     View,
 )
 from service.params import parse_category, parse_n
+from service.runtime import Runtime, runtime
 from service.settings import Settings
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-    from service.app import Runtime
     from service.lifecycle import Catalogue
 
 log = logging.getLogger("service")
@@ -226,11 +226,6 @@ class EventIngest:
         self.max_batch = max_batch
 
 
-def _runtime() -> Runtime:
-    found: Runtime = current_app.extensions["newsrec"]
-    return found
-
-
 def runtime_live(rt: Runtime) -> Live:
     """The app's live layer (always built by ``create_app``)."""
     if rt.live is None:
@@ -336,7 +331,7 @@ def record_events(rt: Runtime, ingest: EventIngest, environ: WSGIEnvironment, da
 @events.post("/v1/events")
 def post_events() -> Response:
     """Record page views (one event or a batch); 202 with what was accepted and counted."""
-    rt = _runtime()
+    rt = runtime()
     ingest: EventIngest = current_app.extensions["newsrec.events"]
     environ = request.environ  # read directly: this route is hot, request's properties are not
     if environ.get("QUERY_STRING") and request.args:
@@ -370,7 +365,7 @@ def _trending_params(args: Any, default_n: int, max_n: int) -> tuple[int, str | 
 @events.get("/v1/trending")
 def trending() -> Response:
     """Articles whose views rise fastest against their own baseline (live, merged)."""
-    rt = _runtime()
+    rt = runtime()
     live = runtime_live(rt)
     n, category = _trending_params(request.args, rt.settings.default_n, rt.settings.max_n)
     model = rt.store.current()

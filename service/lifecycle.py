@@ -35,7 +35,6 @@ training is superseded too, so export the articles right before training.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 import logging
 import math
@@ -46,19 +45,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from werkzeug.exceptions import NotFound
 
 from recommender.blend import SignalArrays, Signals
 from recommender.bundle import Bundle
 from recommender.errors import BundleError, UnknownArticleError
 from recommender.similarity import RowSimilarity
+from service.auth import bearer_ok
 from service.errors import ApiError
 from service.live import LiveUnavailable, manifest_time
+from service.runtime import Runtime, runtime
 
 if TYPE_CHECKING:
     from recommender.data import Article
-    from service.app import Runtime
     from service.live import Live
 
 log = logging.getLogger("service")
@@ -475,13 +475,8 @@ class LiveStoreUnavailable(ApiError):
         )
 
 
-def _runtime() -> Runtime:
-    found: Runtime = current_app.extensions["newsrec"]
-    return found
-
-
 def _live() -> Live:
-    live = _runtime().live
+    live = runtime().live
     if live is None:
         raise RuntimeError("the app has no live layer")
     return live
@@ -490,10 +485,7 @@ def _live() -> Live:
 def _authorise(token: str | None) -> None:
     if not token:
         raise NotFound()
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    ):
+    if not bearer_ok(request.headers.get("Authorization"), token):
         raise ApiError(
             401,
             "unauthorized",
@@ -596,7 +588,7 @@ def _current_bundle(rt: Runtime) -> Bundle:
 @lifecycle.put("/v1/articles/<article_id>")
 def put_article(article_id: str) -> Response:
     """Publish or update an article (CMS; bearer token): live at once, folded in."""
-    rt = _runtime()
+    rt = runtime()
     _authorise(rt.settings.cms_token)
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise ApiError(413, "body_too_large", f"the body may be at most {MAX_BODY_BYTES} bytes")
@@ -652,7 +644,7 @@ def put_article(article_id: str) -> Response:
 @lifecycle.delete("/v1/articles/<article_id>")
 def delete_article(article_id: str) -> Response:
     """Unpublish an article (CMS; bearer token): gone from every answer at once."""
-    rt = _runtime()
+    rt = runtime()
     _authorise(rt.settings.cms_token)
     live = _live()
     bundle = _current_bundle(rt)

@@ -31,7 +31,7 @@ from werkzeug.datastructures import MultiDict
 from recommender.blend import BlendParams, Filters, coview_weight, freshness, related
 from recommender.bundle import Bundle, list_versions
 from recommender.errors import BundleError
-from service.api import json_response, runtime
+from service.answers import json_response
 from service.auth import (
     csrf_token,
     current_editor,
@@ -66,12 +66,13 @@ from service.rules import (
     iso,
     parse_rule,
 )
+from service.runtime import runtime
 from service.settings import Settings
 from service.store import LoadedModel
 
 if TYPE_CHECKING:
-    from service.app import Runtime
     from service.live import LiveView
+    from service.runtime import Runtime
 
 #: The page's script and styles are the app's static files (``/static/preview.js``).
 preview = Blueprint("preview", __name__)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from service.api import cache_key, related_key
+from service.answers import cache_key, related_key
 from service.app import create_app
 from service.params import RelatedParams
 from service.settings import Settings
