@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
     from recommender.bundle import Bundle
-    from service.live import LiveView
+    from service.live.view import LiveView
     from service.rules import ActiveRules
     from service.runtime import Runtime
     from service.store import LoadedModel

@@ -25,10 +25,10 @@ from service.cache import redis_ping as ping_redis
 from service.cors import init_cors
 from service.docs import docs
 from service.errors import REQUEST_ID, log_unexpected, register_error_handlers
-from service.events import build_ingest, events
 from service.fastpath import FastPath
-from service.lifecycle import lifecycle
-from service.live import build_live
+from service.live.articles import lifecycle
+from service.live.events import build_ingest, events
+from service.live.view import build_live
 from service.metrics import Metrics
 from service.openapi import build_openapi
 from service.params import RelatedParams

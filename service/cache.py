@@ -181,7 +181,7 @@ class RedisBreaker:
     (the next message says how many were suppressed); the recovery once.
 
     Used by the response cache (:class:`RedisCache`) and the live store
-    (:class:`service.live.RedisLiveStore`).
+    (:class:`service.live.redis_store.RedisLiveStore`).
 
     Parameters
     ----------

@@ -16,7 +16,7 @@ The entries live in the worker's one in-process LRU, the local level of the resp
 (``NEWSREC_LOCAL_CACHE_SIZE``) for both.
 
 ``POST /v1/events`` with a body of stated length (what ``sendBeacon`` and ``fetch`` send) is
-answered here too, by :func:`service.events.record_events`, the view's own function.
+answered here too, by :func:`service.live.events.record_events`, the view's own function.
 
 The API's own errors (a bad parameter, an unknown article, no model yet) get the status,
 headers and JSON body Flask's error handlers give them (:mod:`service.errors`). Everything
@@ -53,12 +53,12 @@ from werkzeug.http import HTTP_STATUS_CODES
 from recommender.errors import UnknownArticleError
 from service.answers import Answer, answer_article, answer_most_viewed, answer_related, snapshot
 from service.errors import INTERNAL_ERROR, REQUEST_ID, ApiError, as_api_error, error_body
-from service.events import body_limit, record_events
+from service.live.events import body_limit, record_events
 
 if TYPE_CHECKING:
     from service.cache import LocalCache
     from service.cors import CorsPolicy
-    from service.events import EventIngest
+    from service.live.events import EventIngest
     from service.runtime import Runtime
 
 __all__ = ["MAX_QUERY", "FastPath", "route_of"]

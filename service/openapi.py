@@ -11,7 +11,7 @@ from typing import Any
 from recommender import __version__
 from recommender.blend import SOURCES, STRATEGIES
 from recommender.windows import WINDOWS
-from service.events import openapi_paths as live_paths
+from service.live.events import openapi_paths as live_paths
 from service.params import (
     EXPLAIN_VALUES,
     MAX_CATEGORY_LENGTH,

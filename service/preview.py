@@ -71,7 +71,7 @@ from service.settings import Settings
 from service.store import LoadedModel
 
 if TYPE_CHECKING:
-    from service.live import LiveView
+    from service.live.view import LiveView
     from service.runtime import Runtime
 
 #: The page's script and styles are the app's static files (``/static/preview.js``).

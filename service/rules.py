@@ -355,7 +355,7 @@ def parse_rule(data: Any, *, author: str | None, max_slot: int, now: float) -> N
 # --- what a set of rules does to a list --------------------------------------------------------
 
 
-class Catalogue(Protocol):
+class ArticleRows(Protocol):
     """What applying rules reads from a model bundle."""
 
     def has(self, article_id: str) -> bool: ...
@@ -451,7 +451,7 @@ class ActiveRules:
         ]
         return sorted((r for r in found if r.active(self.now)), key=_order)
 
-    def page(self, bundle: Catalogue, article_id: str, section: str) -> PageRules | None:
+    def page(self, bundle: ArticleRows, article_id: str, section: str) -> PageRules | None:
         """The rules of one related list resolved to ``bundle`` rows; ``None`` when none apply
         (the common case, kept to a few dictionary look-ups)."""
         book = self.book

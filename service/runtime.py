@@ -14,7 +14,7 @@ from flask import current_app
 
 if TYPE_CHECKING:
     from service.cache import Cache
-    from service.live import Live
+    from service.live.view import Live
     from service.metrics import Metrics
     from service.params import RelatedParams
     from service.ranking import RankingOptions

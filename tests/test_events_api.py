@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.live import Live, RedisLiveStore
+from service.live.redis_store import RedisLiveStore
+from service.live.view import Live
 from tests.conftest import body
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"

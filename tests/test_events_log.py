@@ -18,7 +18,7 @@ from recommender.bundle import Bundle
 from recommender.data import ViewCounts, ViewEvents, read_views, read_views_dir
 from recommender.errors import DataError
 from recommender.sample import generate_sample
-from service.eventlog import EventLog, log_name
+from service.live.eventlog import EventLog, log_name
 
 DAY1 = 1_793_448_000  # 2026-10-31T12:00:00Z
 DAY2 = DAY1 + 86_400

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from service.live import day_label, hour_label
+from service.live.counts import day_label, hour_label
 from tests.conftest import publish_bundle
 from tests.support import free_port
 from tests.test_live_store import BROWSER, LIVE_REDIS_URL, live_redis  # noqa: F401 - a fixture

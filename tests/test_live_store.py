@@ -25,21 +25,20 @@ import redis
 from flask import Flask
 
 from recommender.bundle import Bundle
-from service.lifecycle import build_catalogue
-from service.live import (
+from service.live.catalogue import build_catalogue
+from service.live.counts import (
     DAY,
     HOUR,
-    Live,
-    LiveStore,
     LiveUnavailable,
-    LocalLiveStore,
-    RedisLiveStore,
     View,
     category_label,
     day_label,
     hour_label,
     window_buckets,
 )
+from service.live.redis_store import RedisLiveStore
+from service.live.stores import LiveStore, LocalLiveStore
+from service.live.view import Live
 from tests.support import LIVE_REDIS_URL, flushed_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -398,7 +397,8 @@ def test_a_failed_flush_is_retried_and_applied_once(live_redis: redis.Redis) -> 
 def test_buffered_counts_are_written_when_the_process_exits(live_redis: redis.Redis) -> None:
     program = textwrap.dedent(
         f"""
-        from service.live import RedisLiveStore, View
+        from service.live.counts import View
+        from service.live.redis_store import RedisLiveStore
         store = RedisLiveStore({LIVE_REDIS_URL!r}, flush_seconds=3600)
         views = [View("s" + str(i), "a", "news", {NOW}) for i in range(7)]
         assert store.record(views, {NOW}) == [True] * 7

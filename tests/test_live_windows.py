@@ -17,15 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from recommender.bundle import Bundle
-from service.live import (
-    DAY,
-    HOUR,
-    Live,
-    LocalLiveStore,
-    bundle_share,
-    hour_label,
-    window_buckets,
-)
+from service.live.counts import DAY, HOUR, hour_label, window_buckets
+from service.live.stores import LocalLiveStore
+from service.live.view import Live, bundle_share
 from tests.conftest import NOW, body
 
 N = int(NOW.timestamp())

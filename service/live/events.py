@@ -19,10 +19,10 @@ What is applied, explicitly:
   the ``k`` accepted events were taken in, the rejected ones (by their index in the batch)
   were not and need no retry unless fixed.
 - ``counted`` are the accepted events that are new views: not from a bot, an excluded
-  network or staff (see :mod:`service.bots`; such requests are answered the same 202, with
+  network or staff (see :mod:`service.live.bots`; such requests are answered the same 202, with
   ``counted`` 0), and not a repeat of the same session and article within
   ``NEWSREC_DEDUP_MINUTES``. Counted views go to the live counters and the event log
-  (:mod:`service.eventlog`).
+  (:mod:`service.live.eventlog`).
 - When the live store does not answer: **503**, nothing counted or logged.
 
 Session ids are never stored: each is replaced by its HMAC-SHA256 under
@@ -47,16 +47,10 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, current_app, request
 
 from service.answers import cache_key, dumps
-from service.bots import TrafficFilter
 from service.errors import ApiError, BadParameter, NoModel
-from service.eventlog import EventLog
-from service.live import (
-    FUTURE_TOLERANCE,
-    MAX_EVENT_AGE,
-    Live,
-    LiveUnavailable,
-    View,
-)
+from service.live.bots import TrafficFilter, parse_networks
+from service.live.counts import FUTURE_TOLERANCE, MAX_EVENT_AGE, LiveUnavailable, View
+from service.live.eventlog import EventLog
 from service.params import parse_category, parse_n
 from service.runtime import Runtime, runtime
 from service.settings import Settings
@@ -64,7 +58,8 @@ from service.settings import Settings
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-    from service.lifecycle import Catalogue
+    from service.live.catalogue import LiveCatalogue
+    from service.live.view import Live
 
 log = logging.getLogger("service")
 events = Blueprint("events", __name__)
@@ -164,7 +159,7 @@ def _timestamp(value: Any, now: float) -> int:
     return int(min(seconds, now))  # a clock a little ahead counts as now
 
 
-def check_event(event: Any, catalogue: Catalogue, now: float) -> tuple[str, str, str, int]:
+def check_event(event: Any, catalogue: LiveCatalogue, now: float) -> tuple[str, str, str, int]:
     """``(article_id, session_id, category, timestamp)`` of a valid event; raises
     :class:`_Reject` with the reason otherwise."""
     if not isinstance(event, dict):
@@ -398,8 +393,6 @@ def trending() -> Response:
 
 def build_ingest(settings: Settings) -> EventIngest:
     """The events route's collaborators for ``settings``."""
-    from service.bots import parse_networks
-
     return EventIngest(
         SessionHasher(settings.session_key),
         TrafficFilter(
