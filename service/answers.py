@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
     from recommender.bundle import Bundle
+    from service.editorial.rules import ActiveRules
     from service.live.view import LiveView
-    from service.rules import ActiveRules
     from service.runtime import Runtime
     from service.store import LoadedModel
 

@@ -19,22 +19,23 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 
-from service.auth import auth, configure_auth
 from service.cache import CacheFactory, LocalCache, build_cache, local_level
 from service.cache import redis_ping as ping_redis
 from service.cors import init_cors
-from service.docs import docs
+from service.editorial.api import rules_api
+from service.editorial.auth import auth, configure_auth
+from service.editorial.preview import preview
+from service.editorial.stores import build_rules
 from service.errors import REQUEST_ID, log_unexpected, register_error_handlers
 from service.fastpath import FastPath
 from service.live.articles import lifecycle
 from service.live.events import build_ingest, events
 from service.live.view import build_live
 from service.metrics import Metrics
-from service.openapi import build_openapi
+from service.openapi.docs import docs
+from service.openapi.document import build_openapi
 from service.params import RelatedParams
-from service.preview import preview, rules_api
 from service.ranking import RankingOptions, smoke_check
-from service.rules import build_rules
 from service.runtime import EXTENSION, Runtime
 from service.settings import Settings
 from service.store import ModelStore

@@ -30,8 +30,8 @@ from recommender.blend import (
 from recommender.bundle import Bundle
 from recommender.errors import BundleError
 from recommender.windows import WINDOWS
+from service.editorial.rules import ActiveRules, Rule, apply_rules
 from service.params import MostViewedParams, RelatedParams
-from service.rules import ActiveRules, Rule, apply_rules
 
 #: The score parts of ``explain`` (besides ``final`` and ``rule``), in the answer's order.
 EXPLAIN_PARTS = (
@@ -258,7 +258,7 @@ def related_response(
 ) -> dict[str, Any]:
     """The answer of ``GET /v1/articles/{article_id}/related``.
 
-    ``rules`` are the editorial pins and blocks in force (:mod:`service.rules`); with
+    ``rules`` are the editorial pins and blocks in force (:mod:`service.editorial.rules`); with
     ``explain`` a pinned item names its rule and ``blocked`` lists what blocks removed.
     ``live`` is the live layer's view of ``bundle``: articles published since are candidates
     (and can be asked about), unpublished ones are not, content lists gain the articles

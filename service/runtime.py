@@ -14,11 +14,11 @@ from flask import current_app
 
 if TYPE_CHECKING:
     from service.cache import Cache
+    from service.editorial.rules import RulesBackend
     from service.live.view import Live
     from service.metrics import Metrics
     from service.params import RelatedParams
     from service.ranking import RankingOptions
-    from service.rules import RulesBackend
     from service.settings import Settings
     from service.store import ModelStore
 

@@ -496,7 +496,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "editor_password_hash",
         "",
         "a werkzeug password hash",
-        "The editor's password hash; make one with `python -m service.auth hash-password`.",
+        "The editor's password hash; make one with "
+        "`python -m service.editorial.auth hash-password`.",
         _password_hash,
         secret=True,
     ),

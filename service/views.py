@@ -22,7 +22,7 @@ from service.answers import (
     current_model,
     json_response,
 )
-from service.auth import bearer_ok
+from service.editorial.auth import bearer_ok
 from service.errors import NoModel, ReloadFailed, Unauthorized
 from service.params import parse_none
 from service.ranking import model_summary

@@ -470,7 +470,7 @@ def test_preview_settings_never_echo_secrets() -> None:
 
 def test_preview_hash_password_command() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "service.auth", "hash-password"],
+        [sys.executable, "-m", "service.editorial.auth", "hash-password"],
         input="a long enough password\n",
         capture_output=True,
         text=True,
@@ -484,7 +484,7 @@ def test_preview_hash_password_command() -> None:
 def test_preview_hash_password_refuses_short_passwords(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from service.auth import main
+    from service.editorial.auth import main
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert main(["hash-password"]) == 2

@@ -2,7 +2,7 @@
 
 The store's behaviour tests run on both backends (``backend``: the SQLite file and, marked
 ``postgres``, the machine's PostgreSQL); what rules do to lists runs on SQLite only (the
-backends hand the ranking the same :class:`~service.rules.ActiveRules`). PostgreSQL's own
+backends hand the ranking the same :class:`~service.editorial.rules.ActiveRules`). PostgreSQL's own
 tests (hosts, servers, outages, forks) are in ``test_rules_pg.py``.
 
 Lists are the hand-checkable catalogue of ``conftest.py``. With the service's settings the
@@ -26,8 +26,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from recommender.errors import UnknownArticleError
-from service.rules import NewRule, RuleError, RulesBackend, RulesStore, parse_rule
-from service.rules_pg import PostgresRulesStore
+from service.editorial.postgres_store import PostgresRulesStore
+from service.editorial.rules import NewRule, RuleError, RulesBackend, parse_rule
+from service.editorial.sqlite_store import RulesStore
 from tests.conftest import NOW, body
 
 T0 = NOW.timestamp()
@@ -235,7 +236,7 @@ def test_rules_audit_log_records_each_change(rules: RulesBackend, clock: FakeClo
 
 
 def test_rules_delete_unknown_rule_raises(rules: RulesBackend) -> None:
-    from service.rules import UnknownRuleError
+    from service.editorial.rules import UnknownRuleError
 
     with pytest.raises(UnknownRuleError):
         rules.delete(99, "ann")

@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from flask import Flask
 
-from service.rules_pg import PostgresRulesStore, describe
+from service.editorial.postgres_store import PostgresRulesStore, describe
 from tests.conftest import HAND_RANKED_ENV, body, publish_bundle
 from tests.support import free_port
 from tests.test_rules import N1_DEFAULT, TOKEN, FakeClock, auth, block, pin, related_ids
@@ -175,7 +175,7 @@ def test_rules_pg_database_outage_keeps_the_last_rules(
             )
             time.sleep(1.5)  # the listener fails and retries (0.5 s, then 1 s)
             assert [r.target_id for r in reader.book().rules] == ["s4"]
-            from service.rules import RulesStoreError
+            from service.editorial.rules import RulesStoreError
 
             with pytest.raises(RulesStoreError, match="PostgreSQL at postgresql://postgres@"):
                 writer.create(block("n2"))

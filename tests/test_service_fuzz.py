@@ -16,7 +16,7 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from service.openapi import build_openapi
+from service.openapi.document import build_openapi
 from service.settings import Settings
 from tests.conftest import IDS
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.openapi import build_openapi
+from service.openapi.document import build_openapi
 from service.settings import Settings
 from tests.conftest import VERSION_1, body
 from tests.support import CACHE_REDIS_URL, unavailable

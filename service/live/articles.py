@@ -47,7 +47,7 @@ from werkzeug.exceptions import NotFound
 
 from recommender.bundle import Bundle
 from recommender.errors import BundleError, UnknownArticleError
-from service.auth import bearer_ok
+from service.editorial.auth import bearer_ok
 from service.errors import ApiError, NoModel
 from service.live.catalogue import fold_in_article
 from service.live.counts import LiveUnavailable

@@ -1,5 +1,6 @@
 """Editorial rules: pins and blocks on related-article lists, kept durably in SQLite (one host)
-or PostgreSQL (several hosts, :mod:`service.rules_pg`); :func:`build_rules` chooses.
+or PostgreSQL (several hosts): :mod:`service.editorial.sqlite_store`,
+:mod:`service.editorial.postgres_store`; :func:`service.editorial.stores.build_rules` chooses.
 
 A *pin* shows article ``target_id`` at slot ``slot`` (1 = first) of the related list of one
 article (``article_id``), of every article of a section (``section``) or of every article; a
@@ -15,7 +16,7 @@ one read connection and asks it ``PRAGMA data_version`` per request (a read of s
 microseconds): the number changes when another connection committed, and only then are the
 rules read again. Writes go through a fresh connection, so a worker's own changes are seen the
 same way. Several hosts share one PostgreSQL database instead (``NEWSREC_RULES_URL``,
-:mod:`service.rules_pg`); both stores offer :class:`RulesBackend`.
+:mod:`service.editorial.postgres_store`); both stores offer :class:`RulesBackend`.
 
 Cache keys carry :attr:`ActiveRules.key`: the database's random instance id, its change counter
 and the number of rule start and end times already passed, so a cached answer never hides a new,
@@ -26,24 +27,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import json
 import logging
-import os
 import re
-import sqlite3
-import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from recommender.blend import Scored
-
-if TYPE_CHECKING:
-    from service.settings import Settings
 
 log = logging.getLogger("service")
 
@@ -72,32 +62,6 @@ _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: Specificity of a scope: a rule for one article beats one for its section, which beats one
 #: for every article.
 _RANK = {"article": 0, "section": 1, "everywhere": 2}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS rules (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('pin', 'block')),
-    target_id TEXT NOT NULL,
-    article_id TEXT,
-    section TEXT,
-    slot INTEGER,
-    starts_at INTEGER,
-    ends_at INTEGER,
-    author TEXT NOT NULL,
-    note TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at INTEGER NOT NULL,
-    author TEXT NOT NULL,
-    action TEXT NOT NULL CHECK (action IN ('create', 'delete')),
-    rule_id INTEGER NOT NULL,
-    before TEXT,
-    after TEXT
-);
-"""
 
 
 class RuleError(ValueError):
@@ -558,7 +522,7 @@ def apply_rules(
 
 class RulesBackend(Protocol):
     """What the service uses of a rules store: :class:`RulesStore` (SQLite, one host) or
-    :class:`service.rules_pg.PostgresRulesStore` (PostgreSQL, every host).
+    :class:`service.editorial.postgres_store.PostgresRulesStore` (PostgreSQL, every host).
 
     Reading never raises: a store that cannot reach its database keeps the rules it last read
     and logs the failure. Writing raises :class:`UnknownRuleError`, or a database error
@@ -591,18 +555,7 @@ class RulesBackend(Protocol):
     def close(self) -> None: ...
 
 
-def build_rules(settings: Settings) -> RulesBackend:
-    """The store ``settings`` choose: PostgreSQL when ``NEWSREC_RULES_URL`` is set, else the
-    SQLite file ``NEWSREC_RULES_DB``."""
-    if settings.rules_url is not None:
-        # psycopg is imported only by services that use it
-        from service.rules_pg import PostgresRulesStore
-
-        return PostgresRulesStore(settings.rules_url)
-    return RulesStore(settings.rules_db)
-
-
-def rule_from_row(row: Mapping[str, Any] | sqlite3.Row) -> Rule:
+def rule_from_row(row: Mapping[str, Any]) -> Rule:
     """A stored rule from a database row (by column name)."""
     return Rule(
         id=int(row["id"]),
@@ -617,240 +570,3 @@ def rule_from_row(row: Mapping[str, Any] | sqlite3.Row) -> Rule:
         note=str(row["note"]),
         created_at=int(row["created_at"]),
     )
-
-
-def _loads(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    value: dict[str, Any] = json.loads(text)
-    return value
-
-
-class RulesStore:
-    """The rules of one SQLite file: cheap per-request reads, durable audited writes.
-
-    Parameters
-    ----------
-    path : path
-        The database file; it (and its directory) is created by the first write. Until then
-        there are no rules and nothing is written to disk.
-    clock : callable
-        Unix seconds; decides which rules are in force and stamps changes (a fake in tests).
-    """
-
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
-        self._file = str(self.path)
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._reader: sqlite3.Connection | None = None
-        self._cursor: sqlite3.Cursor | None = None
-        self._pid = os.getpid()
-        self._data_version: int | None = None
-        self._book = RuleBook()
-        self._last_error_log = float("-inf")
-        self._read_failed = False
-
-    @property
-    def location(self) -> str:
-        """The database file."""
-        return str(self.path)
-
-    @property
-    def reachable(self) -> bool:
-        """Whether the last read of the file worked (true before the file exists)."""
-        return not self._read_failed
-
-    # reading (request path) ----------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        # The read connection serves every thread of a gthread worker, one at a time (the lock).
-        conn = sqlite3.connect(
-            self.path, timeout=5.0, isolation_level=None, check_same_thread=False
-        )
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 5000")
-        return conn
-
-    def book(self) -> RuleBook:
-        """The current rules, read again only when the database changed since the last call."""
-        with self._lock:
-            try:
-                book = self._refresh()
-                self._read_failed = False
-                return book
-            except sqlite3.Error as exc:
-                self._read_failed = True
-                # Keep answering with the rules we have: a damaged or locked file must not
-                # take the public API down. Logged at most once a minute.
-                if time.monotonic() - self._last_error_log > 60:
-                    self._last_error_log = time.monotonic()
-                    log.error("cannot read rules at %s (%s); keeping the last ones", self.path, exc)
-                self._close_reader()
-                return self._book
-
-    def active(self) -> ActiveRules:
-        """The rules in force now (one call per request)."""
-        return self.book().at(self.clock())
-
-    def _close_reader(self) -> None:
-        if self._reader is not None and self._pid == os.getpid():
-            self._reader.close()
-        self._reader = self._cursor = None
-        self._data_version = None
-
-    def _refresh(self) -> RuleBook:
-        if self._pid != os.getpid():
-            # A forked child must not use its parent's connection.
-            self._reader, self._cursor, self._data_version = None, None, None
-            self._pid = os.getpid()
-        if self._reader is None or self._cursor is None:
-            if not os.path.exists(self._file):
-                return self._book
-            self._reader = self._connect()
-            self._cursor = self._reader.cursor()
-        (data_version,) = self._cursor.execute("PRAGMA data_version").fetchone()
-        if data_version != self._data_version:
-            self._book = self._load(self._reader)
-            self._data_version = data_version
-        return self._book
-
-    def _load(self, conn: sqlite3.Connection) -> RuleBook:
-        try:
-            conn.execute("BEGIN")  # one snapshot for both reads
-            try:
-                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-                rows = conn.execute("SELECT * FROM rules ORDER BY id").fetchall()
-            finally:
-                conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):  # created a moment ago, schema not committed yet
-                return RuleBook()
-            raise
-        version = f"{meta.get('instance', '')[:8]}-{meta.get('version', '0')}"
-        return RuleBook.build(version, tuple(rule_from_row(r) for r in rows))
-
-    # writing (editors and scripts) -----------------------------------------------------------
-
-    @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.executescript(_SCHEMA)
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?), ('version', '0')",
-                (uuid.uuid4().hex,),
-            )
-            try:
-                yield conn
-                conn.execute(
-                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        finally:
-            conn.close()
-
-    def create(self, new: NewRule) -> Rule:
-        """Store a rule and its audit entry in one transaction; returns it with its id."""
-        now = int(self.clock())
-        with self._writing() as conn:
-            cursor = conn.execute(
-                f"INSERT INTO rules ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                new.stored_values(now),
-            )
-            assert cursor.lastrowid is not None
-            rule = Rule(**asdict(new), id=cursor.lastrowid, created_at=now)
-            self._audit(conn, now, new.author, "create", rule.id, None, rule)
-        log.info("rule #%d (%s %s) created by %s", rule.id, rule.kind, rule.target_id, rule.author)
-        return rule
-
-    def delete(self, rule_id: int, author: str) -> Rule:
-        """Delete a rule, recording who did it and what it was.
-
-        Raises
-        ------
-        UnknownRuleError
-            When no rule has this id.
-        """
-        now = int(self.clock())
-        with self._writing() as conn:
-            row = conn.execute("SELECT * FROM rules WHERE id = ?", (rule_id,)).fetchone()
-            if row is None:
-                raise UnknownRuleError(rule_id)
-            rule = rule_from_row(row)
-            conn.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
-            self._audit(conn, now, author, "delete", rule_id, rule, None)
-        log.info("rule #%d deleted by %s", rule_id, author)
-        return rule
-
-    @staticmethod
-    def _audit(
-        conn: sqlite3.Connection,
-        at: int,
-        author: str,
-        action: str,
-        rule_id: int,
-        before: Rule | None,
-        after: Rule | None,
-    ) -> None:
-        conn.execute(
-            "INSERT INTO audit (at, author, action, rule_id, before, after) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                at,
-                author,
-                action,
-                rule_id,
-                None if before is None else json.dumps(before.to_json(), ensure_ascii=False),
-                None if after is None else json.dumps(after.to_json(), ensure_ascii=False),
-            ),
-        )
-
-    def audit(self, limit: int = 100) -> list[AuditEntry]:
-        """The latest changes, newest first."""
-        if not self.path.exists():
-            return []
-        conn = self._connect()
-        try:
-            rows = conn.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return []
-            raise
-        finally:
-            conn.close()
-        return [
-            AuditEntry(
-                id=int(r["id"]),
-                at=int(r["at"]),
-                author=str(r["author"]),
-                action=str(r["action"]),
-                rule_id=int(r["rule_id"]),
-                before=_loads(r["before"]),
-                after=_loads(r["after"]),
-            )
-            for r in rows
-        ]
-
-    def journal_mode(self) -> str | None:
-        """The database's journal mode (``wal`` once created), ``None`` before."""
-        if not self.path.exists():
-            return None
-        conn = self._connect()
-        try:
-            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
-        finally:
-            conn.close()
-        return str(mode)
-
-    def close(self) -> None:
-        """Close the read connection (a later call opens it again)."""
-        with self._lock:
-            self._close_reader()

@@ -1,6 +1,7 @@
 """Editorial rules in PostgreSQL: one database for every worker of every host.
 
-The SQLite file of :class:`service.rules.RulesStore` is shared by the workers of one host only.
+The SQLite file of :class:`service.editorial.sqlite_store.RulesStore` is shared by the workers
+of one host only.
 Behind a load balancer the rules must apply on every instance as soon as an editor saves them,
 and survive a restart of any service, so several hosts keep them in PostgreSQL
 (``NEWSREC_RULES_URL``): durable (a committed transaction is on disk), reachable from every
@@ -19,7 +20,8 @@ Reading costs a request nothing: no query, no system call beyond ``os.getpid()``
 process runs one daemon thread with its own connection that ``LISTEN``\\s on
 :data:`CHANNEL`; every write bumps the counter and ``NOTIFY``\\s in its transaction, so the
 thread wakes when the change commits, reads the counter and, when it moved, every rule (one
-snapshot), and swaps in a new :class:`~service.rules.RuleBook`. It also reads the counter every
+snapshot), and swaps in a new :class:`~service.editorial.rules.RuleBook`. It also reads the
+counter every
 :data:`POLL_SECONDS` whatever happens, which covers a notification lost with a connection, and
 reconnects with a growing pause when the database goes away, keeping the rules it has (an error
 logged at most once a minute). A worker's own write installs the new rules before it returns,
@@ -39,9 +41,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -49,17 +50,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
-from service.rules import (
-    INSERT_COLUMNS,
-    ActiveRules,
-    AuditEntry,
-    NewRule,
-    Rule,
-    RuleBook,
-    RulesStoreError,
-    UnknownRuleError,
-    rule_from_row,
-)
+from service.editorial.audited import RULE_COLUMNS, AuditedRules, T
+from service.editorial.rules import ActiveRules, RuleBook, RulesStoreError, rule_from_row
 
 log = logging.getLogger("service")
 
@@ -121,10 +113,8 @@ _SCHEMA = (
         after JSONB
     )""",
 )
-_RULE_COLUMNS = f"id, {INSERT_COLUMNS}"
 
 Conn = psycopg.Connection[DictRow]
-T = TypeVar("T")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -141,7 +131,7 @@ def describe(url: str) -> str:
     return f"postgresql://{user}{host}:{port}/{params.get('dbname') or ''}"
 
 
-class PostgresRulesStore:
+class PostgresRulesStore(AuditedRules):
     """The rules of one PostgreSQL database: no query per request, durable audited writes.
 
     Parameters
@@ -156,6 +146,10 @@ class PostgresRulesStore:
     start_wait : float
         Seconds the first read of a process waits for the rules.
     """
+
+    PARAMETER = "%s"
+    RULES_TABLE = "newsrec_rules"
+    AUDIT_TABLE = "newsrec_rules_audit"
 
     def __init__(
         self,
@@ -278,7 +272,7 @@ class PostgresRulesStore:
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             meta = conn.execute("SELECT instance, version FROM newsrec_rules_meta").fetchone()
-            rows = conn.execute(f"SELECT {_RULE_COLUMNS} FROM newsrec_rules ORDER BY id").fetchall()
+            rows = conn.execute(f"SELECT {RULE_COLUMNS} FROM newsrec_rules ORDER BY id").fetchall()
             assert meta is not None
             self._install((meta["instance"], meta["version"]), rows)
 
@@ -348,116 +342,29 @@ class PostgresRulesStore:
                     assert meta is not None
                     conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(meta["version"])))
                     rows = conn.execute(
-                        f"SELECT {_RULE_COLUMNS} FROM newsrec_rules ORDER BY id"
+                        f"SELECT {RULE_COLUMNS} FROM newsrec_rules ORDER BY id"
                     ).fetchall()
         except psycopg.Error as exc:
             raise self._error(exc) from exc
         self._install((meta["instance"], meta["version"]), rows)
         return result
 
-    @staticmethod
-    def _audit(
-        conn: Conn,
-        at: int,
-        author: str,
-        action: str,
-        rule_id: int,
-        before: Rule | None,
-        after: Rule | None,
-    ) -> None:
-        conn.execute(
-            "INSERT INTO newsrec_rules_audit (at, author, action, rule_id, before, after) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (
-                at,
-                author,
-                action,
-                rule_id,
-                None if before is None else Jsonb(before.to_json()),
-                None if after is None else Jsonb(after.to_json()),
-            ),
-        )
-
-    def create(self, new: NewRule) -> Rule:
-        """Store a rule and its audit entry in one transaction; returns it with its id.
-
-        Raises
-        ------
-        RulesStoreError
-            When the database cannot be reached or refuses the write.
-        """
-
-        def insert(conn: Conn, now: int) -> Rule:
-            row = conn.execute(
-                f"INSERT INTO newsrec_rules ({INSERT_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                new.stored_values(now),
-            ).fetchone()
-            assert row is not None
-            rule = Rule(**asdict(new), id=int(row["id"]), created_at=now)
-            self._audit(conn, now, new.author, "create", rule.id, None, rule)
-            return rule
-
-        rule = self._write(insert)
-        log.info("rule #%d (%s %s) created by %s", rule.id, rule.kind, rule.target_id, rule.author)
-        return rule
-
-    def delete(self, rule_id: int, author: str) -> Rule:
-        """Delete a rule, recording who did it and what it was.
-
-        Raises
-        ------
-        UnknownRuleError
-            When no rule has this id.
-        RulesStoreError
-            When the database cannot be reached or refuses the write.
-        """
-
-        def remove(conn: Conn, now: int) -> Rule:
-            row = conn.execute(
-                f"DELETE FROM newsrec_rules WHERE id = %s RETURNING {_RULE_COLUMNS}", (rule_id,)
-            ).fetchone()
-            if row is None:
-                raise UnknownRuleError(rule_id)
-            rule = rule_from_row(row)
-            self._audit(conn, now, author, "delete", rule_id, rule, None)
-            return rule
-
-        rule = self._write(remove)
-        log.info("rule #%d deleted by %s", rule_id, author)
-        return rule
-
-    def audit(self, limit: int = 100) -> list[AuditEntry]:
-        """The latest changes, newest first.
-
-        Raises
-        ------
-        RulesStoreError
-            When the database cannot be reached.
-        """
+    def _audit_rows(self, sql: str, limit: int) -> Sequence[Mapping[str, Any]]:
         try:
             with self._connect() as conn:
-                rows = conn.execute(
-                    "SELECT id, at, author, action, rule_id, before, after "
-                    "FROM newsrec_rules_audit ORDER BY id DESC LIMIT %s",
-                    (limit,),
-                ).fetchall()
+                rows: Sequence[Mapping[str, Any]] = conn.execute(sql, (limit,)).fetchall()
         except pg_errors.UndefinedTable:
             return []
         except psycopg.Error as exc:
             raise self._error(exc) from exc
-        return [
-            AuditEntry(
-                id=int(r["id"]),
-                at=int(r["at"]),
-                author=str(r["author"]),
-                action=str(r["action"]),
-                rule_id=int(r["rule_id"]),
-                before=r["before"],
-                after=r["after"],
-            )
-            for r in rows
-        ]
+        return rows
+
+    def _json_value(self, value: dict[str, Any]) -> Any:
+        return Jsonb(value)
+
+    def _json_loaded(self, value: Any) -> dict[str, Any] | None:
+        loaded: dict[str, Any] | None = value  # JSONB comes back decoded
+        return loaded
 
     def close(self) -> None:
         """Stop this process's listener and close its connection (a later read starts it

@@ -1,17 +1,12 @@
-"""The OpenAPI 3.1 description of the service, built from the settings (ranges depend on them).
-
-``/openapi.json`` serves it, ``/docs`` renders it as a page, and the tests validate both the
-document and every response against it.
-"""
+"""The OpenAPI description of the public page API and the operations routes
+(:mod:`service.views`, :mod:`service.openapi.docs`): their paths, parameters and schemas."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from recommender import __version__
 from recommender.blend import SOURCES, STRATEGIES
 from recommender.windows import WINDOWS
-from service.live.events import openapi_paths as live_paths
 from service.params import (
     EXPLAIN_VALUES,
     MAX_CATEGORY_LENGTH,
@@ -20,12 +15,8 @@ from service.params import (
     MAX_ID_LENGTH,
     MOST_VIEWED_WINDOWS,
 )
-from service.preview import SECURITY_SCHEMES as rules_security
-from service.preview import openapi_paths as rules_paths
-from service.preview import openapi_schemas as rules_schemas
 from service.ranking import EXPLAIN_PARTS
 from service.settings import Settings
-from service.widget import openapi_paths as widget_paths
 
 JSON = "application/json"
 _ID_CHAR = r"[^,\u0000-\u001f\u007f-\u009f]"
@@ -54,7 +45,8 @@ def _error(description: str) -> dict[str, Any]:
     return _json_response(description, "Error")
 
 
-def _schemas() -> dict[str, Any]:
+def schemas() -> dict[str, Any]:
+    """Schemas of the page answers, errors and operations."""
     text = {"type": "string"}
     article_properties: dict[str, Any] = {
         "id": {**text, "description": "The article id."},
@@ -314,7 +306,8 @@ def _schemas() -> dict[str, Any]:
     }
 
 
-def _parameters(settings: Settings) -> dict[str, Any]:
+def parameters(settings: Settings) -> dict[str, Any]:
+    """The shared query and path parameters (ranges from the settings)."""
     days = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DAYS}
     return {
         "article_id": {
@@ -412,14 +405,14 @@ def _api_errors(*extra: tuple[str, str]) -> dict[str, Any]:
     return responses
 
 
-def build_openapi(settings: Settings) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of an app with these settings."""
+def paths(settings: Settings) -> dict[str, Any]:
+    """Paths of the page API, the operations routes and the documentation."""
     related_summary = (
         "Related articles for an article page: the hybrid ranking first, then the most viewed "
         "of the section, then of the site, so the list holds n items whenever the catalogue "
         "allows. Never the article itself, an excluded id or an unpublished article."
     )
-    paths: dict[str, Any] = {
+    return {
         "/v1/articles/{article_id}/related": {
             "get": {
                 "operationId": "relatedArticles",
@@ -586,61 +579,29 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
             }
         },
     }
-    paths.update(widget_paths())
-    paths.update(rules_paths(settings))
-    for path, item in live_paths(settings).items():  # PUT and DELETE join the article's GET
-        paths.setdefault(path, {}).update(item)
+
+
+def responses() -> dict[str, Any]:
+    """The shared error responses."""
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "newsrec",
-            "version": __version__,
-            "summary": "Related articles, most viewed and view counts for news sites.",
-            "description": (
-                "Every answer carries an X-Request-ID header (the request's own when it sent a "
-                'valid one). Errors are JSON: {"error": {"code", "message"}}; a bad query '
-                "parameter (including an unknown one) is a 400 naming the parameter and its "
-                "accepted range."
-            ),
-        },
-        "tags": [
-            {"name": "recommendations", "description": "What a page shows."},
-            {"name": "articles", "description": "Article metadata and view counts."},
-            {"name": "operations", "description": "Health, readiness, metrics, model."},
-            {"name": "widget", "description": "The embeddable widget for article pages."},
-            {"name": "live", "description": "Page views sent by the site (live counts)."},
-            {"name": "rules", "description": "Editorial pins and blocks (editors only)."},
-            {"name": "editor", "description": "The editor preview (docs/preview.md)."},
-        ],
-        "paths": paths,
-        "components": {
-            "schemas": {**_schemas(), **rules_schemas(settings)},
-            "parameters": _parameters(settings),
-            "headers": {
-                "X-Request-ID": {
-                    "description": "The request id (echoed or generated); logged with errors.",
-                    "schema": {"type": "string"},
-                }
-            },
-            "responses": {
-                "BadParameter": _error(
-                    "A query parameter is unknown, repeated or out of range "
-                    "(bad_parameter, naming the parameter)."
-                ),
-                "NoModel": _error("No model loaded yet (no_model)."),
-            },
-            "securitySchemes": {
-                "cmsToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "NEWSREC_CMS_TOKEN",
-                },
-                "adminToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "NEWSREC_ADMIN_TOKEN",
-                },
-                **rules_security,
-            },
-        },
+        "BadParameter": _error(
+            "A query parameter is unknown, repeated or out of range "
+            "(bad_parameter, naming the parameter)."
+        ),
+        "NoModel": _error("No model loaded yet (no_model)."),
     }
+
+
+#: Bearer tokens of the admin and CMS routes (the rules API adds its own).
+SECURITY_SCHEMES = {
+    "cmsToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "NEWSREC_CMS_TOKEN",
+    },
+    "adminToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "NEWSREC_ADMIN_TOKEN",
+    },
+}

@@ -1,9 +1,9 @@
 """Editor login for the preview and the rules API: sessions, CSRF, the scripts' bearer token.
 
 - One editor account from the settings (``NEWSREC_EDITOR_USER`` and a werkzeug password hash in
-  ``NEWSREC_EDITOR_PASSWORD_HASH``; ``python -m service.auth hash-password`` makes one). With
-  ``NEWSREC_DEMO`` and no account configured, ``demo``/``demo`` logs in, which the log and the
-  login page say loudly.
+  ``NEWSREC_EDITOR_PASSWORD_HASH``; ``python -m service.editorial.auth hash-password`` makes
+  one). With ``NEWSREC_DEMO`` and no account configured, ``demo``/``demo`` logs in, which the
+  log and the login page say loudly.
 - Sessions are Flask's signed cookies (``NEWSREC_SECRET_KEY``): HttpOnly, SameSite=Lax, Secure
   unless ``NEWSREC_SECURE_COOKIES`` is off or in demo mode, valid 12 hours.
 - Every change made through a session (POST and DELETE) must carry the session's CSRF token in
@@ -415,13 +415,14 @@ def logout() -> WerkzeugResponse:
     return redirect(url_for("auth.login_form"))
 
 
-# --- python -m service.auth hash-password -------------------------------------------------------
+# --- python -m service.editorial.auth hash-password -------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m service.auth hash-password``: print a hash for NEWSREC_EDITOR_PASSWORD_HASH."""
+    """``python -m service.editorial.auth hash-password``: print a hash for
+    NEWSREC_EDITOR_PASSWORD_HASH."""
     parser = argparse.ArgumentParser(
-        prog="python -m service.auth",
+        prog="python -m service.editorial.auth",
         description="Editor login helpers of the newsrec service.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
