@@ -504,6 +504,7 @@ def redis_ping(settings: CacheSettings) -> bool:
     if settings.redis_url is None:
         return True
     timeout = max(settings.redis_timeout_ms, 100) / 1000
+    # deferred like RedisCache's: only a service with a Redis loads redis-py
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from recommender.blend import BlendParams
-from service.settings import ENV_VARS, Settings, SettingsError, settings_markdown
+from service.settings import Settings, SettingsError, settings_markdown
+from service.variables import ENV_VARS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 

@@ -82,6 +82,7 @@ class TrafficFilter:
         staff_cookie: str | None = None,
         cache_size: int = 4096,
     ) -> None:
+        # deferred: its pattern tables load on the first app that filters traffic
         from crawlerdetect import CrawlerDetect
 
         self.excluded_networks = tuple(excluded_networks)

@@ -357,6 +357,7 @@ def fold_in_article(
     vectors were made with this bundle's vocabulary. Raises :class:`BundleError` when the
     bundle has no vectorizer.
     """
+    # deferred: scikit-learn costs seconds to import, paid on the first publish
     from recommender.content import fold_in
 
     vector = _vector(bundle, article)

@@ -154,6 +154,8 @@ class RedisLiveStore:
         backoff_seconds: float = 5.0,
         flush_seconds: float = 0.0,
     ) -> None:
+        # deferred: only a service with a Redis loads redis-py (the embedded default starts
+        # without it)
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
