@@ -1,4 +1,5 @@
-"""The editor preview (``/preview``) and the editorial rules API (``/v1/rules``).
+"""The editor preview (``/preview``); the rules API (``/v1/rules``) is
+:mod:`service.editorial.api`.
 
 The page shows, for one article, what readers get (the public API's own
 :func:`service.ranking.related_response`, rules and fallbacks included) next to the content-only
@@ -6,9 +7,13 @@ and co-view-only rankings and the most viewed of its section, with every item's 
 Its data calls take ``content_weight``, ``coview_weight``, ``popularity_weight`` and
 ``half_life_days`` overrides so an
 editor sees what other settings would do (nothing is saved), and compare the list with the
-previous model bundle, which is loaded on first use and kept per worker.
+previous model bundle (:mod:`service.editorial.history`), with the explanations of
+:mod:`service.editorial.explainer` and the search of :mod:`service.editorial.search`.
 
-Both blueprints need an editor (:mod:`service.auth`); the public API stays open.
+The slider bounds (:data:`MAX_WEIGHT`, :data:`MAX_POPULARITY_WEIGHT`) and :func:`_blend` are the
+preview's copy of the blend-setting bounds, kept apart so they can be replaced by the library's.
+
+It needs an editor (:mod:`service.editorial.auth`); the public API stays open.
 """
 
 from __future__ import annotations

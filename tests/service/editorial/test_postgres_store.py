@@ -27,11 +27,19 @@ from flask import Flask
 
 from service.editorial.postgres_store import PostgresRulesStore, describe
 from tests.conftest import HAND_RANKED_ENV, body, publish_bundle
+from tests.service.editorial.test_rules import (
+    N1_DEFAULT,
+    TOKEN,
+    FakeClock,
+    auth,
+    block,
+    pin,
+    related_ids,
+)
 from tests.support import free_port
-from tests.test_rules import N1_DEFAULT, TOKEN, FakeClock, auth, block, pin, related_ids
 
 pytestmark = pytest.mark.postgres
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def eventually(check: Callable[[], bool], within: float = 5.0) -> float:

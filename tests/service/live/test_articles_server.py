@@ -20,10 +20,10 @@ import redis
 
 from service.live.counts import day_label, hour_label
 from tests.conftest import publish_bundle
+from tests.service.live.test_stores import BROWSER, LIVE_REDIS_URL, live_redis  # noqa: F401 - a fixture
 from tests.support import free_port
-from tests.test_live_store import BROWSER, LIVE_REDIS_URL, live_redis  # noqa: F401 - a fixture
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "cms-token-of-the-test-site"
 
 

@@ -11,7 +11,7 @@ from recommender.blend import BlendParams
 from service.settings import Settings, SettingsError, settings_markdown
 from service.variables import ENV_VARS
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
 def test_settings_defaults_from_empty_environment() -> None:

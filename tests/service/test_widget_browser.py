@@ -40,7 +40,7 @@ from tests.support import CHROMIUM_ARGS, free_port, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "tests" / "data" / "widget" / "article.html"
 WIDGET_JS = ROOT / "service" / "static" / "widget.js"
 ARTIFACTS = ROOT / "test-artifacts"

@@ -26,7 +26,7 @@ from recommender.train import TrainConfig, train
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import VERSION_1, DictCache, body, bundle_contents, dict_cache_factory
-from tests.test_live_store import LIVE_REDIS_URL, live_redis  # noqa: F401 - a fixture
+from tests.service.live.test_stores import LIVE_REDIS_URL, live_redis  # noqa: F401 - a fixture
 
 TOKEN = "cms-token-of-the-test-site"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

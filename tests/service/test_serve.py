@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import HAND_RANKED_ENV, IDS, N1_HYBRID, publish_bundle
 from tests.support import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = [f"2026110{i}T120000Z-v{i}" for i in range(1, 5)]
 
 

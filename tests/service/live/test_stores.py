@@ -41,7 +41,7 @@ from service.live.stores import LiveStore, LocalLiveStore
 from service.live.view import Live
 from tests.support import LIVE_REDIS_URL, flushed_redis
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 PREFIX = "nr:live:"
 

@@ -37,7 +37,7 @@ from tests.support import CHROMIUM_ARGS, free_port, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "test-artifacts"
 TIMEOUT_MS = 15_000
 USER = "editor"

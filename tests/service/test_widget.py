@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from service.settings import Settings, SettingsError
 
-STATIC = Path(__file__).resolve().parent.parent / "service" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "service" / "static"
 SITE = "https://news.example.com"
 OTHER_SITE = "https://evil.example.net"
 YEAR = 365 * 24 * 3600

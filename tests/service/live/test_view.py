@@ -163,7 +163,7 @@ def test_article_views_are_merged(client: FlaskClient, clock: Clock) -> None:
 
 
 def test_related_fallback_chain_ranks_by_live_numbers(client: FlaskClient, clock: Clock) -> None:
-    # n4 has no content neighbours: news by 7-day views, then the site (see test_service_api);
+    # n4 has no content neighbours: news by 7-day views, then the site (see test_views.py);
     # the content strategy, as the hybrid also takes the most read articles as candidates
     url = "/v1/articles/n4/related?n=5&strategy=content"
     assert ids(client.get(url)) == ["n1", "n2", "n3", "s1", "s3"]

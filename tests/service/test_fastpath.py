@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from service.app import create_app
+from service.cache import LocalCache
 from service.fastpath import ARTICLE_ROUTE, MOST_VIEWED_ROUTE, RELATED_ROUTE, route_of
+from service.settings import Settings
 from tests.conftest import VERSION_1, body, publish_bundle
 
 TOKEN = "token-of-the-test-site"
@@ -263,3 +266,16 @@ def test_an_unexpected_error_in_an_event_post_is_a_logged_500(
     assert error["code"] == "internal_error"
     assert error["request_id"] == response.headers["X-Request-ID"]
     assert "disk on fire" in caplog.text and error["request_id"] in caplog.text
+
+
+def test_the_fast_path_keeps_its_answers_in_the_workers_one_lru(models_dir: Path) -> None:
+    app = create_app(Settings(models_dir=models_dir, reload_interval=3600, local_cache_size=3))
+    cache = app.extensions["newsrec"].cache
+    assert isinstance(cache, LocalCache)
+    client = app.test_client()
+    first = client.get("/v1/most-viewed").get_data()
+    assert len(cache) == 2  # the answer by key (the views') and by request (the fast path's)
+    assert client.get("/v1/most-viewed").get_data() == first
+    assert metric(app, "front", "hit") == 1
+    client.get("/v1/articles/n1")  # two more entries in the same bound of 3
+    assert len(cache) == 3

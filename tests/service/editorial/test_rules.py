@@ -3,7 +3,7 @@
 The store's behaviour tests run on both backends (``backend``: the SQLite file and, marked
 ``postgres``, the machine's PostgreSQL); what rules do to lists runs on SQLite only (the
 backends hand the ranking the same :class:`~service.editorial.rules.ActiveRules`). PostgreSQL's own
-tests (hosts, servers, outages, forks) are in ``test_rules_pg.py``.
+tests (hosts, servers, outages, forks) are in ``test_postgres_store.py``.
 
 Lists are the hand-checkable catalogue of ``conftest.py``. With the service's settings the
 related list of ``n1`` (n = 6) is ``n2 n3 s2 s1 n4`` from the ranking, then ``s3``, the first
