@@ -88,9 +88,10 @@ def main() -> int:
 
     from recommender.bundle import Bundle
     from service.app import create_app
+    from service.editorial.rules import NewRule
+    from service.editorial.sqlite_store import RulesStore
     from service.params import RelatedParams
     from service.ranking import RankingOptions, related_response
-    from service.rules import NewRule, RulesStore
     from service.settings import Settings
 
     models = _bundle(args.articles)
@@ -201,8 +202,8 @@ def _postgres_rows(admin_url: str, ids: list[str]) -> list[tuple[str, float, str
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    from service.rules import NewRule
-    from service.rules_pg import PostgresRulesStore
+    from service.editorial.postgres_store import PostgresRulesStore
+    from service.editorial.rules import NewRule
 
     name = f"newsrec_bench_rules_{os.getpid()}"
     with psycopg.connect(admin_url, autocommit=True) as conn:

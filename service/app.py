@@ -1,7 +1,9 @@
-"""The application factory: ``create_app(settings)`` builds a ready Flask app.
+"""The application factory: ``create_app(settings)`` assembles a ready Flask app.
 
 Nothing happens at import time. The app's runtime objects (settings, model store, response
-cache, metrics) live in ``app.extensions["newsrec"]``, a :class:`Runtime`.
+cache, metrics, rules, live layer) live in ``app.extensions["newsrec"]``, a
+:class:`service.runtime.Runtime`; the blueprints come from their areas (:mod:`service.views`,
+the live layer, the editorial tools, the OpenAPI document).
 """
 
 from __future__ import annotations
@@ -13,28 +15,31 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 
-from service.api import api, ops
-from service.auth import auth, configure_auth
+from service.cache import CacheFactory, LocalCache, build_cache, local_level
+from service.cache import redis_ping as ping_redis
 from service.cors import init_cors
-from service.docs import docs
+from service.editorial.api import rules_api
+from service.editorial.auth import auth, configure_auth
+from service.editorial.preview import preview
+from service.editorial.stores import build_rules
 from service.errors import REQUEST_ID, log_unexpected, register_error_handlers
-from service.events import build_ingest, events
 from service.fastpath import FastPath
-from service.lifecycle import lifecycle
-from service.live import Live, build_live
+from service.live.articles import lifecycle
+from service.live.events import build_ingest, events
+from service.live.view import build_live
 from service.metrics import Metrics
-from service.openapi import build_openapi
+from service.openapi.docs import docs
+from service.openapi.document import build_openapi
 from service.params import RelatedParams
-from service.preview import preview, rules_api
 from service.ranking import RankingOptions, smoke_check
-from service.rules import RulesBackend, build_rules
+from service.runtime import EXTENSION, Runtime
 from service.settings import Settings
 from service.store import ModelStore
+from service.views import api, ops
 from service.widget import widget
 
 if TYPE_CHECKING:
@@ -43,18 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 ROUTE = "newsrec.route"
-
-
-class ResponseCache(Protocol):
-    """What the views need of :mod:`service.cache` (ready-made JSON bytes by key)."""
-
-    def get(self, key: str) -> bytes | None: ...
-
-    def set(self, key: str, value: bytes, ttl: int) -> None: ...
-
-
-CacheEvent = Callable[[str, str], None]
-CacheFactory = Callable[[Settings, CacheEvent | None], ResponseCache]
 
 
 class RequestIds:
@@ -149,39 +142,6 @@ class NewsrecFlask(Flask):
         log_unexpected(exc_info)
 
 
-@dataclass
-class Runtime:
-    """Everything a request needs besides the request itself."""
-
-    settings: Settings
-    store: ModelStore
-    metrics: Metrics
-    options: RankingOptions
-    cache: ResponseCache | None
-    redis_ping: Callable[[], bool]
-    openapi: dict[str, Any]
-    default_related: RelatedParams
-    rules: RulesBackend | None = None
-    live: Live | None = None
-    front: FastPath | None = None
-
-
-def _default_cache_factory() -> CacheFactory:
-    from service.cache import build_cache
-
-    factory: CacheFactory = build_cache
-    return factory
-
-
-def _default_redis_ping(settings: Settings) -> Callable[[], bool]:
-    def ping() -> bool:
-        from service.cache import redis_ping
-
-        return bool(redis_ping(settings))
-
-    return ping
-
-
 def create_app(
     settings: Settings,
     *,
@@ -194,8 +154,9 @@ def create_app(
     ----------
     settings : Settings
     cache_factory : callable, optional
-        ``(settings, on_event) -> cache``; default :func:`service.cache.build_cache`. Not
-        called when ``settings.cache_ttl`` is 0 (caching off).
+        ``(settings, on_event) -> cache`` (:data:`service.cache.CacheFactory`); default
+        :func:`service.cache.build_cache`. Not called when ``settings.cache_ttl`` is 0
+        (caching off).
     redis_ping : callable, optional
         ``() -> bool`` for ``/readyz``; default :func:`service.cache.redis_ping`.
 
@@ -219,32 +180,31 @@ def create_app(
     )
     cache = None
     if settings.cache_ttl > 0:
-        cache = (cache_factory or _default_cache_factory())(settings, metrics.cache_event)
+        cache = (cache_factory or build_cache)(settings, metrics.cache_event)
     live = build_live(settings)
-    app.extensions["newsrec"] = Runtime(
+    rt = Runtime(
         settings=settings,
         store=store,
         metrics=metrics,
         options=options,
         cache=cache,
-        redis_ping=redis_ping or _default_redis_ping(settings),
+        redis_ping=redis_ping or (lambda: ping_redis(settings)),
         openapi=build_openapi(settings),
         default_related=RelatedParams(n=settings.default_n),
         rules=build_rules(settings),
         live=live,
     )
-    app.extensions["newsrec.events"] = build_ingest(settings)
+    app.extensions[EXTENSION] = rt
+    ingest = app.extensions["newsrec.events"] = build_ingest(settings)
     register_error_handlers(app)
     cors = init_cors(app, settings)  # first: its preflight answer must come before other hooks
     if cache is not None and settings.local_cache_size > 0:
-        runtime = app.extensions["newsrec"]
-        runtime.front = app.front = FastPath(
-            runtime,
-            settings.local_cache_size,
-            cors=cors,
-            ingest=app.extensions["newsrec.events"],
-            on_event=metrics.cache_event,
-        )
+        # the fast path keeps its entries in the response cache's own in-process level: one
+        # LRU per worker (a cache without one, e.g. a test's, gets an LRU for the fast path)
+        entries = local_level(cache)
+        if entries is None:
+            entries = LocalCache(settings.local_cache_size)
+        app.front = FastPath(rt, entries, cors=cors, ingest=ingest, on_event=metrics.cache_event)
     app.register_blueprint(api)
     app.register_blueprint(ops)
     app.register_blueprint(events)

@@ -41,11 +41,14 @@ if TYPE_CHECKING:
 __all__ = [
     "KEY_PREFIX",
     "Cache",
+    "CacheFactory",
     "CacheSettings",
     "LocalCache",
+    "RedisBreaker",
     "RedisCache",
     "TwoLevelCache",
     "build_cache",
+    "local_level",
     "redis_ping",
 ]
 
@@ -62,7 +65,10 @@ Clock = Callable[[], float]
 
 
 class Cache(Protocol):
-    """What the app needs from a cache: bytes by string key, each entry with a lifetime."""
+    """What the app needs from a response cache: ready-made JSON bytes by string key, each
+    entry with a lifetime. The one response-cache protocol: :class:`LocalCache`,
+    :class:`RedisCache` and :class:`TwoLevelCache` implement it, and so may a cache handed to
+    :func:`service.app.create_app` (``cache_factory``)."""
 
     def get(self, key: str) -> bytes | None:
         """The value stored under ``key``, or None when absent, expired or unreachable."""
@@ -125,6 +131,14 @@ class LocalCache:
 
     def get(self, key: str) -> bytes | None:
         """The value under ``key`` if present and not expired, else None."""
+        value = self.peek(key)
+        if self._on_event is not None:
+            self._on_event("local", "miss" if value is None else "hit")
+        return value
+
+    def peek(self, key: str) -> bytes | None:
+        """:meth:`get` without the event: for a caller that counts its own level (the fast
+        path keeps its entries here, by raw request)."""
         value: bytes | None = None
         with self._lock:
             entry = self._entries.get(key)
@@ -134,8 +148,6 @@ class LocalCache:
                     value = entry[1]
                 else:
                     del self._entries[key]
-        if self._on_event is not None:
-            self._on_event("local", "miss" if value is None else "hit")
         return value
 
     def set(self, key: str, value: bytes, ttl: float) -> None:
@@ -159,6 +171,115 @@ def _redact(url: str) -> str:
     host = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+class RedisBreaker:
+    """The one Redis circuit breaker: after ``failure_threshold`` consecutive failed commands
+    Redis is not asked at all for ``backoff_seconds``, so a dead or hung Redis costs a request
+    nothing; the next command after the back-off tries it again, and one more failure starts
+    another back-off straight away. Failures are logged at most once per ``log_interval``
+    (the next message says how many were suppressed); the recovery once.
+
+    Used by the response cache (:class:`RedisCache`) and the live store
+    (:class:`service.live.redis_store.RedisLiveStore`).
+
+    Parameters
+    ----------
+    name : str
+        What talks to Redis, for log lines (``"Redis cache"``).
+    url : str
+        Redis URL, logged without its password.
+    consequence : str
+        What a failure means for the caller, for log lines (``"treated as a miss"``).
+    failure_threshold : int
+        Consecutive failures that start a back-off (at least 1).
+    backoff_seconds : float
+    clock : callable
+        Monotonic seconds (default :func:`time.monotonic`).
+    log_interval : float
+    logger : logging.Logger
+        Where the warnings go (the caller's module logger).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        consequence: str,
+        failure_threshold: int = 3,
+        backoff_seconds: float = 5.0,
+        clock: Clock = time.monotonic,
+        log_interval: float = 60.0,
+        logger: logging.Logger = log,
+    ) -> None:
+        if failure_threshold < 1:
+            raise ValueError(f"failure_threshold must be at least 1, got {failure_threshold}")
+        self.name = name
+        self.url = url
+        self.consequence = consequence
+        self.failure_threshold = failure_threshold
+        self.backoff_seconds = backoff_seconds
+        self._clock = clock
+        self._log_interval = log_interval
+        self._log = logger
+        self.failures = 0  # consecutive
+        self._skip_until = float("-inf")
+        self._last_log = float("-inf")
+        self._suppressed = 0
+
+    @property
+    def open(self) -> bool:
+        """True while Redis is being skipped after repeated failures."""
+        return self._clock() < self._skip_until
+
+    def succeeded(self) -> None:
+        """A command succeeded: the failure count starts again."""
+        if self.failures:
+            self._log.info(
+                "%s at %s answers again after %d failed commands",
+                self.name,
+                _redact(self.url),
+                self.failures,
+            )
+            self.failures = 0
+
+    def failed(self, exc: BaseException, what: str = "") -> None:
+        """A command failed with ``exc`` (``what``: which command, for the log line)."""
+        self.failures += 1
+        now = self._clock()
+        backoff = self.failures >= self.failure_threshold
+        if backoff:
+            self._skip_until = now + self.backoff_seconds
+        if now - self._last_log < self._log_interval:
+            self._suppressed += 1
+            return
+        suppressed = ""
+        if self._suppressed:
+            suppressed = f" ({self._suppressed} similar messages suppressed)"
+        if backoff:
+            action = (
+                f"skipping Redis for {self.backoff_seconds:g} s after "
+                f"{self.failures} consecutive failures"
+            )
+        else:
+            action = (
+                f"failure {self.failures} of {self.failure_threshold} before Redis is "
+                f"skipped for {self.backoff_seconds:g} s"
+            )
+        self._log.warning(
+            "%s at %s failed (%s%s: %s); %s, %s%s",
+            self.name,
+            _redact(self.url),
+            f"{what}, " if what else "",
+            type(exc).__name__,
+            exc,
+            self.consequence,
+            action,
+            suppressed,
+        )
+        self._last_log = now
+        self._suppressed = 0
 
 
 class RedisCache:
@@ -200,15 +321,19 @@ class RedisCache:
         clock: Clock = time.monotonic,
         log_interval: float = 60.0,
     ) -> None:
-        if failure_threshold < 1:
-            raise ValueError(f"failure_threshold must be at least 1, got {failure_threshold}")
         self.url = url
         self.key_prefix = key_prefix
-        self.failure_threshold = failure_threshold
-        self.backoff_seconds = backoff_seconds
         self._on_event = on_event
-        self._clock = clock
-        self._log_interval = log_interval
+        self.breaker = RedisBreaker(
+            "Redis cache",
+            url,
+            consequence="treated as a miss",
+            failure_threshold=failure_threshold,
+            backoff_seconds=backoff_seconds,
+            clock=clock,
+            log_interval=log_interval,
+            logger=log,
+        )
         timeout = timeout_ms / 1000
         # imported here: the embedded default (no Redis) starts faster without redis-py
         import redis
@@ -226,15 +351,16 @@ class RedisCache:
             retry_on_timeout=False,
             health_check_interval=0,
         )
-        self.failures = 0  # consecutive
-        self._skip_until = float("-inf")
-        self._last_log = float("-inf")
-        self._suppressed = 0
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failed commands."""
+        return self.breaker.failures
 
     @property
     def in_backoff(self) -> bool:
         """True while Redis is being skipped after repeated failures."""
-        return self._clock() < self._skip_until
+        return self.breaker.open
 
     def get(self, key: str) -> bytes | None:
         """The value under ``key``, or None when absent, or when Redis fails or is skipped."""
@@ -247,7 +373,7 @@ class RedisCache:
         The lifetime comes in the same round trip (a pipelined ``PTTL``) and is ``-1.0`` when
         the key has no expiry (written by someone else) or was not asked for.
         """
-        if self._clock() < self._skip_until:
+        if self.breaker.open:
             self._emit("skipped")
             return None
         full_key = self._full_key(key)
@@ -260,10 +386,10 @@ class RedisCache:
             else:
                 value, pttl = self.client.get(full_key), -1
         except self._errors as exc:
-            self._failed(exc)
+            self.breaker.failed(exc)
             self._emit("error")
             return None
-        self._succeeded()
+        self.breaker.succeeded()
         if value is None:
             self._emit("miss")
             return None
@@ -273,14 +399,14 @@ class RedisCache:
     def set(self, key: str, value: bytes, ttl: int) -> None:
         """``SET key value EX ttl``; a failure is logged and counted, never raised."""
         _check_ttl(ttl)
-        if self._clock() < self._skip_until:
+        if self.breaker.open:
             return
         try:
             self.client.set(self._full_key(key), value, ex=max(1, int(ttl)))
         except self._errors as exc:
-            self._failed(exc)
+            self.breaker.failed(exc)
         else:
-            self._succeeded()
+            self.breaker.succeeded()
 
     def _full_key(self, key: str) -> str:
         # the app's keys may already carry the prefix: never write it twice
@@ -289,48 +415,6 @@ class RedisCache:
     def _emit(self, outcome: str) -> None:
         if self._on_event is not None:
             self._on_event("redis", outcome)
-
-    def _succeeded(self) -> None:
-        if self.failures:
-            log.info(
-                "Redis cache at %s answers again after %d failed commands",
-                _redact(self.url),
-                self.failures,
-            )
-            self.failures = 0
-
-    def _failed(self, exc: BaseException) -> None:
-        self.failures += 1
-        now = self._clock()
-        backoff = self.failures >= self.failure_threshold
-        if backoff:
-            self._skip_until = now + self.backoff_seconds
-        if now - self._last_log < self._log_interval:
-            self._suppressed += 1
-            return
-        suppressed = ""
-        if self._suppressed:
-            suppressed = f" ({self._suppressed} similar messages suppressed)"
-        if backoff:
-            action = (
-                f"skipping Redis for {self.backoff_seconds:g} s after "
-                f"{self.failures} consecutive failures"
-            )
-        else:
-            action = (
-                f"failure {self.failures} of {self.failure_threshold} before Redis is "
-                f"skipped for {self.backoff_seconds:g} s"
-            )
-        log.warning(
-            "Redis cache at %s failed (%s: %s); treated as a miss, %s%s",
-            _redact(self.url),
-            type(exc).__name__,
-            exc,
-            action,
-            suppressed,
-        )
-        self._last_log = now
-        self._suppressed = 0
 
 
 class TwoLevelCache:
@@ -370,6 +454,21 @@ class TwoLevelCache:
         self.remote.set(key, value, ttl)
 
 
+#: ``(settings, on_event) -> cache``: how :func:`service.app.create_app` builds its cache
+#: (default :func:`build_cache`).
+CacheFactory = Callable[["CacheSettings", "EventHook | None"], Cache]
+
+
+def local_level(cache: Cache) -> LocalCache | None:
+    """The in-process level of ``cache``, if it has one (the fast path keeps its entries
+    there, so a worker has one LRU)."""
+    if isinstance(cache, LocalCache):
+        return cache
+    if isinstance(cache, TwoLevelCache):
+        return cache.local
+    return None
+
+
 def build_cache(settings: CacheSettings, on_event: EventHook | None = None) -> Cache:
     """The cache ``settings`` ask for.
 
@@ -405,6 +504,7 @@ def redis_ping(settings: CacheSettings) -> bool:
     if settings.redis_url is None:
         return True
     timeout = max(settings.redis_timeout_ms, 100) / 1000
+    # deferred like RedisCache's: only a service with a Redis loads redis-py
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry

@@ -8,10 +8,15 @@ gunicorn a Flask route costs several times a bare WSGI function. So
 and one article to :class:`FastPath` first. It keeps, per worker, the bytes of every ``200``
 answer under ``<version>\\0<path>\\0<query string>`` and answers a repeated read from them;
 a new read is worked out by the same functions the Flask views call
-(:func:`service.api.answer_related` and the others), which file the answer here too.
+(:func:`service.answers.answer_related` and the others), and filed here by the fast path
+itself, under the version and for the lifetime the answer carries.
+
+The entries live in the worker's one in-process LRU, the local level of the response cache
+(:class:`service.cache.LocalCache`), beside the answers' own entries: one bound
+(``NEWSREC_LOCAL_CACHE_SIZE``) for both.
 
 ``POST /v1/events`` with a body of stated length (what ``sendBeacon`` and ``fetch`` send) is
-answered here too, by :func:`service.events.record_events`, the view's own function.
+answered here too, by :func:`service.live.events.record_events`, the view's own function.
 
 The API's own errors (a bad parameter, an unknown article, no model yet) get the status,
 headers and JSON body Flask's error handlers give them (:mod:`service.errors`). Everything
@@ -21,7 +26,7 @@ exception, which propagates to ``wsgi_app``: it logs it and lets Flask answer th
 Correctness rests on the version, the same string the views put in their cache keys: the
 model's version (or the live layer's, which also moves on every publish, unpublish and count
 refresh) plus the editorial rules' version. It is worked out for every request, exactly as
-the views do (:func:`service.api.snapshot`, which also looks at ``LATEST`` when a check is
+the views do (:func:`service.answers.snapshot`, which also looks at ``LATEST`` when a check is
 due), so a new model, a rule change or an unpublished article is never answered from here;
 entries expire with the lifetime the view gave them. The query string is not normalised:
 ``?n=6`` and ``?n=06`` are two entries with the same answer, and a long query (over
@@ -46,23 +51,22 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.http import HTTP_STATUS_CODES
 
 from recommender.errors import UnknownArticleError
-from service.cache import LocalCache
+from service.answers import Answer, answer_article, answer_most_viewed, answer_related, snapshot
 from service.errors import INTERNAL_ERROR, REQUEST_ID, ApiError, as_api_error, error_body
+from service.live.events import body_limit, record_events
 
 if TYPE_CHECKING:
-    from service.app import Runtime
+    from service.cache import LocalCache
     from service.cors import CorsPolicy
-    from service.events import EventIngest
+    from service.live.events import EventIngest
+    from service.runtime import Runtime
 
-__all__ = ["MAX_QUERY", "SNAPSHOT", "FastPath", "route_of"]
+__all__ = ["MAX_QUERY", "FastPath", "route_of"]
 
 log = logging.getLogger("service")
 
 #: Longest query string answered here (longer ones are rare and would make long keys).
 MAX_QUERY = 512
-#: ``environ`` key of the :class:`service.api.Snapshot` a request was looked up with: the view
-#: reuses it, so the answer it stores is filed under the version that was looked up.
-SNAPSHOT = "newsrec.snapshot"
 
 _ARTICLES = "/v1/articles/"
 _RELATED = "/related"
@@ -72,7 +76,7 @@ MOST_VIEWED_ROUTE = "/v1/most-viewed"
 EVENTS_ROUTE = "/v1/events"
 
 #: ``(route template, status line, body, headers)``
-Answer = tuple[str, str, bytes, list[tuple[str, str]]]
+Reply = tuple[str, str, bytes, list[tuple[str, str]]]
 
 
 def route_of(path: str) -> str | None:
@@ -95,9 +99,11 @@ class FastPath:
     Parameters
     ----------
     runtime : Runtime
-        The app's runtime, for :func:`service.api.snapshot`.
-    max_items : int
-        Entries kept (least recently used dropped first).
+        The app's runtime, for :mod:`service.answers`.
+    entries : LocalCache
+        The worker's in-process LRU (the response cache's local level, when it has one): the
+        answers are kept there by raw request, and looked up without counting a ``local``
+        cache event (this level counts its own, ``front``).
     cors : CorsPolicy or None
         The app's CORS policy, applied to answers given here.
     ingest : EventIngest or None
@@ -109,7 +115,7 @@ class FastPath:
     def __init__(
         self,
         runtime: Runtime,
-        max_items: int,
+        entries: LocalCache,
         *,
         cors: CorsPolicy | None = None,
         ingest: EventIngest | None = None,
@@ -118,21 +124,21 @@ class FastPath:
         self.runtime = runtime
         self.cors = cors
         self.ingest = ingest
-        self._entries = LocalCache(max_items)
+        self._entries = entries
         self._on_event = on_event
 
     @staticmethod
     def _key(version: str, environ: dict[str, Any]) -> str:
         return f"{version}\0{environ.get('PATH_INFO', '')}\0{environ.get('QUERY_STRING', '')}"
 
-    def answer(self, environ: dict[str, Any]) -> Answer | None:
+    def answer(self, environ: dict[str, Any]) -> Reply | None:
         """``(route template, status line, body, headers)`` of a page read, else None (Flask
         answers).
 
         A repeated read comes from this cache; a new one is worked out by the view's own
-        function (:func:`service.api.answer_related` and the others), which also files it
-        here; the API's own errors (a bad parameter, an unknown article, no model yet) get
-        the JSON error body Flask's handlers give them.
+        function (:func:`service.answers.answer_related` and the others) and filed here; the
+        API's own errors (a bad parameter, an unknown article, no model yet) get the JSON
+        error body Flask's handlers give them.
         """
         method = environ.get("REQUEST_METHOD")
         path = environ.get("PATH_INFO", "")
@@ -144,17 +150,17 @@ class FastPath:
         query = environ.get("QUERY_STRING", "")
         if route is None or len(query) > MAX_QUERY:
             return None
-        from service import api
-
         status = "200 OK"
         extra: dict[str, str] = {}
         try:
-            snap = api.snapshot(self.runtime, environ)
-            body = self._entries.get(self._key(snap.version, environ))
+            snap = snapshot(self.runtime, environ)
+            body = self._entries.peek(self._key(snap.version, environ))
             if self._on_event is not None:
                 self._on_event("front", "miss" if body is None else "hit")
             if body is None:
-                body = self._work_out(route, path, query, environ)
+                found = self._work_out(route, path, query, environ)
+                self._entries.set(self._key(found.version, environ), found.body, found.ttl)
+                body = found.body
         except (ApiError, UnknownArticleError) as exc:
             error = exc if isinstance(exc, ApiError) else as_api_error(exc)
             status = f"{error.status} {HTTP_STATUS_CODES[error.status].upper()}"
@@ -162,15 +168,11 @@ class FastPath:
             extra = error.headers
         return route, status, body, self._headers("GET", path, environ, body, extra)
 
-    def _events(
-        self, environ: dict[str, Any]
-    ) -> tuple[str, str, bytes, list[tuple[str, str]]] | None:
+    def _events(self, environ: dict[str, Any]) -> Reply | None:
         """``POST /v1/events`` with a plain body of a stated length (what browsers send)."""
         length = environ.get("CONTENT_LENGTH", "")
         if self.ingest is None or environ.get("QUERY_STRING") or not length.isdigit():
             return None
-        from service.events import body_limit, record_events
-
         status = "202 ACCEPTED"
         extra: dict[str, str] = {}
         try:
@@ -200,9 +202,7 @@ class FastPath:
             headers += self.cors.answer_headers(method, path, environ.get("HTTP_ORIGIN"))
         return headers
 
-    def _work_out(self, route: str, path: str, query: str, environ: dict[str, Any]) -> bytes:
-        from service import api
-
+    def _work_out(self, route: str, path: str, query: str, environ: dict[str, Any]) -> Answer:
         # what Werkzeug does for request.args and the route's <article_id>
         args = (
             ImmutableMultiDict(
@@ -216,17 +216,8 @@ class FastPath:
             else None
         )
         if route == MOST_VIEWED_ROUTE:
-            return api.answer_most_viewed(self.runtime, environ, args)
+            return answer_most_viewed(self.runtime, environ, args)
         segment = path.encode("latin1").decode("utf-8", "replace")[len(_ARTICLES) :]
         if route == RELATED_ROUTE:
-            return api.answer_related(self.runtime, environ, segment[: -len(_RELATED)], args)
-        return api.answer_article(self.runtime, environ, segment, args)
-
-    def remember(self, environ: dict[str, Any], version: str, body: bytes, ttl: float) -> None:
-        """File a view's ``200`` answer to this request under ``version`` for ``ttl`` seconds."""
-        if (
-            environ.get("REQUEST_METHOD") == "GET"
-            and len(environ.get("QUERY_STRING", "")) <= MAX_QUERY
-            and route_of(environ.get("PATH_INFO", "")) is not None
-        ):
-            self._entries.set(self._key(version, environ), body, ttl)
+            return answer_related(self.runtime, environ, segment[: -len(_RELATED)], args)
+        return answer_article(self.runtime, environ, segment, args)

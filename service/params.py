@@ -182,3 +182,44 @@ def parse_most_viewed(args: MultiDict[str, str], *, default_n: int, max_n: int) 
 def parse_none(args: MultiDict[str, str]) -> None:
     """Routes without query parameters still refuse unknown ones."""
     _single(args, ())
+
+
+# --- the editors' routes (preview sliders, rules API) ---------------------------------------
+
+_PLAIN_NUMBER_RE = re.compile(r"[0-9]{1,6}(?:\.[0-9]{0,6})?|\.[0-9]{1,6}")
+
+
+def parse_values(args: MultiDict[str, str], allowed: tuple[str, ...]) -> dict[str, str]:
+    """Each of ``allowed`` given at most once, nothing else (400 otherwise)."""
+    values: dict[str, str] = {}
+    for name, given in args.lists():
+        if name not in allowed:
+            raise BadParameter(
+                name, f"unknown query parameter {name[:60]!r}; accepted: {', '.join(allowed)}"
+            )
+        if len(given) != 1:
+            raise BadParameter(name, f"{name} must be given at most once")
+        values[name] = given[0]
+    return values
+
+
+def parse_bounded_number(
+    name: str, text: str | None, default: float, low: float, high: float
+) -> float:
+    """A plain decimal number in ``[low, high]``; ``default`` when not given."""
+    if text is None:
+        return default
+    if _PLAIN_NUMBER_RE.fullmatch(text):
+        value = float(text)
+        if low <= value <= high:
+            return value
+    raise BadParameter(name, f"{name} must be a number from {low:g} to {high:g}")
+
+
+def parse_bounded_integer(name: str, text: str | None, default: int, low: int, high: int) -> int:
+    """A whole number in ``[low, high]``; ``default`` when not given."""
+    if text is None:
+        return default
+    if text.isdigit() and len(text) <= 6 and low <= int(text) <= high:
+        return int(text)
+    raise BadParameter(name, f"{name} must be an integer from {low} to {high}")

@@ -13,7 +13,7 @@ import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,11 +29,8 @@ from recommender.blend import (
 from recommender.bundle import Bundle
 from recommender.errors import BundleError
 from recommender.windows import DAY, WINDOWS
+from service.editorial.rules import ActiveRules, Rule, apply_rules
 from service.params import MostViewedParams, RelatedParams
-from service.rules import ActiveRules, Rule, apply_rules
-
-if TYPE_CHECKING:
-    from service.live import LiveView
 
 #: The score parts of ``explain`` (besides ``final`` and ``rule``), in the answer's order.
 EXPLAIN_PARTS = (
@@ -98,34 +95,12 @@ def known_categories(bundle: Bundle) -> frozenset[str]:
     return found
 
 
-_bundle_popular: weakref.WeakKeyDictionary[Bundle, dict[int, Popular]] = weakref.WeakKeyDictionary()
-
-
-def popular_now(bundle: Bundle, live: LiveView | None, params: BlendParams) -> Popular:
-    """What readers open now, for the hybrid's popularity prior and popular candidates: the
-    live layer's last 24 hours; without one, or when it counted no view in them (a site that
-    sends no view events), the bundle's last day (memoised per bundle)."""
-    if live is not None:
-        return live.popular(params.popular_candidates)
-    found = _bundle_popular.setdefault(bundle, {})
-    popular = found.get(params.popular_candidates)
-    if popular is None:
-        popular = popular_from_views(
-            bundle.popularity_views[:, WINDOWS.index("1d")],
-            bundle.is_published,
-            bundle.similarity,
-            params.popular_candidates,
-        )
-        popular = found[params.popular_candidates] = dataclasses.replace(
-            popular, similarity=bundle.similarity.among(popular.rows)
-        )
-    return popular
-
-
 class Source(Protocol):
-    """What the answers read of the articles: a :class:`Bundle`, or the live layer's view of
-    one (:class:`service.live.LiveView`: the bundle with articles published, changed or
-    unpublished since, and popularity merged with live counts)."""
+    """What the answers read of the articles, one interface for the bundle alone
+    (:class:`BundleView`) and the live layer's view of it (:class:`service.live.view.LiveView`:
+    the bundle with articles published, changed or unpublished since, and popularity merged
+    with live counts). A live view over an empty overlay with no live views answers as the
+    bundle does."""
 
     @property
     def categories(self) -> Sequence[str]: ...
@@ -139,7 +114,102 @@ class Source(Protocol):
 
     def article(self, row: int) -> dict[str, Any]: ...
 
+    def status(self, row: int) -> str: ...
+
+    def known_categories(self) -> frozenset[str]: ...
+
+    def signals(self, row: int) -> Signals: ...
+
+    def window_views(self, window: str, category: str | None = None) -> np.ndarray: ...
+
+    def popular(self, limit: int) -> Popular: ...
+
+    def views(self, row: int) -> dict[str, int]: ...
+
+    def recent_views(self, row: int) -> dict[str, int] | None: ...
+
     def popular_rows(self, window: str = "7d", category: str | None = None) -> np.ndarray: ...
+
+
+class BundleView:
+    """A :class:`Source` of the bundle alone (no live layer): its own articles, sections,
+    signals and popularity windows."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        self._populars: dict[int, Popular] = {}
+
+    @property
+    def categories(self) -> Sequence[str]:
+        return self.bundle.categories
+
+    @property
+    def published_ts(self) -> np.ndarray:
+        return self.bundle.published_ts
+
+    def row(self, article_id: str) -> int:
+        return self.bundle.row(article_id)
+
+    def has(self, article_id: str) -> bool:
+        return self.bundle.has(article_id)
+
+    def article(self, row: int) -> dict[str, Any]:
+        return self.bundle.article(row)
+
+    def status(self, row: int) -> str:
+        return str(self.bundle.statuses[row])
+
+    def known_categories(self) -> frozenset[str]:
+        return known_categories(self.bundle)
+
+    def signals(self, row: int) -> Signals:
+        return self.bundle
+
+    def window_views(self, window: str, category: str | None = None) -> np.ndarray:
+        """Views per row in one of the bundle's windows (``category`` changes nothing: the
+        bundle's counts are per article)."""
+        return self.bundle.popularity_views[:, WINDOWS.index(window)]
+
+    def popular(self, limit: int) -> Popular:
+        """The bundle's last day, for the hybrid's popularity prior (memoised)."""
+        popular = self._populars.get(limit)
+        if popular is None:
+            bundle = self.bundle
+            popular = popular_from_views(
+                bundle.popularity_views[:, WINDOWS.index("1d")],
+                bundle.is_published,
+                bundle.similarity,
+                limit,
+            )
+            popular = self._populars[limit] = dataclasses.replace(
+                popular, similarity=bundle.similarity.among(popular.rows)
+            )
+        return popular
+
+    def views(self, row: int) -> dict[str, int]:
+        counts = self.bundle.popularity_views[row]
+        return {window: int(counts[i]) for i, window in enumerate(WINDOWS)}
+
+    def recent_views(self, row: int) -> dict[str, int] | None:
+        """None: the bundle has no live windows."""
+        return None
+
+    def popular_rows(self, window: str = "7d", category: str | None = None) -> np.ndarray:
+        return self.bundle.popular_rows(window, category)
+
+
+_bundle_views: weakref.WeakKeyDictionary[Bundle, BundleView] = weakref.WeakKeyDictionary()
+
+
+def source(bundle: Bundle, live: Source | None) -> Source:
+    """What the answers read: the live view when there is one, else the bundle's own
+    (memoised per bundle)."""
+    if live is not None:
+        return live
+    found = _bundle_views.get(bundle)
+    if found is None:
+        found = _bundle_views[bundle] = BundleView(bundle)
+    return found
 
 
 def _round(value: float | None) -> float | None:
@@ -183,15 +253,15 @@ def related_response(
     params: RelatedParams,
     options: RankingOptions | None = None,
     rules: ActiveRules | None = None,
-    live: LiveView | None = None,
+    live: Source | None = None,
 ) -> dict[str, Any]:
     """The answer of ``GET /v1/articles/{article_id}/related``.
 
-    ``rules`` are the editorial pins and blocks in force (:mod:`service.rules`); with
+    ``rules`` are the editorial pins and blocks in force (:mod:`service.editorial.rules`); with
     ``explain`` a pinned item names its rule and ``blocked`` lists what blocks removed.
     ``live`` is the live layer's view of ``bundle``: articles published since are candidates
     (and can be asked about), unpublished ones are not, content lists gain the articles
-    folded in since (see :mod:`service.lifecycle`) and the fallback lists rank by merged live
+    folded in since (see :mod:`service.live.catalogue`) and the fallback lists rank by merged live
     counts.
 
     Raises
@@ -200,7 +270,7 @@ def related_response(
         When the bundle does not know ``article_id``.
     """
     options = options or RankingOptions()
-    src: Source = bundle if live is None else live
+    src = source(bundle, live)
     row = src.row(article_id)
     answer: dict[str, Any] = {
         "article_id": article_id,
@@ -208,8 +278,7 @@ def related_response(
         "strategy": params.strategy,
         "items": [],
     }
-    categories = known_categories(bundle) if live is None else live.known_categories()
-    if params.category is not None and params.category not in categories:
+    if params.category is not None and params.category not in src.known_categories():
         return answer
     now = now_ts(bundle, options)
     exclude = {src.row(a) for a in params.exclude if src.has(a)}
@@ -228,7 +297,7 @@ def related_response(
         else _fallback(src, src.popular_rows(options.window), now, params.max_age_days, limit)
     )
     filters = Filters(exclude=exclude, category=params.category, max_age_days=params.max_age_days)
-    signals: Signals = bundle if live is None else live.signals(row)
+    signals = src.signals(row)
     ranked = related(
         signals,
         row,
@@ -239,7 +308,9 @@ def related_response(
         filters=filters,
         section_popular=section_popular,
         site_popular=site_popular,
-        popular=popular_now(bundle, live, options.blend) if params.strategy == "hybrid" else None,
+        popular=src.popular(options.blend.popular_candidates)
+        if params.strategy == "hybrid"
+        else None,
     )
     if page is None:
         answer["items"] = [_item(src, scored, params.explain) for scored in ranked]
@@ -263,26 +334,22 @@ def most_viewed_response(
     params: MostViewedParams,
     options: RankingOptions | None = None,
     rules: ActiveRules | None = None,
-    live: LiveView | None = None,
+    live: Source | None = None,
 ) -> dict[str, Any]:
     """The answer of ``GET /v1/most-viewed``: published articles with views in the window
     (without articles an editorial rule blocks everywhere); with ``live``, views merged with
     the live counts and the live windows ``1h`` and ``24h`` (see :mod:`service.live`)."""
     options = options or RankingOptions()
-    src: Source = bundle if live is None else live
+    src = source(bundle, live)
     answer: dict[str, Any] = {
         "model_version": bundle.version,
         "window": params.window,
         "category": params.category,
         "items": [],
     }
-    categories = known_categories(bundle) if live is None else live.known_categories()
-    if params.category is not None and params.category not in categories:
+    if params.category is not None and params.category not in src.known_categories():
         return answer
-    if live is None:
-        views = bundle.popularity_views[:, WINDOWS.index(params.window)]
-    else:
-        views = live.window_views(params.window, params.category)
+    views = src.window_views(params.window, params.category)
     rows = src.popular_rows(params.window, params.category)
     rows = rows[views[rows] > 0]
     blocked = rules.blocked_everywhere() if rules is not None else None
@@ -313,32 +380,23 @@ def views_label(count: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def article_response(
-    bundle: Bundle, article_id: str, live: LiveView | None = None
-) -> dict[str, Any]:
+def article_response(bundle: Bundle, article_id: str, live: Source | None = None) -> dict[str, Any]:
     """The answer of ``GET /v1/articles/{article_id}``: metadata and view counts (with
     ``live``: merged with the live counts, plus ``recent_views`` of the live windows)."""
-    if live is not None:
-        row = live.row(article_id)
-        views = live.views(row)
-        return {
-            **live.article(row),
-            "status": live.status(row),
-            "model_version": bundle.version,
-            "views": views,
-            "recent_views": live.recent_views(row),
-            "views_label": views_label(views["all"]),
-        }
-    row = bundle.row(article_id)
-    counts = bundle.popularity_views[row]
-    views = {window: int(counts[i]) for i, window in enumerate(WINDOWS)}
-    return {
-        **bundle.article(row),
-        "status": bundle.statuses[row],
+    src = source(bundle, live)
+    row = src.row(article_id)
+    views = src.views(row)
+    answer = {
+        **src.article(row),
+        "status": src.status(row),
         "model_version": bundle.version,
         "views": views,
-        "views_label": views_label(views["all"]),
     }
+    recent = src.recent_views(row)
+    if recent is not None:
+        answer["recent_views"] = recent
+    answer["views_label"] = views_label(views["all"])
+    return answer
 
 
 def model_summary(bundle: Bundle, loaded_at: float) -> dict[str, Any]:

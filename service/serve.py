@@ -40,6 +40,7 @@ def worker_count(settings: Settings) -> int:
 
 
 def _child_exit(server: Any, worker: Any) -> None:
+    # deferred: prometheus-client must first be imported after PROMETHEUS_MULTIPROC_DIR is set
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
@@ -65,6 +66,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def _application(settings: Settings, options: Mapping[str, Any]) -> Any:
+    # deferred: gunicorn only when serving (the tests build options without it)
     from gunicorn.app.base import BaseApplication
 
     class NewsrecApplication(BaseApplication):  # type: ignore[misc]
@@ -79,6 +81,7 @@ def _application(settings: Settings, options: Mapping[str, Any]) -> Any:
                 self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
+            # deferred: the app (and prometheus-client) after PROMETHEUS_MULTIPROC_DIR is set
             from service.app import create_app
 
             return create_app(settings)

@@ -22,7 +22,6 @@ import gzip
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from flask.sansio.blueprints import BlueprintSetupState
@@ -122,54 +121,3 @@ def widget_js() -> Response:
 def widget_css() -> Response:
     """The widget's optional default styles."""
     return _serve("widget.css")
-
-
-def openapi_paths() -> dict[str, Any]:
-    """The OpenAPI path items of ``/widget.js`` and ``/widget.css``."""
-    paths = {}
-    for name, mimetype in ASSETS.items():
-        paths[f"/{name}"] = {
-            "get": {
-                "operationId": "widgetScript" if name.endswith(".js") else "widgetStyles",
-                "summary": "The embeddable widget"
-                if name.endswith(".js")
-                else "The widget's optional default styles",
-                "description": "See docs/widget.md. Cached: one year under ?v=<version> "
-                "(immutable), one day without; ETag and If-None-Match give 304; gzip when "
-                "the client accepts it.",
-                "tags": ["widget"],
-                "parameters": [
-                    {
-                        "name": "v",
-                        "in": "query",
-                        "required": False,
-                        "description": "The file's version (first 16 hex digits of its "
-                        "SHA-256, its ETag); any other value serves today's file, briefly "
-                        "cached.",
-                        "schema": {"type": "string"},
-                    },
-                    {
-                        "name": "If-None-Match",
-                        "in": "header",
-                        "required": False,
-                        "description": "An ETag from an earlier answer.",
-                        "schema": {"type": "string"},
-                    },
-                ],
-                "responses": {
-                    "200": {
-                        "description": f"The file ({mimetype}).",
-                        "headers": {
-                            "ETag": {"schema": {"type": "string"}},
-                            "Cache-Control": {"schema": {"type": "string"}},
-                        },
-                        "content": {mimetype: {"schema": {"type": "string"}}},
-                    },
-                    "304": {
-                        "description": "Not modified (If-None-Match matched).",
-                        "headers": {"ETag": {"schema": {"type": "string"}}},
-                    },
-                },
-            }
-        }
-    return paths

@@ -241,7 +241,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture(scope="session")
 def openapi_doc() -> dict[str, Any]:
     """The OpenAPI document of an app with default settings."""
-    from service.openapi import build_openapi
+    from service.openapi.document import build_openapi
 
     return build_openapi(Settings())
 
@@ -262,7 +262,7 @@ def body(response: Any) -> Any:
     return json.loads(response.get_data(as_text=True))
 
 
-#: The tables of the PostgreSQL rules store (:mod:`service.rules_pg`).
+#: The tables of the PostgreSQL rules store (:mod:`service.editorial.postgres_store`).
 RULES_TABLES = "newsrec_rules, newsrec_rules_audit, newsrec_rules_meta"
 
 

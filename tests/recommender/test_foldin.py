@@ -82,7 +82,7 @@ def _record(bundle: Bundle, article: Article, neighbors: Any, vector: Any) -> st
 
 
 def test_fold_in_articles_is_the_services_fold_in(trained: tuple[Bundle, list[Article]]) -> None:
-    from service.lifecycle import build_catalogue, fold_in_article
+    from service.live.catalogue import build_catalogue, fold_in_article
 
     bundle, articles = trained
     published = [a for a in articles if a.status == "published"]

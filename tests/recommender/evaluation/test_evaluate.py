@@ -489,7 +489,7 @@ def test_replay_lists_are_what_the_live_service_shows(
     sample: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """Oracle: the service's own fold-in and catalogue, publication by publication."""
-    from service.lifecycle import build_catalogue, fold_in_article
+    from service.live.catalogue import build_catalogue, fold_in_article
 
     replay, prepared = _sample_replay(sample, tmp_path)
     bundle = replay.bundle

@@ -1,0 +1,257 @@
+"""The answers of the page routes, below both the Flask views and the fast path.
+
+One request reads one :class:`Snapshot` (the model, the editorial rules and the live view in
+force, and the version string naming that combination), kept in the WSGI ``environ`` so that
+every look during the request (fast path, then Flask view) sees the same. An answer is the JSON
+body of a ``200``, taken from the response cache (:mod:`service.cache`) under a key that
+carries that version, else computed with :mod:`service.ranking` and cached. The caller gets an
+:class:`Answer`: the body plus the version and lifetime it may be kept under, so the fast path
+(:mod:`service.fastpath`) files it itself and the views (:mod:`service.views`) just send it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import Response
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+
+from service.errors import NoModel
+from service.params import RelatedParams, parse_most_viewed, parse_none, parse_related
+from service.ranking import article_response, most_viewed_response, related_response
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+    from recommender.bundle import Bundle
+    from service.editorial.rules import ActiveRules
+    from service.live.view import LiveView
+    from service.runtime import Runtime
+    from service.store import LoadedModel
+
+JSON_MIMETYPE = "application/json"
+EMPTY_ARGS: MultiDict[str, str] = ImmutableMultiDict()
+#: Longer keys are hashed (Redis accepts them, but 100 excluded ids make a 20 kB key).
+MAX_KEY_LENGTH = 400
+#: ``environ`` key of the :class:`Snapshot` a request was looked up with: a later look in the
+#: same request (the Flask view after the fast path) reuses it.
+SNAPSHOT = "newsrec.snapshot"
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    """``value`` as a compact JSON response."""
+    return Response(dumps(value), status=status, mimetype=JSON_MIMETYPE)
+
+
+# --- cache keys ------------------------------------------------------------------------------
+
+
+def _escape(part: str) -> str:
+    # Only the separator (and the escape character) need escaping for keys to be unambiguous,
+    # and this runs on every request: test before replacing.
+    if ":" in part or "%" in part:
+        return part.replace("%", "%25").replace(":", "%3A")
+    return part
+
+
+def _bounded(key: str, version: str, route: str) -> str:
+    if len(key) > MAX_KEY_LENGTH:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        key = f"nr:v1:{version}:{route}:sha256:{digest}"
+    return key
+
+
+def cache_key(version: str, route: str, *parts: object) -> str:
+    """``nr:v1:<model_version>:<route>:<normalised parameters...>``; ``%`` and ``:`` in a part
+    are %-escaped, so parts never run into each other; ``None`` is an empty part."""
+    texts = ("" if p is None else _escape(str(p)) for p in parts)
+    return _bounded(":".join(("nr:v1", version, route, *texts)), version, route)
+
+
+def related_key(version: str, article_id: str, params: RelatedParams) -> str:
+    """:func:`cache_key` of a related request, spelled out (the hottest path)."""
+    age = "" if params.max_age_days is None else params.max_age_days
+    key = (
+        f"nr:v1:{version}:related:{_escape(article_id)}:{params.n}:{params.strategy}:"
+        f"{_escape(','.join(params.exclude))}:{_escape(params.category or '')}:{age}:"
+        f"{int(params.explain)}"
+    )
+    return _bounded(key, version, "related")
+
+
+# --- what one request reads ------------------------------------------------------------------
+
+
+def current_model(rt: Runtime) -> LoadedModel:
+    """The model in service.
+
+    Raises
+    ------
+    NoModel
+        No model is loaded yet (503).
+    """
+    model = rt.store.current()
+    if model is None:
+        failure = rt.store.last_failure
+        raise NoModel(failure.message if failure else rt.store.waiting_for)
+    return model
+
+
+def _rules(rt: Runtime) -> tuple[ActiveRules | None, str]:
+    """The editorial rules in force and the version for cache keys: the model's, plus the
+    rules' once a rules database exists (so a cached answer never hides a rule change)."""
+    if rt.rules is None:
+        return None, ""
+    active = rt.rules.active()
+    return active, (f"+rules.{active.key}" if active.key else "")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one request reads: the model, the rules and live layer in force, and the version
+    string that names that combination in cache keys."""
+
+    bundle: Bundle
+    rules: ActiveRules | None
+    live: LiveView | None
+    #: the model's (or live layer's) version plus the rules' version
+    version: str
+
+    @property
+    def data_version(self) -> str:
+        """The version of the model and live data alone (answers that ignore rules)."""
+        return self.bundle.version if self.live is None else self.live.version
+
+
+def snapshot(rt: Runtime, environ: WSGIEnvironment | None = None) -> Snapshot:
+    """The model, rules and live view a request uses, kept in ``environ`` so that every look
+    during one request (fast path, then Flask view) sees the same.
+
+    Raises
+    ------
+    NoModel
+        No model is loaded yet (503).
+    """
+    if environ is not None:
+        found: Snapshot | None = environ.get(SNAPSHOT)
+        if found is not None:
+            return found
+    bundle = current_model(rt).bundle
+    rules, rules_version = _rules(rt)
+    live = None if rt.live is None else rt.live.view(bundle)
+    version = bundle.version if live is None else live.version
+    snap = Snapshot(bundle, rules, live, version + rules_version)
+    if environ is not None:
+        environ[SNAPSHOT] = snap
+    return snap
+
+
+def _live_ttl(rt: Runtime) -> int:
+    """Lifetime of answers showing live counts: at most one refresh tick."""
+    refresh = rt.live.refresh_seconds if rt.live is not None else rt.settings.cache_ttl
+    return max(1, min(rt.settings.cache_ttl, math.ceil(refresh)))
+
+
+# --- the answers -----------------------------------------------------------------------------
+# The three page routes, as functions of the runtime, the WSGI environ and the parsed query
+# (None when the query string is empty). Each returns the Answer of a 200 or raises an
+# ApiError (or the library's UnknownArticleError).
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The JSON body of a ``200``, with what a cache of it must respect."""
+
+    body: bytes
+    #: the :attr:`Snapshot.version` it was computed under: a new model, rule change or live
+    #: change gives another
+    version: str
+    #: seconds it may be kept
+    ttl: int
+
+
+def _cached(
+    rt: Runtime, key: str, build: Callable[[], dict[str, Any]], ttl: int | None, version: str
+) -> Answer:
+    """The answer under ``key`` from the response cache, else built and cached."""
+    cache = rt.cache
+    lifetime = rt.settings.cache_ttl if ttl is None else ttl
+    body = None if cache is None else cache.get(key)
+    if body is None:
+        body = dumps(build())
+        if cache is not None:
+            cache.set(key, body, lifetime)
+    return Answer(body, version, lifetime)
+
+
+def answer_related(
+    rt: Runtime, environ: WSGIEnvironment, article_id: str, args: MultiDict[str, str] | None
+) -> Answer:
+    """Related articles for one article page."""
+    settings = rt.settings
+    if args:
+        params = parse_related(args, default_n=settings.default_n, max_n=settings.max_n)
+    else:  # the common request: skip parsing an empty query
+        params = rt.default_related
+    snap = snapshot(rt, environ)
+    key = related_key(snap.version, article_id, params)
+    return _cached(
+        rt,
+        key,
+        lambda: related_response(
+            snap.bundle, article_id, params, rt.options, snap.rules, snap.live
+        ),
+        None,
+        snap.version,
+    )
+
+
+def answer_most_viewed(
+    rt: Runtime, environ: WSGIEnvironment, args: MultiDict[str, str] | None
+) -> Answer:
+    """The most viewed articles of a window, optionally of one section."""
+    params = parse_most_viewed(
+        args or EMPTY_ARGS, default_n=rt.settings.default_n, max_n=rt.settings.max_n
+    )
+    snap = snapshot(rt, environ)
+    key = cache_key(
+        snap.version,
+        "most-viewed",
+        params.window,
+        params.category,
+        params.n,
+        params.published_within_days,
+    )
+    return _cached(
+        rt,
+        key,
+        lambda: most_viewed_response(snap.bundle, params, rt.options, snap.rules, snap.live),
+        None if snap.live is None else _live_ttl(rt),
+        snap.version,
+    )
+
+
+def answer_article(
+    rt: Runtime, environ: WSGIEnvironment, article_id: str, args: MultiDict[str, str] | None
+) -> Answer:
+    """One article's metadata and view counts."""
+    parse_none(args or EMPTY_ARGS)
+    snap = snapshot(rt, environ)
+    key = cache_key(snap.data_version, "article", article_id)
+    return _cached(
+        rt,
+        key,
+        lambda: article_response(snap.bundle, article_id, snap.live),
+        None if snap.live is None else _live_ttl(rt),
+        snap.version,
+    )

@@ -1,0 +1,297 @@
+"""The editor preview (``/preview``); the rules API (``/v1/rules``) is
+:mod:`service.editorial.api`.
+
+The page shows, for one article, what readers get (the public API's own
+:func:`service.ranking.related_response`, rules and fallbacks included) next to the content-only
+and co-view-only rankings and the most viewed of its section, with every item's score parts.
+Its data calls take ``content_weight``, ``coview_weight``, ``popularity_weight`` and
+``half_life_days`` overrides so an
+editor sees what other settings would do (nothing is saved), and compare the list with the
+previous model bundle (:mod:`service.editorial.history`), with the explanations of
+:mod:`service.editorial.explainer` and the search of :mod:`service.editorial.search`.
+
+The slider bounds (:data:`MAX_WEIGHT`, :data:`MAX_POPULARITY_WEIGHT`) and :func:`_blend` are the
+preview's copy of the blend-setting bounds, kept apart so they can be replaced by the library's.
+
+It needs an editor (:mod:`service.editorial.auth`); the public API stays open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, render_template, request
+
+from recommender.blend import BlendParams, Filters, coview_weight, related
+from service.answers import json_response
+from service.editorial.api import rules_store
+from service.editorial.auth import (
+    csrf_token,
+    current_editor,
+    editors,
+    protect_page,
+    require_editor_json,
+    require_editor_page,
+)
+from service.editorial.explainer import Explainer, rounded
+from service.editorial.history import compare as compare_previous
+from service.editorial.rules import (
+    Rule,
+    iso,
+)
+from service.editorial.search import SEARCH_LIMIT, search
+from service.errors import BadParameter, NoModel
+from service.params import (
+    MostViewedParams,
+    RelatedParams,
+    parse_bounded_integer,
+    parse_bounded_number,
+    parse_values,
+)
+from service.ranking import (
+    model_summary,
+    most_viewed_response,
+    now_ts,
+    related_response,
+)
+from service.runtime import runtime
+from service.store import LoadedModel
+
+if TYPE_CHECKING:
+    from service.runtime import Runtime
+
+#: The page's script and styles are the app's static files (``/static/preview.js``).
+preview = Blueprint("preview", __name__)
+
+DAY = 86_400.0
+#: Largest weight a slider may ask for, and the search's answer size.
+MAX_WEIGHT = 10.0
+#: Highest popularity weight (exponent of 1 + views) an editor can try.
+MAX_POPULARITY_WEIGHT = 2.0
+
+
+def _model(rt: Runtime) -> LoadedModel:
+    model = rt.store.current()
+    if model is None:
+        raise NoModel(rt.store.waiting_for)
+    return model
+
+
+@preview.after_request
+def _protect_preview(response: Response) -> Response:
+    return protect_page(response)
+
+
+@preview.get("/preview")
+@require_editor_page
+def page() -> str:
+    """The editor preview page."""
+    rt = runtime()
+    loaded = rt.store.current()
+    blend = rt.options.blend
+    return render_template(
+        "preview.html",
+        user=current_editor(),
+        csrf=csrf_token(),
+        demo=editors().demo,
+        model=model_summary(loaded.bundle, loaded.loaded_at) if loaded else None,
+        defaults={
+            "n": rt.settings.default_n,
+            "max_n": rt.settings.max_n,
+            "content_weight": blend.content_weight,
+            "coview_weight": blend.coview_weight,
+            "popularity_weight": blend.popularity_weight,
+            "half_life_days": blend.half_life_days,
+            "max_weight": MAX_WEIGHT,
+            "max_popularity_weight": MAX_POPULARITY_WEIGHT,
+        },
+    )
+
+
+@preview.get("/preview/api/search")
+@require_editor_json
+def search_articles() -> Response:
+    """Articles whose title holds the words typed, or with the pasted id or URL."""
+    values = parse_values(request.args, ("q", "limit"))
+    limit = parse_bounded_integer("limit", values.get("limit"), SEARCH_LIMIT, 1, 100)
+    bundle = _model(runtime()).bundle
+    rows, total = search(bundle, values.get("q", "")[:500], limit)
+    items = [
+        {
+            **bundle.article(r),
+            "status": bundle.statuses[r],
+            "views_7d": int(bundle.popularity_views[r, 1]),
+        }
+        for r in rows
+    ]
+    return json_response({"items": items, "total": total, "model_version": bundle.version})
+
+
+def _blend(values: dict[str, str], defaults: BlendParams) -> BlendParams:
+    content = parse_bounded_number(
+        "content_weight", values.get("content_weight"), defaults.content_weight, 0, MAX_WEIGHT
+    )
+    coview = parse_bounded_number(
+        "coview_weight", values.get("coview_weight"), defaults.coview_weight, 0, MAX_WEIGHT
+    )
+    popularity = parse_bounded_number(
+        "popularity_weight",
+        values.get("popularity_weight"),
+        defaults.popularity_weight,
+        0,
+        MAX_POPULARITY_WEIGHT,
+    )
+    text = values.get("half_life_days")
+    half_life = defaults.half_life_days
+    if text is not None:
+        if text == "off":
+            half_life = None
+        else:
+            half_life = parse_bounded_number("half_life_days", text, 0, 0, 3650)
+            if half_life <= 0:
+                raise BadParameter("half_life_days", "half_life_days must be above 0, or off")
+    # A changed half-life replaces the per-section ones too: the slider means "all sections".
+    sections = defaults.section_half_life_days if text is None else {}
+    return replace(
+        defaults,
+        content_weight=content,
+        coview_weight=coview,
+        popularity_weight=popularity,
+        half_life_days=half_life,
+        section_half_life_days=sections,
+    )
+
+
+def _items(
+    explainer: Explainer, rows: Iterable[int], blocks: dict[int, Rule], **extra: Any
+) -> list[dict[str, Any]]:
+    out = []
+    for rank, row in enumerate(rows, start=1):
+        rule = blocks.get(row)
+        out.append(
+            explainer.item(
+                row, rank=rank, blocked_by=None if rule is None else rule.to_json(), **extra
+            )
+        )
+    return out
+
+
+@preview.get("/preview/api/articles/<article_id>")
+@require_editor_json
+def article_lists(article_id: str) -> Response:
+    """The four lists of one article, with score parts, under the given blend overrides."""
+    rt = runtime()
+    values = parse_values(
+        request.args,
+        ("n", "content_weight", "coview_weight", "popularity_weight", "half_life_days", "compare"),
+    )
+    n = parse_bounded_integer("n", values.get("n"), rt.settings.default_n, 1, rt.settings.max_n)
+    compare = values.get("compare", "1") != "0"
+    loaded = _model(rt)
+    bundle = loaded.bundle
+    row = bundle.row(article_id)
+    defaults = rt.options.blend
+    blend = _blend(values, defaults)
+    if blend.content_weight == 0 and coview_weight(bundle, row, blend) == 0:
+        # recommender.blend divides by the sum of the weights: nothing would be ranked
+        raise BadParameter(
+            "content_weight",
+            "with a content weight of 0 nothing ranks this article: it has no co-view "
+            "evidence (or the co-view weight is 0)",
+        )
+    options = replace(rt.options, blend=blend)
+    now = now_ts(bundle, options)
+    section = bundle.categories[row]
+    active = rules_store(rt).active()
+    by_id = {rule.id: rule for rule in active.book.rules}
+    explainer = Explainer(bundle, row, now, blend, by_id)
+    page_rules = active.page(bundle, article_id, section)
+    blocks = dict(page_rules.blocks) if page_rules is not None else {}
+
+    # What readers get: the public API's own function (with the live layer, as the public API
+    # has it), under this editor's overrides.
+    live = rt.live.view(bundle) if rt.live is not None else None
+    readers = related_response(
+        bundle, article_id, RelatedParams(n=n, explain=True), options, active, live
+    )
+    reader_items = [
+        explainer.describe(
+            item["id"],
+            live,
+            rank=rank,
+            score=item["score"],
+            source=item["source"],
+            popularity=item["explain"].get("popularity"),
+            rule=explainer.rule(item["explain"].get("rule")),
+        )
+        for rank, item in enumerate(readers["items"], start=1)
+    ]
+    blocked = [
+        explainer.describe(b["id"], live, blocked_by=explainer.rule(b["rule"]))
+        for b in readers.get("blocked", [])
+    ]
+    changed = blend != defaults
+    baseline = None
+    if changed:
+        served = related_response(bundle, article_id, RelatedParams(n=n), rt.options, active, live)
+        baseline = [{"id": item["id"], "title": item["title"]} for item in served["items"]]
+
+    singles: dict[str, list[dict[str, Any]]] = {}
+    for strategy in ("content", "coview"):
+        ranked = related(
+            bundle, row, n, now_ts=now, strategy=strategy, params=blend, filters=Filters()
+        )
+        singles[strategy] = [
+            {**item, "score": rounded(s.score), "source": s.source}
+            for item, s in zip(
+                _items(explainer, (s.row for s in ranked), blocks), ranked, strict=True
+            )
+        ]
+    popular = most_viewed_response(
+        bundle,
+        MostViewedParams(n=n, window=rt.settings.fallback_window, category=section),
+        options,
+        active,
+        live,
+    )
+    section_items = [
+        explainer.describe(
+            raw["id"], live, rank=rank, views=raw["views"], is_query=raw["id"] == article_id
+        )
+        for rank, raw in enumerate(popular["items"], start=1)
+    ]
+
+    body = {
+        "article": explainer.item(row) | {"views_7d": int(bundle.popularity_views[row, 1])},
+        "model": model_summary(bundle, loaded.loaded_at),
+        "rules_version": active.key or None,
+        "now": iso(now),
+        "params": {
+            "n": n,
+            "content_weight": blend.content_weight,
+            "coview_weight": blend.coview_weight,
+            "popularity_weight": blend.popularity_weight,
+            "half_life_days": blend.half_life_days,
+            "coview_weight_here": rounded(coview_weight(bundle, row, blend)),
+            "changed": changed,
+        },
+        "lists": {
+            "readers": {"items": reader_items, "blocked": blocked, "baseline": baseline},
+            "content": {"items": singles["content"]},
+            "coview": {"items": singles["coview"], "available": bundle.has_coview},
+            "section": {"items": section_items, "section": section, "window": popular["window"]},
+        },
+        "rules": [
+            r.to_json(active.now)
+            for r in active.book.rules
+            if article_id in (r.article_id, r.target_id)
+            or r.section == section
+            or r.scope == "everywhere"
+        ],
+        "previous": compare_previous(rt, bundle, article_id, n, active, explainer)
+        if compare
+        else None,
+    }
+    return json_response(body)

@@ -1,0 +1,412 @@
+"""The live catalogue: a bundle with the lifecycle overlay applied, and the fold-in.
+
+Publishing an article (``PUT /v1/articles/{article_id}``, :mod:`service.live.articles`) folds
+it in at once: the worker that takes the ``PUT`` vectorises it with the bundle's own TF-IDF
+vocabulary (``bundle.vectorizer``), finds its content neighbours among the bundle's published
+articles and the other live articles vectorised with the same bundle (:func:`fold_in_article`),
+and stores that list and the vector with its overlay record. Every worker derives the
+reverse additions (each neighbour B with score s also gains the new article with score s in
+its own content list, trimmed to the bundle's list width) from the records when it builds its
+:class:`LiveCatalogue` (:func:`build_catalogue`), and then treats them like any content
+neighbour; a new article has no co-views yet.
+
+The fold-in (:func:`fold_in_article` and its helpers, in their own section below) is the
+service's copy of the library's fold-in, kept apart so it can be replaced by a call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.blend import SignalArrays, Signals
+from recommender.bundle import Bundle
+from recommender.errors import UnknownArticleError
+from recommender.similarity import RowSimilarity
+from service.live.counts import manifest_time
+
+if TYPE_CHECKING:
+    from recommender.data.articles import Article
+
+log = logging.getLogger("service")
+
+
+# --- the catalogue: a bundle with the overlay applied ------------------------------------------
+
+
+class LiveCatalogue:
+    """A bundle's articles with the lifecycle overlay applied: rows ``0..N-1`` are the
+    bundle's, rows ``N..`` the articles published since (in article id order).
+
+    Parameters
+    ----------
+    bundle : Bundle
+    new_ids : list of str
+        Articles the bundle does not have, one row each after the bundle's.
+    meta : dict of int to dict
+        Metadata (``Bundle.article`` shape plus ``status`` and ``published_ts``) per changed
+        or new row.
+    deleted : set of int
+        Bundle rows deleted since.
+    content : dict of int to list of (int, float)
+        The content list of every row whose list changed (folded-in articles, and the rows
+        that gained reverse additions), best first.
+    vectors : dict of int to sparse row, optional
+        TF-IDF vectors of new rows, in the bundle's vocabulary (for :attr:`similarity`).
+    """
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        new_ids: Sequence[str] = (),
+        meta: Mapping[int, dict[str, Any]] | None = None,
+        deleted: set[int] | None = None,
+        content: Mapping[int, list[tuple[int, float]]] | None = None,
+        vectors: Mapping[int, sp.csr_matrix] | None = None,
+    ) -> None:
+        self.bundle = bundle
+        self._new_vectors = dict(vectors or {})
+        self.n_bundle = n = len(bundle)
+        self.new_ids = list(new_ids)
+        self._new_index = {article_id: n + i for i, article_id in enumerate(self.new_ids)}
+        self.meta = dict(meta or {})
+        self.deleted = set(deleted or ())
+        self.trivial = not (self.new_ids or self.meta or self.deleted or content)
+        self.width = int(bundle.content_neighbors.shape[1])
+        self._masks: dict[str, np.ndarray] = {}
+        self._known: frozenset[str] | None = None
+        if self.trivial:
+            self.categories: list[str] = bundle.categories
+            self.published_ts: np.ndarray = bundle.published_ts
+            self.is_published: np.ndarray = bundle.is_published
+            self._content: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            return
+        m = len(self.new_ids)
+        self.categories = list(bundle.categories) + [""] * m
+        self.published_ts = np.concatenate(
+            [np.asarray(bundle.published_ts), np.full(m, -1, dtype=np.int64)]
+        )
+        self.is_published = np.concatenate([bundle.is_published, np.zeros(m, dtype=bool)])
+        for row, item in self.meta.items():
+            self.categories[row] = item["category"]
+            self.published_ts[row] = item["published_ts"]
+            self.is_published[row] = item["status"] == "published"
+        for row in self.deleted:
+            self.is_published[row] = False
+        self._content = {}
+        for row, pairs in (content or {}).items():
+            neighbors = np.full(self.width, -1, dtype=np.int32)
+            scores = np.zeros(self.width, dtype=np.float32)
+            for i, (other, score) in enumerate(pairs[: self.width]):
+                neighbors[i], scores[i] = other, score
+            self._content[row] = (neighbors, scores)
+        self._base = SignalArrays(
+            categories=self.categories,
+            published_ts=self.published_ts,
+            is_published=self.is_published,
+            content_neighbors=bundle.content_neighbors,
+            content_scores=bundle.content_scores,
+            has_coview=bundle.has_coview,
+            coview_neighbors=bundle.coview_neighbors,
+            coview_scores=bundle.coview_scores,
+            coview_counts=bundle.coview_counts,
+            coview_support=bundle.coview_support,
+            # the bundle's counts; articles published since have none yet
+            popularity_views=np.concatenate(
+                [
+                    np.asarray(bundle.popularity_views),
+                    np.zeros(
+                        (len(self) - self.n_bundle, bundle.popularity_views.shape[1]),
+                        bundle.popularity_views.dtype,
+                    ),
+                ]
+            ),
+        )
+
+    def __len__(self) -> int:
+        return self.n_bundle + len(self.new_ids)
+
+    @cached_property
+    def similarity(self) -> RowSimilarity:
+        """Content cosine between rows: the bundle's vectors, then the new rows' (a new row
+        without a vector, a draft, is similar to nothing)."""
+        if not self._new_vectors:
+            return self.bundle.similarity
+        n_features = self.bundle.content_matrix.shape[1]
+        empty = sp.csr_matrix((1, n_features), dtype=np.float32)
+        rows = [self._new_vectors.get(r, empty) for r in range(self.n_bundle, len(self))]
+        return self.bundle.similarity.with_extra(sp.vstack(rows, format="csr"))
+
+    def row_or_none(self, article_id: str) -> int | None:
+        """The row of a live article id, None when unknown or deleted."""
+        row = self._new_index.get(article_id)
+        if row is not None:
+            return row
+        if not self.bundle.has(article_id):
+            return None
+        row = self.bundle.row(article_id)
+        return None if row in self.deleted else row
+
+    def row(self, article_id: str) -> int:
+        """The row of an article id; raises :class:`UnknownArticleError` (deleted too)."""
+        if self.trivial:
+            return self.bundle.row(article_id)
+        row = self.row_or_none(article_id)
+        if row is None:
+            raise UnknownArticleError(article_id)
+        return row
+
+    def has(self, article_id: str) -> bool:
+        if self.trivial:
+            return self.bundle.has(article_id)
+        return self.row_or_none(article_id) is not None
+
+    def article_id(self, row: int) -> str:
+        return (
+            self.bundle.article_ids[row]
+            if row < self.n_bundle
+            else self.new_ids[row - self.n_bundle]
+        )
+
+    def article(self, row: int) -> dict[str, Any]:
+        """The API metadata of a row (``Bundle.article`` shape)."""
+        item = self.meta.get(row)
+        if item is None:
+            return self.bundle.article(row)
+        keys = ("title", "url", "category", "published_at", "image_url")
+        return {"id": self.article_id(row), **{k: item[k] for k in keys}}
+
+    def status(self, row: int) -> str:
+        item = self.meta.get(row)
+        return str(item["status"]) if item is not None else self.bundle.statuses[row]
+
+    def known_categories(self) -> frozenset[str]:
+        if self._known is None:
+            self._known = frozenset(self.categories)
+        return self._known
+
+    def in_category(self, category: str) -> np.ndarray:
+        """Boolean mask of the rows of a section (cached)."""
+        mask = self._masks.get(category)
+        if mask is None:
+            if self.trivial:
+                mask = self.bundle.categories_array == category
+            else:
+                mask = np.asarray(self.categories, dtype=object) == category
+            self._masks[category] = mask
+        return mask
+
+    def pad(self, values: np.ndarray) -> np.ndarray:
+        """A per-bundle-row vector extended with zeros to every catalogue row."""
+        extra = len(self) - values.shape[0]
+        return values if extra == 0 else np.concatenate([values, np.zeros(extra, values.dtype)])
+
+    def content_list(self, row: int) -> list[tuple[int, float]]:
+        """A row's content neighbours with scores, best first (the overlay's when changed)."""
+        if row in self._content:
+            neighbors, scores = self._content[row]
+        elif row < self.n_bundle:
+            neighbors, scores = self.bundle.content_neighbors[row], self.bundle.content_scores[row]
+        else:
+            return []
+        return [(int(r), float(s)) for r, s in zip(neighbors, scores, strict=True) if r >= 0]
+
+    def signals(self, row: int) -> Signals:
+        """The ranking signals for a query row.
+
+        The bundle itself when nothing changed; else the catalogue's rows, with the query
+        row's content list replaced by the overlay's when it changed. Ranking reads only the
+        query row of the neighbour tables, so a changed list is given as that one row
+        broadcast to every row (a read-only view, no copy of the tables).
+        """
+        if self.trivial:
+            return self.bundle
+        changed = self._content.get(row)
+        if changed is None:
+            return self._base
+        shape = (len(self), self.width)
+        own = row < self.n_bundle
+        return SignalArrays(
+            categories=self.categories,
+            published_ts=self.published_ts,
+            is_published=self.is_published,
+            content_neighbors=np.broadcast_to(changed[0], shape),
+            content_scores=np.broadcast_to(changed[1], shape),
+            has_coview=self.bundle.has_coview and own,
+            coview_neighbors=self.bundle.coview_neighbors if own else None,
+            coview_scores=self.bundle.coview_scores if own else None,
+            coview_counts=self.bundle.coview_counts if own else None,
+            coview_support=self.bundle.coview_support if own else None,
+            popularity_views=self._base.popularity_views,
+        )
+
+
+def _merge_lists(
+    base: list[tuple[int, float]], additions: list[tuple[int, float]], width: int
+) -> list[tuple[int, float]]:
+    scores = dict(base)
+    scores.update(additions)  # a fresher score of the same article wins
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))[:width]
+
+
+def build_catalogue(
+    bundle: Bundle, records: Mapping[str, str]
+) -> tuple[LiveCatalogue, dict[str, str]]:
+    """The catalogue of ``bundle`` with the overlay ``records`` (article id to JSON), and the
+    records the bundle supersedes (to be removed from the store)."""
+    if not records:
+        return LiveCatalogue(bundle), {}
+    created = manifest_time(bundle, "created_at")
+    created_at = -math.inf if created is None else created
+    superseded: dict[str, str] = {}
+    live: list[tuple[str, dict[str, Any]]] = []
+    for article_id in sorted(records):
+        raw = records[article_id]
+        try:
+            record = json.loads(raw)
+            at, op = float(record["at"]), record["op"]
+        except (ValueError, KeyError, TypeError):
+            log.error("ignoring a damaged overlay record of %r", article_id)
+            continue
+        in_bundle = bundle.has(article_id)
+        if at < created_at and (in_bundle or op == "delete"):
+            superseded[article_id] = raw
+        elif op == "delete" and not in_bundle:
+            continue  # an article published live and deleted again: simply unknown
+        else:
+            live.append((article_id, record))
+    n = len(bundle)
+    new_ids = [a for a, r in live if r["op"] == "put" and not bundle.has(a)]
+    index = {article_id: n + i for i, article_id in enumerate(new_ids)}
+
+    def row_of(article_id: str) -> int | None:
+        found = index.get(article_id)
+        if found is None and bundle.has(article_id):
+            found = bundle.row(article_id)
+        return found
+
+    meta: dict[int, dict[str, Any]] = {}
+    deleted: set[int] = set()
+    own: dict[int, list[tuple[int, float]]] = {}
+    vectors: dict[int, sp.csr_matrix] = {}
+    n_features = bundle.content_matrix.shape[1]
+    for article_id, record in live:
+        row = row_of(article_id)
+        assert row is not None
+        if record["op"] == "delete":
+            deleted.add(row)
+            continue
+        meta[row] = record["article"]
+        if row >= n and record.get("vector") and record.get("model") == bundle.version:
+            vectors[row] = _stored_vector(record["vector"], n_features)
+        if record.get("vector") is None and row < n:
+            continue  # not folded in (unpublished, or no vectorizer): its trained list stays
+        resolved = [(row_of(str(other)), float(score)) for other, score in record["neighbors"]]
+        own[row] = [(r, s) for r, s in resolved if r is not None and r != row]
+    width = int(bundle.content_neighbors.shape[1])
+    additions: dict[int, list[tuple[int, float]]] = {}
+    for row, neighbors in own.items():
+        if meta[row]["status"] == "published":
+            for other, score in neighbors:
+                additions.setdefault(other, []).append((row, score))
+    catalogue = LiveCatalogue(bundle, new_ids, meta, deleted)
+    content = dict(own)
+    for row, extra in additions.items():
+        base = content.get(row)
+        if base is None:
+            base = catalogue.content_list(row)
+        content[row] = _merge_lists(base, extra, width)
+    return LiveCatalogue(bundle, new_ids, meta, deleted, content, vectors), superseded
+
+
+# --- fold-in --------------------------------------------------------------------------------
+
+
+def _vector(bundle: Bundle, article: Article) -> sp.csr_matrix:
+    # imported on the first publish, not at start-up: scikit-learn costs seconds to import
+    from recommender.content import compose_document
+
+    params = bundle.manifest.get("parameters", {})
+    title_weight = int(params.get("title_weight", 3)) if isinstance(params, dict) else 3
+    vector = bundle.vectorizer.transform([compose_document(article, title_weight)])
+    matrix = bundle.content_matrix
+    out = sp.csr_matrix(vector, dtype=np.float32)
+    # sparse products need one index type on both sides
+    out.indices = out.indices.astype(matrix.indices.dtype)
+    out.indptr = out.indptr.astype(matrix.indptr.dtype)
+    return out
+
+
+def fold_in_article(
+    bundle: Bundle,
+    catalogue: LiveCatalogue,
+    article: Article,
+    records: Mapping[str, str],
+) -> tuple[list[tuple[str, float]], dict[str, list[Any]]]:
+    """Content neighbours of ``article`` among the catalogue's published articles, best first
+    (ties by article id), and its TF-IDF vector (to be stored with its record).
+
+    Candidates: the bundle's published, not suppressed articles, and the live articles whose
+    vectors were made with this bundle's vocabulary. Raises :class:`BundleError` when the
+    bundle has no vectorizer.
+    """
+    # deferred: scikit-learn costs seconds to import, paid on the first publish
+    from recommender.content import fold_in
+
+    vector = _vector(bundle, article)
+    n = catalogue.width
+    mask = catalogue.is_published[: catalogue.n_bundle].copy()
+    if bundle.has(article.id):
+        mask[bundle.row(article.id)] = False
+    found: dict[str, float] = {}
+    if vector.nnz and mask.any():
+        neighbors, scores = fold_in(vector, bundle.content_matrix, n, candidate_mask=mask)
+        for r, s in zip(neighbors[0], scores[0], strict=True):
+            if r >= 0 and s > 0:
+                found[bundle.article_ids[int(r)]] = float(s)
+    others = [
+        (other_id, record)
+        for other_id, record in _published_live_vectors(records, bundle.version)
+        if other_id != article.id and catalogue.has(other_id)
+    ]
+    if vector.nnz and others:
+        stacked = sp.vstack([_stored_vector(r["vector"], vector.shape[1]) for _, r in others])
+        similarity = (stacked @ vector.T).toarray().ravel()
+        for (other_id, _), s in zip(others, similarity, strict=True):
+            if s > 0:
+                found[other_id] = float(s)
+    ranked = sorted(found.items(), key=lambda pair: (-pair[1], pair[0]))[:n]
+    stored = {"indices": vector.indices.tolist(), "data": [round(float(x), 6) for x in vector.data]}
+    return ranked, stored
+
+
+def _published_live_vectors(
+    records: Mapping[str, str], version: str
+) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for article_id, raw in records.items():
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        if (
+            record.get("op") == "put"
+            and record.get("model") == version
+            and record.get("article", {}).get("status") == "published"
+            and record.get("vector")
+        ):
+            out.append((article_id, record))
+    return out
+
+
+def _stored_vector(stored: Mapping[str, list[Any]], n_features: int) -> sp.csr_matrix:
+    indices = np.asarray(stored["indices"], dtype=np.int64)
+    data = np.asarray(stored["data"], dtype=np.float32)
+    return sp.csr_matrix((data, indices, np.array([0, indices.size])), shape=(1, n_features))

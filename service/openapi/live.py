@@ -1,0 +1,217 @@
+"""The OpenAPI description of the live routes: page-view events, trending and the CMS's
+publish and unpublish (:mod:`service.live.events`, :mod:`service.live.articles`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.live.events import EVENT_TYPES, MAX_ID_LENGTH
+from service.settings import Settings
+
+
+def _response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}},
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _response(description, {"$ref": "#/components/schemas/Error"})
+
+
+def paths(settings: Settings) -> dict[str, Any]:
+    """The OpenAPI path items of the live routes: events, trending and the article lifecycle."""
+    article = {"$ref": "#/components/schemas/Article"}
+    identifier = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
+    event = {
+        "type": "object",
+        "properties": {
+            "article_id": identifier,
+            "session_id": {**identifier, "description": "The reader's session id (hashed)."},
+            "timestamp": {
+                "description": "When the page was viewed: unix seconds or ISO 8601 (default: "
+                "now); at most 5 minutes ahead, at most 48 hours old.",
+                "oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
+            },
+            "type": {"type": "string", "enum": list(EVENT_TYPES), "default": "view"},
+        },
+        "required": ["article_id", "session_id"],
+        "additionalProperties": False,
+    }
+    batch = {"type": "array", "items": event, "minItems": 1, "maxItems": settings.events_max_batch}
+    accepted = {
+        "type": "object",
+        "properties": {
+            "accepted": {"type": "integer", "minimum": 1, "description": "Events taken in."},
+            "counted": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Accepted events counted as new views (not bots or staff, not "
+                "repeats within the dedup window).",
+            },
+            "rejected": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/RejectedEvent"},
+            },
+        },
+        "required": ["accepted", "counted", "rejected"],
+    }
+    text = {"type": "string"}
+    article_input = {
+        "type": "object",
+        "description": "The fields of the articles file; body may be HTML (it is stripped).",
+        "properties": {
+            "id": {**text, "description": "If given, the id of the path."},
+            "title": {**text, "minLength": 1},
+            "body": text,
+            "category": text,
+            "tags": {"oneOf": [{"type": "array", "items": text}, text]},
+            "author": text,
+            "published_at": {"type": ["string", "null"], "format": "date-time"},
+            "url": text,
+            "image_url": {"type": ["string", "null"]},
+            "status": {**text, "default": "published"},
+            "language": text,
+        },
+        "required": ["title"],
+        "additionalProperties": False,
+    }
+    changed = {
+        "type": "object",
+        "properties": {
+            "article_id": text,
+            "status": text,
+            "new": {"type": "boolean", "description": "Not in the model: published since."},
+            "neighbors": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Folded-in content neighbours.",
+            },
+            "generation": {"type": "integer", "minimum": 1},
+        },
+        "required": ["article_id", "status", "generation"],
+    }
+    trending_item = {
+        "allOf": [article],
+        "type": "object",
+        "properties": {
+            "views": {"type": "integer", "minimum": 0, "description": "Views in the last 24 h."},
+            "score": {"type": "number", "exclusiveMinimum": 0},
+        },
+        "required": ["id", "title", "url", "category", "published_at", "image_url", "views"],
+    }
+    bad = ("400", "Bad body (bad_body, naming the field).")
+    lifecycle_errors = {
+        "401": _error("Missing or wrong bearer token (unauthorized)."),
+        "503": _error("No model loaded yet, or the live store does not answer; nothing changed."),
+    }
+    article_id = {"$ref": "#/components/parameters/article_id"}
+    return {
+        "/v1/events": {
+            "post": {
+                "operationId": "recordEvents",
+                "summary": "Record page views",
+                "description": "One view event or a batch (navigator.sendBeacon works: send the "
+                "JSON as text/plain). A body refused whole, or one whose every event is "
+                "invalid, is a 400 with the reasons and applies nothing; otherwise 202 says "
+                "how many events were accepted and counted and why the others were rejected. "
+                "Views of bots, excluded networks and staff are accepted but not counted; a "
+                "session's repeated views of an article within NEWSREC_DEDUP_MINUTES count "
+                "once.",
+                "tags": ["live"],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"oneOf": [event, batch]}},
+                        "text/plain": {
+                            "schema": {"type": "string", "description": "The same JSON."}
+                        },
+                    },
+                },
+                "responses": {
+                    "202": _response("What was accepted and counted.", accepted),
+                    "400": _error(
+                        "Nothing applied: the body is not an event or a batch of at most "
+                        "NEWSREC_EVENTS_MAX_BATCH, or no event is valid (invalid_events, with "
+                        "rejected); or a query parameter was given (bad_parameter)."
+                    ),
+                    "413": _error("The body is too large (body_too_large)."),
+                    "415": _error("Not application/json or text/plain."),
+                    "503": _error(
+                        "No model loaded yet, or the live store does not answer; nothing counted."
+                    ),
+                },
+            }
+        },
+        "/v1/trending": {
+            "get": {
+                "operationId": "trending",
+                "summary": "Trending articles",
+                "description": "Published articles whose views in the last 24 hours rise "
+                "fastest against their own rate of the 7 days before ((recent - expected) / "
+                "sqrt(expected + 1)); an article needs NEWSREC_TRENDING_MIN_VIEWS views in "
+                "the last 24 hours. Live counts merged with the model's.",
+                "tags": ["recommendations"],
+                "parameters": [
+                    {"$ref": "#/components/parameters/n"},
+                    {"$ref": "#/components/parameters/category"},
+                ],
+                "responses": {
+                    "200": _response(
+                        "The trending articles.",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "model_version": text,
+                                "category": {"type": ["string", "null"]},
+                                "items": {"type": "array", "items": trending_item},
+                            },
+                            "required": ["model_version", "category", "items"],
+                        },
+                    ),
+                    "400": {"$ref": "#/components/responses/BadParameter"},
+                    "503": {"$ref": "#/components/responses/NoModel"},
+                },
+            }
+        },
+        "/v1/articles/{article_id}": {
+            "put": {
+                "operationId": "putArticle",
+                "summary": "Publish or update an article (CMS)",
+                "description": "Live at once on every worker: a published article is folded "
+                "in with the model's vocabulary (its related list and its place in other "
+                "lists), another status unpublishes it. The next training supersedes it. "
+                "Answers 404 when NEWSREC_CMS_TOKEN is not set.",
+                "tags": ["articles"],
+                "security": [{"cmsToken": []}],
+                "parameters": [article_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": article_input}},
+                },
+                "responses": {
+                    "200": _response("The article is live.", changed),
+                    "400": _error(bad[1]),
+                    **lifecycle_errors,
+                    "404": _error("Lifecycle routes disabled: no NEWSREC_CMS_TOKEN."),
+                    "413": _error("The body is too large (body_too_large)."),
+                },
+            },
+            "delete": {
+                "operationId": "deleteArticle",
+                "summary": "Unpublish an article (CMS)",
+                "description": "The article disappears from every answer of every worker at "
+                "once (cached answers included) and is unknown afterwards.",
+                "tags": ["articles"],
+                "security": [{"cmsToken": []}],
+                "parameters": [article_id],
+                "responses": {
+                    "200": _response("The article is gone.", changed),
+                    **lifecycle_errors,
+                    "404": _error("Unknown article, or no NEWSREC_CMS_TOKEN (routes disabled)."),
+                },
+            },
+        },
+    }

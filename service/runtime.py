@@ -1,0 +1,48 @@
+"""The runtime of one app: everything a request needs besides the request itself.
+
+:func:`service.app.create_app` builds one :class:`Runtime` and keeps it in
+``app.extensions["newsrec"]``; views reach it with :func:`runtime`, the fast path is handed it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+
+if TYPE_CHECKING:
+    from service.cache import Cache
+    from service.editorial.rules import RulesBackend
+    from service.live.view import Live
+    from service.metrics import Metrics
+    from service.params import RelatedParams
+    from service.ranking import RankingOptions
+    from service.settings import Settings
+    from service.store import ModelStore
+
+#: ``app.extensions`` key of the :class:`Runtime`.
+EXTENSION = "newsrec"
+
+
+@dataclass
+class Runtime:
+    """Everything a request needs besides the request itself."""
+
+    settings: Settings
+    store: ModelStore
+    metrics: Metrics
+    options: RankingOptions
+    cache: Cache | None
+    redis_ping: Callable[[], bool]
+    openapi: dict[str, Any]
+    default_related: RelatedParams
+    rules: RulesBackend | None = None
+    live: Live | None = None
+
+
+def runtime() -> Runtime:
+    """The current app's runtime (settings, store, cache, metrics, rules, live layer)."""
+    found: Runtime = current_app.extensions[EXTENSION]
+    return found

@@ -1,0 +1,598 @@
+"""The widget in a real browser: Debian's chromium, driven by Playwright, on a news page.
+
+The real service (``python -m service``, gunicorn) serves a bundle trained on a generated
+sample; a second local server, on another port and so another origin, serves
+``tests/data/widget/article.html`` filled in with a real article, as a news site would. The
+images of the sample (``https://news.example.com/img/...``) are answered inside the browser
+with drawn placeholders: the tests never leave the machine.
+
+"No console errors" means: no uncaught exception and no console message of level error, except
+the browser's own "Failed to load resource" lines for requests that are meant to fail (to the
+stopped service; the view beacon while ``POST /v1/events`` does not exist yet and answers 404).
+No script can silence those lines: the browser writes them for any failed request.
+
+Screenshots go to ``test-artifacts/`` at the root of the repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import pytest
+
+from tests.support import CHROMIUM_ARGS, free_port, require_chromium
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "tests" / "data" / "widget" / "article.html"
+WIDGET_JS = ROOT / "service" / "static" / "widget.js"
+ARTIFACTS = ROOT / "test-artifacts"
+IMAGE_HOST = "https://news.example.com/"
+#: The live-signals work adds 1h/24h windows; until then the page asks for a window that exists.
+WINDOW = "7d"
+TIMEOUT_MS = 15_000
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> Path:
+    return require_chromium()
+
+
+@pytest.fixture(scope="module")
+def sample(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """~300 generated articles, a bundle trained on them, and the articles by id."""
+    from recommender.sources.sample import generate_sample
+    from recommender.train import train
+
+    root = tmp_path_factory.mktemp("widget")
+    info = generate_sample(root / "data", n_articles=300, days=10, seed=7)
+    train(info.articles_path, info.views_path, root / "models")
+    articles = {}
+    with open(info.articles_path, encoding="utf-8") as lines:
+        for line in lines:
+            article = json.loads(line)
+            articles[article["id"]] = article
+    return {"root": root, "models": root / "models", "articles": articles}
+
+
+class PageServer:
+    """The news site: serves ``pages`` (path -> (content type, bytes)) on its own port."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[str, bytes]] = {}
+        pages = self.pages
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                found = pages.get(urllib.parse.urlsplit(self.path).path)
+                if found is None:
+                    self.send_error(404)
+                    return
+                content_type, body = found
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> PageServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[PageServer]:
+    with PageServer() as server:
+        yield server
+
+
+@dataclass
+class Service:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        """Stop gunicorn (SIGTERM: a SIGKILLed master would leave workers holding the port)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+def _start_service(models: Path, origin: str, directory: Path) -> Service:
+    """``python -m service`` on a free port serving ``models``, open to ``origin`` only."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSREC_", "PROMETHEUS_"))}
+    env.update(
+        {
+            "NEWSREC_MODELS_DIR": str(models),
+            "NEWSREC_HOST": "127.0.0.1",
+            "NEWSREC_PORT": str(port),
+            "NEWSREC_WORKERS": "1",
+            "NEWSREC_LOG_LEVEL": "WARNING",
+            "NEWSREC_CORS_ORIGINS": origin,
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    log = directory / f"service-{port}.log"
+    with open(log, "wb") as out:
+        # cwd: whatever the service may write by default lands in the test's directory
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service"], env=env, cwd=directory, stdout=out, stderr=out
+        )
+    running = Service(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(running.url + "/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return running
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            running.stop()
+            pytest.fail(f"the service did not become ready:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+class Services:
+    """One running service at a time, shared by the tests; started again after a test that
+    stopped it (starting one costs seconds)."""
+
+    def __init__(self, models: Path, origin: str, directory: Path) -> None:
+        self.models, self.origin, self.directory = models, origin, directory
+        self.current: Service | None = None
+
+    def running(self) -> Service:
+        if self.current is None or self.current.process.poll() is not None:
+            self.current = _start_service(self.models, self.origin, self.directory)
+        return self.current
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.stop()
+
+
+@pytest.fixture(scope="module")
+def services(
+    sample: dict[str, Any], site: PageServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
+    pool = Services(sample["models"], site.origin, tmp_path_factory.mktemp("service"))
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture
+def service(services: Services) -> Service:
+    """A running service (a test may stop it)."""
+    return services.running()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _placeholder(route: Any) -> None:
+    """A drawn stand-in for the sample's images (their host does not exist)."""
+    url = route.request.url
+    if route.request.resource_type != "image":
+        route.abort()
+        return
+    hue = int(hashlib.sha256(url.encode()).hexdigest()[:2], 16) * 360 // 256
+    name = url.rsplit("/", 1)[-1]
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360">'
+        f'<rect width="640" height="360" fill="hsl({hue},45%,62%)"/>'
+        '<text x="320" y="195" font-family="sans-serif" font-size="36" text-anchor="middle" '
+        f'fill="#fff">{name}</text></svg>'
+    )
+    route.fulfill(status=200, content_type="image/svg+xml", body=svg)
+
+
+@dataclass
+class Visit:
+    """One browser tab on the site, recording what the widget did."""
+
+    page: Any
+    requests: list[Any] = field(default_factory=list)
+    console: list[Any] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def errors(self, may_fail: str | None = None, events_404: bool = False) -> list[str]:
+        """Console errors and uncaught exceptions, minus the failed loads that are expected:
+        requests under ``may_fail``, and a 404 of ``/v1/events`` when ``events_404``."""
+        found = list(self.page_errors)
+        for message in self.console:
+            if message.type != "error":
+                continue
+            url = message.location.get("url", "")
+            if message.text.startswith("Failed to load resource"):
+                if may_fail and url.startswith(may_fail):
+                    continue
+                if events_404 and url.endswith("/v1/events") and "status of 404" in message.text:
+                    continue
+            found.append(f"{message.text} ({url})")
+        return found
+
+    def api_requests(self, path: str) -> list[Any]:
+        return [r for r in self.requests if urllib.parse.urlsplit(r.url).path == path]
+
+
+@pytest.fixture
+def visit(browser: Any) -> Iterator[Visit]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.route(f"{IMAGE_HOST}**", _placeholder)
+    page = context.new_page()
+    recorded = Visit(page)
+    page.on("request", lambda request: recorded.requests.append(request))
+    page.on("console", lambda message: recorded.console.append(message))
+    page.on("pageerror", lambda error: recorded.page_errors.append(str(error)))
+    try:
+        yield recorded
+    finally:
+        context.close()
+
+
+def _article_page(
+    sample: dict[str, Any], service_url: str, article_id: str, teaser_id: str, widget_script: str
+) -> bytes:
+    article = sample["articles"][article_id]
+    teaser = sample["articles"][teaser_id]
+    paragraphs = re.findall(r"<p>.*?</p>", article["body"], flags=re.S)[:4]
+    page = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+        service=service_url,
+        widget_script=widget_script,
+        article_id=article_id,
+        title=article["title"],
+        category=article["category"],
+        author=article["author"],
+        published_at=article["published_at"],
+        published_on=article["published_at"][:10],
+        image_url=article["image_url"],
+        body="\n".join(paragraphs),
+        teaser_id=teaser_id,
+        teaser_title=teaser["title"],
+        teaser_url=teaser["url"],
+        window=WINDOW,
+    )
+    return page.encode()
+
+
+def _choose_articles(service_url: str) -> tuple[str, str]:
+    """A much-read article, and the first article its related list shows (the teaser that the
+    page shows too, so the widget must leave it out)."""
+    popular = _get_json(f"{service_url}/v1/most-viewed?window=7d&n=1")["items"][0]["id"]
+    related = _get_json(f"{service_url}/v1/articles/{popular}/related?n=5")["items"]
+    return popular, related[0]["id"]
+
+
+def _screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _wait_for_state(page: Any, block: str, state: str) -> None:
+    page.wait_for_selector(
+        f"[{block}][data-newsrec-state={state}]", state="attached", timeout=TIMEOUT_MS
+    )
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+
+def test_widget_renders_related_and_most_viewed_on_a_news_page(
+    sample: dict[str, Any], site: PageServer, service: Service, visit: Visit
+) -> None:
+    article_id, teaser_id = _choose_articles(service.url)
+    script = f'<script src="{service.url}/widget.js" async></script>'
+    site.pages["/news/article.html"] = (
+        "text/html; charset=utf-8",
+        _article_page(sample, service.url, article_id, teaser_id, script),
+    )
+    expected = _get_json(f"{service.url}/v1/articles/{article_id}/related?n=5&exclude={teaser_id}")[
+        "items"
+    ]
+    most_viewed = _get_json(f"{service.url}/v1/most-viewed?window={WINDOW}&n=5")["items"]
+    page = visit.page
+
+    page.goto(f"{site.origin}/news/article.html")
+    _wait_for_state(page, "data-newsrec-related", "done")
+    _wait_for_state(page, "data-newsrec-most-viewed", "done")
+
+    # the request: five related articles, leaving out the teaser already on the page
+    (related_request,) = visit.api_requests(f"/v1/articles/{article_id}/related")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(related_request.url).query)
+    assert query == {"n": ["5"], "exclude": [teaser_id]}
+    assert related_request.headers.get("origin") == site.origin
+
+    # five accessible cards, in the API's order, with real links
+    section = page.locator("main section.newsrec--related")
+    assert section.get_attribute("aria-label") == "You might also like"
+    assert section.locator("h2.newsrec__title").inner_text() == "You might also like"
+    cards = section.locator("ul.newsrec__list > li.newsrec__item > a.newsrec__card")
+    assert cards.count() == 5
+    hrefs = [cards.nth(i).get_attribute("href") for i in range(5)]
+    assert hrefs == [item["url"] for item in expected]
+    assert sample["articles"][teaser_id]["url"] not in hrefs
+    assert article_id not in [item["id"] for item in expected]
+    for i, item in enumerate(expected):
+        card = cards.nth(i)
+        assert card.locator(".newsrec__headline").inner_text() == item["title"]
+        assert card.locator(".newsrec__section").inner_text().lower() == item["category"]
+        date = card.locator("time.newsrec__date")
+        assert date.get_attribute("datetime") == item["published_at"]
+        image = card.locator("img.newsrec__image")
+        assert image.get_attribute("src") == item["image_url"]
+        assert image.get_attribute("alt") == ""  # decorative: the headline names the link
+        assert image.get_attribute("loading") == "lazy"
+
+    # most viewed: the window passed through as given, a ranked list in the sidebar
+    (most_viewed_request,) = visit.api_requests("/v1/most-viewed")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(most_viewed_request.url).query)
+    assert query == {"n": ["5"], "window": [WINDOW]}
+    ranked = page.locator("aside section.newsrec--most-viewed")
+    assert ranked.get_attribute("aria-label") == "Most read"
+    titles = ranked.locator("ol.newsrec__list .newsrec__headline").all_inner_texts()
+    assert titles == [item["title"] for item in most_viewed]
+
+    # one view beacon for this article, as text/plain, with a first-party session id
+    (beacon,) = visit.api_requests("/v1/events")
+    assert beacon.method == "POST"
+    assert beacon.headers["content-type"].startswith("text/plain")
+    sent = json.loads(beacon.post_data)
+    session_id = sent.pop("session_id")
+    assert sent == {"type": "view", "article_id": article_id}
+    assert re.fullmatch(r"[0-9a-f]{32}", session_id)
+    stored = json.loads(page.evaluate("localStorage.getItem('newsrec_session')"))
+    assert stored["id"] == session_id
+
+    # scanning again (a single-page app would) renders nothing twice and sends no second view
+    page.evaluate("window.newsrecWidget.scan()")
+    page.wait_for_timeout(300)
+    assert len(visit.api_requests("/v1/events")) == 1
+    assert page.locator("section.newsrec").count() == 2
+
+    _screenshot(page, "widget-article.png")
+    # 202: taken in; a 404 (the events route missing) must not break anything either
+    beacon_status = beacon.response().status
+    assert beacon_status in (202, 404)
+    assert visit.errors(events_404=beacon_status == 404) == []
+
+    # the next page of the visit: a new view, the same session
+    page.reload()
+    _wait_for_state(page, "data-newsrec-related", "done")
+    beacons = visit.api_requests("/v1/events")
+    assert len(beacons) == 2
+    assert json.loads(beacons[1].post_data)["session_id"] == session_id
+    assert visit.errors(events_404=beacon_status == 404) == []
+
+
+def test_widget_from_an_origin_not_allowed_renders_nothing(
+    sample: dict[str, Any], site: PageServer, service: Service, visit: Visit
+) -> None:
+    article_id, teaser_id = _choose_articles(service.url)
+    script = f'<script src="{service.url}/widget.js" async></script>'
+    site.pages["/foreign/article.html"] = (
+        "text/html; charset=utf-8",
+        _article_page(sample, service.url, article_id, teaser_id, script),
+    )
+    # the same page under another name is another origin, which the service does not allow
+    page = visit.page
+    page.goto(f"http://localhost:{site.port}/foreign/article.html")
+    _wait_for_state(page, "data-newsrec-related", "empty")
+    _wait_for_state(page, "data-newsrec-most-viewed", "empty")
+    assert page.locator("section.newsrec").count() == 0
+    assert visit.page_errors == []
+    # the browser refused the answers: CORS errors only, nothing of the widget itself
+    blocked = [m.text for m in visit.console if m.type == "error"]
+    assert blocked and all("CORS" in t or "Failed to" in t for t in blocked), blocked
+
+
+def test_widget_page_renders_without_blocks_when_the_service_is_down(
+    sample: dict[str, Any], site: PageServer, service: Service, visit: Visit
+) -> None:
+    article_id, teaser_id = _choose_articles(service.url)
+    service.stop()
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(service.url + "/healthz", timeout=2)
+    page = visit.page
+
+    # the snippet as sites paste it: the script itself cannot load
+    script = f'<script src="{service.url}/widget.js" async></script>'
+    site.pages["/down/article.html"] = (
+        "text/html; charset=utf-8",
+        _article_page(sample, service.url, article_id, teaser_id, script),
+    )
+    page.goto(f"{site.origin}/down/article.html")
+    page.wait_for_load_state("load")
+    assert page.locator("article h1").inner_text() == sample["articles"][article_id]["title"]
+    assert page.locator("section.newsrec").count() == 0
+    assert page.locator("[data-newsrec-related]").inner_html() == ""
+    assert visit.errors(may_fail=service.url) == []
+
+    # the script cached (or hosted by the site) but the API down: the widget runs, its
+    # requests fail, and it hides its blocks without a word on the console
+    site.pages["/assets/widget.js"] = ("text/javascript", WIDGET_JS.read_bytes())
+    script = f'<script src="/assets/widget.js" data-newsrec-api="{service.url}" async></script>'
+    site.pages["/down/self-hosted.html"] = (
+        "text/html; charset=utf-8",
+        _article_page(sample, service.url, article_id, teaser_id, script),
+    )
+    page.goto(f"{site.origin}/down/self-hosted.html")
+    _wait_for_state(page, "data-newsrec-related", "empty")
+    _wait_for_state(page, "data-newsrec-most-viewed", "empty")
+    assert page.locator("section.newsrec").count() == 0
+    assert page.locator("[data-newsrec-related]").is_hidden()
+    assert page.locator("[data-newsrec-most-viewed]").is_hidden()
+    assert page.locator("article h1").is_visible()
+    assert visit.api_requests(f"/v1/articles/{article_id}/related")  # it did try
+    _screenshot(page, "widget-article-service-down.png")
+    assert visit.errors(may_fail=service.url) == []
+
+
+HOSTILE_PAGE = """<!doctype html>
+<html lang="en-GB"><head><meta charset="utf-8"><title>hostile</title></head><body>
+<article data-article-id="a1"><h1>An article</h1></article>
+<aside><p data-article-id="t1">teaser</p><p data-article-id="t,2">an id with a comma</p></aside>
+<div data-newsrec-related data-article-id="a1" data-n="7" data-exclude=" x1 ,x2,a1"
+     data-title="<i>Read more</i>" data-heading-level="3"></div>
+<div data-newsrec-most-viewed data-window="24h" data-category="sports"><p>fallback</p></div>
+<script src="/assets/widget.js" data-newsrec-api="https://newsrec.test/" data-newsrec-beacon="off"
+        async></script>
+</body></html>
+"""
+
+
+def test_widget_escapes_what_the_api_sends_and_keeps_only_web_links(
+    site: PageServer, visit: Visit
+) -> None:
+    """The API is played by the browser itself here: answers no real service would give."""
+    hostile: dict[str, Any] = {
+        "items": [
+            {
+                "id": "h1",
+                "title": '<img src=x onerror="window.pwned=1">',
+                "url": "https://news.example.com/h1",
+                "image_url": "javascript:window.pwned=2",
+                "category": "<b>bold</b>",
+                "published_at": "not a date",
+            },
+            {"id": "h2", "title": "script link", "url": "javascript:window.pwned=3"},
+            {"id": "h3", "title": "data link", "url": "data:text/html,<script>1</script>"},
+            {
+                "id": "h4",
+                "title": "relative link, data image",
+                "url": "/local/h4",
+                "image_url": "data:image/png;base64,iVBORw0KGgo=",
+                "published_at": "2026-10-30T08:00:00Z",
+            },
+            {"id": "h5", "title": "", "url": "https://news.example.com/h5"},
+            "not an object",
+        ]
+    }
+
+    def api(route: Any) -> None:
+        headers = {"Access-Control-Allow-Origin": site.origin}
+        if "/most-viewed" in route.request.url:
+            route.fulfill(status=500, headers=headers, json={"error": {"code": "x"}})
+        else:
+            route.fulfill(status=200, headers=headers, json=hostile)
+
+    site.pages["/assets/widget.js"] = ("text/javascript", WIDGET_JS.read_bytes())
+    site.pages["/hostile.html"] = ("text/html; charset=utf-8", HOSTILE_PAGE.encode())
+    page = visit.page
+    page.route("https://newsrec.test/**", api)
+    page.goto(f"{site.origin}/hostile.html")
+    _wait_for_state(page, "data-newsrec-related", "done")
+    _wait_for_state(page, "data-newsrec-most-viewed", "empty")
+
+    (request,) = visit.api_requests("/v1/articles/a1/related")
+    assert request.url.startswith("https://newsrec.test/v1/")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+    # the block's own id is never excluded; an id the API cannot take is left out
+    assert query == {"n": ["7"], "exclude": ["t1,x1,x2"]}
+
+    section = page.locator("section.newsrec--related")
+    assert section.get_attribute("aria-label") == "<i>Read more</i>"
+    assert section.locator("h3.newsrec__title").inner_text() == "<i>Read more</i>"
+    cards = section.locator("a.newsrec__card")
+    assert cards.count() == 2
+    first, relative = cards.nth(0), cards.nth(1)
+    assert first.locator(".newsrec__headline").inner_text() == hostile["items"][0]["title"]
+    assert first.locator(".newsrec__section").inner_text().lower() == "<b>bold</b>"
+    assert first.locator("img, time").count() == 0  # a javascript: image, a date that is none
+    assert relative.get_attribute("href") == f"{site.origin}/local/h4"
+    assert relative.locator("img").count() == 0
+    assert relative.locator("time").get_attribute("datetime") == "2026-10-30T08:00:00Z"
+    assert relative.locator("time").inner_text() == "30 Oct 2026"  # the page's language
+    assert section.locator("i, b, script").count() == 0
+    assert page.evaluate("window.pwned") is None
+
+    # most viewed: the window passed through as given; a failing answer hides the block
+    (request,) = visit.api_requests("/v1/most-viewed")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+    assert query == {"n": ["5"], "window": ["24h"], "category": ["sports"]}
+    assert page.locator("[data-newsrec-most-viewed]").is_hidden()
+    assert visit.api_requests("/v1/events") == []  # data-newsrec-beacon="off"
+    assert visit.page_errors == []
+    assert visit.errors(may_fail="https://newsrec.test/v1/most-viewed") == []
+
+
+def test_widget_sends_views_to_the_events_base_when_given(
+    sample: dict[str, Any], site: PageServer, service: Service, visit: Visit
+) -> None:
+    # the same service under another name stands for an events pool of its own
+    events_base = service.url.replace("127.0.0.1", "localhost")
+    assert events_base != service.url
+    article_id, teaser_id = _choose_articles(service.url)
+    script = (
+        f'<script src="{service.url}/widget.js" data-newsrec-events="{events_base}/" '
+        "async></script>"
+    )
+    site.pages["/news/pooled.html"] = (
+        "text/html; charset=utf-8",
+        _article_page(sample, service.url, article_id, teaser_id, script),
+    )
+    page = visit.page
+    page.goto(f"{site.origin}/news/pooled.html")
+    _wait_for_state(page, "data-newsrec-related", "done")
+    page.wait_for_timeout(300)
+    (beacon,) = visit.api_requests("/v1/events")
+    assert beacon.url == f"{events_base}/v1/events"  # not the API's base, no double slash
+    assert json.loads(beacon.post_data)["article_id"] == article_id
+    assert all(
+        r.url.startswith(service.url)
+        for r in visit.api_requests(f"/v1/articles/{article_id}/related")
+    )
