@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 ROUTE = "newsrec.route"
+#: On every answer: browsers must take the declared type (JSON, script) as it is, never sniff.
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
 
 
 class RequestIds:
@@ -72,7 +74,8 @@ class RequestIds:
 class NewsrecFlask(Flask):
     """Flask with the service's per-request bookkeeping.
 
-    Request ids, the ``X-Request-ID`` header and the request metrics sit in :meth:`wsgi_app`,
+    Request ids, the ``X-Request-ID`` and ``X-Content-Type-Options`` headers and the request
+    metrics sit in :meth:`wsgi_app`,
     around Flask, instead of ``before_request``/``after_request`` hooks: every request pays for
     them, cached answers included, and at this level they cost a fraction of the hooks. A
     repeated page read is answered there too, from :mod:`service.fastpath`, without Flask.
@@ -106,7 +109,7 @@ class NewsrecFlask(Flask):
                 found = None
             if found is not None:
                 route, status, body, headers = found
-                headers.append(("X-Request-ID", request_id))
+                headers += (("X-Request-ID", request_id), NOSNIFF)
                 start_response(status, headers)
                 self.metrics.observe_request(
                     "GET", route, int(status[:3]), time.perf_counter() - started
@@ -117,7 +120,7 @@ class NewsrecFlask(Flask):
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             nonlocal status_line
             status_line = status
-            headers.append(("X-Request-ID", request_id))
+            headers += (("X-Request-ID", request_id), NOSNIFF)
             return start_response(status, headers, exc_info)
 
         try:

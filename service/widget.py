@@ -106,7 +106,6 @@ def _serve(name: str) -> Response:
         response.set_etag(served.version)
     response.vary.add("Accept-Encoding")
     response.headers["Cache-Control"] = cache
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.make_conditional(request)  # 304 for a matching If-None-Match (in place)
     return response
 

@@ -21,6 +21,7 @@ from service.editorial.rules import (
     parse_rule,
 )
 from service.errors import ApiError
+from service.jsonbody import BodyError, bounded_json
 from service.params import parse_bounded_integer, parse_none, parse_values
 from service.ranking import (
     known_categories,
@@ -77,10 +78,12 @@ def _protect_rules(response: Response) -> Response:
 def _json_body() -> Any:
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise InvalidRule("body", f"the body must be at most {MAX_BODY_BYTES} bytes")
-    data = request.get_json(silent=True)
-    if data is None:
+    if not request.is_json:
         raise InvalidRule("body", "send a JSON object with Content-Type: application/json")
-    return data
+    try:
+        return bounded_json(request.get_data(cache=False), max_bytes=MAX_BODY_BYTES)
+    except BodyError as exc:
+        raise InvalidRule("body", f"send a JSON object ({exc})") from None
 
 
 def _check_known(data: dict[str, Any], rt: Runtime) -> None:

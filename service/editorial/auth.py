@@ -356,7 +356,7 @@ def protect_page(response: Response) -> Response:
     only (a script smuggled into data could not run or call out)."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    # X-Content-Type-Options: nosniff is on every answer of the app (service.app)
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

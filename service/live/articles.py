@@ -49,6 +49,7 @@ from recommender.bundle import Bundle
 from recommender.errors import BundleError, UnknownArticleError
 from service.editorial.auth import bearer_ok
 from service.errors import ApiError, NoModel
+from service.jsonbody import BodyError, check_json_bounds
 from service.live.catalogue import fold_in_article
 from service.live.counts import LiveUnavailable
 from service.runtime import Runtime, runtime
@@ -216,7 +217,12 @@ def put_article(article_id: str) -> Response:
     _authorise(rt.settings.cms_token)
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise ApiError(413, "body_too_large", f"the body may be at most {MAX_BODY_BYTES} bytes")
-    article = parse_article(article_id, request.get_data(cache=False))
+    data = request.get_data(cache=False)
+    try:
+        check_json_bounds(data, max_bytes=MAX_BODY_BYTES)
+    except BodyError as exc:
+        raise BadBody(str(exc)) from None
+    article = parse_article(article_id, data)
     live = _live()
     bundle = _current_bundle(rt)
     try:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import logging
 import math
 import re
@@ -48,6 +47,7 @@ from flask import Blueprint, Response, current_app, request
 
 from service.answers import cache_key, dumps
 from service.errors import ApiError, BadParameter, NoModel
+from service.jsonbody import BodyError, bounded_json
 from service.live.bots import TrafficFilter, parse_networks
 from service.live.counts import FUTURE_TOLERANCE, MAX_EVENT_AGE, LiveUnavailable, View
 from service.live.eventlog import EventLog
@@ -188,9 +188,10 @@ def parse_body(data: bytes, max_batch: int) -> list[Any]:
     """The events of a body (one or a list); raises :class:`InvalidEvents` for a body that
     is refused whole."""
     try:
-        payload = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidEvents("the body must be a JSON event or a JSON array of events") from None
+        payload = bounded_json(data, max_bytes=max_batch * BYTES_PER_EVENT)
+    except BodyError as exc:
+        message = "the body must be a JSON event or a JSON array of events"
+        raise InvalidEvents(f"{message} ({exc})") from None
     if isinstance(payload, dict):
         return [payload]
     if not isinstance(payload, list):
