@@ -30,7 +30,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MKL_NUM_THREADS=1 \
     NEWSREC_HOST=0.0.0.0 \
     NEWSREC_PORT=8000 \
-    NEWSREC_MODELS_DIR=/models
+    NEWSREC_MODELS_DIR=/models \
+    NEWSREC_STATE_DIR=/var/lib/newsrec/state
+# The state dir holds live counts and article changes without Redis (shared by the workers).
 # BLAS thread pools at 1: gunicorn runs several worker processes per core already, and each
 # pool sized to every core would oversubscribe the CPU under load.
 

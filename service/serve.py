@@ -112,6 +112,17 @@ def main() -> int:
         log.warning("%s is unset: using a random key until this server stops", name)
     for name in Settings.unknown_variables(environ):
         log.warning("%s is set but no setting reads it (a typo?)", name)
+    if not (settings.live_redis_url or settings.redis_url):
+        # the workers' shared live store: made here once, so a path that cannot be written
+        # stops the start with one clear line rather than every worker failing to boot
+        from service.live.counts import LiveUnavailable
+        from service.live.sqlite_store import SqliteLiveStore
+
+        try:
+            SqliteLiveStore(settings.live_db).close()
+        except LiveUnavailable as exc:
+            print(f"newsrec serve: error: NEWSREC_STATE_DIR: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     created = None
     if not environ.get("PROMETHEUS_MULTIPROC_DIR"):
         created = tempfile.mkdtemp(prefix="newsrec-metrics-")

@@ -71,6 +71,7 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     secure_cookies: bool = True
     live_redis_url: str | None = None
+    state_dir: Path | None = None
     live_refresh_seconds: float = 5.0
     live_flush_seconds: float = 1.0
     events_max_batch: int = 500
@@ -121,6 +122,13 @@ class Settings:
         """``NEWSREC_*`` variables that no setting reads (most likely typos)."""
         known = {var.name for var in ENV_VARS}
         return sorted(k for k in environ if k.startswith(PREFIX) and k not in known)
+
+    @property
+    def live_db(self) -> Path:
+        """The embedded live store's file: ``live.sqlite3`` in ``NEWSREC_STATE_DIR``, by
+        default in the folder ``state`` beside the models directory."""
+        state = self.state_dir if self.state_dir is not None else self.models_dir.parent / "state"
+        return state / "live.sqlite3"
 
     def blend_params(self) -> BlendParams:
         """The ranking parameters these settings choose."""

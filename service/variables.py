@@ -512,9 +512,20 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "",
         "a redis://, rediss:// or unix:// URL",
         "Redis of the live counts and article lifecycle changes (unset: NEWSREC_REDIS_URL; "
-        "neither: kept per worker process). Needs a Redis that does not evict keys "
-        "(`maxmemory-policy noeviction` or `volatile-*`).",
+        "neither: an SQLite file in NEWSREC_STATE_DIR, shared by the workers of one host). "
+        "Needs a Redis that does not evict keys (`maxmemory-policy noeviction` or "
+        "`volatile-*`).",
         _redis_url,
+    ),
+    EnvVar(
+        "NEWSREC_STATE_DIR",
+        "state_dir",
+        "",
+        "a directory path",
+        "Where the service keeps its state without Redis: `live.sqlite3`, the live counts and "
+        "article lifecycle changes shared by every worker of the host (unset: the folder "
+        "`state` beside NEWSREC_MODELS_DIR). Must be writable: start-up fails otherwise.",
+        _path,
     ),
     EnvVar(
         "NEWSREC_LIVE_REFRESH_SECONDS",

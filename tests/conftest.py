@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,8 @@ def make_app(models_dir: Path) -> Callable[..., Flask]:
         isolated = {
             "rules_db": models_dir.parent / "rules.sqlite3",
             "event_log_dir": models_dir.parent / "events",
+            # each app its own live store (the file every worker of one service shares)
+            "state_dir": Path(tempfile.mkdtemp(prefix="state-", dir=models_dir.parent)),
             # the fixtures' scores are computed by hand without the popularity prior and the
             # popular candidates (tests/test_blend.py and test_live_windows.py check them)
             "popularity_weight": 0.0,

@@ -3,9 +3,10 @@
 The store
 ---------
 :class:`LiveStore` is the small interface; :class:`RedisLiveStore` keeps everything in Redis
-(shared by all workers and instances, survives restarts), :class:`LocalLiveStore` in the
-process (a laptop without Redis: counts and lifecycle changes are then per worker process).
-Both pass the same contract tests. What they keep (Redis keys, all under ``nr:live:``):
+(shared by all workers and instances, survives restarts), :class:`SqliteLiveStore` in one
+SQLite file (the default without Redis: shared by every worker of one host, survives
+restarts; :mod:`service.live.sqlite_store`), :class:`LocalLiveStore` in the process (tests).
+All pass the same contract tests. What they keep (Redis keys, all under ``nr:live:``):
 
 - ``seen:<session hash>:<article id>``: one key per (session, article) pair seen within the
   dedup window, ``SET NX PX`` with the window as its lifetime: no row per view, and the

@@ -2,8 +2,9 @@
 
 The CMS calls ``PUT /v1/articles/{article_id}`` on publish and update and ``DELETE`` on
 unpublish (bearer ``NEWSREC_CMS_TOKEN``). Changes are kept in the live store (Redis: every
-worker and instance sees them, and they survive a restart) as one *overlay record* per article,
-and every change bumps the *lifecycle generation*.
+worker and instance sees them; without Redis an SQLite file that every worker of the host
+shares; both survive a restart) as one *overlay record* per article, and every change bumps
+the *lifecycle generation*.
 
 Publishing folds the article in at once: the worker that takes the ``PUT`` vectorises it with
 the bundle's own TF-IDF vocabulary (``bundle.vectorizer``), finds its content neighbours among
@@ -21,9 +22,9 @@ article: it is no longer a candidate anywhere (related, fallback lists, most vie
 and after a ``DELETE`` it is unknown (404, events refused).
 
 How every worker sees a change within about 100 ms: the generation is part of every cache key
-(``<model version>~g<generation>``), each worker reads it with one ``GET`` at most every
-100 ms and, when it moved, reloads the records and rebuilds its catalogue; old cache entries
-are simply never asked for again.
+(``<model version>~g<generation>``), each worker reads it (one Redis ``GET`` or SQLite
+``SELECT``) at most every 100 ms and, when it moved, reloads the records and rebuilds its
+catalogue; old cache entries are simply never asked for again.
 
 The next training supersedes the overlay: a record older than the loaded bundle's
 ``created_at`` is ignored (and removed from the store) when the bundle has the article, so an
@@ -96,7 +97,7 @@ class LiveStoreUnavailable(ApiError):
         super().__init__(
             503,
             "live_unavailable",
-            f"the live store (Redis) does not answer; nothing was changed ({detail})",
+            f"the live store does not answer; nothing was changed ({detail})",
             headers={"Retry-After": "5"},
         )
 

@@ -309,7 +309,7 @@ def record_events(rt: Runtime, ingest: EventIngest, environ: WSGIEnvironment, da
         raise ApiError(
             503,
             "live_unavailable",
-            f"the live store (Redis) does not answer; nothing was counted ({exc})",
+            f"the live store does not answer; nothing was counted ({exc})",
             headers={"Retry-After": "5"},
         ) from None
     counted = [v for v, flag in zip(views, flags, strict=True) if flag]

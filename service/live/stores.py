@@ -1,8 +1,10 @@
 """The live store interface, its in-process implementation and the background turns.
 
 :class:`LiveStore` is the small interface (:mod:`service.live` says what it keeps);
-:class:`LocalLiveStore` keeps it in the process, :class:`service.live.redis_store.RedisLiveStore`
-in Redis. Both pass the same contract tests.
+:class:`LocalLiveStore` keeps it in the process (tests, and one process alone),
+:class:`service.live.sqlite_store.SqliteLiveStore` in an SQLite file of the host (the default
+without Redis), :class:`service.live.redis_store.RedisLiveStore` in Redis. All pass the same
+contract tests.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ def _every(
 
 
 class LocalLiveStore:
-    """:class:`LiveStore` in this process: for one worker without Redis (a laptop, tests).
+    """:class:`LiveStore` in this process: for tests and a single process (the service's
+    workers share :class:`service.live.sqlite_store.SqliteLiveStore` instead).
 
     Parameters
     ----------

@@ -35,7 +35,8 @@ from service.live.counts import (
     window_buckets,
 )
 from service.live.redis_store import RedisLiveStore
-from service.live.stores import LiveStore, LocalLiveStore, start_every
+from service.live.sqlite_store import SqliteLiveStore
+from service.live.stores import LiveStore, start_every
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -445,7 +446,8 @@ class Live:
 
 
 def build_live(settings: Settings) -> Live:
-    """The live layer ``settings`` ask for: in Redis when a URL is set, else in process."""
+    """The live layer ``settings`` ask for: in Redis when a URL is set, else in the host's
+    SQLite file (:class:`service.live.sqlite_store.SqliteLiveStore`)."""
     url = settings.live_redis_url or settings.redis_url
     dedup_seconds = settings.dedup_minutes * 60
     store: LiveStore
@@ -459,8 +461,10 @@ def build_live(settings: Settings) -> Live:
             flush_seconds=settings.live_flush_seconds,
         )
     else:
-        log.info("no NEWSREC_REDIS_URL: live counts and lifecycle changes are per process")
-        store = LocalLiveStore(dedup_seconds=dedup_seconds)
+        # every worker of the host shares the file; raises LiveUnavailable when it cannot be
+        # made (start-up fails: per-worker state would half-apply a takedown)
+        store = SqliteLiveStore(settings.live_db, dedup_seconds=dedup_seconds)
+        log.info("no NEWSREC_REDIS_URL: live counts and lifecycle changes in %s", store.location)
     return Live(
         store,
         refresh_seconds=settings.live_refresh_seconds,

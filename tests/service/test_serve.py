@@ -162,6 +162,18 @@ def test_serve_refuses_a_bad_setting_naming_the_variable(tmp_path: Path) -> None
     assert b"NEWSREC_WORKERS='many': expected an integer from 1 to 256" in done.stderr
 
 
+def test_serve_refuses_a_state_dir_it_cannot_write(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    env = _service_env(tmp_path, free_port(), NEWSREC_STATE_DIR=str(blocker))
+    env.pop("NEWSREC_REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "service"], env=env, cwd=ROOT, capture_output=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert b"NEWSREC_STATE_DIR" in done.stderr and b"live store" in done.stderr
+
+
 def _wait_ready(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + 30
     while True:

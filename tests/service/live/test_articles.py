@@ -76,10 +76,11 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
 
 
 @pytest.fixture
-def sample_client(sample: Sample) -> FlaskClient:
+def sample_client(sample: Sample, tmp_path: Path) -> FlaskClient:
     # the fold-in's own lists: no popular candidates, no popularity prior
     settings = Settings(
         models_dir=sample.models,
+        state_dir=tmp_path / "state",
         cms_token=TOKEN,
         event_log_dir=None,
         popularity_weight=0.0,

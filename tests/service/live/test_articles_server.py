@@ -41,7 +41,8 @@ def _request(url: str, method: str = "GET") -> tuple[int, bytes, str]:
 @contextlib.contextmanager
 def serving(tmp_path: Path, **extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``python -m service`` with 2 workers on DB 14: its base URL and process (stopped
-    gracefully at the end); ``extra`` adds environment variables."""
+    gracefully at the end); ``extra`` adds or replaces environment variables (an empty
+    ``NEWSREC_REDIS_URL``: no Redis)."""
     models = tmp_path / "models"
     publish_bundle(models, "20261101T120000Z-v1")
     port = free_port()
@@ -56,8 +57,8 @@ def serving(tmp_path: Path, **extra: str) -> Iterator[tuple[str, subprocess.Pope
         NEWSREC_EVENT_LOG_DIR="off",
         NEWSREC_RULES_DB=str(tmp_path / "rules.sqlite3"),
         NEWSREC_LOG_LEVEL="WARNING",
-        **extra,
     )
+    env.update(extra)
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "service"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT

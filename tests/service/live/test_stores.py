@@ -37,6 +37,7 @@ from service.live.counts import (
     window_buckets,
 )
 from service.live.redis_store import RedisLiveStore
+from service.live.sqlite_store import SqliteLiveStore
 from service.live.stores import LiveStore, LocalLiveStore
 from service.live.view import Live
 from tests.support import LIVE_REDIS_URL, flushed_redis
@@ -64,6 +65,7 @@ NOW = _now()
 @pytest.fixture(
     params=[
         "local",
+        "sqlite",
         pytest.param("redis", marks=pytest.mark.redis),
         pytest.param("redis-buffered", marks=pytest.mark.redis),
     ]
@@ -73,6 +75,9 @@ def make_store(request: pytest.FixtureRequest) -> Callable[..., LiveStore]:
     Redis store writes its counts only when asked (its thread waits a minute)."""
     if request.param == "local":
         return lambda dedup_seconds=1800.0: LocalLiveStore(dedup_seconds=dedup_seconds)
+    if request.param == "sqlite":
+        path = request.getfixturevalue("tmp_path") / "state" / "live.sqlite3"
+        return lambda dedup_seconds=1800.0: SqliteLiveStore(path, dedup_seconds=dedup_seconds)
     request.getfixturevalue("live_redis")
     flush = 60.0 if request.param == "redis-buffered" else 0.0
     return lambda dedup_seconds=1800.0: RedisLiveStore(
@@ -229,6 +234,39 @@ def test_redis_live_store_unreachable_raises_and_backs_off() -> None:
     with pytest.raises(LiveUnavailable, match="skipped"):
         store.counts([([(hour_label(NOW), 1.0)], None)])
     assert time.perf_counter() - started < 0.01
+
+
+def test_sqlite_live_store_is_shared_by_processes_and_kept_across_restarts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state" / "live.sqlite3"
+    store = SqliteLiveStore(path)
+    store.record([view("a")], NOW)
+    store.put_overlay("a", '{"v": 1}')
+    pid = os.fork()
+    if pid == 0:  # another worker of the host: the same counts, dedup and overlay
+        code = 1
+        try:
+            ok = store.record([view("a"), view("b")], NOW) == [False, True]
+            ok = ok and overall(store, hour_label(NOW)) == {"a": 1.0, "b": 1.0}
+            ok = ok and store.put_overlay("b", '{"v": 2}') == 2
+            code = 0 if ok else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    store.close()
+    again = SqliteLiveStore(path)  # a restart
+    assert again.overlay() == (2, {"a": '{"v": 1}', "b": '{"v": 2}'})
+    assert overall(again, hour_label(NOW)) == {"a": 1.0, "b": 1.0}
+    assert again.record([view("a")], NOW) == [False]
+
+
+def test_sqlite_live_store_refuses_a_path_it_cannot_write(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(LiveUnavailable, match="live store"):
+        SqliteLiveStore(blocker / "live.sqlite3")
 
 
 # --- the live layer's looks at the lifecycle generation ---------------------------------------
