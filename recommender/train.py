@@ -311,6 +311,7 @@ def _contents(
         "article_rows": table.n_rows,
         "duplicate_articles": table.n_duplicates,
         "invalid_article_rows": len(table.invalid),
+        "unsafe_urls_dropped": len(table.dropped_urls),
         "published_articles": int(sum(a.status == "published" for a in articles)),
         "vocabulary": content.vocabulary_size_,
         "views_of_unknown_articles": n_unknown,

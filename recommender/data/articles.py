@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import reprlib
 from collections.abc import Generator, Iterable, Mapping
 from contextlib import closing
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from recommender.data._files import (
     InvalidRows,
@@ -36,7 +38,36 @@ from recommender.data._files import (
 from recommender.data.html import strip_html
 from recommender.errors import DataError
 
-__all__ = ["Article", "ArticleTable", "read_articles", "validate_article"]
+__all__ = [
+    "URL_SCHEMES",
+    "Article",
+    "ArticleTable",
+    "is_web_url",
+    "read_articles",
+    "validate_article",
+]
+
+log = logging.getLogger("recommender")
+
+#: The schemes ``url`` and ``image_url`` may have. Any other value (``javascript:``,
+#: ``data:``, a relative or scheme-relative path) is dropped with a counted warning: pages and
+#: widgets link to these values, and the API returns them to any site.
+URL_SCHEMES = ("http", "https")
+
+
+def is_web_url(value: str) -> bool:
+    """Whether ``value`` is an absolute http(s) URL with a host.
+
+    Examples
+    --------
+    >>> is_web_url("https://example.com/a"), is_web_url("javascript:alert(1)")
+    (True, False)
+    """
+    try:
+        parts = urlsplit(value)  # strips leading blanks and tabs/newlines, as browsers do
+    except ValueError:
+        return False
+    return parts.scheme.lower() in URL_SCHEMES and bool(parts.hostname)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +130,9 @@ class ArticleTable:
         Rows skipped because of ``max_invalid``, in file order.
     path : str
         The file read.
+    dropped_urls : list of DataError
+        ``url`` and ``image_url`` values dropped because they are not http(s) URLs (their
+        articles are kept without them), in file order.
     """
 
     articles: list[Article]
@@ -106,6 +140,7 @@ class ArticleTable:
     n_duplicates: int
     invalid: list[DataError] = field(default_factory=list)
     path: str = ""
+    dropped_urls: list[DataError] = field(default_factory=list)
 
 
 def _optional_text(record: Mapping[str, Any], name: str) -> str:
@@ -138,7 +173,18 @@ def _parse_tags(value: object) -> tuple[str, ...]:
     return tuple(stripped for tag in value if (stripped := tag.strip()))
 
 
-def validate_article(record: Mapping[str, Any], *, where: str = "<article>") -> Article:
+def _web_url(record: Mapping[str, Any], name: str, dropped: list[str] | None) -> str:
+    value = _optional_text(record, name)
+    if value and not is_web_url(value):
+        if dropped is not None:
+            dropped.append(name)
+        return ""
+    return value
+
+
+def validate_article(
+    record: Mapping[str, Any], *, where: str = "<article>", dropped: list[str] | None = None
+) -> Article:
     """Validate one article record: a JSON object, or a CSV row as a dict of strings.
 
     The one article validation: :func:`read_articles` runs it on every row of a file, and the
@@ -155,9 +201,12 @@ def validate_article(record: Mapping[str, Any], *, where: str = "<article>") -> 
         ``published_at`` (ISO 8601 date or date-time; no zone means UTC; ``""`` or ``None``:
         unknown), ``url``, ``image_url``, ``status`` (lower-cased, default ``"published"``),
         ``language``. Text fields are stripped of surrounding whitespace; the title's inner
-        whitespace is collapsed. ``None`` means absent; other fields are ignored.
+        whitespace is collapsed. ``None`` means absent; other fields are ignored. A ``url`` or
+        ``image_url`` that is not an http(s) URL (:func:`is_web_url`) is dropped (empty).
     where : str, default "<article>"
         What to name as the source in the error (a file, a route).
+    dropped : list of str, optional
+        The names of the dropped URL fields are appended here (to count and warn).
 
     Returns
     -------
@@ -174,12 +223,12 @@ def validate_article(record: Mapping[str, Any], *, where: str = "<article>") -> 
     ('a', 'b')
     """
     try:
-        return _article_from_record(record)
+        return _article_from_record(record, dropped)
     except RowError as exc:
         raise DataError(where, None, exc.field, exc.message) from None
 
 
-def _article_from_record(record: Mapping[str, Any]) -> Article:
+def _article_from_record(record: Mapping[str, Any], dropped: list[str] | None = None) -> Article:
     """Validate one row (a JSON object, or a CSV row as a dict of strings)."""
     raw_id = record.get("id")
     if isinstance(raw_id, int) and not isinstance(raw_id, bool):
@@ -207,8 +256,8 @@ def _article_from_record(record: Mapping[str, Any]) -> Article:
         tags=_parse_tags(record.get("tags")),
         author=_optional_text(record, "author"),
         published_at=None if published is None else parse_datetime(published),
-        url=_optional_text(record, "url"),
-        image_url=_optional_text(record, "image_url"),
+        url=_web_url(record, "url", dropped),
+        image_url=_web_url(record, "image_url", dropped),
         status=_optional_text(record, "status").lower() or "published",
         language=_optional_text(record, "language"),
     )
@@ -319,8 +368,16 @@ def read_articles(path: str | Path, *, max_invalid: int = 0) -> ArticleTable:
     records = _jsonl_article_records(path, gz) if fmt == "jsonl" else _csv_article_records(path, gz)
     invalid = InvalidRows(where, max_invalid)
     # closing(): a raise below must not leave the CSV reader's field size limit raised.
+    dropped: list[DataError] = []
     with closing(records):
-        by_id, n_rows, n_duplicates = _collect_articles(records, invalid)
+        by_id, n_rows, n_duplicates = _collect_articles(records, invalid, dropped)
+    if dropped:
+        log.warning(
+            "%s: dropped %d url/image_url values that are not http(s) URLs (first: %s)",
+            where,
+            len(dropped),
+            dropped[0],
+        )
     articles = [by_id[article_id] for article_id in sorted(by_id)]
     return ArticleTable(
         articles=articles,
@@ -328,24 +385,34 @@ def read_articles(path: str | Path, *, max_invalid: int = 0) -> ArticleTable:
         n_duplicates=n_duplicates,
         invalid=invalid.errors,
         path=where,
+        dropped_urls=dropped,
     )
 
 
 def _collect_articles(
-    records: Iterable[tuple[int, Mapping[str, Any] | RowError]], invalid: InvalidRows
+    records: Iterable[tuple[int, Mapping[str, Any] | RowError]],
+    invalid: InvalidRows,
+    dropped_urls: list[DataError],
 ) -> tuple[dict[str, Article], int, int]:
-    """Validate rows; return the articles by id (last wins), rows kept and duplicates."""
+    """Validate rows; return the articles by id (last wins), rows kept and duplicates; the
+    URL values dropped are added to ``dropped_urls``."""
     by_id: dict[str, Article] = {}
     n_rows = n_duplicates = 0
     for line, record in records:
         if isinstance(record, RowError):
             invalid.add(line, record.field, record.message)
             continue
+        dropped: list[str] = []
         try:
-            article = _article_from_record(record)
+            article = _article_from_record(record, dropped)
         except RowError as exc:
             invalid.add(line, exc.field, exc.message)
             continue
+        for name in dropped:
+            value = reprlib.repr(record.get(name))
+            dropped_urls.append(
+                DataError(invalid.path, line, name, f"not an http(s) URL, dropped: {value}")
+            )
         n_rows += 1
         if article.id in by_id:
             n_duplicates += 1

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recommender.data.articles import is_web_url
 from recommender.data.html import strip_html
 from recommender.errors import DataError
 
@@ -71,15 +72,34 @@ class ImportSummary:
         REST exports ``"not published"`` / ``"not a post"`` / ``"duplicate"``).
     notes : list of str
         Things a site operator should know (for instance names that fell back to ids).
+    dropped_urls : dict of str to int
+        ``url`` and ``image_url`` values left empty because they are not http(s) URLs
+        (:func:`recommender.data.articles.is_web_url`), by field; their posts are written.
     """
 
     path: Path
     written: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    dropped_urls: dict[str, int] = field(default_factory=dict)
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def web_url(self, name: str, value: str) -> str:
+        """``value`` when it is an http(s) URL, else ``""`` (counted in ``dropped_urls``)."""
+        if value and not is_web_url(value):
+            self.dropped_urls[name] = self.dropped_urls.get(name, 0) + 1
+            return ""
+        return value
+
+    def url_note(self) -> None:
+        """Add the note of the dropped URLs, if any (once, at the end of an import)."""
+        if self.dropped_urls:
+            counts = ", ".join(
+                f"{n} {name}" for name, n in sorted(self.dropped_urls.items(), reverse=True)
+            )
+            self.notes.append(f"dropped {counts} that are not http(s) URLs (their posts are kept)")
 
 
 # --- permalinks -----------------------------------------------------------------------------
@@ -217,6 +237,7 @@ def _isoformat_utc(value: dt.datetime) -> str:
 
 
 def _record(
+    summary: ImportSummary,
     post_id: int | str,
     title: str,
     body: str,
@@ -236,8 +257,8 @@ def _record(
         "tags": list(tags),
         "author": author,
         "published_at": published_at,
-        "url": url,
-        "image_url": image_url,
+        "url": summary.web_url("url", url),
+        "image_url": summary.web_url("image_url", image_url),
         "status": "published",
         "language": language,
     }
@@ -379,6 +400,7 @@ def _rest_record(
             ) from None
         published = _isoformat_utc(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
     return _record(
+        summary,
         post_id,
         title,
         compose_body(_rendered(post, "excerpt"), _rendered(post, "content")),
@@ -434,6 +456,7 @@ def import_rest_export(paths: Sequence[str | Path], out: str | Path) -> ImportSu
                 summary.skip("duplicate")
             records[record["id"]] = record
     summary.written = _write_jsonl(records.values(), Path(out))
+    summary.url_note()
     if fallbacks:
         summary.notes.append(
             "posts without _embedded: "

@@ -401,6 +401,7 @@ def _db_record(
     content = _SHORTCODE_RE.sub(" ", str(row["post_content"] or ""))
     excerpt = _SHORTCODE_RE.sub(" ", str(row["post_excerpt"] or ""))
     return _record(
+        summary,
         post_id,
         title,
         compose_body(excerpt, content),
@@ -464,4 +465,5 @@ def import_database(
         summary.written = _write_jsonl(_db_records(db, summary), Path(out))
     finally:
         db.close()
+    summary.url_note()
     return summary

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.data.articles import Article, read_articles
+from recommender.data.articles import Article, read_articles, validate_article
 from recommender.errors import DataError
 from tests.recommender.data.files import _jsonl, _write
 
@@ -256,3 +256,91 @@ def test_validate_article_is_what_read_articles_reads(tmp_path: Path) -> None:
     }
     path = _write(tmp_path, "a.jsonl", _jsonl(record))
     assert read_articles(path).articles == [validate_article(record)]
+
+
+# ---------------------------------------------------------------------------------------------
+# url and image_url: http(s) only
+# ---------------------------------------------------------------------------------------------
+
+UNSAFE_URLS = [
+    "javascript:alert(3)",
+    " JavaScript:alert(3)",
+    "java\tscript:alert(3)",
+    "data:text/html,<script>alert(3)</script>",
+    "vbscript:msgbox(3)",
+    "//evil.example/a",
+    "/news/a1",
+    "https:no-host",
+    "ftp://example.com/a1",
+]
+
+
+@pytest.mark.parametrize("value", UNSAFE_URLS)
+def test_validate_article_drops_urls_that_are_not_http(value: str) -> None:
+    dropped: list[str] = []
+    record = {"id": "a1", "title": "T", "url": value, "image_url": value}
+    article = validate_article(record, dropped=dropped)
+    assert (article.url, article.image_url) == ("", "")
+    assert dropped == ["url", "image_url"]
+
+
+def test_validate_article_keeps_http_and_https_urls() -> None:
+    dropped: list[str] = []
+    record = {
+        "id": "a1",
+        "title": "T",
+        "url": "HTTPS://example.com/a1",
+        "image_url": "http://x.y/i",
+    }
+    article = validate_article(record, dropped=dropped)
+    assert (article.url, article.image_url) == ("HTTPS://example.com/a1", "http://x.y/i")
+    assert dropped == []
+
+
+def test_read_articles_drops_unsafe_urls_with_a_counted_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _write(
+        tmp_path,
+        "articles.jsonl",
+        _jsonl(
+            {"id": "a1", "title": "A", "url": "javascript:alert(3)"},
+            {"id": "a2", "title": "B", "url": "https://example.com/b", "image_url": "data:x"},
+            {"id": "a3", "title": "C", "url": "https://example.com/c"},
+        ),
+    )
+    table = read_articles(path)
+    assert [(a.id, a.url, a.image_url) for a in table.articles] == [
+        ("a1", "", ""),
+        ("a2", "https://example.com/b", ""),
+        ("a3", "https://example.com/c", ""),
+    ]
+    assert [(e.line, e.field) for e in table.dropped_urls] == [(1, "url"), (2, "image_url")]
+    assert table.invalid == []  # the articles stay; only the values go
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "2 url/image_url values" in warnings[0] and f"{path}:1" in warnings[0]
+
+
+def test_train_serves_no_unsafe_url_and_counts_them(tmp_path: Path) -> None:
+    from recommender.bundle import Bundle
+    from recommender.train import train
+
+    rows = [
+        {"id": f"a{i}", "title": f"Storm {i} hits the coast", "body": "rain wind storm coast"}
+        for i in range(4)
+    ]
+    rows[0]["url"] = "javascript:alert(3)"
+    rows[1]["image_url"] = "javascript:alert(4)"
+    rows[2]["url"] = "https://example.com/a2"
+    path = _write(tmp_path, "articles.jsonl", _jsonl(*rows))
+    result = train(path, None, tmp_path / "models", now=datetime(2026, 11, 1, tzinfo=UTC))
+    assert result.manifest["counts"]["unsafe_urls_dropped"] == 2
+    bundle = Bundle.load_latest(tmp_path / "models")
+    served = [bundle.article(row) for row in range(len(bundle))]
+    assert [(a["url"], a["image_url"]) for a in served] == [
+        ("", ""),
+        ("", ""),
+        ("https://example.com/a2", ""),
+        ("", ""),
+    ]

@@ -506,3 +506,20 @@ def test_import_rest_export_output_reads_back_as_articles(tmp_path: Path) -> Non
     first = table.articles[0]
     assert first.published_at == dt.datetime(2026, 10, 20, 8, tzinfo=dt.UTC)
     assert first.body.startswith("The offshore wind farm off the northern coast")
+
+
+def test_import_rest_export_drops_urls_that_are_not_http(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    posts = json.loads((DATA / "posts.json").read_text(encoding="utf-8"))
+    posts[0]["link"] = "javascript:alert(3)"
+    posts[0]["_embedded"]["wp:featuredmedia"][0]["source_url"] = "data:image/svg+xml,<svg/>"
+    pages = tmp_path / "posts.json"
+    pages.write_text(json.dumps(posts), encoding="utf-8")
+    out = tmp_path / "articles.jsonl"
+    summary = import_rest_export([pages], out)
+    first = _read(out)[str(posts[0]["id"])]
+    assert (first["url"], first["image_url"]) == ("", "")
+    assert summary.dropped_urls == {"url": 1, "image_url": 1}
+    assert main(["import", "wordpress", "--rest-export", str(pages), "--out", str(out)]) == 0
+    assert "dropped 1 url, 1 image_url that are not http(s) URLs" in capsys.readouterr().out
