@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -26,6 +27,12 @@ from service.settings import Settings, SettingsError
 
 log = logging.getLogger("service")
 EXIT_USAGE = 2
+#: gunicorn's limits on what it reads before the app sees a request: the longest request line
+#: (its maximum; the default 4094 refused ``exclude`` lists the API documents) and the longest
+#: header. Over them gunicorn answers 414 and 431 itself, in the API's JSON error shape
+#: (:func:`json_write_error`).
+LIMIT_REQUEST_LINE = 8190
+LIMIT_REQUEST_FIELD_SIZE = 8190
 
 
 def worker_count(settings: Settings) -> int:
@@ -46,6 +53,26 @@ def _child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
+def json_write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own error answers (a request line or header over its limits, a request it
+    cannot parse) in the API's JSON error shape instead of its HTML page; installed in place
+    of ``gunicorn.util.write_error``, which its workers call for these."""
+    from gunicorn.util import write_nonblock
+
+    from service.errors import error_body
+
+    code = re.sub(r"[^a-z0-9]+", "_", reason.lower()).strip("_") or "error"
+    body = error_body(code, mesg or reason)
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    write_nonblock(sock, head.encode("latin1") + body)
+
+
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """gunicorn settings for these service settings."""
     return {
@@ -57,6 +84,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout": 30,
         "graceful_timeout": 10,
         "keepalive": 2,
+        "limit_request_line": LIMIT_REQUEST_LINE,
+        "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
         "accesslog": "-" if settings.log_level == "DEBUG" else None,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
@@ -67,7 +96,11 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
 
 def _application(settings: Settings, options: Mapping[str, Any]) -> Any:
     # deferred: gunicorn only when serving (the tests build options without it)
+    import gunicorn.util
     from gunicorn.app.base import BaseApplication
+
+    # the workers call this module attribute for the answers they write themselves
+    gunicorn.util.write_error = json_write_error
 
     class NewsrecApplication(BaseApplication):  # type: ignore[misc]
         """gunicorn with our options and our factory (no command line, no config file)."""

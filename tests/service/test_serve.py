@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -277,3 +278,47 @@ def test_serve_refuses_an_events_port_equal_to_its_port(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert b"NEWSREC_EVENTS_PORT must differ from NEWSREC_PORT" in done.stderr
+
+
+def _raw(base: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes, read the whole answer: status, headers (lower-cased names), body."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, payload = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, payload
+
+
+def test_over_long_request_line_and_headers_answer_the_api_json_errors(
+    server: tuple[str, Path],
+) -> None:
+    base, _ = server
+    # 100 excluded ids of 60 characters: a 6 KB request line, inside the limit (8190)
+    ids = ",".join(f"{i:060d}" for i in range(100))
+    line = f"GET /v1/articles/n1/related?exclude={ids} HTTP/1.1\r\n".encode()
+    assert 6_000 < len(line) < 8_190
+    status, headers, payload = _raw(base, line + b"Host: x\r\nConnection: close\r\n\r\n")
+    assert status == 200, payload[:300]
+    cases = [
+        (f"GET /v1/most-viewed?n={'1' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+        (
+            f"GET /v1/most-viewed HTTP/1.1\r\nHost: x\r\nX-Big: {'b' * 9000}\r\n\r\n",
+            431,
+            "request_header_fields_too_large",
+        ),
+        ("NOT A REQUEST\r\n\r\n", 400, "bad_request"),
+    ]
+    for request, expected, code in cases:
+        status, headers, payload = _raw(base, request.encode())
+        assert status == expected, payload[:300]
+        assert headers["content-type"] == "application/json"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert int(headers["content-length"]) == len(payload)
+        error = json.loads(payload)["error"]
+        assert error["code"] == code and error["message"]
+    assert _get(f"{base}/readyz")[0] == 200  # the workers are fine
