@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 rules_api = Blueprint("rules_api", __name__)
 
 MAX_BODY_BYTES = 64 * 1024
+#: The largest rule id (a signed 64-bit integer, as SQLite and PostgreSQL keep them).
+MAX_RULE_ID = 2**63 - 1
 MAX_AUDIT = 1000
 
 
@@ -153,6 +155,8 @@ def delete_rule(rule_id: int) -> Response:
             )
         author = given
     store = rules_store(runtime())
+    if rule_id > MAX_RULE_ID:
+        raise UnknownRule(rule_id)  # beyond any id a database holds (SQLite: 64 bits)
     try:
         rule = store.delete(rule_id, author)
     except UnknownRuleError:

@@ -285,6 +285,8 @@ def parse_rule(data: Any, *, author: str | None, max_slot: int, now: float) -> N
     if article == target:
         raise RuleError("target_id", "target_id must differ from article_id")
     slot = data.get("slot")
+    if isinstance(slot, float) and slot.is_integer():
+        slot = int(slot)  # JSON's 1.0 is the integer 1 (JSON Schema says so too)
     if kind == "pin":
         if isinstance(slot, bool) or not isinstance(slot, int) or not 1 <= slot <= max_slot:
             raise RuleError("slot", f"slot must be an integer from 1 to {max_slot} for a pin")

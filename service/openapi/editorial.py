@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.editorial.api import MAX_AUDIT
+from service.editorial.api import MAX_AUDIT, MAX_RULE_ID
 from service.editorial.preview import MAX_POPULARITY_WEIGHT, MAX_WEIGHT
 from service.editorial.rules import (
     KINDS,
@@ -16,6 +16,7 @@ from service.editorial.rules import (
     MAX_SECTION_LENGTH,
     SCOPES,
 )
+from service.openapi.pages import NAME_PATTERN
 from service.settings import Settings
 
 
@@ -27,7 +28,12 @@ def schemas(settings: Settings) -> dict[str, Any]:
         "format": "date-time",
         "description": "ISO 8601 with a time zone; null: no bound.",
     }
-    identifier = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
+    identifier = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_ID_LENGTH,
+        "pattern": NAME_PATTERN,
+    }
     scope = {
         "type": "string",
         "enum": list(SCOPES),
@@ -66,30 +72,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
             "properties": rule_properties,
             "required": [name for name in rule_properties if name != "state"],
         },
-        "RuleInput": {
-            "type": "object",
-            "description": "A pin (target_id at slot) or a block (target_id never shown) for "
-            "the list of article_id, of every article of section, or everywhere (neither). "
-            "It applies from starts_at (default: now) until ends_at (default: no end).",
-            "properties": {
-                "kind": {"type": "string", "enum": list(KINDS)},
-                "target_id": identifier,
-                "article_id": identifier,
-                "section": {"type": "string", "minLength": 1, "maxLength": MAX_SECTION_LENGTH},
-                "slot": {"type": "integer", "minimum": 1, "maximum": settings.max_n},
-                "starts_at": time_or_null,
-                "ends_at": time_or_null,
-                "note": {"type": "string", "minLength": 1, "maxLength": MAX_NOTE_LENGTH},
-                "author": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": MAX_AUTHOR_LENGTH,
-                    "description": "Required with the token; a session names its editor.",
-                },
-            },
-            "required": ["kind", "target_id", "note"],
-            "additionalProperties": False,
-        },
+        "RuleInput": _rule_input(settings, identifier, time_or_null),
         "RulesResponse": {
             "type": "object",
             "properties": {
@@ -337,6 +320,62 @@ def _editor_paths(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _rule_input(
+    settings: Settings, identifier: dict[str, Any], time_or_null: dict[str, Any]
+) -> dict[str, Any]:
+    """The body of ``POST /v1/rules``: one shape per kind and scope, so that the rules between
+    fields (a pin has a slot, a block none; a list is of an article or a section, not both) are
+    the schema's own."""
+    common: dict[str, Any] = {
+        "target_id": identifier,
+        "starts_at": time_or_null,
+        "ends_at": time_or_null,
+        "note": {"type": "string", "minLength": 1, "maxLength": MAX_NOTE_LENGTH, "pattern": "\\S"},
+        "author": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_AUTHOR_LENGTH,
+            "pattern": NAME_PATTERN,
+            "description": "Required with the token; a session names its editor.",
+        },
+    }
+    scopes: dict[str, dict[str, Any]] = {
+        "article_id": identifier,
+        "section": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_SECTION_LENGTH,
+            "pattern": NAME_PATTERN,
+        },
+        "": {},
+    }
+    shapes = []
+    for kind in KINDS:
+        for scope, scope_schema in scopes.items():
+            properties = {"kind": {"const": kind}, **common}
+            required = ["kind", "target_id", "note"]
+            if kind == "pin":
+                properties["slot"] = {"type": "integer", "minimum": 1, "maximum": settings.max_n}
+                required.append("slot")
+            if scope:
+                properties[scope] = scope_schema
+                required.append(scope)
+            shapes.append(
+                {
+                    "type": "object",
+                    "properties": properties,
+                    "required": required,
+                    "additionalProperties": False,
+                }
+            )
+    return {
+        "description": "A pin (target_id at slot) or a block (target_id never shown) for the "
+        "list of article_id, of every article of section, or everywhere (neither). It applies "
+        "from starts_at (default: now) until ends_at (default: no end).",
+        "oneOf": shapes,
+    }
+
+
 def paths(settings: Settings) -> dict[str, Any]:
     """Path items of ``/v1/rules`` (scripts use the bearer token, the preview its session) and
     of the preview itself."""
@@ -395,14 +434,20 @@ def paths(settings: Settings) -> dict[str, Any]:
                         "name": "rule_id",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "integer", "minimum": 1},
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_RULE_ID},
                     },
                     {
                         "name": "author",
                         "in": "query",
-                        "required": False,
-                        "description": "Who deletes it (required with the token).",
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "required": True,
+                        "description": "Who deletes it, for the audit log (an editor's "
+                        "session records its own editor instead, and may leave it out).",
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 100,
+                            "pattern": "\\S",
+                        },
                     },
                 ],
                 "responses": {

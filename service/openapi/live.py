@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.live.events import EVENT_TYPES, MAX_ID_LENGTH
+from service.openapi.pages import NAME_PATTERN
 from service.settings import Settings
 
 
@@ -24,7 +25,12 @@ def _error(description: str) -> dict[str, Any]:
 def paths(settings: Settings) -> dict[str, Any]:
     """The OpenAPI path items of the live routes: events, trending and the article lifecycle."""
     article = {"$ref": "#/components/schemas/Article"}
-    identifier = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
+    identifier = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_ID_LENGTH,
+        "pattern": NAME_PATTERN,
+    }
     event = {
         "type": "object",
         "properties": {
@@ -32,8 +38,12 @@ def paths(settings: Settings) -> dict[str, Any]:
             "session_id": {**identifier, "description": "The reader's session id (hashed)."},
             "timestamp": {
                 "description": "When the page was viewed: unix seconds or ISO 8601 (default: "
-                "now); at most 5 minutes ahead, at most 48 hours old.",
-                "oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
+                "now, also for null); at most 5 minutes ahead, at most 48 hours old.",
+                "oneOf": [
+                    {"type": "number"},
+                    {"type": "string", "format": "date-time"},
+                    {"type": "null"},
+                ],
             },
             "type": {"type": "string", "enum": list(EVENT_TYPES), "default": "view"},
         },
@@ -59,21 +69,30 @@ def paths(settings: Settings) -> dict[str, Any]:
         "required": ["accepted", "counted", "rejected"],
     }
     text = {"type": "string"}
+    nullable = {"type": ["string", "null"], "description": "null: absent"}
     article_input = {
         "type": "object",
-        "description": "The fields of the articles file; body may be HTML (it is stripped).",
+        "description": "The fields of the articles file (the id is the path's; an id in the "
+        "body must equal it); body may be HTML (it is stripped); a url or image_url that is "
+        "not an http(s) URL is dropped.",
         "properties": {
-            "id": {**text, "description": "If given, the id of the path."},
-            "title": {**text, "minLength": 1},
-            "body": text,
-            "category": text,
-            "tags": {"oneOf": [{"type": "array", "items": text}, text]},
-            "author": text,
-            "published_at": {"type": ["string", "null"], "format": "date-time"},
-            "url": text,
-            "image_url": {"type": ["string", "null"]},
-            "status": {**text, "default": "published"},
-            "language": text,
+            "title": {**text, "minLength": 1, "pattern": "\\S"},
+            "body": nullable,
+            "category": nullable,
+            "tags": {"oneOf": [{"type": "array", "items": text}, text, {"type": "null"}]},
+            "author": nullable,
+            "published_at": {
+                "anyOf": [
+                    {"type": "string", "format": "date-time"},
+                    {"const": ""},
+                    {"type": "null"},
+                ],
+                "description": "null or empty: unknown",
+            },
+            "url": nullable,
+            "image_url": nullable,
+            "status": {**nullable, "default": "published"},
+            "language": nullable,
         },
         "required": ["title"],
         "additionalProperties": False,
@@ -108,13 +127,18 @@ def paths(settings: Settings) -> dict[str, Any]:
         "503": _error("No model loaded yet, or the live store does not answer; nothing changed."),
     }
     article_id = {"$ref": "#/components/parameters/article_id"}
+    # closed (no token): a 404 for every caller, so no credential is required
+    cms: list[dict[str, list[str]]] = [{"cmsToken": []}]
+    if not settings.cms_token:
+        cms.append({})
     return {
         "/v1/events": {
             "post": {
                 "operationId": "recordEvents",
                 "summary": "Record page views",
-                "description": "One view event or a batch (navigator.sendBeacon works: send the "
-                "JSON as text/plain). A body refused whole, or one whose every event is "
+                "description": "One view event or a batch (navigator.sendBeacon works: a "
+                "text/plain body is read as the same JSON). A body refused whole, or one whose "
+                "every event is "
                 "invalid, is a 400 with the reasons and applies nothing; otherwise 202 says "
                 "how many events were accepted and counted and why the others were rejected. "
                 "Views of bots, excluded networks and staff are accepted but not counted; a "
@@ -124,10 +148,9 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "requestBody": {
                     "required": True,
                     "content": {
+                        # text/plain (sendBeacon) is the same JSON, as the description says:
+                        # a string schema would promise that any text is accepted
                         "application/json": {"schema": {"oneOf": [event, batch]}},
-                        "text/plain": {
-                            "schema": {"type": "string", "description": "The same JSON."}
-                        },
                     },
                 },
                 "responses": {
@@ -185,7 +208,7 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "lists), another status unpublishes it. The next training supersedes it. "
                 "Answers 404 when NEWSREC_CMS_TOKEN is not set.",
                 "tags": ["articles"],
-                "security": [{"cmsToken": []}],
+                "security": cms,
                 "parameters": [article_id],
                 "requestBody": {
                     "required": True,
@@ -205,7 +228,7 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "description": "The article disappears from every answer of every worker at "
                 "once (cached answers included) and is unknown afterwards.",
                 "tags": ["articles"],
-                "security": [{"cmsToken": []}],
+                "security": cms,
                 "parameters": [article_id],
                 "responses": {
                     "200": _response("The article is gone.", changed),

@@ -23,6 +23,10 @@ _ID_CHAR = r"[^,\u0000-\u001f\u007f-\u009f]"
 _ID = rf"{_ID_CHAR}{{1,{MAX_ID_LENGTH}}}"
 EXCLUDE_PATTERN = rf"^(|{_ID}(,{_ID}){{0,{MAX_EXCLUDE_IDS - 1}}})$"
 CATEGORY_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]+$"
+#: A name or id in a body: no control character, not only blanks (the routes strip blanks).
+NAME_PATTERN = (
+    r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -486,7 +490,8 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "others check every NEWSREC_RELOAD_INTERVAL seconds). Answers 404 when "
                 "NEWSREC_ADMIN_TOKEN is not set.",
                 "tags": ["operations"],
-                "security": [{"adminToken": []}],
+                # closed (no token): a 404 for every caller, so no credential is required
+                "security": [{"adminToken": []}, *([] if settings.admin_token else [{}])],
                 "responses": {
                     "200": _json_response("The model now in service.", "ReloadResponse"),
                     **_api_errors(

@@ -136,3 +136,22 @@ def test_write_answers_carry_nosniff(client: FlaskClient) -> None:
     ]
     for response in answers:
         assert response.headers.get("X-Content-Type-Options") == "nosniff"
+
+
+def test_rule_ids_beyond_64_bits_are_unknown_not_500(client: FlaskClient) -> None:
+    # found by the fuzz test: SQLite raised OverflowError (a 500) for 2**63
+    response = client.delete(
+        f"/v1/rules/{2**63}?author=ann", headers={"Authorization": f"Bearer {RULES}"}
+    )
+    assert response.status_code == 404
+    assert body(response)["error"]["code"] == "unknown_rule"
+
+
+def test_a_pin_slot_of_1_0_is_the_integer_1(client: FlaskClient) -> None:
+    # JSON (and JSON Schema) say 1.0 is an integer; it was refused as "slot must be an integer"
+    rule = {"kind": "pin", "target_id": "s4", "article_id": "n1", "slot": 1.0, "note": "x"}
+    response = client.post(
+        "/v1/rules", json={**rule, "author": "ann"}, headers={"Authorization": f"Bearer {RULES}"}
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert body(response)["rule"]["slot"] == 1
