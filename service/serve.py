@@ -22,10 +22,10 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+from recommender.cli.exits import EXIT_USAGE
 from service.settings import Settings, SettingsError
 
 log = logging.getLogger("service")
-EXIT_USAGE = 2
 
 
 def worker_count(settings: Settings) -> int:
