@@ -292,7 +292,7 @@ def test_model_summarises_the_manifest(
     loaded = dt.datetime.fromisoformat(data["loaded_at"])
     # when this worker loaded the bundle (the app is shared by the session: any time before
     # now), not a time from the manifest
-    assert NOW < loaded and loaded.timestamp() <= time.time() + 1
+    assert loaded > NOW and loaded.timestamp() <= time.time() + 1
 
 
 # --- errors ---------------------------------------------------------------------------------
