@@ -12,6 +12,10 @@ from sklearn.utils.validation import check_is_fitted
 from recommender._topk import csr_topn
 
 NORMALIZATIONS = ("cosine", "jaccard", "lift", "llr")
+# Upper bound on a chunk's product entries (views of its articles' sessions). At 2**20 a
+# chunk's arrays are a few MB: malloc reuses them from chunk to chunk instead of mapping
+# fresh pages (at 10M events: half the page faults of 2**22 and about 15% less CPU).
+MAX_CHUNK_WORK = 2**20
 
 
 def session_matrix(
@@ -230,12 +234,13 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         An article's product row has at most as many entries as its sessions have views: a
         popular article's row can hold a thousand times the pairs of a rare one, so chunks of
         equal row counts can be very unequal (one chunk's memory is most of the pairs, and one
-        core works on it while the other waits).
+        core works on it while the other waits). Chunks are also capped at ``MAX_CHUNK_WORK``.
         """
         n_articles = binary_t.shape[0]
         work = np.cumsum(binary_t @ np.diff(binary.indptr).astype(np.float64))
         size = max(self.chunk_size, 1)
         budget = work[-1] * size / n_articles if n_articles else 0.0
+        budget = min(budget, MAX_CHUNK_WORK)
         bounds = []
         start = 0
         while start < n_articles:

@@ -24,14 +24,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from recommender._topk import entries_topn
 from recommender.bundle import Bundle
-from recommender.content import ArticleText, compose_document, fold_in
+
+if TYPE_CHECKING:
+    from recommender.content import ArticleText
+
+    class FoldInArticle(ArticleText, Protocol):
+        """What the fold-in reads from an article: its text, ``id`` and ``status``."""
+
+        @property
+        def id(self) -> str: ...
+        @property
+        def status(self) -> str: ...
+
 
 __all__ = [
     "STORED_DECIMALS",
@@ -52,15 +63,6 @@ _CHUNK = 2048
 _Key = TypeVar("_Key", int, str)
 
 
-class FoldInArticle(ArticleText, Protocol):
-    """What the fold-in reads from an article: its text, ``id`` and ``status``."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-
-
 def article_vectors(bundle: Bundle, articles: Sequence[ArticleText]) -> sp.csr_matrix:
     """TF-IDF vectors of articles under the bundle's vectorizer, one row per article.
 
@@ -73,6 +75,10 @@ def article_vectors(bundle: Bundle, articles: Sequence[ArticleText]) -> sp.csr_m
     BundleError
         The bundle has no vectorizer.
     """
+    # deferred, as in every caller: scikit-learn takes seconds to import, and the service
+    # merges stored vectors and lists (below) long before it folds in its first article
+    from recommender.content import compose_document
+
     parameters = bundle.manifest.get("parameters", {})
     title_weight = int(parameters.get("title_weight", 3)) if isinstance(parameters, dict) else 3
     docs = [compose_document(a, title_weight) for a in articles]
@@ -180,15 +186,22 @@ def fold_in_articles(
     BundleError
         The bundle has no vectorizer.
     """
+    from recommender.content import fold_in  # deferred: see article_vectors
+
     m = len(articles)
     width = int(bundle.content_neighbors.shape[1]) if n is None else n
     if m == 0:
         empty = sp.csr_matrix((0, bundle.content_matrix.shape[1]), dtype=np.float32)
         return FoldIn([], empty)
     vectors = article_vectors(bundle, articles)
-    mask = np.asarray(bundle.is_published if candidate_mask is None else candidate_mask, dtype=bool)
+    mask = np.array(bundle.is_published if candidate_mask is None else candidate_mask, dtype=bool)
     ids = [a.id for a in articles]
     live = live or {}
+    # a live article the bundle also holds is scored by its live vector only: its old row
+    # would take a place in the bundle's top-n and then give it up, leaving a list short
+    for article_id in live:
+        if bundle.has(article_id):
+            mask[bundle.row(article_id)] = False
     # every id a list can hold, sorted: the column order of the top-n, so ties go by id
     names = sorted({*bundle.article_ids, *live, *ids})
     rank_of = {article_id: i for i, article_id in enumerate(names)}

@@ -23,10 +23,10 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+from recommender.cli.exits import EXIT_USAGE
 from service.settings import Settings, SettingsError
 
 log = logging.getLogger("service")
-EXIT_USAGE = 2
 #: gunicorn's limits on what it reads before the app sees a request: the longest request line
 #: (its maximum; the default 4094 refused ``exclude`` lists the API documents) and the longest
 #: header. Over them gunicorn answers 414 and 431 itself, in the API's JSON error shape

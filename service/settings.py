@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from recommender.blend import BlendParams
+from recommender.config import BLEND_BOUNDS, check_blend_settings
+from recommender.errors import SettingError
 from service.variables import ENV_VARS, PREFIX, EnvVar
 
 
@@ -92,6 +94,14 @@ class Settings:
                 str(self.default_n),
                 f"must not exceed NEWSREC_MAX_N ({self.max_n})",
             )
+        try:
+            check_blend_settings(_blend_values(self))
+        except SettingError as exc:
+            raise SettingsError(
+                _BLEND_VARIABLES.get(exc.setting, exc.setting),
+                str(exc.value),
+                f"expected {exc.expected}",
+            ) from None
         if (self.editor_user is None) != (self.editor_password_hash is None):
             missing = "NEWSREC_EDITOR_PASSWORD_HASH" if self.editor_user else "NEWSREC_EDITOR_USER"
             raise SettingsError(missing, "", "the editor login needs both user and password hash")
@@ -132,16 +142,26 @@ class Settings:
 
     def blend_params(self) -> BlendParams:
         """The ranking parameters these settings choose."""
-        return BlendParams(
-            content_weight=self.content_weight,
-            coview_weight=self.coview_weight,
-            coview_evidence=self.coview_evidence,
-            popularity_weight=self.popularity_weight,
-            popular_candidates=self.popular_candidates,
-            popular_min_similarity=self.popular_min_similarity,
-            half_life_days=self.half_life_days,
-            section_half_life_days=dict(self.section_half_lives),
-        )
+        return BlendParams(**_blend_values(self))
+
+
+#: The variable of each blend setting, to name it in an error.
+_BLEND_VARIABLES = {var.field: var.name for var in ENV_VARS if var.field in BLEND_BOUNDS} | {
+    "section_half_life_days": "NEWSREC_SECTION_HALF_LIVES"
+}
+
+
+def _blend_values(settings: Settings) -> dict[str, Any]:
+    return {
+        "content_weight": settings.content_weight,
+        "coview_weight": settings.coview_weight,
+        "coview_evidence": settings.coview_evidence,
+        "popularity_weight": settings.popularity_weight,
+        "popular_candidates": settings.popular_candidates,
+        "popular_min_similarity": settings.popular_min_similarity,
+        "half_life_days": settings.half_life_days,
+        "section_half_life_days": dict(settings.section_half_lives),
+    }
 
 
 def settings_markdown() -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recommender.config import BLEND_BOUNDS, parse_blend_value
 from recommender.windows import WINDOWS
 
 PREFIX = "NEWSREC_"
@@ -75,10 +76,18 @@ def _window(text: str) -> str:
     return text
 
 
-def _half_life(text: str) -> float | None:
-    if text.strip().lower() in ("off", "none"):
-        return None
-    return _number(0.0)(text)
+def _blend(name: str) -> Callable[[str], Any]:
+    """The parser of a blend setting: the library's one set of bounds (a
+    :class:`~recommender.errors.SettingError` is a ``ValueError``)."""
+
+    def parse(text: str) -> Any:
+        return parse_blend_value(name, text)
+
+    return parse
+
+
+def _blend_expected(name: str) -> str:
+    return BLEND_BOUNDS[name].describe()
 
 
 def _section_half_lives(text: str) -> tuple[tuple[str, float], ...]:
@@ -90,7 +99,9 @@ def _section_half_lives(text: str) -> tuple[tuple[str, float], ...]:
         name = name.strip()
         if not sep or not _SECTION_RE.match(name):
             raise ValueError
-        pairs[name] = _number(0.0)(value.strip())
+        days = parse_blend_value("section_half_life_days", value)
+        assert days is not None  # a section's half-life has no "off": refused above
+        pairs[name] = float(days)
     return tuple(sorted(pairs.items()))
 
 
@@ -332,61 +343,61 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "NEWSREC_CONTENT_WEIGHT",
         "content_weight",
         "1.0",
-        "a number >= 0",
+        _blend_expected("content_weight"),
         "Weight of the content (TF-IDF) score in the hybrid blend.",
-        _number(0.0, inclusive=True),
+        _blend("content_weight"),
     ),
     EnvVar(
         "NEWSREC_COVIEW_WEIGHT",
         "coview_weight",
         "1.5",
-        "a number >= 0",
+        _blend_expected("coview_weight"),
         "Weight of the co-view score once the query article has plenty of co-view evidence.",
-        _number(0.0, inclusive=True),
+        _blend("coview_weight"),
     ),
     EnvVar(
         "NEWSREC_COVIEW_EVIDENCE",
         "coview_evidence",
         "10",
-        "a number above 0",
+        _blend_expected("coview_evidence"),
         "Sessions reading the query article at which the co-view weight reaches half.",
-        _number(0.0),
+        _blend("coview_evidence"),
     ),
     EnvVar(
         "NEWSREC_POPULARITY_WEIGHT",
         "popularity_weight",
         "0.5",
-        "a number >= 0",
+        _blend_expected("popularity_weight"),
         "Exponent of each related candidate's views in the last 24 hours in the hybrid "
         "(score times (1 + views) ** weight; the bundle's last day without live counts); "
         "0 turns it off.",
-        _number(0.0, inclusive=True),
+        _blend("popularity_weight"),
     ),
     EnvVar(
         "NEWSREC_POPULAR_CANDIDATES",
         "popular_candidates",
         "300",
-        "an integer >= 0",
+        _blend_expected("popular_candidates"),
         "How many of the most read articles of the last 24 hours join each hybrid list's "
         "candidates, scored by their content similarity to the article; 0 turns it off.",
-        _integer(0, 100_000),
+        _blend("popular_candidates"),
     ),
     EnvVar(
         "NEWSREC_POPULAR_MIN_SIMILARITY",
         "popular_min_similarity",
         "0.25",
-        "a number >= 0",
+        _blend_expected("popular_min_similarity"),
         "A popular candidate joins a hybrid list only with a content similarity of at least "
         "this share of the article's closest neighbour's.",
-        _number(0.0, inclusive=True),
+        _blend("popular_min_similarity"),
     ),
     EnvVar(
         "NEWSREC_HALF_LIFE_DAYS",
         "half_life_days",
         "3",
-        "a number above 0, or off",
+        _blend_expected("half_life_days"),
         "Freshness half-life of related articles in days (`off`: no freshness decay).",
-        _half_life,
+        _blend("half_life_days"),
     ),
     EnvVar(
         "NEWSREC_SECTION_HALF_LIVES",

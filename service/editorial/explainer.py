@@ -14,10 +14,10 @@ import scipy.sparse as sp
 from recommender.blend import BlendParams, freshness
 from recommender.bundle import Bundle
 from recommender.errors import BundleError
+from recommender.windows import DAY
 from service.editorial.rules import (
     Rule,
 )
-from service.live.counts import DAY
 
 if TYPE_CHECKING:
     from service.live.view import LiveView

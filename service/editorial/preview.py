@@ -10,8 +10,8 @@ editor sees what other settings would do (nothing is saved), and compare the lis
 previous model bundle (:mod:`service.editorial.history`), with the explanations of
 :mod:`service.editorial.explainer` and the search of :mod:`service.editorial.search`.
 
-The slider bounds (:data:`MAX_WEIGHT`, :data:`MAX_POPULARITY_WEIGHT`) and :func:`_blend` are the
-preview's copy of the blend-setting bounds, kept apart so they can be replaced by the library's.
+The sliders are checked against the library's one set of blend bounds
+(:data:`recommender.config.BLEND_BOUNDS`, with their slider tops).
 
 It needs an editor (:mod:`service.editorial.auth`); the public API stays open.
 """
@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, render_template, request
 
 from recommender.blend import BlendParams, Filters, coview_weight, related
+from recommender.config import BLEND_BOUNDS, parse_blend_value
+from recommender.errors import SettingError
 from service.answers import json_response
 from service.editorial.api import rules_store
 from service.editorial.auth import (
@@ -47,7 +49,6 @@ from service.params import (
     MostViewedParams,
     RelatedParams,
     parse_bounded_integer,
-    parse_bounded_number,
     parse_values,
 )
 from service.ranking import (
@@ -65,11 +66,10 @@ if TYPE_CHECKING:
 #: The page's script and styles are the app's static files (``/static/preview.js``).
 preview = Blueprint("preview", __name__)
 
-DAY = 86_400.0
-#: Largest weight a slider may ask for, and the search's answer size.
-MAX_WEIGHT = 10.0
-#: Highest popularity weight (exponent of 1 + views) an editor can try.
-MAX_POPULARITY_WEIGHT = 2.0
+#: Largest weight a slider may ask for, and the highest popularity weight (exponent of
+#: 1 + views) an editor can try: the sliders' tops of the one set of blend bounds.
+MAX_WEIGHT = BLEND_BOUNDS["content_weight"].slider_high
+MAX_POPULARITY_WEIGHT = BLEND_BOUNDS["popularity_weight"].slider_high
 
 
 def _model(rt: Runtime) -> LoadedModel:
@@ -129,39 +129,24 @@ def search_articles() -> Response:
     return json_response({"items": items, "total": total, "model_version": bundle.version})
 
 
+#: The sliders an editor may move, each a blend setting (bounds: recommender.config).
+SLIDERS = ("content_weight", "coview_weight", "popularity_weight", "half_life_days")
+
+
 def _blend(values: dict[str, str], defaults: BlendParams) -> BlendParams:
-    content = parse_bounded_number(
-        "content_weight", values.get("content_weight"), defaults.content_weight, 0, MAX_WEIGHT
-    )
-    coview = parse_bounded_number(
-        "coview_weight", values.get("coview_weight"), defaults.coview_weight, 0, MAX_WEIGHT
-    )
-    popularity = parse_bounded_number(
-        "popularity_weight",
-        values.get("popularity_weight"),
-        defaults.popularity_weight,
-        0,
-        MAX_POPULARITY_WEIGHT,
-    )
-    text = values.get("half_life_days")
-    half_life = defaults.half_life_days
-    if text is not None:
-        if text == "off":
-            half_life = None
-        else:
-            half_life = parse_bounded_number("half_life_days", text, 0, 0, 3650)
-            if half_life <= 0:
-                raise BadParameter("half_life_days", "half_life_days must be above 0, or off")
-    # A changed half-life replaces the per-section ones too: the slider means "all sections".
-    sections = defaults.section_half_life_days if text is None else {}
-    return replace(
-        defaults,
-        content_weight=content,
-        coview_weight=coview,
-        popularity_weight=popularity,
-        half_life_days=half_life,
-        section_half_life_days=sections,
-    )
+    changed: dict[str, Any] = {}
+    for name in SLIDERS:
+        text = values.get(name)
+        if text is None:
+            continue
+        try:
+            changed[name] = parse_blend_value(name, text, slider=True)
+        except SettingError as exc:
+            raise BadParameter(name, f"{name} must be {exc.expected}, got {text[:40]!r}") from None
+    if "half_life_days" in changed:
+        # a changed half-life replaces the per-section ones too: the slider means "all sections"
+        changed["section_half_life_days"] = {}
+    return replace(defaults, **changed)
 
 
 def _items(

@@ -121,45 +121,20 @@ def _authorise(token: str | None) -> None:
         )
 
 
-def _text(payload: Mapping[str, Any], name: str, *, required: bool = False) -> str:
-    value = payload.get(name)
-    if value is None:
-        if required:
-            raise BadBody(f"{name} is required", field=name)
-        return ""
-    if not isinstance(value, str):
-        raise BadBody(f"{name} must be a string", field=name)
-    limit = MAX_TEXT.get(name)
-    if limit is not None and len(value) > limit:
-        raise BadBody(f"{name} must be at most {limit} characters", field=name)
-    return value
-
-
-def _published_at(value: Any) -> dt.datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            when = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            pass
-        else:
-            return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
-    raise BadBody("published_at must be an ISO 8601 date-time or null", field="published_at")
-
-
-def _tags(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise BadBody("tags must be a list of strings or a comma-separated string", field="tags")
-    return tuple(t.strip() for t in value if t.strip())
+def _check_lengths(payload: Mapping[str, Any]) -> None:
+    for name, limit in MAX_TEXT.items():
+        value = payload.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise BadBody(f"{name} must be at most {limit} characters", field=name)
 
 
 def parse_article(article_id: str, data: bytes) -> Article:
-    """The article of a PUT body (the fields of the articles file); raises :class:`BadBody`."""
+    """The article of a PUT body (the fields of the articles file), validated as the articles
+    file's rows are (:func:`recommender.data.articles.validate_article`); raises
+    :class:`BadBody`."""
+    from recommender.data.articles import validate_article
+    from recommender.errors import DataError
+
     try:
         payload = json.loads(data)
     except (ValueError, UnicodeDecodeError):
@@ -173,26 +148,11 @@ def parse_article(article_id: str, data: bytes) -> Article:
         )
     if "id" in payload and payload["id"] != article_id:
         raise BadBody("id in the body differs from the id in the path", field="id")
-    title = " ".join(_text(payload, "title", required=True).split())
-    if not title:
-        raise BadBody("title must not be empty", field="title")
-    status = (_text(payload, "status") or "published").strip().lower()
-    from recommender.data.articles import Article  # pyarrow comes with it: on first use
-    from recommender.data.html import strip_html
-
-    return Article(
-        id=article_id,
-        title=title,
-        body=strip_html(_text(payload, "body")),
-        category=_text(payload, "category").strip(),
-        tags=_tags(payload.get("tags")),
-        author=_text(payload, "author"),
-        published_at=_published_at(payload.get("published_at")),
-        url=_text(payload, "url"),
-        image_url=_text(payload, "image_url"),
-        status=status,
-        language=_text(payload, "language"),
-    )
+    _check_lengths(payload)
+    try:
+        return validate_article({**payload, "id": article_id}, where="PUT /v1/articles")
+    except DataError as exc:
+        raise BadBody(exc.message, field=exc.field) from None
 
 
 def _iso(when: dt.datetime | None) -> str | None:

@@ -10,8 +10,8 @@ its own content list, trimmed to the bundle's list width) from the records when 
 :class:`LiveCatalogue` (:func:`build_catalogue`), and then treats them like any content
 neighbour; a new article has no co-views yet.
 
-The fold-in (:func:`fold_in_article` and its helpers, in their own section below) is the
-service's copy of the library's fold-in, kept apart so it can be replaced by a call.
+The fold-in itself is the library's (:mod:`recommender.foldin`), shared with the offline replay
+and training: :func:`fold_in_article` only chooses its candidates from this catalogue.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from recommender.blend import SignalArrays, Signals
 from recommender.bundle import Bundle
 from recommender.errors import UnknownArticleError
+from recommender.foldin import fold_in_articles, merge_additions, vector_from_stored
 from recommender.similarity import RowSimilarity
 from service.live.counts import manifest_time
 
@@ -248,14 +249,6 @@ class LiveCatalogue:
         )
 
 
-def _merge_lists(
-    base: list[tuple[int, float]], additions: list[tuple[int, float]], width: int
-) -> list[tuple[int, float]]:
-    scores = dict(base)
-    scores.update(additions)  # a fresher score of the same article wins
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))[:width]
-
-
 def build_catalogue(
     bundle: Bundle, records: Mapping[str, str]
 ) -> tuple[LiveCatalogue, dict[str, str]]:
@@ -305,7 +298,7 @@ def build_catalogue(
             continue
         meta[row] = record["article"]
         if row >= n and record.get("vector") and record.get("model") == bundle.version:
-            vectors[row] = _stored_vector(record["vector"], n_features)
+            vectors[row] = vector_from_stored(record["vector"], n_features)
         if record.get("vector") is None and row < n:
             continue  # not folded in (unpublished, or no vectorizer): its trained list stays
         resolved = [(row_of(str(other)), float(score)) for other, score in record["neighbors"]]
@@ -322,26 +315,11 @@ def build_catalogue(
         base = content.get(row)
         if base is None:
             base = catalogue.content_list(row)
-        content[row] = _merge_lists(base, extra, width)
+        content[row] = merge_additions(base, extra, width)
     return LiveCatalogue(bundle, new_ids, meta, deleted, content, vectors), superseded
 
 
 # --- fold-in --------------------------------------------------------------------------------
-
-
-def _vector(bundle: Bundle, article: Article) -> sp.csr_matrix:
-    # imported on the first publish, not at start-up: scikit-learn costs seconds to import
-    from recommender.content import compose_document
-
-    params = bundle.manifest.get("parameters", {})
-    title_weight = int(params.get("title_weight", 3)) if isinstance(params, dict) else 3
-    vector = bundle.vectorizer.transform([compose_document(article, title_weight)])
-    matrix = bundle.content_matrix
-    out = sp.csr_matrix(vector, dtype=np.float32)
-    # sparse products need one index type on both sides
-    out.indices = out.indices.astype(matrix.indices.dtype)
-    out.indptr = out.indptr.astype(matrix.indptr.dtype)
-    return out
 
 
 def fold_in_article(
@@ -351,40 +329,25 @@ def fold_in_article(
     records: Mapping[str, str],
 ) -> tuple[list[tuple[str, float]], dict[str, list[Any]]]:
     """Content neighbours of ``article`` among the catalogue's published articles, best first
-    (ties by article id), and its TF-IDF vector (to be stored with its record).
+    (ties by article id), and its TF-IDF vector as stored with its record: the library's one
+    fold-in (:func:`recommender.foldin.fold_in_articles`) over this catalogue.
 
     Candidates: the bundle's published, not suppressed articles, and the live articles whose
     vectors were made with this bundle's vocabulary. Raises :class:`BundleError` when the
     bundle has no vectorizer.
     """
-    # deferred: scikit-learn costs seconds to import, paid on the first publish
-    from recommender.content import fold_in
-
-    vector = _vector(bundle, article)
-    n = catalogue.width
-    mask = catalogue.is_published[: catalogue.n_bundle].copy()
-    if bundle.has(article.id):
-        mask[bundle.row(article.id)] = False
-    found: dict[str, float] = {}
-    if vector.nnz and mask.any():
-        neighbors, scores = fold_in(vector, bundle.content_matrix, n, candidate_mask=mask)
-        for r, s in zip(neighbors[0], scores[0], strict=True):
-            if r >= 0 and s > 0:
-                found[bundle.article_ids[int(r)]] = float(s)
-    others = [
-        (other_id, record)
+    live = {
+        other_id: record["vector"]
         for other_id, record in _published_live_vectors(records, bundle.version)
         if other_id != article.id and catalogue.has(other_id)
-    ]
-    if vector.nnz and others:
-        stacked = sp.vstack([_stored_vector(r["vector"], vector.shape[1]) for _, r in others])
-        similarity = (stacked @ vector.T).toarray().ravel()
-        for (other_id, _), s in zip(others, similarity, strict=True):
-            if s > 0:
-                found[other_id] = float(s)
-    ranked = sorted(found.items(), key=lambda pair: (-pair[1], pair[0]))[:n]
-    stored = {"indices": vector.indices.tolist(), "data": [round(float(x), 6) for x in vector.data]}
-    return ranked, stored
+    }
+    found = fold_in_articles(
+        bundle,
+        [article],
+        candidate_mask=catalogue.is_published[: catalogue.n_bundle],
+        live=live,
+    )
+    return found.neighbors[0], found.stored(0)
 
 
 def _published_live_vectors(
@@ -404,9 +367,3 @@ def _published_live_vectors(
         ):
             out.append((article_id, record))
     return out
-
-
-def _stored_vector(stored: Mapping[str, list[Any]], n_features: int) -> sp.csr_matrix:
-    indices = np.asarray(stored["indices"], dtype=np.int64)
-    data = np.asarray(stored["data"], dtype=np.float32)
-    return sp.csr_matrix((data, indices, np.array([0, indices.size])), shape=(1, n_features))

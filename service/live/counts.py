@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from recommender.bundle import Bundle
+from recommender.windows import DAY, HOUR
 
 log = logging.getLogger("service")
 
-HOUR = 3_600
-DAY = 86_400
 #: Sliding windows ending now, on top of the bundle's :data:`recommender.popularity.WINDOWS`.
 LIVE_WINDOWS = ("1h", "24h")
 LIVE_WINDOW_SECONDS = {"1h": HOUR, "24h": DAY}

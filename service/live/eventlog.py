@@ -31,6 +31,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from recommender.windows import DAY
+
 #: Open files kept per process (today's and a late event's day).
 MAX_OPEN = 4
 _HOST_RE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -94,7 +96,7 @@ class EventLog:
         """
         days: dict[str, list[str]] = {}
         for session, article_id, timestamp in views:
-            day = _day(int(timestamp) // 86_400)
+            day = _day(int(timestamp) // DAY)
             quoted = (
                 json.dumps(article_id, ensure_ascii=False)
                 if _NEEDS_ESCAPE.search(article_id)

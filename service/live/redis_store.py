@@ -16,9 +16,9 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from recommender.windows import HOUR
 from service.cache import RedisBreaker
 from service.live.counts import (
-    HOUR,
     KEY_PREFIX,
     CountQuery,
     LiveUnavailable,

@@ -20,10 +20,9 @@ import numpy as np
 
 from recommender.blend import Popular, Signals, popular_from_views
 from recommender.bundle import Bundle
-from recommender.windows import WINDOWS, rank, trending_score
+from recommender.windows import DAY, WINDOWS, rank, trending_score
 from service.live.catalogue import LiveCatalogue, build_catalogue
 from service.live.counts import (
-    DAY,
     DAY_KEEP,
     LIVE_WINDOW_SECONDS,
     LIVE_WINDOWS,

@@ -1,6 +1,7 @@
-"""The one fold-in (``recommender.foldin``): hand-checked merges, and an oracle: the service's
-own copy in ``service.lifecycle`` (``fold_in_article`` over ``build_catalogue``), publication
-by publication, including a draft and an update of an article the bundle holds."""
+"""The one fold-in (``recommender.foldin``): hand-checked merges, and a brute-force oracle (every
+cosine computed densely) for what the service's CMS route folds in (``fold_in_article`` over
+``build_catalogue``), publication by publication, including a draft and an update of an article
+the bundle holds."""
 
 from __future__ import annotations
 
@@ -81,7 +82,28 @@ def _record(bundle: Bundle, article: Article, neighbors: Any, vector: Any) -> st
     )
 
 
-def test_fold_in_articles_is_the_services_fold_in(trained: tuple[Bundle, list[Article]]) -> None:
+def _brute_force(
+    bundle: Bundle, article: Article, candidates: dict[str, Any], width: int | None = None
+) -> list[tuple[str, float]]:
+    """Cosines of ``article`` with every candidate vector, computed densely, best first (ties
+    by id), the bundle's list length at most, scores above 0."""
+    import numpy as np
+
+    from recommender.content import compose_document
+
+    query = bundle.vectorizer.transform([compose_document(article, 3)]).toarray()[0]
+    query = query.astype(np.float32)
+    scored = [(other, float(np.dot(vector, query))) for other, vector in candidates.items()]
+    width = int(bundle.content_neighbors.shape[1]) if width is None else width
+    ranked = sorted(((a, s) for a, s in scored if s > 0), key=lambda p: (-p[1], p[0]))
+    return ranked[:width]
+
+
+def test_service_fold_in_matches_a_brute_force_oracle(
+    trained: tuple[Bundle, list[Article]],
+) -> None:
+    import numpy as np
+
     from service.live.catalogue import build_catalogue, fold_in_article
 
     bundle, articles = trained
@@ -93,33 +115,40 @@ def test_fold_in_articles_is_the_services_fold_in(trained: tuple[Bundle, list[Ar
     held = published[20]
     updated = dataclasses.replace(held, title=published[30].title, body=published[30].body)
     sequence = [*new[:6], updated, *new[6:]]
+    dense = bundle.content_matrix.toarray()
     records: dict[str, str] = {}
+    stored: dict[str, Any] = {}  # live articles' vectors as the service keeps them
     compared = 0
     for article in sequence:
         catalogue, _ = build_catalogue(bundle, records)
-        live = {}
-        for other_id, raw in records.items():
-            record = json.loads(raw)
-            if (
-                record["article"]["status"] == "published"
-                and record["vector"]
-                and catalogue.has(other_id)
-            ):
-                live[other_id] = record["vector"]
-        found = fold_in_articles(
-            bundle,
-            [article],
-            candidate_mask=catalogue.is_published[: catalogue.n_bundle],
-            live=live,
-        )
-        neighbors, vector = [], None
-        if article.status == "published":  # as PUT /v1/articles/{id} does
-            expected, expected_vector = fold_in_article(bundle, catalogue, article, records)
-            assert found.neighbors[0] == expected, article.id
-            assert found.stored(0) == expected_vector
-            neighbors, vector = expected, expected_vector
-            compared += 1
+        if article.status != "published":  # as PUT /v1/articles/{id} does
+            records[article.id] = _record(bundle, article, [], None)
+            continue
+        candidates: dict[str, Any] = {
+            a: dense[r]
+            for r, a in enumerate(bundle.article_ids)
+            if catalogue.is_published[r] and a != article.id
+        }
+        for other, vector in stored.items():
+            if other != article.id:
+                candidates[other] = vector
+        neighbors, vector = fold_in_article(bundle, catalogue, article, records)
+        expected = _brute_force(bundle, article, candidates)
+        # the same top-n up to float rounding: each listed score is its true cosine, the list
+        # is as long, ranked, and nothing left out scores better than the last one listed
+        # (copies of one text tie, and rounding may order such a tie either way)
+        oracle = dict(_brute_force(bundle, article, candidates, width=len(candidates)))
+        assert len(neighbors) == len(expected), article.id
+        scores = [s for _, s in neighbors]
+        assert scores == sorted(scores, reverse=True)
+        assert np.allclose(scores, [oracle[a] for a, _ in neighbors], atol=1e-5), article.id
+        # ... and position by position as good as the oracle's own top-n (nothing better
+        # left out: a live article's old bundle row once took a place and gave it up)
+        assert np.allclose(scores, [s for _, s in expected], atol=1e-5), article.id
+        back = vector_from_stored(vector, dense.shape[1]).toarray()[0]
+        stored[article.id] = back
         records[article.id] = _record(bundle, article, neighbors, vector)
+        compared += 1
     assert compared == len(sequence) - 1
     # the update lists the articles its new text is like, not its own row
     assert held.id not in [a for a, _ in fold_in_articles(bundle, [updated]).neighbors[0]]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from recommender.bundle import Bundle
-from service.live.counts import DAY, manifest_time
+from recommender.windows import DAY
+from service.live.counts import manifest_time
 from service.live.stores import LocalLiveStore
 from service.live.view import Live
 from service.params import MostViewedParams, RelatedParams

@@ -102,3 +102,32 @@ def test_settings_table_in_docs_is_current() -> None:
 def test_settings_unknown_variables_are_reported() -> None:
     env = {"NEWSREC_PORT": "1", "NEWSREC_WORKRES": "2", "HOME": "/"}
     assert Settings.unknown_variables(env) == ["NEWSREC_WORKRES"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        # an article without co-view evidence would be ranked by nothing
+        ({"NEWSREC_CONTENT_WEIGHT": "0"}, "NEWSREC_CONTENT_WEIGHT"),
+        # the co-view weight divides by support + evidence: 0 would divide 0 by 0
+        ({"NEWSREC_COVIEW_EVIDENCE": "0"}, "NEWSREC_COVIEW_EVIDENCE"),
+        ({"NEWSREC_SECTION_HALF_LIVES": "sports=0"}, "NEWSREC_SECTION_HALF_LIVES"),
+        ({"NEWSREC_POPULAR_CANDIDATES": "100001"}, "NEWSREC_POPULAR_CANDIDATES"),
+    ],
+)
+def test_settings_blend_bounds_are_the_librarys(environ: dict[str, str], variable: str) -> None:
+    from recommender.config import check_blend_settings
+    from recommender.errors import SettingError
+
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(environ)
+    assert raised.value.variable == variable
+    # the same value is refused by the [blend] table and tune: one set of bounds
+    name = {
+        "NEWSREC_CONTENT_WEIGHT": ("content_weight", 0),
+        "NEWSREC_COVIEW_EVIDENCE": ("coview_evidence", 0),
+        "NEWSREC_SECTION_HALF_LIVES": ("section_half_life_days", {"sports": 0}),
+        "NEWSREC_POPULAR_CANDIDATES": ("popular_candidates", 100_001),
+    }[variable]
+    with pytest.raises(SettingError):
+        check_blend_settings({name[0]: name[1]})

@@ -290,8 +290,9 @@ def test_model_summarises_the_manifest(
     assert data["parameters"] == {"n_neighbors": 4}
     assert data["has_coview"] is True
     loaded = dt.datetime.fromisoformat(data["loaded_at"])
-    assert abs(loaded.timestamp() - time.time()) < 60
-    assert loaded > NOW
+    # when this worker loaded the bundle (the app is shared by the session: any time before
+    # now), not a time from the manifest
+    assert loaded > NOW and loaded.timestamp() <= time.time() + 1
 
 
 # --- errors ---------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from recommender.bundle import Bundle
-from service.live.counts import DAY, HOUR, hour_label, window_buckets
+from recommender.windows import DAY, HOUR
+from service.live.counts import hour_label, window_buckets
 from service.live.stores import LocalLiveStore
 from service.live.view import Live, bundle_share
 from tests.conftest import NOW, body
