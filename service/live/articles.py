@@ -128,10 +128,11 @@ def _check_lengths(payload: Mapping[str, Any]) -> None:
             raise BadBody(f"{name} must be at most {limit} characters", field=name)
 
 
-def parse_article(article_id: str, data: bytes) -> Article:
+def parse_article(article_id: str, data: bytes, dropped: list[str] | None = None) -> Article:
     """The article of a PUT body (the fields of the articles file), validated as the articles
     file's rows are (:func:`recommender.data.articles.validate_article`); raises
-    :class:`BadBody`."""
+    :class:`BadBody`. A ``url`` or ``image_url`` that is not an http(s) URL is dropped, its
+    name appended to ``dropped``."""
     from recommender.data.articles import validate_article
     from recommender.errors import DataError
 
@@ -150,7 +151,9 @@ def parse_article(article_id: str, data: bytes) -> Article:
         raise BadBody("id in the body differs from the id in the path", field="id")
     _check_lengths(payload)
     try:
-        return validate_article({**payload, "id": article_id}, where="PUT /v1/articles")
+        return validate_article(
+            {**payload, "id": article_id}, where="PUT /v1/articles", dropped=dropped
+        )
     except DataError as exc:
         raise BadBody(exc.message, field=exc.field) from None
 
@@ -183,7 +186,14 @@ def put_article(article_id: str) -> Response:
         check_json_bounds(data, max_bytes=MAX_BODY_BYTES)
     except BodyError as exc:
         raise BadBody(str(exc)) from None
-    article = parse_article(article_id, data)
+    dropped: list[str] = []
+    article = parse_article(article_id, data, dropped)
+    if dropped:
+        log.warning(
+            "PUT /v1/articles/%s: dropped %s: not http(s) URLs",
+            article_id[:120],
+            ", ".join(dropped),
+        )
     live = _live()
     bundle = _current_bundle(rt)
     try:
@@ -228,6 +238,7 @@ def put_article(article_id: str) -> Response:
             "new": not bundle.has(article_id),
             "neighbors": len(neighbors),
             "generation": generation,
+            "dropped": dropped,
         }
     )
 

@@ -109,6 +109,11 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "description": "Folded-in content neighbours.",
             },
             "generation": {"type": "integer", "minimum": 1},
+            "dropped": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["url", "image_url"]},
+                "description": "Fields left empty: not http(s) URLs (PUT only).",
+            },
         },
         "required": ["article_id", "status", "generation"],
     }

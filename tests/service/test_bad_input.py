@@ -155,3 +155,30 @@ def test_a_pin_slot_of_1_0_is_the_integer_1(client: FlaskClient) -> None:
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert body(response)["rule"]["slot"] == 1
+
+
+def test_put_drops_urls_that_are_not_http_with_a_counted_warning(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    article = {
+        "title": "A new article",
+        "category": "news",
+        "url": "javascript:alert(3)",
+        "image_url": "https://example.com/i.jpg",
+    }
+    response = client.put(
+        "/v1/articles/x1", json=article, headers={"Authorization": f"Bearer {CMS}"}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert body(response)["dropped"] == ["url"]
+    served = body(client.get("/v1/articles/x1"))
+    assert (served["url"], served["image_url"]) == ("", "https://example.com/i.jpg")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("x1" in w and "url" in w and "http(s)" in w for w in warnings), warnings
+    clean = client.put(
+        "/v1/articles/x1",
+        json={**article, "url": "https://example.com/x1"},
+        headers={"Authorization": f"Bearer {CMS}"},
+    )
+    assert body(clean)["dropped"] == []
+    assert body(client.get("/v1/articles/x1"))["url"] == "https://example.com/x1"
