@@ -133,6 +133,10 @@ class Scored:
     freshness: float | None = None
     coview_weight: float | None = None
     popularity: float | None = None
+    #: The raw signals (TF-IDF cosine, co-view score) before the hybrid scales each to its
+    #: list's best; ``content`` and ``coview`` are these for the single-signal strategies.
+    content_cosine: float | None = None
+    coview_score: float | None = None
 
 
 class Signals(Protocol):
@@ -250,6 +254,9 @@ class _Candidates:
     freshness: np.ndarray  # NaN when unused
     coview_weight: float | None
     popularity: np.ndarray  # the factor (1 + v) ** w; NaN when unused
+    #: what ``content`` and ``coview`` were divided by (the hybrid's max-normalisation)
+    content_top: float = 1.0
+    coview_top: float = 1.0
 
     def items(self, positions: list[int]) -> list[Scored]:
         """The candidates at ``positions`` as :class:`Scored` (one conversion per array)."""
@@ -269,6 +276,7 @@ class _Candidates:
         ]
         counts = self.coview_count[take].tolist()
         w = self.coview_weight
+        c_top, v_top = self.content_top, self.coview_top
         return [
             Scored(
                 int(row),
@@ -280,6 +288,8 @@ class _Candidates:
                 freshness=None if fresh != fresh else fresh,
                 coview_weight=w,
                 popularity=None if pop != pop else pop,
+                content_cosine=None if content != content else content * c_top,
+                coview_score=None if coview != coview else coview * v_top,
             )
             for row, score, content, coview, fresh, pop, count in zip(*columns, counts, strict=True)
         ]
@@ -392,12 +402,13 @@ def _candidates(
         score = content if strategy == "content" else coview
         fresh = np.full(rows.size, np.nan)
         pop = np.full(rows.size, np.nan)
+        content_top = coview_top = 1.0  # the raw signals
     else:
         # each signal max-normalised to [0, 1] for this query, then blended
-        top_content = float(c_scores.max()) if nc else 0.0
-        top_coview = float(v_scores.max()) if v_scores.size else 0.0
-        content = np.bincount(in_content, c_scores / (top_content or 1.0), minlength=m)
-        coview = np.bincount(in_coview, v_scores / (top_coview or 1.0), minlength=m)
+        content_top = (float(c_scores.max()) if nc else 0.0) or 1.0
+        coview_top = (float(v_scores.max()) if v_scores.size else 0.0) or 1.0
+        content = np.bincount(in_content, c_scores / content_top, minlength=m)
+        coview = np.bincount(in_coview, v_scores / coview_top, minlength=m)
         counts = np.bincount(in_coview, v_counts, minlength=m)
         w_coview = coview_weight(signals, row, params)
         total = params.content_weight + w_coview
@@ -421,6 +432,8 @@ def _candidates(
         fresh[order],
         w_coview,
         pop[order],
+        content_top=content_top,
+        coview_top=coview_top,
     )
 
 

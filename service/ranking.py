@@ -40,6 +40,8 @@ EXPLAIN_PARTS = (
     "freshness",
     "coview_weight",
     "popularity",
+    "content_cosine",
+    "coview_score",
 )
 _categories: weakref.WeakKeyDictionary[Bundle, frozenset[str]] = weakref.WeakKeyDictionary()
 
@@ -224,7 +226,15 @@ def _item(
     item["source"] = scored.source
     if explain:
         parts: dict[str, Any] = {name: getattr(scored, name) for name in EXPLAIN_PARTS}
-        for name in ("content", "coview", "freshness", "coview_weight", "popularity"):
+        for name in (
+            "content",
+            "coview",
+            "freshness",
+            "coview_weight",
+            "popularity",
+            "content_cosine",
+            "coview_score",
+        ):
             parts[name] = _round(parts[name])
         parts["final"] = _round(scored.score)
         if rule is not None:

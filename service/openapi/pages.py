@@ -79,10 +79,24 @@ def schemas() -> dict[str, Any]:
             "properties": {
                 "content": {
                     **number_or_null,
-                    "description": "Content similarity, "
-                    "max-normalised for hybrid, raw cosine otherwise.",
+                    "description": "Content part of the blend: for hybrid the TF-IDF cosine "
+                    "divided by the best one of this list (the best is 1), else the cosine.",
                 },
-                "coview": {**number_or_null, "description": "Co-view similarity."},
+                "coview": {
+                    **number_or_null,
+                    "description": "Co-view part of the blend: for hybrid the co-view score "
+                    "divided by the best one of this list, else the score.",
+                },
+                "content_cosine": {
+                    **number_or_null,
+                    "description": "The TF-IDF cosine of the two articles (what the editor "
+                    "preview shows as cosine).",
+                },
+                "coview_score": {
+                    **number_or_null,
+                    "description": "The co-view similarity of the two articles (the preview's "
+                    "co-view score).",
+                },
                 "coview_count": {
                     "type": ["integer", "null"],
                     "description": "Sessions that read both articles.",

@@ -96,6 +96,10 @@
     return Math.round(days / 30) + " mo old";
   }
 
+  function plural(count, noun) {
+    return count + " " + noun + (Number(count) === 1 ? "" : "s");
+  }
+
   function fmt(value, digits) {
     if (value === null || value === undefined) return "–";
     return Number(value).toFixed(digits === undefined ? 3 : digits);
@@ -176,7 +180,7 @@
         onmousedown: function (event) { event.preventDefault(); pick(i); },
       },
       el("span", { class: "r-title" }, item.title || item.id),
-      el("span", { class: "r-views muted" }, item.views_7d + " views/7d"),
+      el("span", { class: "r-views muted" }, plural(item.views_7d, "view") + "/7d"),
       el("span", { class: "r-meta" },
         [item.category || "no section", fmtDate(item.published_at), item.id].join(" · "),
         item.status !== "published" ? el("span", { class: "status-badge" }, " · " + item.status) : null)));
@@ -222,6 +226,9 @@
   document.addEventListener("keydown", function (event) {
     var tag = (event.target.tagName || "").toLowerCase();
     var typing = tag === "input" || tag === "textarea" || tag === "select" || event.target.isContentEditable;
+    // "/" means "to the search" also when the (empty) search has the focus already: no query
+    // starts with a slash, and typing one there was the surprise
+    if (event.target === search && search.value === "") typing = false;
     if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
       event.preventDefault();
       search.focus();
@@ -335,7 +342,7 @@
     document.title = a.title + " · preview · newsrec";
     $("a-title").textContent = a.title || a.id;
     $("a-meta").textContent = [a.category || "no section", fmtDate(a.published_at), fmtAge(a.age_days),
-      "id " + a.id, a.views_7d + " views in 7 days", a.status !== "published" ? a.status.toUpperCase() : null]
+      "id " + a.id, plural(a.views_7d, "view") + " in 7 days", a.status !== "published" ? a.status.toUpperCase() : null]
       .filter(Boolean).join(" · ");
     var link = safeUrl(a.url);
     var anchor = $("a-link");
@@ -368,16 +375,18 @@
   function partsOf(item, options) {
     var chips = [];
     var c = item.content || {};
-    chips.push(el("span", { class: "chip", title: "TF-IDF cosine similarity of the two texts" },
-      "content " + fmt(c.cosine)));
+    // the API's explain says the same under content_cosine (its "content" is this scaled to
+    // the list's best): one name, one meaning
+    chips.push(el("span", { class: "chip", title: "TF-IDF cosine similarity of the two texts (the API's explain.content_cosine)" },
+      "cosine " + fmt(c.cosine)));
     if (c.terms && c.terms.length) {
       chips.push(el("span", { class: "chip terms", title: "Terms the two articles share most" },
         "shared: " + c.terms.map(function (t) { return termLabel(t.term); }).join(", ")));
     }
     var v = item.coview || {};
-    chips.push(el("span", { class: "chip", title: "Co-view similarity; sessions that read both" },
-      v.score === null || v.score === undefined ? "co-view –" :
-        "co-view " + fmt(v.score) + " · " + v.sessions + " session" + (v.sessions === 1 ? "" : "s")));
+    chips.push(el("span", { class: "chip", title: "Co-view similarity (the API's explain.coview_score); sessions that read both" },
+      v.score === null || v.score === undefined ? "co-view score –" :
+        "co-view score " + fmt(v.score) + " · " + plural(v.sessions, "session")));
     chips.push(el("span", { class: "chip", title: "Freshness factor 0.5^(age / half-life)" },
       "fresh ×" + fmt(item.freshness, 2)));
     if (item.popularity !== null && item.popularity !== undefined) {
@@ -389,7 +398,7 @@
     }
     var label = item.source ? SOURCE_LABELS[item.source] : null;
     if (label && item.source !== "pinned") chips.push(el("span", { class: "chip source" }, label));
-    if (options.views && item.views !== undefined) chips.push(el("span", { class: "chip" }, item.views + " views"));
+    if (options.views && item.views !== undefined) chips.push(el("span", { class: "chip" }, plural(item.views, "view")));
     if (item.rule) {
       chips.push(el("span", { class: "chip rule-pin", title: ruleTitle(item.rule) },
         "pinned by rule #" + item.rule.id + (item.rule.slot ? " · slot " + item.rule.slot : "")));

@@ -489,3 +489,22 @@ def test_preview_hash_password_refuses_short_passwords(
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert main(["hash-password"]) == 2
     assert "at least 8" in capsys.readouterr().err
+
+
+def test_preview_and_api_say_the_same_content_and_coview_numbers(editor: FlaskClient) -> None:
+    # s1's content list: s2 0.7, s3 0.4, n1 0.2; the hybrid blends each signal scaled to the
+    # list's best (s3: 0.4 / 0.7), and says the raw cosine too, as the preview does
+    readers = body(editor.get("/preview/api/articles/s1"))["lists"]["readers"]["items"]
+    api = body(editor.get("/v1/articles/s1/related?explain=true&n=10"))["items"]
+    explained = {item["id"]: item["explain"] for item in api}
+    shown = {item["id"]: item for item in readers}
+    assert explained["s3"]["content"] == pytest.approx(0.4 / 0.7, abs=1e-6)
+    assert explained["s3"]["content_cosine"] == pytest.approx(0.4)
+    for article_id in set(explained) & set(shown):
+        preview, parts = shown[article_id], explained[article_id]
+        if preview["content"]["cosine"] is not None and parts["content_cosine"] is not None:
+            assert parts["content_cosine"] == pytest.approx(preview["content"]["cosine"])
+        if preview["coview"]["score"] is not None and parts["coview_score"] is not None:
+            assert parts["coview_score"] == pytest.approx(preview["coview"]["score"])
+    checked = [a for a in shown if a in explained and shown[a]["content"]["cosine"] is not None]
+    assert len(checked) >= 2

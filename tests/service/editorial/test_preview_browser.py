@@ -68,6 +68,7 @@ ARTICLES = [
     ("p-schools", "New schools plan unveiled", "politics", "schools teachers plan pupils", 3),
     ("c-soup", "Autumn soup recipes", "food", "soup pumpkin recipe autumn", 2),
     ("c-bread", "Bakery wins bread award", "food", "bakery bread award flour", 4),
+    ("c-pie", "Apple pie contest judged", "food", "apple pie contest judges", 5),
 ]
 
 
@@ -83,6 +84,7 @@ def _sessions(extra: bool) -> list[list[str]]:
     sessions += [["s-tennis", "s-coach"]] * 6
     sessions += [["c-soup", "c-bread"]] * 4
     sessions += [["p-schools"], ["p-budget"], ["e-grid"]] * 3
+    sessions += [["c-pie"]]  # read once: "1 view", not "1 views"
     if extra:  # the second bundle: the query is now read with the soup recipes too
         sessions += [[QUERY, "c-soup"]] * 20
     return sessions
@@ -275,6 +277,12 @@ def _wait_first_reader(page: Any, article_id: str) -> None:
 def test_preview_editor_workflow_in_a_real_browser(page: Any, service: Service) -> None:
     _login(page, service)
 
+    # "/" in the empty search that has the focus already goes to it: no slash typed
+    page.focus("#search")
+    page.keyboard.press("/")
+    assert page.input_value("#search") == ""
+    assert page.evaluate("document.activeElement.id") == "search"
+
     # search by a fragment of a title, with the keyboard: "/" focuses, arrows choose, Enter picks
     page.keyboard.press("Escape")
     page.click("body")
@@ -398,5 +406,9 @@ def test_preview_editor_workflow_in_a_real_browser(page: Any, service: Service) 
     page.wait_for_selector("#results li[role=option]")
     assert page.inner_text("#results li[role=option] .r-title") == XSS_TITLE
     _screenshot(page, "search")
+    # one view is "1 view"
+    page.fill("#search", "apple pie")
+    page.wait_for_selector("#results li[role=option] >> text=Apple pie contest judged")
+    assert page.inner_text("#results li[role=option] .r-views") == "1 view/7d"
     assert page.dialogs == []  # type: ignore[attr-defined]
     assert page.errors == []  # type: ignore[attr-defined]
