@@ -12,6 +12,9 @@
   // A visit ends after 30 idle minutes, as the training's session split (session_gap_minutes).
   var SESSION_GAP_MS = 30 * 60 * 1000;
   var MAX_EXCLUDE = 100;
+  // Items asked for beyond the block's n: one without a usable link (no http(s) URL, or no
+  // title) is left out, and the next one takes its place.
+  var SPARE = 3;
   var script = document.currentScript ||
     document.querySelector("script[data-newsrec-api],script[src*='/widget.js']");
   var api = script && apiBase(script);
@@ -97,11 +100,11 @@
     return li;
   }
 
-  function render(block, kind, title, items) {
+  function render(block, kind, title, items, n) {
     var section = el("section", "newsrec newsrec--" + kind);
     var level = block.getAttribute("data-heading-level") || "";
     var list = el(kind === "most-viewed" ? "ol" : "ul", "newsrec__list");
-    for (var i = 0; i < items.length; i++) {
+    for (var i = 0; i < items.length && list.childNodes.length < n; i++) {
       var item = card(items[i]);
       if (item) list.appendChild(item);
     }
@@ -118,16 +121,24 @@
   function load(block, kind, path, params, title) {
     var abort = window.AbortController ? new AbortController() : null;
     var timer = abort && setTimeout(function () { abort.abort(); }, TIMEOUT_MS);
+    var n = Number(params.get("n"));
     block.setAttribute(STATE, "loading");
+    function ask(wanted) {
+      params.set("n", String(wanted));
+      return fetch(api + path + "?" + params, {
+        credentials: "omit",
+        signal: abort ? abort.signal : undefined
+      });
+    }
     // A service that is down, slow or answers an error leaves the page as if no block was there.
-    fetch(api + path + "?" + params, {
-      credentials: "omit",
-      signal: abort ? abort.signal : undefined
+    ask(n + SPARE).then(function (response) {
+      // n + SPARE over the service's NEWSREC_MAX_N: ask for n alone
+      return response.status === 400 ? ask(n) : response;
     }).then(function (response) {
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.json();
     }).then(function (body) {
-      render(block, kind, title, body && Array.isArray(body.items) ? body.items : []);
+      render(block, kind, title, body && Array.isArray(body.items) ? body.items : [], n);
     }).catch(function () {
       hide(block);
     }).then(function () {

@@ -351,10 +351,10 @@ def test_widget_renders_related_and_most_viewed_on_a_news_page(
     _wait_for_state(page, "data-newsrec-related", "done")
     _wait_for_state(page, "data-newsrec-most-viewed", "done")
 
-    # the request: five related articles, leaving out the teaser already on the page
+    # the request: five related articles and 3 spare, leaving out the teaser on the page
     (related_request,) = visit.api_requests(f"/v1/articles/{article_id}/related")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(related_request.url).query)
-    assert query == {"n": ["5"], "exclude": [teaser_id]}
+    assert query == {"n": ["8"], "exclude": [teaser_id]}
     assert related_request.headers.get("origin") == site.origin
 
     # five accessible cards, in the API's order, with real links
@@ -381,7 +381,7 @@ def test_widget_renders_related_and_most_viewed_on_a_news_page(
     # most viewed: the window passed through as given, a ranked list in the sidebar
     (most_viewed_request,) = visit.api_requests("/v1/most-viewed")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(most_viewed_request.url).query)
-    assert query == {"n": ["5"], "window": [WINDOW]}
+    assert query == {"n": ["8"], "window": [WINDOW]}
     ranked = page.locator("aside section.newsrec--most-viewed")
     assert ranked.get_attribute("aria-label") == "Most read"
     titles = ranked.locator("ol.newsrec__list .newsrec__headline").all_inner_texts()
@@ -596,3 +596,64 @@ def test_widget_sends_views_to_the_events_base_when_given(
         r.url.startswith(service.url)
         for r in visit.api_requests(f"/v1/articles/{article_id}/related")
     )
+
+
+def test_widget_fills_its_n_cards_when_an_item_has_no_usable_link(
+    site: PageServer, visit: Visit
+) -> None:
+    # the API answers the n asked for; two of its items cannot be links (not http(s), none)
+    items = [
+        {
+            "id": f"a{i}",
+            "title": f"Story {i}",
+            "url": f"https://news.example.org/a{i}",
+            "category": "news",
+            "published_at": None,
+            "image_url": "",
+        }
+        for i in range(20)
+    ]
+    items[1]["url"] = "javascript:alert(1)"
+    items[3]["url"] = ""
+    asked: list[int] = []
+
+    def answer(route: Any) -> None:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(route.request.url).query)
+        n = int(query["n"][0])
+        asked.append(n)
+        if n > 9:  # a service whose NEWSREC_MAX_N is 9
+            route.fulfill(
+                status=400,
+                content_type="application/json",
+                headers={"Access-Control-Allow-Origin": "*"},
+                body='{"error": {"code": "bad_parameter", "message": "n", "parameter": "n"}}',
+            )
+            return
+        route.fulfill(
+            status=200,
+            content_type="application/json",
+            headers={"Access-Control-Allow-Origin": "*"},
+            body=json.dumps({"items": items[:n]}),
+        )
+
+    visit.page.route("https://api.example.test/**", answer)
+    widget = (ROOT / "service" / "static" / "widget.js").read_bytes()
+    site.pages["/widget.js"] = ("text/javascript", widget)
+    site.pages["/news/spare.html"] = (
+        "text/html; charset=utf-8",
+        b"<!doctype html><html lang=en><title>t</title><main>"
+        b'<div data-newsrec-related data-article-id="q" data-n="6"></div>'
+        b'<div data-newsrec-most-viewed data-n="7"></div></main>'
+        b'<script src="/widget.js" data-newsrec-api="https://api.example.test" '
+        b'data-newsrec-beacon="off" async></script></html>',
+    )
+    visit.page.goto(f"{site.origin}/news/spare.html")
+    _wait_for_state(visit.page, "data-newsrec-related", "done")
+    _wait_for_state(visit.page, "data-newsrec-most-viewed", "done")
+    related = visit.page.locator("section.newsrec--related a.newsrec__card")
+    assert related.count() == 6  # not 4: the spare items took the unusable ones' places
+    hrefs = [related.nth(i).get_attribute("href") for i in range(6)]
+    assert hrefs == [f"https://news.example.org/a{i}" for i in (0, 2, 4, 5, 6, 7)]
+    # 7 + 3 is over the service's limit: asked again for 7, which the two gaps leave at 5
+    assert visit.page.locator("section.newsrec--most-viewed a.newsrec__card").count() == 5
+    assert sorted(asked) == [7, 9, 10]
