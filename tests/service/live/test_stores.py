@@ -243,18 +243,20 @@ def test_sqlite_live_store_is_shared_by_processes_and_kept_across_restarts(
     store = SqliteLiveStore(path)
     store.record([view("a")], NOW)
     store.put_overlay("a", '{"v": 1}')
-    pid = os.fork()
-    if pid == 0:  # another worker of the host: the same counts, dedup and overlay
-        code = 1
-        try:
-            ok = store.record([view("a"), view("b")], NOW) == [False, True]
-            ok = ok and overall(store, hour_label(NOW)) == {"a": 1.0, "b": 1.0}
-            ok = ok and store.put_overlay("b", '{"v": 2}') == 2
-            code = 0 if ok else 2
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    # another worker of the host (a process of its own): the same counts, dedup and overlay
+    program = textwrap.dedent(
+        f"""
+        from service.live.counts import View, hour_label
+        from service.live.sqlite_store import SqliteLiveStore
+        store = SqliteLiveStore({str(path)!r})
+        views = [View("s1", "a", "news", {NOW}), View("s1", "b", "news", {NOW})]
+        assert store.record(views, {NOW}) == [False, True]
+        hour = [(hour_label({NOW}), 1.0)]
+        assert store.counts([(hour, None)]) == [{{"a": 1.0, "b": 1.0}}]
+        assert store.put_overlay("b", '{{"v": 2}}') == 2
+        """
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, cwd=ROOT, timeout=60)
     store.close()
     again = SqliteLiveStore(path)  # a restart
     assert again.overlay() == (2, {"a": '{"v": 1}', "b": '{"v": 2}'})
