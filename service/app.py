@@ -170,6 +170,9 @@ def create_app(
         blend=settings.blend_params(),
         window=settings.fallback_window,
         now_from_clock=settings.now_from_clock,
+        words_per_minute=settings.words_per_minute,
+        max_per_section=settings.max_per_section,
+        max_per_author=settings.max_per_author,
     )
     store = ModelStore(
         settings.models_dir,

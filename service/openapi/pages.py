@@ -18,6 +18,9 @@ from service.params import (
 from service.ranking import EXPLAIN_PARTS
 from service.settings import Settings
 
+#: The diversity caps (:class:`recommender.blend.Caps`), as ``explain`` names them.
+CAPS = ("max_per_section", "max_per_author")
+
 JSON = "application/json"
 _ID_CHAR = r"[^,\u0000-\u001f\u007f-\u009f]"
 _ID = rf"{_ID_CHAR}{{1,{MAX_ID_LENGTH}}}"
@@ -61,6 +64,18 @@ def schemas() -> dict[str, Any]:
         "image_url": _nullable(text),
     }
     article_required = list(article_properties)
+    article_properties["image_srcset"] = {
+        **text,
+        "description": "The image in several widths (an HTML srcset), when the articles "
+        "file gives one.",
+    }
+    article_properties["reading_minutes"] = {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Minutes to read the text: its words (counted at training and "
+        "publication) divided by NEWSREC_WORDS_PER_MINUTE (230), rounded up. Left out when "
+        "unknown: an article without text, or a model trained before reading times.",
+    }
     number_or_null = {"type": ["number", "null"]}
     return {
         "Article": {
@@ -103,6 +118,12 @@ def schemas() -> dict[str, Any]:
                     **_ref("PublicRule"),
                     "description": "The editorial rule that placed the item (pinned items).",
                 },
+                "over_cap": {
+                    "type": "string",
+                    "enum": list(CAPS),
+                    "description": "The diversity cap this item exceeds: it completes a "
+                    "list that could not be filled within the caps.",
+                },
             },
             "required": [*EXPLAIN_PARTS, "final"],
             "additionalProperties": False,
@@ -138,8 +159,41 @@ def schemas() -> dict[str, Any]:
                         "required": ["id", "rule"],
                     },
                 },
+                "caps": {
+                    "type": "object",
+                    "description": "With explain, when a cap applies: the caps in force (the "
+                    "request's, else the site's).",
+                    "properties": {
+                        "max_per_section": {"type": ["integer", "null"], "minimum": 1},
+                        "max_per_author": {"type": ["integer", "null"], "minimum": 1},
+                    },
+                    "required": ["max_per_section", "max_per_author"],
+                },
+                "capped": {
+                    "type": "array",
+                    "description": "With explain: the items the caps skipped and left out, "
+                    "in ranking order, with the section or author they had too many of.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": text,
+                            "cap": {"type": "string", "enum": list(CAPS)},
+                            "value": text,
+                        },
+                        "required": ["id", "cap", "value"],
+                    },
+                },
             },
             "required": ["article_id", "model_version", "strategy", "items"],
+        },
+        "LatestResponse": {
+            "type": "object",
+            "properties": {
+                "model_version": text,
+                "category": _nullable(text),
+                "items": {"type": "array", "items": _ref("Article")},
+            },
+            "required": ["model_version", "category", "items"],
         },
         "MostViewedItem": {
             "allOf": [_ref("Article")],
@@ -381,6 +435,23 @@ def parameters(settings: Settings) -> dict[str, Any]:
             "service/live.py for how live and model counts are merged).",
             "schema": {"type": "string", "enum": list(MOST_VIEWED_WINDOWS), "default": "7d"},
         },
+        **{
+            name: {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": f"At most this many items of one {what} (after ranking, "
+                "before the fillers: an item over the cap is skipped and the next one "
+                "taken; skipped items complete a list that cannot be filled otherwise). 0: no "
+                f"cap; default: {variable} (unset: no cap)."
+                + (" Needs a model trained with authors." if what == "author" else ""),
+                "schema": {"type": "integer", "minimum": 0, "maximum": settings.max_n},
+            }
+            for name, what, variable in (
+                ("max_per_section", "section", "NEWSREC_MAX_PER_SECTION"),
+                ("max_per_author", "author", "NEWSREC_MAX_PER_AUTHOR"),
+            )
+        },
         "published_within_days": {
             "name": "published_within_days",
             "in": "query",
@@ -429,6 +500,8 @@ def paths(settings: Settings) -> dict[str, Any]:
                         "category",
                         "max_age_days",
                         "explain",
+                        "max_per_section",
+                        "max_per_author",
                     )
                 ],
                 "responses": {
@@ -449,6 +522,24 @@ def paths(settings: Settings) -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json_response("The most viewed articles.", "MostViewedResponse"),
+                    **_api_errors(),
+                },
+            }
+        },
+        "/v1/latest": {
+            "get": {
+                "operationId": "latestArticles",
+                "summary": "Newest articles",
+                "description": "Published articles by publication time, newest first (ties by "
+                "id; articles without a date are left out), optionally of one section. An "
+                "article published or unpublished through PUT/DELETE /v1/articles/{id} shows "
+                "or goes at once, on every worker. Articles blocked everywhere by an editorial "
+                "rule are left out; max_age_days is measured from the model's now (or the "
+                "clock with NEWSREC_NOW_FROM_CLOCK).",
+                "tags": ["recommendations"],
+                "parameters": [_p(name) for name in ("n", "category", "exclude", "max_age_days")],
+                "responses": {
+                    "200": _json_response("The newest articles.", "LatestResponse"),
                     **_api_errors(),
                 },
             }
