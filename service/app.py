@@ -28,6 +28,7 @@ from service.editorial.preview import preview
 from service.editorial.stores import build_rules
 from service.errors import REQUEST_ID, log_unexpected, register_error_handlers
 from service.fastpath import FastPath
+from service.fragments import fragments
 from service.live.articles import lifecycle
 from service.live.events import build_ingest, events
 from service.live.view import build_live
@@ -209,6 +210,7 @@ def create_app(
             entries = LocalCache(settings.local_cache_size)
         app.front = FastPath(rt, entries, cors=cors, ingest=ingest, on_event=metrics.cache_event)
     app.register_blueprint(api)
+    app.register_blueprint(fragments)
     app.register_blueprint(ops)
     app.register_blueprint(events)
     app.register_blueprint(lifecycle)

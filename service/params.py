@@ -39,9 +39,13 @@ RELATED_PARAMETERS = (
 MOST_VIEWED_PARAMETERS = ("n", "window", "category", "published_within_days")
 LATEST_PARAMETERS = ("n", "category", "exclude", "max_age_days")
 #: The options of the HTML fragments (``.html`` routes), besides their JSON route's parameters.
-FRAGMENT_PARAMETERS = ("title", "heading_level", "reading_text", "views_text")
+FRAGMENT_PARAMETERS = ("title", "heading_level", "reading_text", "views_text", "image_sizes")
 MAX_TITLE_LENGTH = 200
+#: The ``sizes`` of card images with a ``srcset``: the browser's own layout size where it
+#: knows it (``auto``, lazy images), else a card of a grid.
+DEFAULT_IMAGE_SIZES = "auto, (min-width: 64rem) 16rem, (min-width: 40rem) 30vw, 100vw"
 #: A text with ``{n}``: "{n} min read", "{n} Min. Lesezeit".
+_SIZES_RE = re.compile(r"[A-Za-z0-9 ():,.%-]{1,200}")
 _TEMPLATE_RE = re.compile(r"[^{}\x00-\x1f\x7f-\x9f]{0,60}\{n\}[^{}\x00-\x1f\x7f-\x9f]{0,60}")
 #: The bundle's windows and the live ones (sliding windows ending now, see service.live).
 MOST_VIEWED_WINDOWS = (*WINDOWS, "1h", "24h")
@@ -84,6 +88,7 @@ class FragmentOptions:
     heading_level: int = 2
     reading_text: str = "{n} min read"
     views_text: str = "{n} views"
+    image_sizes: str = DEFAULT_IMAGE_SIZES
 
 
 @dataclass(frozen=True)
@@ -259,11 +264,19 @@ def parse_fragment(args: MultiDict[str, str]) -> FragmentOptions:
     level = args.get("heading_level")
     if level is not None and level not in ("2", "3", "4", "5", "6"):
         raise BadParameter("heading_level", "heading_level must be an integer from 2 to 6")
+    sizes = args.get("image_sizes")
+    if sizes is not None and not _SIZES_RE.fullmatch(sizes):
+        raise BadParameter(
+            "image_sizes",
+            "image_sizes must be an HTML sizes value of 1 to 200 characters (letters, digits, "
+            "spaces and ( ) : , . - % only)",
+        )
     return FragmentOptions(
         title=title,
         heading_level=2 if level is None else int(level),
         reading_text=_template("reading_text", args.get("reading_text"), "{n} min read"),
         views_text=_template("views_text", args.get("views_text"), "{n} views"),
+        image_sizes=DEFAULT_IMAGE_SIZES if sizes is None else sizes,
     )
 
 

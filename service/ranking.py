@@ -494,21 +494,27 @@ def latest_response(
     return answer
 
 
-def views_label(count: int) -> str:
-    """A short view count for a page: ``"1 view"``, ``"950 views"``, ``"1.7k views"``.
-
-    Rounded down, so the label never claims more views than there were.
-    """
+def compact_count(count: int) -> str:
+    """A count in a few characters: ``"950"``, ``"1.7k"``, ``"12k"``, ``"1.2M"``; rounded
+    down, so it never claims more than there was."""
     if count < 1000:
-        return f"{count} view" if count == 1 else f"{count} views"
+        return str(count)
     for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1000, "k")):
         if count >= size:
             whole, rest = divmod(count, size)
             if whole < 10:
                 tenth = rest * 10 // size
-                return f"{whole}.{tenth}{suffix} views" if tenth else f"{whole}{suffix} views"
-            return f"{whole}{suffix} views"
+                return f"{whole}.{tenth}{suffix}" if tenth else f"{whole}{suffix}"
+            return f"{whole}{suffix}"
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def views_label(count: int) -> str:
+    """A short view count for a page: ``"1 view"``, ``"950 views"``, ``"1.7k views"``.
+
+    Rounded down, so the label never claims more views than there were.
+    """
+    return "1 view" if count == 1 else f"{compact_count(count)} views"
 
 
 def article_response(

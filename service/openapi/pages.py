@@ -8,11 +8,13 @@ from typing import Any
 from recommender.blend import SOURCES, STRATEGIES
 from recommender.windows import WINDOWS
 from service.params import (
+    DEFAULT_IMAGE_SIZES,
     EXPLAIN_VALUES,
     MAX_CATEGORY_LENGTH,
     MAX_DAYS,
     MAX_EXCLUDE_IDS,
     MAX_ID_LENGTH,
+    MAX_TITLE_LENGTH,
     MOST_VIEWED_WINDOWS,
 )
 from service.ranking import EXPLAIN_PARTS
@@ -462,6 +464,103 @@ def parameters(settings: Settings) -> dict[str, Any]:
     }
 
 
+def fragment_parameters() -> dict[str, Any]:
+    """The presentation options of the HTML fragments (:mod:`service.fragments`)."""
+    text = {"type": "string", "minLength": 1}
+
+    def query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": description,
+            "schema": schema,
+        }
+
+    side = r"[^{}\u0000-\u001f\u007f-\u009f]{0,60}"
+    template = {**text, "pattern": rf"^{side}\{{n\}}{side}$"}
+    return {
+        "title": query(
+            "title",
+            "The block's heading (default: You might also like / New articles / Most viewed).",
+            {**text, "maxLength": MAX_TITLE_LENGTH, "pattern": CATEGORY_PATTERN},
+        ),
+        "heading_level": query(
+            "heading_level",
+            "Level of the block's heading (2: <h2>); each card's headline is one level below.",
+            {"type": "integer", "minimum": 2, "maximum": 6, "default": 2},
+        ),
+        "reading_text": query(
+            "reading_text",
+            "The reading time's text, {n} the minutes (for other languages).",
+            {**template, "default": "{n} min read"},
+        ),
+        "views_text": query(
+            "views_text",
+            "The view count's text (most viewed), {n} the count (1.7k).",
+            {**template, "default": "{n} views"},
+        ),
+        "image_sizes": query(
+            "image_sizes",
+            "The sizes attribute of card images that have a srcset.",
+            {
+                **text,
+                "maxLength": 200,
+                "pattern": r"^[A-Za-z0-9 ():,.%-]+$",
+                "default": DEFAULT_IMAGE_SIZES,
+            },
+        ),
+    }
+
+
+def _html_response() -> dict[str, Any]:
+    return {
+        "description": "The cards (text/html): the widget's markup, escaped; only http(s) "
+        "URLs. Dates as ISO dates.",
+        "headers": {
+            "X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"},
+            "ETag": {"schema": {"type": "string"}},
+            "Cache-Control": {
+                "description": "public, max-age: the lifetime of the JSON answer it renders.",
+                "schema": {"type": "string"},
+            },
+        },
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+
+
+def _fragment_path(
+    operation: str, summary: str, json_path: str, names: tuple[str, ...], *errors: tuple[str, str]
+) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": operation,
+            "summary": summary,
+            "description": f"The answer of GET {json_path} as HTML cards, for pages and "
+            "crawlers without JavaScript (include it server-side: PHP, ESI, SSI). Same "
+            "parameters as the JSON route, plus the presentation options. See docs/widget.md.",
+            "tags": ["widget"],
+            "parameters": [
+                *(_p(name) for name in names),
+                *(_p(name) for name in fragment_parameters()),
+                {
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": False,
+                    "description": "An ETag from an earlier answer: 304 while unchanged.",
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {
+                "200": _html_response(),
+                "204": {"description": "Nothing to show (no body)."},
+                "304": {"description": "Not modified (If-None-Match matched the ETag)."},
+                **_api_errors(*errors),
+            },
+        }
+    }
+
+
 def _p(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/parameters/{name}"}
 
@@ -526,6 +625,35 @@ def paths(settings: Settings) -> dict[str, Any]:
                 },
             }
         },
+        "/v1/articles/{article_id}/related.html": _fragment_path(
+            "relatedArticlesHtml",
+            "Related articles as HTML",
+            "/v1/articles/{article_id}/related",
+            (
+                "article_id",
+                "n",
+                "strategy",
+                "exclude",
+                "category",
+                "max_age_days",
+                "explain",
+                "max_per_section",
+                "max_per_author",
+            ),
+            ("404", "The model knows no such article (unknown_article)."),
+        ),
+        "/v1/latest.html": _fragment_path(
+            "latestArticlesHtml",
+            "Newest articles as HTML",
+            "/v1/latest",
+            ("n", "category", "exclude", "max_age_days"),
+        ),
+        "/v1/most-viewed.html": _fragment_path(
+            "mostViewedHtml",
+            "Most viewed articles as HTML",
+            "/v1/most-viewed",
+            ("n", "window", "category", "published_within_days"),
+        ),
         "/v1/latest": {
             "get": {
                 "operationId": "latestArticles",
