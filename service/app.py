@@ -22,6 +22,7 @@ from flask import Flask, request
 from service.cache import CacheFactory, LocalCache, build_cache, local_level
 from service.cache import redis_ping as ping_redis
 from service.cors import init_cors
+from service.demo import demo
 from service.editorial.api import rules_api
 from service.editorial.auth import auth, configure_auth
 from service.editorial.preview import preview
@@ -216,6 +217,7 @@ def create_app(
     app.register_blueprint(lifecycle)
     app.register_blueprint(docs)
     app.register_blueprint(widget)
+    app.register_blueprint(demo)
     configure_auth(app, settings)
     app.register_blueprint(auth)
     app.register_blueprint(preview)

@@ -181,8 +181,8 @@ def docs_page() -> str:
 
 @docs.get("/")
 def index() -> WerkzeugResponse:
-    """The root leads to the documentation."""
-    return redirect("/docs", code=302)
+    """The root leads to the documentation (in demo mode: to the demo article page)."""
+    return redirect("/demo" if runtime().settings.demo else "/docs", code=302)
 
 
 def _bearer_token(doc: dict[str, Any], op: dict[str, Any]) -> str | None:

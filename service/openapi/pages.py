@@ -771,10 +771,69 @@ def paths(settings: Settings) -> dict[str, Any]:
                 },
             }
         },
+        "/demo": {
+            "get": {
+                "operationId": "demo",
+                "summary": "The demo article page (NEWSREC_DEMO only)",
+                "description": "Redirects to the demo page of the most viewed article; 404 "
+                "without NEWSREC_DEMO.",
+                "tags": ["widget"],
+                "responses": {
+                    "302": {
+                        "description": "To /demo/articles/{article_id}.",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                    },
+                    "404": _error("Not in demo mode (not_found)."),
+                },
+            }
+        },
+        "/demo/go": {
+            "get": {
+                "operationId": "demoGo",
+                "summary": "The demo page of the article with a URL (NEWSREC_DEMO only)",
+                "description": "Where the demo page sends a click on a card (the sample's URLs "
+                "lead nowhere).",
+                "tags": ["widget"],
+                "parameters": [
+                    {
+                        "name": "url",
+                        "in": "query",
+                        "required": True,
+                        "description": "An article's URL.",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "302": {
+                        "description": "To the article's demo page.",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                    },
+                    "404": _error("Not in demo mode, or no article has this URL (not_found)."),
+                },
+            }
+        },
+        "/demo/articles/{article_id}": {
+            "get": {
+                "operationId": "demoArticle",
+                "summary": "A sample article as the seed site shows it (NEWSREC_DEMO only)",
+                "description": "Title, section, date, reading time and views under the "
+                "byline, with the widget's related, new and most viewed blocks.",
+                "tags": ["widget"],
+                "parameters": [_p("article_id")],
+                "responses": {
+                    "200": {
+                        "description": "HTML.",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    "404": _error("Not in demo mode, or no such article."),
+                    "503": {"$ref": "#/components/responses/NoModel"},
+                },
+            }
+        },
         "/": {
             "get": {
                 "operationId": "index",
-                "summary": "Redirect to /docs",
+                "summary": "Redirect to /docs (to /demo in demo mode)",
                 "tags": ["operations"],
                 "responses": {
                     "302": {

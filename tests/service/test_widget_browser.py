@@ -137,8 +137,11 @@ class Service:
             self.process.wait(timeout=20)
 
 
-def _start_service(models: Path, origin: str, directory: Path) -> Service:
-    """``python -m service`` on a free port serving ``models``, open to ``origin`` only."""
+def _start_service(
+    models: Path, origin: str, directory: Path, extra: dict[str, str] | None = None
+) -> Service:
+    """``python -m service`` on a free port serving ``models``, open to ``origin`` only
+    (``extra``: more variables)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSREC_", "PROMETHEUS_"))}
     env.update(
@@ -150,6 +153,7 @@ def _start_service(models: Path, origin: str, directory: Path) -> Service:
             "NEWSREC_LOG_LEVEL": "WARNING",
             "NEWSREC_CORS_ORIGINS": origin,
             "PYTHONPATH": str(ROOT),
+            **(extra or {}),
         }
     )
     log = directory / f"service-{port}.log"
@@ -877,3 +881,37 @@ def test_widget_card_srcset_and_texts_from_the_script_tag(site: PageServer, visi
     assert cards.nth(1).locator(".newsrec__reading").count() == 0  # not a number: not shown
     assert cards.nth(0).locator("time").inner_text() == "30 oct. 2026"  # data-locale fr-FR
     assert visit.page_errors == []
+
+
+def test_demo_page_shows_the_three_blocks_of_the_seed_page(
+    sample: dict[str, Any], site: PageServer, visit: Visit, tmp_path: Path
+) -> None:
+    """What ``make demo`` serves at ``/``: the seed page of a sample article, same origin."""
+    demo = _start_service(sample["models"], site.origin, tmp_path, {"NEWSREC_DEMO": "1"})
+    try:
+        page = visit.page
+        page.goto(demo.url + "/")
+        assert re.search(r"/demo/articles/[^/]+$", page.url)
+        for block in ("data-newsrec-related", "data-newsrec-latest", "data-newsrec-most-viewed"):
+            _wait_for_state(page, block, "done")
+        article_id = page.url.rsplit("/", 1)[-1]
+        assert page.locator("h1").inner_text() == sample["articles"][article_id]["title"]
+        assert re.search(r"[0-9.]+[kM]? views", page.locator(".byline").inner_text())
+        assert page.locator("main .newsrec--related .newsrec__card").count() == 5
+        assert page.locator("aside .newsrec--latest .newsrec__card").count() == 10
+        assert page.locator("aside .newsrec--most-viewed .newsrec__card").count() == 5
+        latest_ids = [
+            i["id"] for i in _get_json(f"{demo.url}/v1/latest?n=10&exclude={article_id}")["items"]
+        ]
+        assert article_id not in latest_ids
+        _screenshot(page, "demo.png")
+        # a card opens the demo page of its article
+        first = page.locator("main .newsrec__link").first
+        title = first.inner_text()
+        first.click()
+        page.wait_for_url(re.compile(r"/demo/articles/"), timeout=TIMEOUT_MS)
+        assert page.locator("h1").inner_text() == title
+        _wait_for_state(page, "data-newsrec-related", "done")
+        assert visit.page_errors == []
+    finally:
+        demo.stop()
