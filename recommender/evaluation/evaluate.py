@@ -452,7 +452,10 @@ def format_table(summary: Mapping[str, Any], group: str = "all") -> str:
                 strategy,
                 str(int(metrics["pairs"])),
                 *[
-                    _fmt(metrics.get(c), 1 if c in ("mean_age_days", *short) else 3)
+                    _fmt(
+                        metrics.get(c),
+                        1 if c in ("mean_age_days", "distinct_sections", "distinct_authors") else 3,
+                    )
                     for c in columns
                 ],
             ]
