@@ -22,6 +22,8 @@ _METHODS = ("get", "post", "put", "patch", "delete")
 _EXAMPLES = {
     "relatedArticles": "/v1/articles/{id}/related?n=6&explain=true",
     "mostViewed": "/v1/most-viewed?window=7d&n=10",
+    "latestArticles": "/v1/latest?n=10",
+    "relatedArticlesHtml": "/v1/articles/{id}/related.html?n=6",
     "article": "/v1/articles/{id}",
 }
 
