@@ -72,6 +72,13 @@ def paths(settings: Settings) -> dict[str, Any]:
             "published_at": {"type": ["string", "null"], "format": "date-time"},
             "url": text,
             "image_url": {"type": ["string", "null"]},
+            "image_srcset": {
+                **text,
+                "maxLength": 8000,
+                "description": "The image in several widths, an HTML srcset "
+                "('https://.../a-320.jpg 320w, https://.../a-640.jpg 640w'); the widget "
+                "and the fragments use it beside image_url.",
+            },
             "status": {**text, "default": "published"},
             "language": text,
         },
