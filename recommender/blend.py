@@ -6,7 +6,8 @@ readers get.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+import dataclasses
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
@@ -133,6 +134,9 @@ class Scored:
     freshness: float | None = None
     coview_weight: float | None = None
     popularity: float | None = None
+    #: the cap the item exceeds (``"max_per_section"``, ``"max_per_author"``): taken only
+    #: because the list could not be filled within the caps (see :class:`Caps`)
+    over_cap: str | None = None
     #: The raw signals (TF-IDF cosine, co-view score) before the hybrid scales each to its
     #: list's best; ``content`` and ``coview`` are these for the single-signal strategies.
     content_cosine: float | None = None
@@ -476,6 +480,65 @@ class Filters:
         return True
 
 
+@dataclass(frozen=True)
+class Caps:
+    """Diversity caps of one list: at most ``max_per_section`` items of one section and at
+    most ``max_per_author`` of one author (``None``: no cap).
+
+    :func:`related` applies them after ranking and before the fillers: an item over a cap is
+    skipped and the next one taken, the fillers respect them too. Caps never shorten a list:
+    when fewer than ``n`` items fit within them, the skipped items complete it, in the order
+    they were skipped (related first), marked :attr:`Scored.over_cap`. An unknown section or
+    author (``""``) is never capped.
+
+    Attributes
+    ----------
+    max_per_section, max_per_author : int or None
+    authors : sequence of str, optional
+        The author of each row (``None``: authors unknown, the author cap does nothing).
+    """
+
+    max_per_section: int | None = None
+    max_per_author: int | None = None
+    authors: Sequence[str] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.max_per_section is not None or (
+            self.max_per_author is not None and self.authors is not None
+        )
+
+
+class _CapCount:
+    """How many items of each section and author a list holds so far."""
+
+    def __init__(self, caps: Caps, categories: Sequence[str]) -> None:
+        self.caps = caps
+        self.categories = categories
+        self.sections: dict[str, int] = {}
+        self.authors: dict[str, int] = {}
+
+    def refuses(self, row: int) -> str | None:
+        """The cap ``row`` would exceed, else None."""
+        caps = self.caps
+        section = self.categories[row]
+        limit = caps.max_per_section
+        if limit is not None and section and self.sections.get(section, 0) >= limit:
+            return "max_per_section"
+        if caps.max_per_author is not None and caps.authors is not None:
+            author = caps.authors[row] if row < len(caps.authors) else ""
+            if author and self.authors.get(author, 0) >= caps.max_per_author:
+                return "max_per_author"
+        return None
+
+    def add(self, row: int) -> None:
+        section = self.categories[row]
+        self.sections[section] = self.sections.get(section, 0) + 1
+        if self.caps.authors is not None and row < len(self.caps.authors):
+            author = self.caps.authors[row]
+            self.authors[author] = self.authors.get(author, 0) + 1
+
+
 def related(
     signals: Signals,
     row: int,
@@ -488,34 +551,63 @@ def related(
     section_popular: Iterable[int] = (),
     site_popular: Iterable[int] = (),
     popular: Popular | None = None,
+    caps: Caps | None = None,
+    skipped: list[tuple[int, str]] | None = None,
 ) -> list[Scored]:
     """The ``n`` items a page shows for article ``row``.
 
     Related candidates that pass the filters come first; when they run out the list is filled
     from ``section_popular`` then ``site_popular`` (rows in ranking order), so it holds ``n``
     items whenever the catalogue allows. The query row is never returned. ``popular``: what
-    readers open now (:class:`Popular`), read by the hybrid.
+    readers open now (:class:`Popular`), read by the hybrid. ``caps``: diversity caps
+    (:class:`Caps`); ``skipped``, when given, receives ``(row, cap)`` of every item the caps
+    kept out of the list.
     """
     params = params or _DEFAULT_PARAMS
     filters = filters or _NO_FILTERS
     seen = {row}
     candidates = _candidates(signals, row, strategy, params, now_ts, popular)
+    count = _CapCount(caps, signals.categories) if caps is not None and caps.active else None
+    # (row, cap, source, position among the candidates) of the items over a cap
+    over: list[tuple[int, str, str, int]] = []
     picked: list[int] = []
     for i, candidate in enumerate(candidates.rows.tolist()):
         if len(picked) == n:
             break
         if candidate not in seen and filters.allows(signals, candidate, now_ts):
-            picked.append(i)
             seen.add(candidate)
+            if count is not None:
+                cap = count.refuses(candidate)
+                if cap is not None:
+                    over.append((candidate, cap, "related", i))
+                    continue
+                count.add(candidate)
+            picked.append(i)
     chosen = candidates.items(picked)
     for source, ranking in (("section_popular", section_popular), ("popular", site_popular)):
         for candidate in ranking:
             if len(chosen) == n:
-                return chosen
+                break
             candidate = int(candidate)
             if candidate not in seen and filters.allows(signals, candidate, now_ts):
-                chosen.append(Scored(candidate, 0.0, source))
                 seen.add(candidate)
+                if count is not None:
+                    cap = count.refuses(candidate)
+                    if cap is not None:
+                        over.append((candidate, cap, source, -1))
+                        continue
+                    count.add(candidate)
+                chosen.append(Scored(candidate, 0.0, source))
+    # caps never shorten a list: what they skipped completes it, in the order skipped
+    taken = 0
+    for candidate, cap, source, i in over:
+        if len(chosen) == n:
+            break
+        item = candidates.items([i])[0] if i >= 0 else Scored(candidate, 0.0, source)
+        chosen.append(dataclasses.replace(item, over_cap=cap))
+        taken += 1
+    if skipped is not None:
+        skipped.extend((candidate, cap) for candidate, cap, _, _ in over[taken:])
     return chosen
 
 

@@ -40,6 +40,10 @@ ARTICLES = "articles.json"
 VECTORIZER = "content_vectorizer.joblib"
 #: Metadata columns kept per article (no raw text: the body never enters a bundle).
 META_FIELDS = ("title", "url", "category", "published_at", "image_url", "status")
+#: Metadata columns newer bundles add; a bundle without one still loads (the value is unknown).
+OPTIONAL_META_FIELDS = ("author", "image_srcset")
+#: Words of each article's text (int32, -1 unknown), for reading times; absent in older bundles.
+WORDS_ARRAY = "article_words"
 _VERSION_RE = re.compile(r"^\d{8}T\d{6}Z(-[0-9a-z]+)*$")
 
 #: Arrays every bundle has, and the optional co-view ones (absent when trained from counts).
@@ -125,6 +129,9 @@ def write_bundle_dir(contents: BundleContents, directory: Path) -> dict[str, Any
         arrays_meta[name] = {"shape": list(array.shape), "dtype": array.dtype.str}
     meta = {"id": list(contents.article_ids)}
     meta.update({key: list(contents.meta[key]) for key in META_FIELDS})
+    meta.update(
+        {key: list(contents.meta[key]) for key in OPTIONAL_META_FIELDS if key in contents.meta}
+    )
     _write_file(directory / ARTICLES, json.dumps(meta, ensure_ascii=False).encode())
     if contents.vectorizer is not None:
         joblib.dump(contents.vectorizer, directory / VECTORIZER)
@@ -252,6 +259,9 @@ class Bundle:
         self.published_at: list[str | None] = meta["published_at"]
         self.image_urls: list[str] = meta["image_url"]
         self.statuses: list[str] = meta["status"]
+        #: optional columns (``None``: a bundle written before they existed)
+        self.authors: list[str] | None = meta.get("author")
+        self.image_srcsets: list[str] | None = meta.get("image_srcset")
         self._index = {article_id: i for i, article_id in enumerate(self.article_ids)}
         self.arrays = dict(arrays)
         self.published_ts: np.ndarray = arrays["published_ts"]
@@ -265,6 +275,8 @@ class Bundle:
         self.coview_scores: np.ndarray | None = arrays.get("coview_scores")
         self.coview_counts: np.ndarray | None = arrays.get("coview_counts")
         self.coview_support: np.ndarray | None = arrays.get("coview_support")
+        #: words per article (-1 unknown); ``None`` in bundles written before reading times
+        self.word_counts: np.ndarray | None = arrays.get(WORDS_ARRAY)
         self._popular: dict[tuple[str, str | None], np.ndarray] = {}
 
     @classmethod
@@ -324,11 +336,15 @@ class Bundle:
         except (FileNotFoundError, json.JSONDecodeError) as exc:
             raise BundleError(f"{path}: {ARTICLES} is missing or damaged ({exc})") from None
         n = manifest.get("n_articles")
-        if any(len(meta.get(key, ())) != n for key in ("id", *META_FIELDS)):
+        if any(len(meta.get(key, ())) != n for key in ("id", *META_FIELDS)) or any(
+            len(meta[key]) != n for key in OPTIONAL_META_FIELDS if key in meta
+        ):
             raise BundleError(f"{path}: {ARTICLES} does not hold {n} articles in every column")
         for name in ("published_ts", "content_neighbors", "popularity_views"):
             if arrays[name].shape[0] != n:
                 raise BundleError(f"{path}: {name} has {arrays[name].shape[0]} rows, not {n}")
+        if WORDS_ARRAY in arrays and arrays[WORDS_ARRAY].shape != (n,):
+            raise BundleError(f"{path}: {WORDS_ARRAY} is not one count per article")
         return cls(path, manifest, meta, arrays)
 
     @classmethod
@@ -353,8 +369,8 @@ class Bundle:
         return article_id in self._index
 
     def article(self, row: int) -> dict[str, Any]:
-        """The API metadata of one row."""
-        return {
+        """The API metadata of one row (``image_srcset`` only when the article has one)."""
+        item = {
             "id": self.article_ids[row],
             "title": self.titles[row],
             "url": self.urls[row],
@@ -362,6 +378,20 @@ class Bundle:
             "published_at": self.published_at[row],
             "image_url": self.image_urls[row],
         }
+        if self.image_srcsets is not None and self.image_srcsets[row]:
+            item["image_srcset"] = self.image_srcsets[row]
+        return item
+
+    def author(self, row: int) -> str:
+        """The author of one row, ``""`` when unknown (or the bundle predates the column)."""
+        return self.authors[row] if self.authors is not None else ""
+
+    def words(self, row: int) -> int | None:
+        """The words of one row's text, ``None`` when unknown (older bundles)."""
+        if self.word_counts is None:
+            return None
+        count = int(self.word_counts[row])
+        return count if count >= 0 else None
 
     @cached_property
     def content_matrix(self) -> sp.csr_matrix:

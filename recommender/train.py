@@ -27,6 +27,7 @@ from recommender.data.articles import ArticleTable, read_articles
 from recommender.data.views import ViewCounts, ViewEvents, read_views
 from recommender.errors import DataError
 from recommender.popularity import PopularityModel
+from recommender.reading import count_words
 from recommender.windows import DAY
 
 STAGES = ("load articles", "load views", "content", "co-view", "popularity", "publish")
@@ -305,6 +306,7 @@ def _contents(
         "content_matrix_indptr": matrix.indptr,
         "popularity_views": popularity.counts_,
         "popularity_trending": popularity.trending_,
+        bundle_mod.WORDS_ARRAY: np.array([count_words(a.body) for a in articles], dtype=np.int32),
     }
     counts: dict[str, Any] = {
         "articles": len(articles),
@@ -362,6 +364,8 @@ def _contents(
         "published_at": [_isoformat(a.published_at) for a in articles],
         "image_url": [a.image_url for a in articles],
         "status": [a.status for a in articles],
+        "author": [a.author for a in articles],
+        "image_srcset": [a.image_srcset for a in articles],
     }
     return bundle_mod.BundleContents(
         article_ids=[a.id for a in articles],

@@ -22,8 +22,19 @@ from flask import Response
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 from service.errors import NoModel
-from service.params import RelatedParams, parse_most_viewed, parse_none, parse_related
-from service.ranking import article_response, most_viewed_response, related_response
+from service.params import (
+    RelatedParams,
+    parse_latest,
+    parse_most_viewed,
+    parse_none,
+    parse_related,
+)
+from service.ranking import (
+    article_response,
+    latest_response,
+    most_viewed_response,
+    related_response,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -81,10 +92,14 @@ def cache_key(version: str, route: str, *parts: object) -> str:
 def related_key(version: str, article_id: str, params: RelatedParams) -> str:
     """:func:`cache_key` of a related request, spelled out (the hottest path)."""
     age = "" if params.max_age_days is None else params.max_age_days
+    caps = ""
+    if params.max_per_section is not None or params.max_per_author is not None:
+        section, author = params.max_per_section, params.max_per_author
+        caps = f":{'' if section is None else section}:{'' if author is None else author}"
     key = (
         f"nr:v1:{version}:related:{_escape(article_id)}:{params.n}:{params.strategy}:"
         f"{_escape(','.join(params.exclude))}:{_escape(params.category or '')}:{age}:"
-        f"{int(params.explain)}"
+        f"{int(params.explain)}{caps}"
     )
     return _bounded(key, version, "related")
 
@@ -241,6 +256,33 @@ def answer_most_viewed(
     )
 
 
+def answer_latest(
+    rt: Runtime, environ: WSGIEnvironment, args: MultiDict[str, str] | None
+) -> Answer:
+    """The newest published articles, optionally of one section."""
+    params = parse_latest(
+        args or EMPTY_ARGS, default_n=rt.settings.default_n, max_n=rt.settings.max_n
+    )
+    snap = snapshot(rt, environ)
+    key = cache_key(
+        snap.version,
+        "latest",
+        params.n,
+        params.category,
+        ",".join(params.exclude),
+        params.max_age_days,
+    )
+    # the version moves with every publish and unpublish (the lifecycle generation): a
+    # cached list never outlives a change of the catalogue
+    return _cached(
+        rt,
+        key,
+        lambda: latest_response(snap.bundle, params, rt.options, snap.rules, snap.live),
+        None,
+        snap.version,
+    )
+
+
 def answer_article(
     rt: Runtime, environ: WSGIEnvironment, article_id: str, args: MultiDict[str, str] | None
 ) -> Answer:
@@ -251,7 +293,7 @@ def answer_article(
     return _cached(
         rt,
         key,
-        lambda: article_response(snap.bundle, article_id, snap.live),
+        lambda: article_response(snap.bundle, article_id, snap.live, rt.options),
         None if snap.live is None else _live_ttl(rt),
         snap.version,
     )

@@ -22,12 +22,14 @@ from flask import Flask, request
 from service.cache import CacheFactory, LocalCache, build_cache, local_level
 from service.cache import redis_ping as ping_redis
 from service.cors import init_cors
+from service.demo import demo
 from service.editorial.api import rules_api
 from service.editorial.auth import auth, configure_auth
 from service.editorial.preview import preview
 from service.editorial.stores import build_rules
 from service.errors import REQUEST_ID, log_unexpected, register_error_handlers
 from service.fastpath import FastPath
+from service.fragments import fragments
 from service.live.articles import lifecycle
 from service.live.events import build_ingest, events
 from service.live.view import build_live
@@ -173,6 +175,9 @@ def create_app(
         blend=settings.blend_params(),
         window=settings.fallback_window,
         now_from_clock=settings.now_from_clock,
+        words_per_minute=settings.words_per_minute,
+        max_per_section=settings.max_per_section,
+        max_per_author=settings.max_per_author,
     )
     store = ModelStore(
         settings.models_dir,
@@ -209,11 +214,13 @@ def create_app(
             entries = LocalCache(settings.local_cache_size)
         app.front = FastPath(rt, entries, cors=cors, ingest=ingest, on_event=metrics.cache_event)
     app.register_blueprint(api)
+    app.register_blueprint(fragments)
     app.register_blueprint(ops)
     app.register_blueprint(events)
     app.register_blueprint(lifecycle)
     app.register_blueprint(docs)
     app.register_blueprint(widget)
+    app.register_blueprint(demo)
     configure_auth(app, settings)
     app.register_blueprint(auth)
     app.register_blueprint(preview)

@@ -1,13 +1,13 @@
-"""The three page routes answered before Flask: from ready-made bytes by raw request, or
+"""The page routes answered before Flask: from ready-made bytes by raw request, or
 worked out by the views' own functions.
 
 Most of a cached answer's cost was Flask itself (request context, URL routing, response
 object: measured at about three quarters of a warm ``related`` request), not the cache; under
 gunicorn a Flask route costs several times a bare WSGI function. So
-:meth:`service.app.NewsrecFlask.wsgi_app` hands every ``GET`` of ``related``, ``most-viewed``
-and one article to :class:`FastPath` first. It keeps, per worker, the bytes of every ``200``
-answer under ``<version>\\0<path>\\0<query string>`` and answers a repeated read from them;
-a new read is worked out by the same functions the Flask views call
+:meth:`service.app.NewsrecFlask.wsgi_app` hands every ``GET`` of ``related``, ``most-viewed``,
+``latest`` and one article to :class:`FastPath` first. It keeps, per worker, the bytes of
+every ``200`` answer under ``<version>\\0<path>\\0<query string>`` and answers a repeated
+read from them; a new read is worked out by the same functions the Flask views call
 (:func:`service.answers.answer_related` and the others), and filed here by the fast path
 itself, under the version and for the lifetime the answer carries.
 
@@ -51,7 +51,14 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.http import HTTP_STATUS_CODES
 
 from recommender.errors import UnknownArticleError
-from service.answers import Answer, answer_article, answer_most_viewed, answer_related, snapshot
+from service.answers import (
+    Answer,
+    answer_article,
+    answer_latest,
+    answer_most_viewed,
+    answer_related,
+    snapshot,
+)
 from service.errors import INTERNAL_ERROR, REQUEST_ID, ApiError, as_api_error, error_body
 from service.live.events import body_limit, record_events
 
@@ -73,6 +80,7 @@ _RELATED = "/related"
 RELATED_ROUTE = "/v1/articles/<article_id>/related"
 ARTICLE_ROUTE = "/v1/articles/<article_id>"
 MOST_VIEWED_ROUTE = "/v1/most-viewed"
+LATEST_ROUTE = "/v1/latest"
 EVENTS_ROUTE = "/v1/events"
 
 #: ``(route template, status line, body, headers)``
@@ -80,7 +88,7 @@ Reply = tuple[str, str, bytes, list[tuple[str, str]]]
 
 
 def route_of(path: str) -> str | None:
-    """The route template of ``path`` when it is one of the three page routes, else None.
+    """The route template of ``path`` when it is one of the page routes, else None.
 
     Matches exactly what Flask's ``<article_id>`` converter does: one non-empty segment.
     """
@@ -90,7 +98,9 @@ def route_of(path: str) -> str | None:
             article_id = rest[: -len(_RELATED)]
             return RELATED_ROUTE if article_id and "/" not in article_id else None
         return ARTICLE_ROUTE if rest and "/" not in rest else None
-    return MOST_VIEWED_ROUTE if path == MOST_VIEWED_ROUTE else None
+    if path == MOST_VIEWED_ROUTE:
+        return MOST_VIEWED_ROUTE
+    return LATEST_ROUTE if path == LATEST_ROUTE else None
 
 
 class FastPath:
@@ -217,6 +227,8 @@ class FastPath:
         )
         if route == MOST_VIEWED_ROUTE:
             return answer_most_viewed(self.runtime, environ, args)
+        if route == LATEST_ROUTE:
+            return answer_latest(self.runtime, environ, args)
         segment = path.encode("latin1").decode("utf-8", "replace")[len(_ARTICLES) :]
         if route == RELATED_ROUTE:
             return answer_related(self.runtime, environ, segment[: -len(_RELATED)], args)

@@ -26,8 +26,27 @@ MAX_CATEGORY_LENGTH = 200
 MAX_DAYS = 36_500.0
 EXPLAIN_VALUES = ("true", "false", "1", "0")
 
-RELATED_PARAMETERS = ("n", "strategy", "exclude", "category", "max_age_days", "explain")
+RELATED_PARAMETERS = (
+    "n",
+    "strategy",
+    "exclude",
+    "category",
+    "max_age_days",
+    "explain",
+    "max_per_section",
+    "max_per_author",
+)
 MOST_VIEWED_PARAMETERS = ("n", "window", "category", "published_within_days")
+LATEST_PARAMETERS = ("n", "category", "exclude", "max_age_days")
+#: The options of the HTML fragments (``.html`` routes), besides their JSON route's parameters.
+FRAGMENT_PARAMETERS = ("title", "heading_level", "reading_text", "views_text", "image_sizes")
+MAX_TITLE_LENGTH = 200
+#: The ``sizes`` of card images with a ``srcset``: the browser's own layout size where it
+#: knows it (``auto``, lazy images), else a card of a grid.
+DEFAULT_IMAGE_SIZES = "auto, (min-width: 64rem) 16rem, (min-width: 40rem) 30vw, 100vw"
+#: A text with ``{n}``: "{n} min read", "{n} Min. Lesezeit".
+_SIZES_RE = re.compile(r"[A-Za-z0-9 ():,.%-]{1,200}")
+_TEMPLATE_RE = re.compile(r"[^{}\x00-\x1f\x7f-\x9f]{0,60}\{n\}[^{}\x00-\x1f\x7f-\x9f]{0,60}")
 #: The bundle's windows and the live ones (sliding windows ending now, see service.live).
 MOST_VIEWED_WINDOWS = (*WINDOWS, "1h", "24h")
 
@@ -46,6 +65,30 @@ class RelatedParams:
     category: str | None = None
     max_age_days: float | None = None
     explain: bool = False
+    #: diversity caps asked for (``None``: the site's, ``0``: none)
+    max_per_section: int | None = None
+    max_per_author: int | None = None
+
+
+@dataclass(frozen=True)
+class LatestParams:
+    """The parsed query of ``GET /v1/latest``."""
+
+    n: int
+    category: str | None = None
+    exclude: tuple[str, ...] = ()
+    max_age_days: float | None = None
+
+
+@dataclass(frozen=True)
+class FragmentOptions:
+    """How an HTML fragment (``.html`` routes) presents its cards; ``None``: the default."""
+
+    title: str | None = None
+    heading_level: int = 2
+    reading_text: str = "{n} min read"
+    views_text: str = "{n} views"
+    image_sizes: str = DEFAULT_IMAGE_SIZES
 
 
 @dataclass(frozen=True)
@@ -151,11 +194,25 @@ def parse_explain(text: str | None) -> bool:
     raise BadParameter("explain", f"explain must be one of {', '.join(EXPLAIN_VALUES)}")
 
 
-def parse_related(args: MultiDict[str, str], *, default_n: int, max_n: int) -> RelatedParams:
-    """Parse the query of the related-articles route."""
+def parse_cap(name: str, text: str | None, max_n: int) -> int | None:
+    """A diversity cap: an integer from 0 (no cap, whatever the site's) to ``max_n``."""
+    if text is None:
+        return None
+    if _INTEGER_RE.fullmatch(text):
+        value = int(text)
+        if value <= max_n:
+            return value
+    raise BadParameter(name, f"{name} must be an integer from 0 (no cap) to {max_n}")
+
+
+def parse_related(
+    args: MultiDict[str, str], *, default_n: int, max_n: int, extra: Iterable[str] = ()
+) -> RelatedParams:
+    """Parse the query of the related-articles route (``extra``: more names accepted, parsed
+    by the caller)."""
     if not args:  # the common request: every default
         return RelatedParams(n=default_n)
-    values = _single(args, RELATED_PARAMETERS)
+    values = _single(args, (*RELATED_PARAMETERS, *extra))
     return RelatedParams(
         n=parse_n(values.get("n"), default=default_n, max_n=max_n),
         strategy=parse_choice("strategy", values.get("strategy"), STRATEGIES, "hybrid"),
@@ -163,12 +220,71 @@ def parse_related(args: MultiDict[str, str], *, default_n: int, max_n: int) -> R
         category=parse_category(values.get("category")),
         max_age_days=parse_days("max_age_days", values.get("max_age_days")),
         explain=parse_explain(values.get("explain")),
+        max_per_section=parse_cap("max_per_section", values.get("max_per_section"), max_n),
+        max_per_author=parse_cap("max_per_author", values.get("max_per_author"), max_n),
     )
 
 
-def parse_most_viewed(args: MultiDict[str, str], *, default_n: int, max_n: int) -> MostViewedParams:
+def parse_latest(
+    args: MultiDict[str, str], *, default_n: int, max_n: int, extra: Iterable[str] = ()
+) -> LatestParams:
+    """Parse the query of the latest-articles route."""
+    values = _single(args, (*LATEST_PARAMETERS, *extra))
+    return LatestParams(
+        n=parse_n(values.get("n"), default=default_n, max_n=max_n),
+        category=parse_category(values.get("category")),
+        exclude=parse_exclude(values.get("exclude")),
+        max_age_days=parse_days("max_age_days", values.get("max_age_days")),
+    )
+
+
+def _template(name: str, text: str | None, default: str) -> str:
+    if text is None:
+        return default
+    if _TEMPLATE_RE.fullmatch(text):
+        return text
+    raise BadParameter(
+        name,
+        f"{name} must hold {{n}} once, with at most 60 characters on each side, no braces and "
+        "no control characters",
+    )
+
+
+def parse_fragment(args: MultiDict[str, str]) -> FragmentOptions:
+    """The presentation options of an HTML fragment (only those names are read here; the
+    route's own parser refuses anything else)."""
+    title = args.get("title")
+    if title is not None and (
+        not title.strip() or len(title) > MAX_TITLE_LENGTH or _CONTROL_RE.search(title)
+    ):
+        raise BadParameter(
+            "title",
+            f"title must be 1 to {MAX_TITLE_LENGTH} characters without control characters",
+        )
+    level = args.get("heading_level")
+    if level is not None and level not in ("2", "3", "4", "5", "6"):
+        raise BadParameter("heading_level", "heading_level must be an integer from 2 to 6")
+    sizes = args.get("image_sizes")
+    if sizes is not None and not _SIZES_RE.fullmatch(sizes):
+        raise BadParameter(
+            "image_sizes",
+            "image_sizes must be an HTML sizes value of 1 to 200 characters (letters, digits, "
+            "spaces and ( ) : , . - % only)",
+        )
+    return FragmentOptions(
+        title=title,
+        heading_level=2 if level is None else int(level),
+        reading_text=_template("reading_text", args.get("reading_text"), "{n} min read"),
+        views_text=_template("views_text", args.get("views_text"), "{n} views"),
+        image_sizes=DEFAULT_IMAGE_SIZES if sizes is None else sizes,
+    )
+
+
+def parse_most_viewed(
+    args: MultiDict[str, str], *, default_n: int, max_n: int, extra: Iterable[str] = ()
+) -> MostViewedParams:
     """Parse the query of the most-viewed route."""
-    values = _single(args, MOST_VIEWED_PARAMETERS)
+    values = _single(args, (*MOST_VIEWED_PARAMETERS, *extra))
     return MostViewedParams(
         n=parse_n(values.get("n"), default=default_n, max_n=max_n),
         window=parse_choice("window", values.get("window"), MOST_VIEWED_WINDOWS, "7d"),

@@ -19,6 +19,7 @@ import numpy as np
 
 from recommender.blend import (
     BlendParams,
+    Caps,
     Filters,
     Popular,
     Scored,
@@ -28,9 +29,10 @@ from recommender.blend import (
 )
 from recommender.bundle import Bundle
 from recommender.errors import BundleError
+from recommender.reading import DEFAULT_WORDS_PER_MINUTE, reading_minutes
 from recommender.windows import DAY, WINDOWS
 from service.editorial.rules import ActiveRules, Rule, apply_rules
-from service.params import MostViewedParams, RelatedParams
+from service.params import LatestParams, MostViewedParams, RelatedParams
 
 #: The score parts of ``explain`` (besides ``final`` and ``rule``), in the answer's order.
 EXPLAIN_PARTS = (
@@ -58,11 +60,18 @@ class RankingOptions:
         Popularity window of the fallback lists.
     now_from_clock : bool
         Measure ages against the wall clock instead of the bundle's ``now``.
+    words_per_minute : int
+        Reading speed of ``reading_minutes``.
+    max_per_section, max_per_author : int or None
+        The site's diversity caps of related lists (a request's own replace them).
     """
 
     blend: BlendParams = field(default_factory=BlendParams)
     window: str = "7d"
     now_from_clock: bool = False
+    words_per_minute: int = DEFAULT_WORDS_PER_MINUTE
+    max_per_section: int | None = None
+    max_per_author: int | None = None
 
 
 def manifest_now(bundle: Bundle) -> int:
@@ -132,6 +141,23 @@ class Source(Protocol):
 
     def popular_rows(self, window: str = "7d", category: str | None = None) -> np.ndarray: ...
 
+    def words(self, row: int) -> int | None: ...
+
+    def authors(self) -> Sequence[str] | None: ...
+
+    def latest_rows(self, category: str | None = None) -> np.ndarray: ...
+
+
+def newest_first(
+    published_ts: np.ndarray, mask: np.ndarray, id_order: np.ndarray | None = None
+) -> np.ndarray:
+    """The dated rows of ``mask``, newest first, ties by article id (``id_order``: each row's
+    rank in article id order; default: rows are in id order)."""
+    published = np.asarray(published_ts)
+    rows = np.flatnonzero(np.asarray(mask, dtype=bool) & (published >= 0))
+    ties = rows if id_order is None else id_order[rows]
+    return rows[np.lexsort((ties, -published[rows]))]
+
 
 class BundleView:
     """A :class:`Source` of the bundle alone (no live layer): its own articles, sections,
@@ -140,6 +166,7 @@ class BundleView:
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
         self._populars: dict[int, Popular] = {}
+        self._latest: dict[str | None, np.ndarray] = {}
 
     @property
     def categories(self) -> Sequence[str]:
@@ -199,6 +226,22 @@ class BundleView:
     def popular_rows(self, window: str = "7d", category: str | None = None) -> np.ndarray:
         return self.bundle.popular_rows(window, category)
 
+    def words(self, row: int) -> int | None:
+        return self.bundle.words(row)
+
+    def authors(self) -> Sequence[str] | None:
+        return self.bundle.authors
+
+    def latest_rows(self, category: str | None = None) -> np.ndarray:
+        """Published, dated rows, newest first, ties by article id (memoised per section)."""
+        found = self._latest.get(category)
+        if found is None:
+            mask = self.bundle.is_published
+            if category is not None:
+                mask = mask & (self.bundle.categories_array == category)
+            found = self._latest[category] = newest_first(self.bundle.published_ts, mask)
+        return found
+
 
 _bundle_views: weakref.WeakKeyDictionary[Bundle, BundleView] = weakref.WeakKeyDictionary()
 
@@ -218,10 +261,25 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
+def card(src: Source, row: int, words_per_minute: int) -> dict[str, Any]:
+    """What every item and article answer says of an article: its metadata, and
+    ``reading_minutes`` when its word count is known (left out otherwise)."""
+    item = src.article(row)
+    words = src.words(row)
+    minutes = None if words is None else reading_minutes(words, words_per_minute)
+    if minutes is not None:
+        item["reading_minutes"] = minutes
+    return item
+
+
 def _item(
-    bundle: Source, scored: Scored, explain: bool, rule: Rule | None = None
+    bundle: Source,
+    scored: Scored,
+    explain: bool,
+    rule: Rule | None = None,
+    words_per_minute: int = DEFAULT_WORDS_PER_MINUTE,
 ) -> dict[str, Any]:
-    item = bundle.article(scored.row)
+    item = card(bundle, scored.row, words_per_minute)
     item["score"] = _round(scored.score)
     item["source"] = scored.source
     if explain:
@@ -239,8 +297,22 @@ def _item(
         parts["final"] = _round(scored.score)
         if rule is not None:
             parts["rule"] = rule.public()
+        if scored.over_cap is not None:
+            parts["over_cap"] = scored.over_cap
         item["explain"] = parts
     return item
+
+
+def caps_for(params: RelatedParams, options: RankingOptions) -> tuple[int | None, int | None]:
+    """The caps a related request gets: its own (0: none), else the site's."""
+
+    def pick(asked: int | None, site: int | None) -> int | None:
+        return site if asked is None else (asked or None)
+
+    return (
+        pick(params.max_per_section, options.max_per_section),
+        pick(params.max_per_author, options.max_per_author),
+    )
 
 
 def _fallback(
@@ -308,6 +380,11 @@ def related_response(
     )
     filters = Filters(exclude=exclude, category=params.category, max_age_days=params.max_age_days)
     signals = src.signals(row)
+    per_section, per_author = caps_for(params, options)
+    caps = None
+    if per_section is not None or per_author is not None:
+        caps = Caps(per_section, per_author, src.authors())
+    skipped: list[tuple[int, str]] = []
     ranked = related(
         signals,
         row,
@@ -321,9 +398,25 @@ def related_response(
         popular=src.popular(options.blend.popular_candidates)
         if params.strategy == "hybrid"
         else None,
+        caps=caps,
+        skipped=skipped,
     )
+    wpm = options.words_per_minute
+    if params.explain and caps is not None:
+        answer["caps"] = {"max_per_section": per_section, "max_per_author": per_author}
+        authors = caps.authors
+        answer["capped"] = [
+            {
+                "id": src.article(r)["id"],
+                "cap": cap,
+                "value": src.categories[r]
+                if cap == "max_per_section"
+                else (authors[r] if authors is not None else ""),
+            }
+            for r, cap in skipped
+        ]
     if page is None:
-        answer["items"] = [_item(src, scored, params.explain) for scored in ranked]
+        answer["items"] = [_item(src, scored, params.explain, None, wpm) for scored in ranked]
         return answer
     placed, blocked = apply_rules(
         page,
@@ -331,7 +424,7 @@ def related_response(
         params.n,
         allows=lambda r: r != row and filters.allows(signals, r, now),
     )
-    answer["items"] = [_item(src, p.scored, params.explain, p.rule) for p in placed]
+    answer["items"] = [_item(src, p.scored, params.explain, p.rule, wpm) for p in placed]
     if params.explain and blocked:
         answer["blocked"] = [
             {"id": src.article(s.row)["id"], "rule": rule.public()} for s, rule in blocked
@@ -369,8 +462,61 @@ def most_viewed_response(
         now = now_ts(bundle, options)
         published = src.published_ts[rows]
         rows = rows[(published >= 0) & (now - published <= params.published_within_days * DAY)]
-    answer["items"] = [{**src.article(int(r)), "views": int(views[r])} for r in rows[: params.n]]
+    wpm = options.words_per_minute
+    answer["items"] = [{**card(src, int(r), wpm), "views": int(views[r])} for r in rows[: params.n]]
     return answer
+
+
+def latest_response(
+    bundle: Bundle,
+    params: LatestParams,
+    options: RankingOptions | None = None,
+    rules: ActiveRules | None = None,
+    live: Source | None = None,
+) -> dict[str, Any]:
+    """The answer of ``GET /v1/latest``: the newest published articles (by ``published_at``,
+    ties by article id), optionally of one section, without the excluded ids, articles
+    without a date, articles an editorial rule blocks everywhere and, with ``max_age_days``,
+    older ones. With ``live``, articles published or unpublished since the bundle count at
+    once (the live catalogue's)."""
+    options = options or RankingOptions()
+    src = source(bundle, live)
+    answer: dict[str, Any] = {
+        "model_version": bundle.version,
+        "category": params.category,
+        "items": [],
+    }
+    if params.category is not None and params.category not in src.known_categories():
+        return answer
+    rows = src.latest_rows(params.category)
+    hidden = [src.row(a) for a in params.exclude if src.has(a)]
+    blocked = rules.blocked_everywhere() if rules is not None else None
+    if blocked:
+        hidden += [src.row(a) for a in blocked if src.has(a)]
+    if params.max_age_days is not None:
+        now = now_ts(bundle, options)
+        rows = rows[now - src.published_ts[rows] <= params.max_age_days * DAY]
+    # only the first n (plus the hidden) can be shown: test those, not the whole catalogue
+    head = rows[: params.n + len(hidden)]
+    if hidden:
+        head = head[~np.isin(head, hidden)]
+    answer["items"] = [card(src, int(r), options.words_per_minute) for r in head[: params.n]]
+    return answer
+
+
+def compact_count(count: int) -> str:
+    """A count in a few characters: ``"950"``, ``"1.7k"``, ``"12k"``, ``"1.2M"``; rounded
+    down, so it never claims more than there was."""
+    if count < 1000:
+        return str(count)
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1000, "k")):
+        if count >= size:
+            whole, rest = divmod(count, size)
+            if whole < 10:
+                tenth = rest * 10 // size
+                return f"{whole}.{tenth}{suffix}" if tenth else f"{whole}{suffix}"
+            return f"{whole}{suffix}"
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def views_label(count: int) -> str:
@@ -378,26 +524,23 @@ def views_label(count: int) -> str:
 
     Rounded down, so the label never claims more views than there were.
     """
-    if count < 1000:
-        return f"{count} view" if count == 1 else f"{count} views"
-    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1000, "k")):
-        if count >= size:
-            whole, rest = divmod(count, size)
-            if whole < 10:
-                tenth = rest * 10 // size
-                return f"{whole}.{tenth}{suffix} views" if tenth else f"{whole}{suffix} views"
-            return f"{whole}{suffix} views"
-    raise AssertionError("unreachable")  # pragma: no cover
+    return "1 view" if count == 1 else f"{compact_count(count)} views"
 
 
-def article_response(bundle: Bundle, article_id: str, live: Source | None = None) -> dict[str, Any]:
-    """The answer of ``GET /v1/articles/{article_id}``: metadata and view counts (with
-    ``live``: merged with the live counts, plus ``recent_views`` of the live windows)."""
+def article_response(
+    bundle: Bundle,
+    article_id: str,
+    live: Source | None = None,
+    options: RankingOptions | None = None,
+) -> dict[str, Any]:
+    """The answer of ``GET /v1/articles/{article_id}``: metadata, reading time and view counts
+    (with ``live``: merged with the live counts, plus ``recent_views`` of the live windows)."""
+    options = options or RankingOptions()
     src = source(bundle, live)
     row = src.row(article_id)
     views = src.views(row)
     answer = {
-        **src.article(row),
+        **card(src, row, options.words_per_minute),
         "status": src.status(row),
         "model_version": bundle.version,
         "views": views,
@@ -460,6 +603,7 @@ def smoke_check(bundle: Bundle, options: RankingOptions | None = None) -> None:
     try:
         related_response(bundle, probe, RelatedParams(n=6, explain=True), options)
         most_viewed_response(bundle, MostViewedParams(n=6), options)
-        article_response(bundle, probe)
+        latest_response(bundle, LatestParams(n=6), options)
+        article_response(bundle, probe, None, options)
     except Exception as exc:  # any failure of a test query means: do not serve this bundle
         raise BundleError(f"{bundle.path}: a test query for {probe!r} failed: {exc!r}") from exc

@@ -61,6 +61,9 @@ class Settings:
     half_life_days: float | None = 3.0
     section_half_lives: tuple[tuple[str, float], ...] = ()
     fallback_window: str = "7d"
+    max_per_section: int | None = None
+    max_per_author: int | None = None
+    words_per_minute: int = 230
     now_from_clock: bool = False
     demo: bool = False
     log_level: str = "INFO"

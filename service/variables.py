@@ -416,6 +416,35 @@ ENV_VARS: tuple[EnvVar, ...] = (
         _window,
     ),
     EnvVar(
+        "NEWSREC_MAX_PER_SECTION",
+        "max_per_section",
+        "",
+        "an integer from 1 to 1000",
+        "Site-wide cap: at most this many items of one section in a related list (the "
+        "request's `max_per_section` overrides it; unset: no cap). Over-cap items are skipped "
+        "for the next ones, and only complete a list that could not be filled otherwise.",
+        _integer(1, 1000),
+    ),
+    EnvVar(
+        "NEWSREC_MAX_PER_AUTHOR",
+        "max_per_author",
+        "",
+        "an integer from 1 to 1000",
+        "Site-wide cap: at most this many items of one author in a related list (the "
+        "request's `max_per_author` overrides it; unset: no cap; needs a model trained with "
+        "authors).",
+        _integer(1, 1000),
+    ),
+    EnvVar(
+        "NEWSREC_WORDS_PER_MINUTE",
+        "words_per_minute",
+        "230",
+        "an integer from 50 to 2000",
+        "Reading speed of the `reading_minutes` of every answer (words of the text divided by "
+        "it, rounded up); lower it for languages with longer words.",
+        _integer(50, 2000),
+    ),
+    EnvVar(
         "NEWSREC_NOW_FROM_CLOCK",
         "now_from_clock",
         "0",

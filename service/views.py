@@ -17,6 +17,7 @@ from werkzeug.exceptions import NotFound
 from service.answers import (
     JSON_MIMETYPE,
     answer_article,
+    answer_latest,
     answer_most_viewed,
     answer_related,
     current_model,
@@ -47,6 +48,13 @@ def related(article_id: str) -> Response:
 def most_viewed() -> Response:
     """The most viewed articles of a window, optionally of one section."""
     answer = answer_most_viewed(runtime(), request.environ, _args())
+    return Response(answer.body, mimetype=JSON_MIMETYPE)
+
+
+@api.get("/v1/latest")
+def latest() -> Response:
+    """The newest published articles, optionally of one section."""
+    answer = answer_latest(runtime(), request.environ, _args())
     return Response(answer.body, mimetype=JSON_MIMETYPE)
 
 

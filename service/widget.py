@@ -11,7 +11,7 @@ Both files are read once, when the blueprint is registered, and served from memo
 - ``/widget.js?v=<another version>`` (a page pinned to an older widget): today's file for five
   minutes only, so a proxy does not keep today's file under an old URL for a year.
 
-Clients that accept gzip get the file compressed (about 3 kB instead of 9 kB for the script)
+Clients that accept gzip get the file compressed (about 4 kB instead of 13 kB for the script)
 under an ETag of its own, with ``Vary: Accept-Encoding``. The blueprint's registration reads the
 files into ``app.extensions``; nothing is read at import.
 """

@@ -73,6 +73,19 @@ def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         default=REPLAY_STRATEGIES,
         help=f"comma-separated subset of {','.join(REPLAY_STRATEGIES)} (default: all)",
     )
+    p.add_argument(
+        "--max-per-section",
+        type=positive_int,
+        metavar="K",
+        help="also replay the related strategies with this diversity cap (as <strategy>+caps): "
+        "at most K items of one section per list, as NEWSREC_MAX_PER_SECTION",
+    )
+    p.add_argument(
+        "--max-per-author",
+        type=positive_int,
+        metavar="K",
+        help="the same per author (NEWSREC_MAX_PER_AUTHOR)",
+    )
     p.add_argument("--json", type=Path, metavar="PATH", help="write every figure as JSON")
     p.add_argument(
         "--report", type=Path, metavar="PATH", help="write a self-contained HTML report with plots"
@@ -86,7 +99,7 @@ def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from recommender.blend import BlendParams
+    from recommender.blend import BlendParams, Caps
     from recommender.config import TrainConfig
     from recommender.evaluation.evaluate import evaluate, format_report
 
@@ -112,6 +125,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             config=config,
             params=params,
             strategies=args.strategies,
+            caps=Caps(args.max_per_section, args.max_per_author)
+            if args.max_per_section or args.max_per_author
+            else None,
             workdir=args.workdir,
             mind=args.mind is not None,
             log=stderr,

@@ -98,6 +98,9 @@ class Article:
         Lower-cased publication status (``"published"`` unless the file says otherwise).
     language : str
         Language code as given (e.g. ``"en"``).
+    image_srcset : str
+        The lead image in several widths, as an HTML ``srcset`` (``"https://.../a-320.jpg
+        320w, https://.../a-640.jpg 640w"``); ``""`` when the site gives only ``image_url``.
     """
 
     id: str
@@ -111,6 +114,7 @@ class Article:
     image_url: str = ""
     status: str = "published"
     language: str = ""
+    image_srcset: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,10 +203,11 @@ def validate_article(
         :func:`~recommender.data.html.strip_html`), ``category``, ``tags`` (a list of strings,
         a comma-separated string, or a JSON list written into a string), ``author``,
         ``published_at`` (ISO 8601 date or date-time; no zone means UTC; ``""`` or ``None``:
-        unknown), ``url``, ``image_url``, ``status`` (lower-cased, default ``"published"``),
-        ``language``. Text fields are stripped of surrounding whitespace; the title's inner
-        whitespace is collapsed. ``None`` means absent; other fields are ignored. A ``url`` or
-        ``image_url`` that is not an http(s) URL (:func:`is_web_url`) is dropped (empty).
+        unknown), ``url``, ``image_url``, ``image_srcset``, ``status`` (lower-cased, default
+        ``"published"``), ``language``. Text fields are stripped of surrounding whitespace;
+        the title's inner whitespace is collapsed. ``None`` means absent; other fields are ignored.
+        A ``url`` or ``image_url`` that is not an http(s) URL (:func:`is_web_url`) is dropped
+        (empty).
     where : str, default "<article>"
         What to name as the source in the error (a file, a route).
     dropped : list of str, optional
@@ -260,6 +265,7 @@ def _article_from_record(record: Mapping[str, Any], dropped: list[str] | None = 
         image_url=_web_url(record, "image_url", dropped),
         status=_optional_text(record, "status").lower() or "published",
         language=_optional_text(record, "language"),
+        image_srcset=" ".join(_optional_text(record, "image_srcset").split()),
     )
 
 
@@ -356,8 +362,9 @@ def read_articles(path: str | Path, *, max_invalid: int = 0) -> ArticleTable:
     Fields: ``id`` (required; JSON integers become strings), ``title`` (required, non-empty
     string), ``body`` (HTML, reduced to text by :func:`strip_html`), ``category``, ``tags``
     (a JSON list of strings, or a comma-separated string), ``author``, ``published_at``
-    (ISO 8601 date or date-time; no zone means UTC), ``url``, ``image_url``, ``status``
-    (lower-cased, default ``"published"``), ``language``. Other fields are ignored. In CSV
+    (ISO 8601 date or date-time; no zone means UTC), ``url``, ``image_url``, ``image_srcset``
+    (the image in several widths, an HTML ``srcset``), ``status`` (lower-cased, default
+    ``"published"``), ``language``. Other fields are ignored. In CSV
     an empty cell means "absent".
     """
     path = Path(path)

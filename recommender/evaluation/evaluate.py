@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from recommender.blend import BlendParams, Filters
+from recommender.blend import BlendParams, Caps, Filters
 from recommender.config import TrainConfig
 from recommender.evaluation import REPLAY_STRATEGIES
 from recommender.evaluation.lists import ReplayLists, replay_lists
@@ -54,6 +54,9 @@ from recommender.evaluation.split import (
 from recommender.windows import DAY
 
 GROUPS = ("all", "new", "established")
+#: The strategies ranked by :func:`recommender.blend.related`, which the diversity caps apply
+#: to: with caps, each is replayed again as ``<strategy>+caps`` (the caps' cost in hit rate).
+CAPPED_STRATEGIES = ("content", "coview", "content_fresh", "hybrid")
 #: Query-article age buckets (days, lower bound inclusive) for "hit rate by query-article age".
 AGE_BUCKETS: tuple[tuple[float, float, str], ...] = (
     (0, 1, "<1d"),
@@ -114,6 +117,24 @@ class StrategyScores:
     diversity: np.ndarray
     item_ages: np.ndarray  # days of every dated recommended item, all pairs
     lists: ReplayLists
+    #: per pair: the share of the list's most frequent section, its distinct sections and
+    #: distinct authors (NaN for an empty list; authors NaN when unknown)
+    top_section_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sections: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    authors: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def _variety(
+    rows: list[int], categories: Sequence[str], authors: Sequence[str] | None
+) -> tuple[float, float, float]:
+    """(top section's share, distinct sections, distinct named authors) of one list."""
+    if not rows:
+        return math.nan, math.nan, math.nan
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[categories[r]] = counts.get(categories[r], 0) + 1
+    named = math.nan if authors is None else float(len({authors[r] for r in rows} - {""}))
+    return max(counts.values()) / len(rows), float(len(counts)), named
 
 
 def score_lists(replay: Replay, lists: ReplayLists) -> StrategyScores:
@@ -146,12 +167,19 @@ def score_lists(replay: Replay, lists: ReplayLists) -> StrategyScores:
         item_ages = (np.repeat(replay.pair_ts, lengths) - item_pub) / DAY
     else:
         item_ages = np.zeros(0)
+    variety = np.array(
+        [_variety(rows, signals.categories, replay.authors) for rows in lists.lists]
+    ).reshape(-1, 3)
+    per_pair = variety[shown] if shown.size else np.zeros((0, 3))
     return StrategyScores(
         ranks=_ranks(replay, lists),
         mean_age=mean_age,
         diversity=q_div[shown] if shown.size else np.zeros(0),
         item_ages=np.maximum(item_ages, 0.0),
         lists=lists,
+        top_section_share=per_pair[:, 0],
+        sections=per_pair[:, 1],
+        authors=per_pair[:, 2],
     )
 
 
@@ -178,9 +206,15 @@ def summarise(
     ages = scores.mean_age[mask]
     ages = ages[~np.isnan(ages)]
     out["mean_age_days"] = _nan_to_none(float(ages.mean())) if ages.size else None
-    diversity = scores.diversity[mask]
-    diversity = diversity[~np.isnan(diversity)]
-    out["diversity"] = _nan_to_none(float(diversity.mean())) if diversity.size else None
+    for name, values in (
+        ("diversity", scores.diversity),
+        ("top_section_share", scores.top_section_share),
+        ("distinct_sections", scores.sections),
+        ("distinct_authors", scores.authors),
+    ):
+        kept = values[mask] if values.size else values
+        kept = kept[~np.isnan(kept)]
+        out[name] = _nan_to_none(float(kept.mean())) if kept.size else None
     return out
 
 
@@ -221,8 +255,11 @@ def evaluate_replay(
     strategies: Sequence[str] = REPLAY_STRATEGIES,
     params: BlendParams | None = None,
     filters: Filters | None = None,
+    caps: Caps | None = None,
 ) -> Evaluation:
-    """Every strategy's metrics on a prepared replay, by query group, age and list age."""
+    """Every strategy's metrics on a prepared replay, by query group, age and list age; with
+    ``caps`` (:class:`recommender.blend.Caps`), each of :data:`CAPPED_STRATEGIES` is also
+    replayed with them, as ``<strategy>+caps``."""
     params = params or BlendParams()
     masks = group_masks(replay)
     ages = query_age_days(replay)
@@ -232,12 +269,21 @@ def evaluate_replay(
     by_age: dict[str, list[float | None]] = {}
     histograms: dict[str, list[int]] = {}
     all_scores: dict[str, StrategyScores] = {}
+    # the replay knows the authors: a cap given without them is still a cap
+    capping = caps is not None and (
+        caps.max_per_section is not None or caps.max_per_author is not None
+    )
+    runs: list[tuple[str, str, Caps | None]] = []
     for strategy in strategies:
         if strategy not in REPLAY_STRATEGIES:
             raise ValueError(
                 f"strategy must be one of {', '.join(REPLAY_STRATEGIES)}, not {strategy!r}"
             )
-        lists = replay_lists(replay, strategy, params=params, filters=filters)
+        runs.append((strategy, strategy, None))
+        if capping and strategy in CAPPED_STRATEGIES:
+            runs.append((f"{strategy}+caps", strategy, caps))
+    for strategy, ranking, capped in runs:
+        lists = replay_lists(replay, ranking, params=params, filters=filters, caps=capped)
         scores = score_lists(replay, lists)
         all_scores[strategy] = scores
         result[strategy] = {g: summarise(replay, scores, m) for g, m in masks.items()}
@@ -260,6 +306,11 @@ def evaluate_replay(
         "blend_params": _params_dict(params),
         "dated": bool((np.asarray(replay.bundle.published_ts) >= 0).any()),
     }
+    if caps is not None and capping:
+        summary["caps"] = {
+            "max_per_section": caps.max_per_section,
+            "max_per_author": caps.max_per_author,
+        }
     return Evaluation(summary, replay, all_scores)
 
 
@@ -280,6 +331,7 @@ def evaluate(
     params: BlendParams | None = None,
     strategies: Sequence[str] = REPLAY_STRATEGIES,
     filters: Filters | None = None,
+    caps: Caps | None = None,
     workdir: str | Path | None = None,
     mind: bool = False,
     log: Callable[[str], None] | None = None,
@@ -303,6 +355,8 @@ def evaluate(
         Any of :data:`~recommender.evaluation.lists.REPLAY_STRATEGIES`.
     filters : Filters, optional
         Page filters (default: none but the service's "published only").
+    caps : Caps, optional
+        Diversity caps: the related strategies are replayed with them too (``<s>+caps``).
     workdir : path, optional
         Where the training inputs and bundle go (default: a temporary directory, removed).
     mind : bool
@@ -335,7 +389,9 @@ def evaluate(
         bundle = train_at_split(prepared.inputs, work / "models", config)
         replay = prepare_replay(bundle, prepared.pairs, prepared.articles, now_ts=split.test_from)
         say(f"replaying {replay.n_pairs} pairs ({replay.counts['unique_queries']} query articles)")
-        evaluation = evaluate_replay(replay, strategies=strategies, params=params, filters=filters)
+        evaluation = evaluate_replay(
+            replay, strategies=strategies, params=params, filters=filters, caps=caps
+        )
     evaluation.summary = {
         "replay_rule": REPLAY_RULE,
         **({"mind_replay_rule": MIND_REPLAY_RULE} if mind else {}),
@@ -377,7 +433,17 @@ def format_table(summary: Mapping[str, Any], group: str = "all") -> str:
     """A plain-text table of every strategy's metrics for one query group."""
     columns = [f"hit_rate@{k}" for k in KS] + [f"mrr@{k}" for k in KS]
     columns += [f"ndcg@{k}" for k in KS] + ["coverage", "mean_age_days", "diversity"]
-    header = ["strategy", "pairs", *[c.replace("_rate", "").replace("_days", "") for c in columns]]
+    columns += ["top_section_share", "distinct_sections", "distinct_authors"]
+    short = {
+        "top_section_share": "top_sec",
+        "distinct_sections": "sects",
+        "distinct_authors": "auths",
+    }
+    header = [
+        "strategy",
+        "pairs",
+        *[short.get(c, c.replace("_rate", "").replace("_days", "")) for c in columns],
+    ]
     rows = []
     for strategy, groups in summary["strategies"].items():
         metrics = groups[group]
@@ -385,7 +451,13 @@ def format_table(summary: Mapping[str, Any], group: str = "all") -> str:
             [
                 strategy,
                 str(int(metrics["pairs"])),
-                *[_fmt(metrics[c], 1 if c == "mean_age_days" else 3) for c in columns],
+                *[
+                    _fmt(
+                        metrics.get(c),
+                        1 if c in ("mean_age_days", "distinct_sections", "distinct_authors") else 3,
+                    )
+                    for c in columns
+                ],
             ]
         )
     cells = [header, *rows]

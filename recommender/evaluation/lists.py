@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommender.blend import BlendParams, Filters, Popular, popular_from_views, related
+from recommender.blend import BlendParams, Caps, Filters, Popular, popular_from_views, related
 from recommender.evaluation.metrics import KS
 from recommender.evaluation.replay import Replay
 from recommender.similarity import RowSimilarity
@@ -151,6 +151,7 @@ def replay_lists(
     filters: Filters | None = None,
     n: int = max(KS),
     per_pair: bool = False,
+    caps: Caps | None = None,
 ) -> ReplayLists:
     """The list each pair's query article was shown at the pair's time, for one strategy.
 
@@ -161,7 +162,9 @@ def replay_lists(
     before any pair that can list them (or none is dated), so it leaves their order alone (up
     to rounding); the hybrid's popularity prior reads the views of the 24 hours before the
     pair (:class:`_RecentViews`), so it is ranked at each pair's time. ``per_pair`` ranks every
-    pair on its own (the reference the grouping is tested against).
+    pair on its own (the reference the grouping is tested against). ``caps``: the service's
+    diversity caps (:class:`recommender.blend.Caps`, authors taken from the replay), for the
+    strategies ranked by :func:`recommender.blend.related`.
     """
     bundle = replay.bundle
     filters = filters or Filters()
@@ -171,6 +174,8 @@ def replay_lists(
         params = dataclasses.replace(params, coview_weight=0.0)
     if strategy == "most_viewed_live":
         return _live_most_viewed(replay, filters, n)
+    if caps is not None:
+        caps = dataclasses.replace(caps, authors=replay.authors)
     site = bundle.popular_rows("7d")
     by_state = strategy in ("content", "hybrid")
     by_time = per_pair or _ranked_at_pair_time(replay, strategy, params, filters)
@@ -216,6 +221,7 @@ def replay_lists(
             section_popular=bundle.popular_rows("7d", replay.query_categories[position]),
             site_popular=site,
             popular=None if recent is None else _popular_at(replay, recent, cosines, now, params),
+            caps=caps,
         )
         lists[j] = [item.row for item in items]
     return ReplayLists(lists, np.asarray(pair_list, dtype=np.int64).reshape(-1))

@@ -373,6 +373,8 @@ class Replay:
     #: Content cosine between rows, from the bundle's vectors and the folded-in articles':
     #: how the hybrid scores its popular candidates. ``None``: no vectors, every cosine 0.
     similarity: RowSimilarity | None = None
+    #: The author of each row (for the author cap); ``None`` when the bundle has none.
+    authors: list[str] | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -539,7 +541,14 @@ def prepare_replay(
         live_ts=np.asarray(pairs.view_timestamps, dtype=np.int64)[live],
         known_ts=np.concatenate([np.full(n, np.iinfo(np.int64).min), new_known]).astype(np.int64),
         similarity=similarity,
+        authors=_authors(bundle, new_articles),
     )
+
+
+def _authors(bundle: Bundle, new_articles: Sequence[Article]) -> list[str] | None:
+    """Each row's author, or None when the catalogue names none."""
+    authors = [*(bundle.authors or [""] * len(bundle)), *(a.author for a in new_articles)]
+    return authors if any(authors) else None
 
 
 def _list_states(

@@ -43,6 +43,9 @@ _METRICS = (
     "coverage",
     "mean_age_days",
     "diversity",
+    "top_section_share",
+    "distinct_sections",
+    "distinct_authors",
 )
 _GROUP_TITLES = {
     "all": "All query articles",
@@ -257,7 +260,11 @@ def render_report(
         "coverage: distinct recommended articles / published articles in the live catalogue "
         "(the training articles and those published since, by the last pair); mean_age_days: "
         "mean age of the recommended articles at the query view; diversity: distinct sections "
-        "in a list / its length. Bold: best value of the column.</p>"
+        "in a list / its length; top_section_share: share of a list's most frequent section; "
+        "distinct_sections, distinct_authors: per list (authors: named ones). A strategy "
+        "named <code>…+caps</code> is replayed with the diversity caps (max_per_section, "
+        "max_per_author): its hit rate against the strategy's own is what the caps cost. "
+        "Bold: best value of the column.</p>"
     )
     parts.append("<h2>Hit rate by query-article age</h2>")
     if summary.get("dated", True):

@@ -3,7 +3,8 @@
 
 The page shows, for one article, what readers get (the public API's own
 :func:`service.ranking.related_response`, rules and fallbacks included) next to the content-only
-and co-view-only rankings and the most viewed of its section, with every item's score parts.
+and co-view-only rankings, the most viewed of its section and the section's new articles (the
+public ``/v1/latest``), with every item's score parts.
 Its data calls take ``content_weight``, ``coview_weight``, ``popularity_weight`` and
 ``half_life_days`` overrides so an
 editor sees what other settings would do (nothing is saved), and compare the list with the
@@ -46,12 +47,14 @@ from service.editorial.rules import (
 from service.editorial.search import SEARCH_LIMIT, search
 from service.errors import BadParameter, NoModel
 from service.params import (
+    LatestParams,
     MostViewedParams,
     RelatedParams,
     parse_bounded_integer,
     parse_values,
 )
 from service.ranking import (
+    latest_response,
     model_summary,
     most_viewed_response,
     now_ts,
@@ -248,6 +251,19 @@ def article_lists(article_id: str) -> Response:
         for rank, raw in enumerate(popular["items"], start=1)
     ]
 
+    # the "New articles" block of the page: the section's newest, the article left out
+    newest = latest_response(
+        bundle,
+        LatestParams(n=n, category=section or None, exclude=(article_id,)),
+        options,
+        active,
+        live,
+    )
+    latest_items = [
+        explainer.describe(raw["id"], live, rank=rank, reading_minutes=raw.get("reading_minutes"))
+        for rank, raw in enumerate(newest["items"], start=1)
+    ]
+
     body = {
         "article": explainer.item(row) | {"views_7d": int(bundle.popularity_views[row, 1])},
         "model": model_summary(bundle, loaded.loaded_at),
@@ -267,6 +283,7 @@ def article_lists(article_id: str) -> Response:
             "content": {"items": singles["content"]},
             "coview": {"items": singles["coview"], "available": bundle.has_coview},
             "section": {"items": section_items, "section": section, "window": popular["window"]},
+            "latest": {"items": latest_items, "section": section},
         },
         "rules": [
             r.to_json(active.now)

@@ -48,6 +48,7 @@ from werkzeug.exceptions import NotFound
 
 from recommender.bundle import Bundle
 from recommender.errors import BundleError, UnknownArticleError
+from recommender.reading import count_words
 from service.editorial.auth import bearer_ok
 from service.errors import ApiError, NoModel
 from service.jsonbody import BodyError, check_json_bounds
@@ -75,9 +76,17 @@ FIELDS = (
     "image_url",
     "status",
     "language",
+    "image_srcset",
 )
 MAX_BODY_BYTES = 2_000_000
-MAX_TEXT = {"title": 1_000, "category": 200, "author": 1_000, "url": 2_000, "image_url": 2_000}
+MAX_TEXT = {
+    "title": 1_000,
+    "category": 200,
+    "author": 1_000,
+    "url": 2_000,
+    "image_url": 2_000,
+    "image_srcset": 8_000,
+}
 
 
 # --- the routes -----------------------------------------------------------------------------
@@ -222,6 +231,11 @@ def put_article(article_id: str) -> Response:
             "image_url": article.image_url,
             "status": article.status,
             "published_ts": published_ts,
+            # for reading times, author caps and responsive images (records written before
+            # these fields have none: unknown)
+            "words": count_words(article.body),
+            "author": article.author,
+            "image_srcset": article.image_srcset,
         },
         "neighbors": [[other, round(score, 6)] for other, score in neighbors],
         "vector": vector,

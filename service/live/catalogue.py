@@ -32,6 +32,7 @@ from recommender.errors import UnknownArticleError
 from recommender.foldin import fold_in_articles, merge_additions, vector_from_stored
 from recommender.similarity import RowSimilarity
 from service.live.counts import manifest_time
+from service.ranking import newest_first
 
 if TYPE_CHECKING:
     from recommender.data.articles import Article
@@ -83,6 +84,9 @@ class LiveCatalogue:
         self.width = int(bundle.content_neighbors.shape[1])
         self._masks: dict[str, np.ndarray] = {}
         self._known: frozenset[str] | None = None
+        self._latest: dict[str | None, np.ndarray] = {}
+        #: each row's author (``None``: neither the bundle nor a live article names one)
+        self.authors: list[str] | None = bundle.authors
         if self.trivial:
             self.categories: list[str] = bundle.categories
             self.published_ts: np.ndarray = bundle.published_ts
@@ -101,6 +105,10 @@ class LiveCatalogue:
             self.is_published[row] = item["status"] == "published"
         for row in self.deleted:
             self.is_published[row] = False
+        if self.authors is not None or any(item.get("author") for item in self.meta.values()):
+            self.authors = list(bundle.authors or [""] * n) + [""] * m
+            for row, item in self.meta.items():
+                self.authors[row] = str(item.get("author") or "")
         self._content = {}
         for row, pairs in (content or {}).items():
             neighbors = np.full(self.width, -1, dtype=np.int32)
@@ -182,7 +190,34 @@ class LiveCatalogue:
         if item is None:
             return self.bundle.article(row)
         keys = ("title", "url", "category", "published_at", "image_url")
-        return {"id": self.article_id(row), **{k: item[k] for k in keys}}
+        out = {"id": self.article_id(row), **{k: item[k] for k in keys}}
+        if item.get("image_srcset"):
+            out["image_srcset"] = item["image_srcset"]
+        return out
+
+    def words(self, row: int) -> int | None:
+        """Words of a row's text: the live record's (counted at publication), else the
+        bundle's; ``None`` when unknown."""
+        item = self.meta.get(row)
+        if item is None:
+            return self.bundle.words(row) if row < self.n_bundle else None
+        words = item.get("words")
+        return int(words) if isinstance(words, int) and words >= 0 else None
+
+    def latest_rows(self, category: str | None = None) -> np.ndarray:
+        """Published, dated rows, newest first, ties by article id (cached per section)."""
+        found = self._latest.get(category)
+        if found is None:
+            mask = self.is_published
+            if category is not None:
+                mask = mask & self.in_category(category)
+            id_order = None
+            if self.new_ids:  # new rows come after the bundle's, not in id order with them
+                ids = np.array(self.bundle.article_ids + self.new_ids, dtype=object)
+                id_order = np.empty(len(ids), dtype=np.int64)
+                id_order[np.argsort(ids, kind="stable")] = np.arange(len(ids))
+            found = self._latest[category] = newest_first(self.published_ts, mask, id_order)
+        return found
 
     def status(self, row: int) -> str:
         item = self.meta.get(row)

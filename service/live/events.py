@@ -52,6 +52,7 @@ from service.live.bots import TrafficFilter, parse_networks
 from service.live.counts import FUTURE_TOLERANCE, MAX_EVENT_AGE, LiveUnavailable, View
 from service.live.eventlog import EventLog
 from service.params import parse_category, parse_n
+from service.ranking import card
 from service.runtime import Runtime, runtime
 from service.settings import Settings
 
@@ -382,7 +383,11 @@ def trending() -> Response:
     if category is None or category in view.known_categories():
         scores, recent = view.trending()
         answer["items"] = [
-            {**view.article(int(r)), "views": int(recent[r]), "score": round(float(scores[r]), 6)}
+            {
+                **card(view, int(r), rt.options.words_per_minute),
+                "views": int(recent[r]),
+                "score": round(float(scores[r]), 6),
+            }
             for r in view.trending_rows(category)[:n]
         ]
     body = dumps(answer)

@@ -184,6 +184,15 @@ class LiveView:
     def signals(self, row: int) -> Signals:
         return self.catalogue.signals(row)
 
+    def words(self, row: int) -> int | None:
+        return self.catalogue.words(row)
+
+    def authors(self) -> Sequence[str] | None:
+        return self.catalogue.authors
+
+    def latest_rows(self, category: str | None = None) -> np.ndarray:
+        return self.catalogue.latest_rows(category)
+
     # -- counts --
 
     def _catalogue_vector(self, counts: Mapping[str, float]) -> np.ndarray:

@@ -22,6 +22,8 @@ _METHODS = ("get", "post", "put", "patch", "delete")
 _EXAMPLES = {
     "relatedArticles": "/v1/articles/{id}/related?n=6&explain=true",
     "mostViewed": "/v1/most-viewed?window=7d&n=10",
+    "latestArticles": "/v1/latest?n=10",
+    "relatedArticlesHtml": "/v1/articles/{id}/related.html?n=6",
     "article": "/v1/articles/{id}",
 }
 
@@ -181,8 +183,8 @@ def docs_page() -> str:
 
 @docs.get("/")
 def index() -> WerkzeugResponse:
-    """The root leads to the documentation."""
-    return redirect("/docs", code=302)
+    """The root leads to the documentation (in demo mode: to the demo article page)."""
+    return redirect("/demo" if runtime().settings.demo else "/docs", code=302)
 
 
 def _bearer_token(doc: dict[str, Any], op: dict[str, Any]) -> str | None:

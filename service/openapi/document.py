@@ -49,7 +49,7 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {**pages.schemas(), **editorial.schemas(settings)},
-            "parameters": pages.parameters(settings),
+            "parameters": {**pages.parameters(settings), **pages.fragment_parameters()},
             "headers": {
                 "X-Request-ID": {
                     "description": "The request id (echoed or generated); logged with errors.",

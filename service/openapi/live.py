@@ -91,6 +91,13 @@ def paths(settings: Settings) -> dict[str, Any]:
             },
             "url": nullable,
             "image_url": nullable,
+            "image_srcset": {
+                **nullable,
+                "maxLength": 8000,
+                "description": "The image in several widths, an HTML srcset "
+                "('https://.../a-320.jpg 320w, https://.../a-640.jpg 640w'); the widget "
+                "and the fragments use it beside image_url.",
+            },
             "status": {**nullable, "default": "published"},
             "language": nullable,
         },

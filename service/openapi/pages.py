@@ -8,15 +8,20 @@ from typing import Any
 from recommender.blend import SOURCES, STRATEGIES
 from recommender.windows import WINDOWS
 from service.params import (
+    DEFAULT_IMAGE_SIZES,
     EXPLAIN_VALUES,
     MAX_CATEGORY_LENGTH,
     MAX_DAYS,
     MAX_EXCLUDE_IDS,
     MAX_ID_LENGTH,
+    MAX_TITLE_LENGTH,
     MOST_VIEWED_WINDOWS,
 )
 from service.ranking import EXPLAIN_PARTS
 from service.settings import Settings
+
+#: The diversity caps (:class:`recommender.blend.Caps`), as ``explain`` names them.
+CAPS = ("max_per_section", "max_per_author")
 
 JSON = "application/json"
 _ID_CHAR = r"[^,\u0000-\u001f\u007f-\u009f]"
@@ -65,6 +70,18 @@ def schemas() -> dict[str, Any]:
         "image_url": _nullable(text),
     }
     article_required = list(article_properties)
+    article_properties["image_srcset"] = {
+        **text,
+        "description": "The image in several widths (an HTML srcset), when the articles "
+        "file gives one.",
+    }
+    article_properties["reading_minutes"] = {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Minutes to read the text: its words (counted at training and "
+        "publication) divided by NEWSREC_WORDS_PER_MINUTE (230), rounded up. Left out when "
+        "unknown: an article without text, or a model trained before reading times.",
+    }
     number_or_null = {"type": ["number", "null"]}
     return {
         "Article": {
@@ -121,6 +138,12 @@ def schemas() -> dict[str, Any]:
                     **_ref("PublicRule"),
                     "description": "The editorial rule that placed the item (pinned items).",
                 },
+                "over_cap": {
+                    "type": "string",
+                    "enum": list(CAPS),
+                    "description": "The diversity cap this item exceeds: it completes a "
+                    "list that could not be filled within the caps.",
+                },
             },
             "required": [*EXPLAIN_PARTS, "final"],
             "additionalProperties": False,
@@ -156,8 +179,41 @@ def schemas() -> dict[str, Any]:
                         "required": ["id", "rule"],
                     },
                 },
+                "caps": {
+                    "type": "object",
+                    "description": "With explain, when a cap applies: the caps in force (the "
+                    "request's, else the site's).",
+                    "properties": {
+                        "max_per_section": {"type": ["integer", "null"], "minimum": 1},
+                        "max_per_author": {"type": ["integer", "null"], "minimum": 1},
+                    },
+                    "required": ["max_per_section", "max_per_author"],
+                },
+                "capped": {
+                    "type": "array",
+                    "description": "With explain: the items the caps skipped and left out, "
+                    "in ranking order, with the section or author they had too many of.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": text,
+                            "cap": {"type": "string", "enum": list(CAPS)},
+                            "value": text,
+                        },
+                        "required": ["id", "cap", "value"],
+                    },
+                },
             },
             "required": ["article_id", "model_version", "strategy", "items"],
+        },
+        "LatestResponse": {
+            "type": "object",
+            "properties": {
+                "model_version": text,
+                "category": _nullable(text),
+                "items": {"type": "array", "items": _ref("Article")},
+            },
+            "required": ["model_version", "category", "items"],
         },
         "MostViewedItem": {
             "allOf": [_ref("Article")],
@@ -399,6 +455,23 @@ def parameters(settings: Settings) -> dict[str, Any]:
             "service/live.py for how live and model counts are merged).",
             "schema": {"type": "string", "enum": list(MOST_VIEWED_WINDOWS), "default": "7d"},
         },
+        **{
+            name: {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": f"At most this many items of one {what} (after ranking, "
+                "before the fillers: an item over the cap is skipped and the next one "
+                "taken; skipped items complete a list that cannot be filled otherwise). 0: no "
+                f"cap; default: {variable} (unset: no cap)."
+                + (" Needs a model trained with authors." if what == "author" else ""),
+                "schema": {"type": "integer", "minimum": 0, "maximum": settings.max_n},
+            }
+            for name, what, variable in (
+                ("max_per_section", "section", "NEWSREC_MAX_PER_SECTION"),
+                ("max_per_author", "author", "NEWSREC_MAX_PER_AUTHOR"),
+            )
+        },
         "published_within_days": {
             "name": "published_within_days",
             "in": "query",
@@ -406,6 +479,103 @@ def parameters(settings: Settings) -> dict[str, Any]:
             "description": "Only articles published at most this many days before now.",
             "schema": days,
         },
+    }
+
+
+def fragment_parameters() -> dict[str, Any]:
+    """The presentation options of the HTML fragments (:mod:`service.fragments`)."""
+    text = {"type": "string", "minLength": 1}
+
+    def query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": description,
+            "schema": schema,
+        }
+
+    side = r"[^{}\u0000-\u001f\u007f-\u009f]{0,60}"
+    template = {**text, "pattern": rf"^{side}\{{n\}}{side}$"}
+    return {
+        "title": query(
+            "title",
+            "The block's heading (default: You might also like / New articles / Most viewed).",
+            {**text, "maxLength": MAX_TITLE_LENGTH, "pattern": CATEGORY_PATTERN},
+        ),
+        "heading_level": query(
+            "heading_level",
+            "Level of the block's heading (2: <h2>); each card's headline is one level below.",
+            {"type": "integer", "minimum": 2, "maximum": 6, "default": 2},
+        ),
+        "reading_text": query(
+            "reading_text",
+            "The reading time's text, {n} the minutes (for other languages).",
+            {**template, "default": "{n} min read"},
+        ),
+        "views_text": query(
+            "views_text",
+            "The view count's text (most viewed), {n} the count (1.7k).",
+            {**template, "default": "{n} views"},
+        ),
+        "image_sizes": query(
+            "image_sizes",
+            "The sizes attribute of card images that have a srcset.",
+            {
+                **text,
+                "maxLength": 200,
+                "pattern": r"^[A-Za-z0-9 ():,.%-]+$",
+                "default": DEFAULT_IMAGE_SIZES,
+            },
+        ),
+    }
+
+
+def _html_response() -> dict[str, Any]:
+    return {
+        "description": "The cards (text/html): the widget's markup, escaped; only http(s) "
+        "URLs. Dates as ISO dates.",
+        "headers": {
+            "X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"},
+            "ETag": {"schema": {"type": "string"}},
+            "Cache-Control": {
+                "description": "public, max-age: the lifetime of the JSON answer it renders.",
+                "schema": {"type": "string"},
+            },
+        },
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+
+
+def _fragment_path(
+    operation: str, summary: str, json_path: str, names: tuple[str, ...], *errors: tuple[str, str]
+) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": operation,
+            "summary": summary,
+            "description": f"The answer of GET {json_path} as HTML cards, for pages and "
+            "crawlers without JavaScript (include it server-side: PHP, ESI, SSI). Same "
+            "parameters as the JSON route, plus the presentation options. See docs/widget.md.",
+            "tags": ["widget"],
+            "parameters": [
+                *(_p(name) for name in names),
+                *(_p(name) for name in fragment_parameters()),
+                {
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": False,
+                    "description": "An ETag from an earlier answer: 304 while unchanged.",
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {
+                "200": _html_response(),
+                "204": {"description": "Nothing to show (no body)."},
+                "304": {"description": "Not modified (If-None-Match matched the ETag)."},
+                **_api_errors(*errors),
+            },
+        }
     }
 
 
@@ -447,6 +617,8 @@ def paths(settings: Settings) -> dict[str, Any]:
                         "category",
                         "max_age_days",
                         "explain",
+                        "max_per_section",
+                        "max_per_author",
                     )
                 ],
                 "responses": {
@@ -467,6 +639,53 @@ def paths(settings: Settings) -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json_response("The most viewed articles.", "MostViewedResponse"),
+                    **_api_errors(),
+                },
+            }
+        },
+        "/v1/articles/{article_id}/related.html": _fragment_path(
+            "relatedArticlesHtml",
+            "Related articles as HTML",
+            "/v1/articles/{article_id}/related",
+            (
+                "article_id",
+                "n",
+                "strategy",
+                "exclude",
+                "category",
+                "max_age_days",
+                "explain",
+                "max_per_section",
+                "max_per_author",
+            ),
+            ("404", "The model knows no such article (unknown_article)."),
+        ),
+        "/v1/latest.html": _fragment_path(
+            "latestArticlesHtml",
+            "Newest articles as HTML",
+            "/v1/latest",
+            ("n", "category", "exclude", "max_age_days"),
+        ),
+        "/v1/most-viewed.html": _fragment_path(
+            "mostViewedHtml",
+            "Most viewed articles as HTML",
+            "/v1/most-viewed",
+            ("n", "window", "category", "published_within_days"),
+        ),
+        "/v1/latest": {
+            "get": {
+                "operationId": "latestArticles",
+                "summary": "Newest articles",
+                "description": "Published articles by publication time, newest first (ties by "
+                "id; articles without a date are left out), optionally of one section. An "
+                "article published or unpublished through PUT/DELETE /v1/articles/{id} shows "
+                "or goes at once, on every worker. Articles blocked everywhere by an editorial "
+                "rule are left out; max_age_days is measured from the model's now (or the "
+                "clock with NEWSREC_NOW_FROM_CLOCK).",
+                "tags": ["recommendations"],
+                "parameters": [_p(name) for name in ("n", "category", "exclude", "max_age_days")],
+                "responses": {
+                    "200": _json_response("The newest articles.", "LatestResponse"),
                     **_api_errors(),
                 },
             }
@@ -571,10 +790,69 @@ def paths(settings: Settings) -> dict[str, Any]:
                 },
             }
         },
+        "/demo": {
+            "get": {
+                "operationId": "demo",
+                "summary": "The demo article page (NEWSREC_DEMO only)",
+                "description": "Redirects to the demo page of the most viewed article; 404 "
+                "without NEWSREC_DEMO.",
+                "tags": ["widget"],
+                "responses": {
+                    "302": {
+                        "description": "To /demo/articles/{article_id}.",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                    },
+                    "404": _error("Not in demo mode (not_found)."),
+                },
+            }
+        },
+        "/demo/go": {
+            "get": {
+                "operationId": "demoGo",
+                "summary": "The demo page of the article with a URL (NEWSREC_DEMO only)",
+                "description": "Where the demo page sends a click on a card (the sample's URLs "
+                "lead nowhere).",
+                "tags": ["widget"],
+                "parameters": [
+                    {
+                        "name": "url",
+                        "in": "query",
+                        "required": True,
+                        "description": "An article's URL.",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "302": {
+                        "description": "To the article's demo page.",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                    },
+                    "404": _error("Not in demo mode, or no article has this URL (not_found)."),
+                },
+            }
+        },
+        "/demo/articles/{article_id}": {
+            "get": {
+                "operationId": "demoArticle",
+                "summary": "A sample article as the seed site shows it (NEWSREC_DEMO only)",
+                "description": "Title, section, date, reading time and views under the "
+                "byline, with the widget's related, new and most viewed blocks.",
+                "tags": ["widget"],
+                "parameters": [_p("article_id")],
+                "responses": {
+                    "200": {
+                        "description": "HTML.",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    "404": _error("Not in demo mode, or no such article."),
+                    "503": {"$ref": "#/components/responses/NoModel"},
+                },
+            }
+        },
         "/": {
             "get": {
                 "operationId": "index",
-                "summary": "Redirect to /docs",
+                "summary": "Redirect to /docs (to /demo in demo mode)",
                 "tags": ["operations"],
                 "responses": {
                     "302": {

@@ -366,6 +366,10 @@
     $("h-section").textContent = "Most viewed in " + (lists.section.section || "its section");
     $("section-hint").textContent = "Views in the last " + lists.section.window + "; blocks everywhere apply.";
     renderList($("list-section"), lists.section.items, { actions: true, views: true });
+    $("h-latest").textContent = "New articles in " + (lists.latest.section || "the site");
+    renderList($("list-latest"), lists.latest.items, {
+      actions: true, empty: "No other dated article in this section.",
+    });
     renderCompare(data.previous);
     $("rule-slot").max = String(DEFAULTS.maxN);
     $("rule-scope").options[1].textContent = "on every article of " + (a.category || "its section");
@@ -399,6 +403,7 @@
     var label = item.source ? SOURCE_LABELS[item.source] : null;
     if (label && item.source !== "pinned") chips.push(el("span", { class: "chip source" }, label));
     if (options.views && item.views !== undefined) chips.push(el("span", { class: "chip" }, plural(item.views, "view")));
+    if (item.reading_minutes) chips.push(el("span", { class: "chip", title: "Reading time of the text" }, item.reading_minutes + " min read"));
     if (item.rule) {
       chips.push(el("span", { class: "chip rule-pin", title: ruleTitle(item.rule) },
         "pinned by rule #" + item.rule.id + (item.rule.slot ? " · slot " + item.rule.slot : "")));

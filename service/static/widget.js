@@ -1,11 +1,13 @@
-/*! newsrec widget: related articles and most viewed for news pages. Docs: docs/widget.md */
+/*! newsrec widget: related articles, new articles and most viewed for news pages. Docs: docs/widget.md */
 (function () {
   "use strict";
   // Included twice (theme and plugin, say): the first copy does the work.
   if (window.newsrecWidget) return;
 
   var RELATED = "data-newsrec-related";
+  var LATEST = "data-newsrec-latest";
   var MOST_VIEWED = "data-newsrec-most-viewed";
+  var SIZES = "auto, (min-width: 64rem) 16rem, (min-width: 40rem) 30vw, 100vw";
   var STATE = "data-newsrec-state";
   var TIMEOUT_MS = 5000;
   var SESSION_KEY = "newsrec_session";
@@ -58,59 +60,128 @@
     block.setAttribute(STATE, "empty");
   }
 
-  function formatDate(iso) {
-    var date = new Date(iso);
-    var options = { year: "numeric", month: "short", day: "numeric" };
-    if (isNaN(date.getTime())) return null;
+  // A setting of the block, else of the script tag (site-wide), else the default.
+  function setting(block, name, fallback) {
+    var value = block.getAttribute(name);
+    if (value === null) value = script.getAttribute(name);
+    return value === null || value === "" ? fallback : value;
+  }
+
+  function locale(block) {
+    return setting(block, "data-locale", document.documentElement.lang || undefined);
+  }
+
+  // Intl's formatter for the page's locale; the browser's own for a locale that is none
+  function intl(Format, lang, options) {
     try {
-      return date.toLocaleDateString(document.documentElement.lang || undefined, options);
-    } catch (e) { // a lang attribute that is no valid locale
-      return date.toLocaleDateString(undefined, options);
+      return new Format(lang, options);
+    } catch (e) {
+      return new Format(undefined, options);
     }
   }
 
-  function card(item) {
+  function formatDate(iso, lang) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return null;
+    return intl(Intl.DateTimeFormat, lang, { year: "numeric", month: "short", day: "numeric" })
+      .format(date);
+  }
+
+  function formatCount(n, lang) {
+    return intl(Intl.NumberFormat, lang, { notation: "compact", maximumFractionDigits: 1 })
+      .format(n);
+  }
+
+  // "{n} min read": the site's words, the number in its place
+  function fill(template, value) {
+    var text = String(template);
+    return text.indexOf("{n}") < 0 ? value + " " + text : text.replace("{n}", value);
+  }
+
+  // A srcset whose every candidate is a web URL with a width or density descriptor, or null.
+  function srcset(value) {
+    var parts = typeof value === "string" && value.trim() ? value.split(",") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var words = parts[i].trim().split(/\s+/);
+      if (!/^https?:\/\/./.test(words[0]) || !httpUrl(words[0]) || words.length > 2 ||
+          (words[1] && !/^([0-9]{1,5}w|[0-9]{1,2}(\.[0-9]{1,3})?x)$/.test(words[1]))) return null;
+      parts[i] = words.join(" ");
+    }
+    return parts.length ? parts.join(", ") : null;
+  }
+
+  function card(item, look) {
     var href = item && httpUrl(item.url);
     if (!href || !item.title) return null;
     var li = el("li", "newsrec__item");
-    var link = el("a", "newsrec__card");
+    var box = el("article", "newsrec__card");
+    var headline = el("h" + look.cardLevel, "newsrec__headline");
+    var link = el("a", "newsrec__link", String(item.title));
     var src = httpUrl(item.image_url);
-    var meta = el("span", "newsrec__meta");
-    var date = item.published_at && formatDate(item.published_at);
+    var meta = el("p", "newsrec__meta");
+    var date = item.published_at && formatDate(item.published_at, look.locale);
     link.href = href;
     if (src) {
+      // The box keeps its place (aspect-ratio) while the image loads: no layout shift.
+      var media = el("div", "newsrec__media");
       var img = el("img", "newsrec__image");
-      // Decorative: the headline in the same link names it (WCAG technique H2).
+      var set = srcset(item.image_srcset);
+      // Decorative: the headline's link names the card (WCAG technique H2).
       img.setAttribute("alt", "");
       img.setAttribute("loading", "lazy");
       img.setAttribute("decoding", "async");
-      img.addEventListener("error", function () { img.remove(); });
+      img.setAttribute("width", "640");
+      img.setAttribute("height", "360");
+      img.addEventListener("error", function () { media.remove(); });
+      if (set) {
+        img.setAttribute("sizes", look.sizes);
+        img.setAttribute("srcset", set);
+      }
       img.src = src;
-      link.appendChild(img);
+      media.appendChild(img);
+      box.appendChild(media);
     }
-    link.appendChild(el("span", "newsrec__headline", String(item.title)));
+    headline.appendChild(link);
+    box.appendChild(headline);
     if (item.category) meta.appendChild(el("span", "newsrec__section", String(item.category)));
     if (date) {
       var time = el("time", "newsrec__date", date);
       time.setAttribute("datetime", String(item.published_at));
       meta.appendChild(time);
     }
-    if (meta.firstChild) link.appendChild(meta);
-    li.appendChild(link);
+    if (typeof item.reading_minutes === "number" && item.reading_minutes > 0) {
+      meta.appendChild(el("span", "newsrec__reading",
+        fill(look.readingText, formatCount(item.reading_minutes, look.locale))));
+    }
+    if (typeof item.views === "number" && item.views >= 0) {
+      meta.appendChild(el("span", "newsrec__views",
+        fill(item.views === 1 ? look.viewText : look.viewsText, formatCount(item.views, look.locale))));
+    }
+    if (meta.firstChild) box.appendChild(meta);
+    li.appendChild(box);
     return li;
   }
 
   function render(block, kind, title, items, n) {
     var section = el("section", "newsrec newsrec--" + kind);
     var level = block.getAttribute("data-heading-level") || "";
+    var blockLevel = /^[2-6]$/.test(level) ? +level : 2;
+    var look = {
+      cardLevel: Math.min(blockLevel + 1, 6),
+      locale: locale(block),
+      sizes: setting(block, "data-image-sizes", SIZES),
+      readingText: setting(block, "data-reading-text", "{n} min read"),
+      viewsText: setting(block, "data-views-text", "{n} views"),
+      viewText: setting(block, "data-view-text", "{n} view")
+    };
     var list = el(kind === "most-viewed" ? "ol" : "ul", "newsrec__list");
     for (var i = 0; i < items.length && list.childNodes.length < n; i++) {
-      var item = card(items[i]);
+      var item = card(items[i], look);
       if (item) list.appendChild(item);
     }
     if (!list.firstChild) return hide(block);
     section.setAttribute("aria-label", title);
-    section.appendChild(el(/^[2-6]$/.test(level) ? "h" + level : "h2", "newsrec__title", title));
+    section.appendChild(el("h" + blockLevel, "newsrec__title", title));
     section.appendChild(list);
     while (block.firstChild) block.removeChild(block.firstChild);
     block.appendChild(section);
@@ -213,6 +284,18 @@
     sendView(id);
   }
 
+  function latest(block) {
+    var params = new URLSearchParams({ n: count(block) });
+    var category = block.getAttribute("data-category");
+    var age = block.getAttribute("data-max-age-days");
+    // every article of the page, its own included, is already on the page
+    var exclude = excluded(block, null);
+    if (category) params.set("category", category);
+    if (age) params.set("max_age_days", age);
+    if (exclude.length) params.set("exclude", exclude.join(","));
+    load(block, "latest", "/v1/latest", params, block.getAttribute("data-title") || "New articles");
+  }
+
   function mostViewed(block) {
     var params = new URLSearchParams({ n: count(block) });
     var window_ = block.getAttribute("data-window");
@@ -224,12 +307,14 @@
   }
 
   function scan() {
-    var blocks = document.querySelectorAll("[" + RELATED + "],[" + MOST_VIEWED + "]");
+    var blocks = document.querySelectorAll(
+      "[" + RELATED + "],[" + LATEST + "],[" + MOST_VIEWED + "]");
     for (var i = 0; i < blocks.length; i++) {
       var block = blocks[i];
       if (block.hasAttribute(STATE)) continue;
       try {
         if (block.hasAttribute(RELATED)) related(block);
+        else if (block.hasAttribute(LATEST)) latest(block);
         else mostViewed(block);
       } catch (e) {
         hide(block);

@@ -137,8 +137,11 @@ class Service:
             self.process.wait(timeout=20)
 
 
-def _start_service(models: Path, origin: str, directory: Path) -> Service:
-    """``python -m service`` on a free port serving ``models``, open to ``origin`` only."""
+def _start_service(
+    models: Path, origin: str, directory: Path, extra: dict[str, str] | None = None
+) -> Service:
+    """``python -m service`` on a free port serving ``models``, open to ``origin`` only
+    (``extra``: more variables)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSREC_", "PROMETHEUS_"))}
     env.update(
@@ -150,6 +153,7 @@ def _start_service(models: Path, origin: str, directory: Path) -> Service:
             "NEWSREC_LOG_LEVEL": "WARNING",
             "NEWSREC_CORS_ORIGINS": origin,
             "PYTHONPATH": str(ROOT),
+            **(extra or {}),
         }
     )
     log = directory / f"service-{port}.log"
@@ -361,9 +365,9 @@ def test_widget_renders_related_and_most_viewed_on_a_news_page(
     section = page.locator("main section.newsrec--related")
     assert section.get_attribute("aria-label") == "You might also like"
     assert section.locator("h2.newsrec__title").inner_text() == "You might also like"
-    cards = section.locator("ul.newsrec__list > li.newsrec__item > a.newsrec__card")
+    cards = section.locator("ul.newsrec__list > li.newsrec__item > article.newsrec__card")
     assert cards.count() == 5
-    hrefs = [cards.nth(i).get_attribute("href") for i in range(5)]
+    hrefs = [cards.nth(i).locator("a.newsrec__link").get_attribute("href") for i in range(5)]
     assert hrefs == [item["url"] for item in expected]
     assert sample["articles"][teaser_id]["url"] not in hrefs
     assert article_id not in [item["id"] for item in expected]
@@ -542,18 +546,18 @@ def test_widget_escapes_what_the_api_sends_and_keeps_only_web_links(
     assert request.url.startswith("https://newsrec.test/v1/")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
     # the block's own id is never excluded; an id the API cannot take is left out
-    assert query == {"n": ["7"], "exclude": ["t1,x1,x2"]}
+    assert query == {"n": ["10"], "exclude": ["t1,x1,x2"]}  # data-n 7 and 3 spare
 
     section = page.locator("section.newsrec--related")
     assert section.get_attribute("aria-label") == "<i>Read more</i>"
     assert section.locator("h3.newsrec__title").inner_text() == "<i>Read more</i>"
-    cards = section.locator("a.newsrec__card")
+    cards = section.locator("article.newsrec__card")
     assert cards.count() == 2
     first, relative = cards.nth(0), cards.nth(1)
     assert first.locator(".newsrec__headline").inner_text() == hostile["items"][0]["title"]
     assert first.locator(".newsrec__section").inner_text().lower() == "<b>bold</b>"
     assert first.locator("img, time").count() == 0  # a javascript: image, a date that is none
-    assert relative.get_attribute("href") == f"{site.origin}/local/h4"
+    assert relative.locator("a").get_attribute("href") == f"{site.origin}/local/h4"
     assert relative.locator("img").count() == 0
     assert relative.locator("time").get_attribute("datetime") == "2026-10-30T08:00:00Z"
     assert relative.locator("time").inner_text() == "30 Oct 2026"  # the page's language
@@ -563,7 +567,7 @@ def test_widget_escapes_what_the_api_sends_and_keeps_only_web_links(
     # most viewed: the window passed through as given; a failing answer hides the block
     (request,) = visit.api_requests("/v1/most-viewed")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
-    assert query == {"n": ["5"], "window": ["24h"], "category": ["sports"]}
+    assert query == {"n": ["8"], "window": ["24h"], "category": ["sports"]}
     assert page.locator("[data-newsrec-most-viewed]").is_hidden()
     assert visit.api_requests("/v1/events") == []  # data-newsrec-beacon="off"
     assert visit.page_errors == []
@@ -596,6 +600,321 @@ def test_widget_sends_views_to_the_events_base_when_given(
         r.url.startswith(service.url)
         for r in visit.api_requests(f"/v1/articles/{article_id}/related")
     )
+
+
+# --- the seed page: three blocks of cards, from the widget and from the fragments ------------
+
+NEWS_PAGE = ROOT / "tests" / "data" / "widget" / "news-page.html"
+#: Months as de-DE's Intl.DateTimeFormat writes them (month: "short"); the sample is in Oct/Nov.
+GERMAN_MONTHS = {10: "Okt.", 11: "Nov."}
+
+
+def _news_page(
+    sample: dict[str, Any],
+    service_url: str,
+    article_id: str,
+    blocks: dict[str, str],
+    script: str = "",
+) -> bytes:
+    article = sample["articles"][article_id]
+    views = _get_json(f"{service_url}/v1/articles/{article_id}")["views_label"]
+    paragraphs = re.findall(r"<p>.*?</p>", article["body"], flags=re.S)[:2]
+    page = Template(NEWS_PAGE.read_text(encoding="utf-8")).substitute(
+        service=service_url,
+        article_id=article_id,
+        title=article["title"],
+        category=article["category"],
+        author=article["author"],
+        published_at=article["published_at"],
+        published_on=article["published_at"][:10],
+        views_label=views,
+        image_url=article["image_url"],
+        body="\n".join(paragraphs),
+        script=script,
+        **blocks,
+    )
+    return page.encode()
+
+
+WIDGET_BLOCKS = {
+    "related": '<div data-newsrec-related data-article-id="{id}" data-n="4"></div>',
+    "latest": '<div data-newsrec-latest data-n="5" data-locale="de-DE" '
+    'data-reading-text="{{n}} Min. Lesezeit"></div>',
+    "most_viewed": '<div data-newsrec-most-viewed data-window="7d" data-n="3" '
+    'data-heading-level="2"></div>',
+}
+
+
+def _skeleton(page: Any, selector: str) -> list[str]:
+    """The tags and classes of a block's elements, in document order (no text, no URLs)."""
+    found: list[str] = page.eval_on_selector(
+        selector,
+        "root => Array.from(root.querySelectorAll('*'), e => e.tagName + '.' + e.className)",
+    )
+    return found
+
+
+def test_widget_cards_with_new_articles_reading_time_and_views(
+    sample: dict[str, Any], site: PageServer, service: Service, visit: Visit
+) -> None:
+    article_id, _ = _choose_articles(service.url)
+    blocks = {k: v.format(id=article_id) for k, v in WIDGET_BLOCKS.items()}
+    script = f'<script src="{service.url}/widget.js" async></script>'
+    site.pages["/news/cards.html"] = (
+        "text/html; charset=utf-8",
+        _news_page(sample, service.url, article_id, blocks, script),
+    )
+    page = visit.page
+    pending: list[Any] = []
+
+    def hold(route: Any) -> None:  # images wait until the test lets them load
+        pending.append(route)
+
+    page.route(f"{IMAGE_HOST}**", hold)
+    page.goto(f"{site.origin}/news/cards.html", wait_until="domcontentloaded")
+    for block in ("data-newsrec-related", "data-newsrec-latest", "data-newsrec-most-viewed"):
+        _wait_for_state(page, block, "done")
+
+    # new articles: the page's own article left out, newest first, as the API answers
+    (request,) = visit.api_requests("/v1/latest")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+    assert query == {"n": ["8"], "exclude": [article_id]}  # 5 and 3 spare
+    latest = _get_json(f"{service.url}/v1/latest?n=5&exclude={article_id}")["items"]
+    block = page.locator("aside section.newsrec--latest")
+    assert block.get_attribute("aria-label") == "New articles"
+    links = block.locator("ul.newsrec__list > li > article.newsrec__card h3 > a.newsrec__link")
+    assert links.count() == 5
+    assert [links.nth(i).get_attribute("href") for i in range(5)] == [i["url"] for i in latest]
+    for i, item in enumerate(latest):
+        card = block.locator("article.newsrec__card").nth(i)
+        year, month, day = (int(x) for x in item["published_at"][:10].split("-"))
+        assert card.locator("time").inner_text() == f"{day}. {GERMAN_MONTHS[month]} {year}"
+        assert card.locator(".newsrec__reading").inner_text() == (
+            f"{item['reading_minutes']} Min. Lesezeit"
+        )
+        assert card.locator(".newsrec__section").inner_text().lower() == item["category"]
+
+    # related: "6 min read" in English by default, minutes as the API gives them
+    related = _get_json(f"{service.url}/v1/articles/{article_id}/related?n=4")["items"]
+    readings = page.locator("main .newsrec__reading").all_inner_texts()
+    assert readings == [f"{i['reading_minutes']} min read" for i in related]
+    # most viewed: the view count, compact in the page's language
+    ranked = _get_json(f"{service.url}/v1/most-viewed?window=7d&n=3")["items"]
+    shown = page.locator(".newsrec--most-viewed .newsrec__views").all_inner_texts()
+    expected = page.evaluate(
+        "counts => counts.map(n => new Intl.NumberFormat('en', "
+        "{notation: 'compact', maximumFractionDigits: 1}).format(n) + ' views')",
+        [i["views"] for i in ranked],
+    )
+    assert shown == expected and len(shown) == 3
+
+    # a screen reader's view: one region per block, headings, one named link per card
+    for name in ("You might also like", "New articles", "Most viewed"):
+        assert page.get_by_role("region", name=name).count() == 1
+        assert page.get_by_role("heading", name=name, level=2).count() == 1
+    for item in related:
+        assert page.get_by_role("link", name=item["title"], exact=True).count() >= 1
+        assert page.get_by_role("heading", name=item["title"], level=3).count() >= 1
+    assert page.locator(".newsrec__card a").count() == page.locator(".newsrec__card").count()
+
+    # the keyboard: every card is one tab stop, in the page's order
+    card_links = page.locator(".newsrec__link")
+    expected_order = [card_links.nth(i).get_attribute("href") for i in range(card_links.count())]
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    visited: list[str] = []
+    for _ in range(len(expected_order) + 10):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e && e.classList.contains('newsrec__link') ? e.getAttribute('href') : null }"
+        )
+        if focused:
+            visited.append(focused)
+            if len(visited) == len(expected_order):
+                break
+    assert visited == expected_order
+    focus_ring = page.evaluate(
+        "() => getComputedStyle(document.activeElement, '::after').outlineStyle"
+    )
+    assert focus_ring == "solid"
+
+    # no layout shift: the image boxes are reserved before any image arrives
+    first = page.locator("main .newsrec__card").first
+    media = first.locator(".newsrec__media").bounding_box()
+    assert media is not None and media["height"] == pytest.approx(media["width"] * 9 / 16, abs=1)
+    before = [
+        page.locator(sel).first.bounding_box()
+        for sel in ("main .newsrec__headline", "aside .newsrec--latest .newsrec__headline")
+    ]
+    assert pending, "the cards asked for their images"
+    for route in pending:
+        _placeholder(route)
+    page.unroute(f"{IMAGE_HOST}**", hold)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('main .newsrec__image'))"
+        ".every(i => i.complete && i.naturalWidth > 0)",
+        timeout=TIMEOUT_MS,
+    )
+    after = [
+        page.locator(sel).first.bounding_box()
+        for sel in ("main .newsrec__headline", "aside .newsrec--latest .newsrec__headline")
+    ]
+    assert after == before
+
+    # themed through custom properties on :root
+    color = page.evaluate(
+        "() => getComputedStyle(document.querySelector('.newsrec__section')).color"
+    )
+    assert color == "rgb(179, 38, 30)"
+    _screenshot(page, "widget-cards.png")
+    assert visit.errors(events_404=True) == []
+
+
+def test_fragments_render_the_same_cards_without_javascript(
+    sample: dict[str, Any], site: PageServer, service: Service, visit: Visit, browser: Any
+) -> None:
+    article_id, _ = _choose_articles(service.url)
+
+    def fragment(path: str) -> str:
+        with urllib.request.urlopen(f"{service.url}{path}", timeout=10) as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert response.headers["ETag"] and "max-age" in response.headers["Cache-Control"]
+            return str(response.read().decode())
+
+    # what a site's server includes (PHP, ESI, SSI): the same queries as the widget's
+    blocks = {
+        "related": fragment(f"/v1/articles/{article_id}/related.html?n=4&exclude={article_id}"),
+        "latest": fragment(f"/v1/latest.html?n=5&exclude={article_id}"),
+        "most_viewed": fragment("/v1/most-viewed.html?window=7d&n=3"),
+    }
+    site.pages["/static/article.html"] = (
+        "text/html; charset=utf-8",
+        _news_page(sample, service.url, article_id, blocks),
+    )
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", java_script_enabled=False
+    )
+    context.route(f"{IMAGE_HOST}**", _placeholder)
+    static = context.new_page()
+    static.goto(f"{site.origin}/static/article.html")
+    static.wait_for_load_state("load")
+    related = _get_json(f"{service.url}/v1/articles/{article_id}/related?n=4")["items"]
+    hrefs = static.locator("main .newsrec__link").evaluate_all("a => a.map(e => e.href)")
+    assert hrefs == [i["url"] for i in related]
+    assert static.locator("aside .newsrec--latest .newsrec__card").count() == 5
+    assert static.locator("aside .newsrec--most-viewed ol > li").count() == 3
+    assert static.locator("script").count() == 0
+    reading = static.locator("main .newsrec__reading").all_inner_texts()
+    assert reading == [f"{i['reading_minutes']} min read" for i in related]
+    assert static.get_by_role("region", name="New articles").count() == 1
+    _screenshot(static, "fragments.png")
+    fragment_shapes = {
+        kind: _skeleton(static, f"section.newsrec--{kind}")
+        for kind in ("related", "latest", "most-viewed")
+    }
+    context.close()
+
+    # the widget on the same page renders the same elements with the same classes
+    widget_blocks = {k: v.format(id=article_id) for k, v in WIDGET_BLOCKS.items()}
+    script = f'<script src="{service.url}/widget.js" async></script>'
+    site.pages["/news/same.html"] = (
+        "text/html; charset=utf-8",
+        _news_page(sample, service.url, article_id, widget_blocks, script),
+    )
+    page = visit.page
+    page.goto(f"{site.origin}/news/same.html")
+    for block in ("data-newsrec-related", "data-newsrec-latest", "data-newsrec-most-viewed"):
+        _wait_for_state(page, block, "done")
+    for kind, shape in fragment_shapes.items():
+        assert _skeleton(page, f"section.newsrec--{kind}") == shape, kind
+
+
+def test_widget_card_srcset_and_texts_from_the_script_tag(site: PageServer, visit: Visit) -> None:
+    """Site-wide texts on the script tag; a srcset only when every candidate is a web URL."""
+    items = [
+        {
+            "id": "a",
+            "title": "With sizes",
+            "url": "https://news.example.com/a",
+            "image_url": "https://news.example.com/img/a.jpg",
+            "image_srcset": "https://news.example.com/img/a-320.jpg 320w, "
+            "https://news.example.com/img/a-640.jpg 640w",
+            "reading_minutes": 6,
+            "published_at": "2026-10-30T08:00:00Z",
+        },
+        {
+            "id": "b",
+            "title": "Bad srcset",
+            "url": "https://news.example.com/b",
+            "image_url": "https://news.example.com/img/b.jpg",
+            "image_srcset": "https://news.example.com/img/b-320.jpg 320w, javascript:x 640w",
+            "reading_minutes": "6",
+        },
+    ]
+    page_html = (
+        '<!doctype html><html lang="en-GB"><head><meta charset="utf-8"></head><body>'
+        '<div data-newsrec-latest data-image-sizes="(min-width: 50rem) 20rem, 90vw"></div>'
+        '<script src="/assets/widget.js" data-newsrec-api="https://newsrec.test/" '
+        'data-newsrec-beacon="off" data-reading-text="Lesezeit: {n} Min." '
+        'data-locale="fr-FR" async></script></body></html>'
+    )
+
+    def api(route: Any) -> None:
+        headers = {"Access-Control-Allow-Origin": site.origin}
+        route.fulfill(status=200, headers=headers, json={"items": items})
+
+    site.pages["/assets/widget.js"] = ("text/javascript", WIDGET_JS.read_bytes())
+    site.pages["/srcset.html"] = ("text/html; charset=utf-8", page_html.encode())
+    page = visit.page
+    page.route("https://newsrec.test/**", api)
+    page.goto(f"{site.origin}/srcset.html")
+    _wait_for_state(page, "data-newsrec-latest", "done")
+    cards = page.locator("article.newsrec__card")
+    good, bad = cards.nth(0).locator("img"), cards.nth(1).locator("img")
+    assert good.get_attribute("srcset") == items[0]["image_srcset"]
+    assert good.get_attribute("sizes") == "(min-width: 50rem) 20rem, 90vw"
+    assert (good.get_attribute("width"), good.get_attribute("height")) == ("640", "360")
+    assert bad.get_attribute("srcset") is None and bad.get_attribute("sizes") is None
+    assert bad.get_attribute("src") == items[1]["image_url"]
+    assert cards.nth(0).locator(".newsrec__reading").inner_text() == "Lesezeit: 6 Min."
+    assert cards.nth(1).locator(".newsrec__reading").count() == 0  # not a number: not shown
+    assert cards.nth(0).locator("time").inner_text() == "30 oct. 2026"  # data-locale fr-FR
+    assert visit.page_errors == []
+
+
+def test_demo_page_shows_the_three_blocks_of_the_seed_page(
+    sample: dict[str, Any], site: PageServer, visit: Visit, tmp_path: Path
+) -> None:
+    """What ``make demo`` serves at ``/``: the seed page of a sample article, same origin."""
+    demo = _start_service(sample["models"], site.origin, tmp_path, {"NEWSREC_DEMO": "1"})
+    try:
+        page = visit.page
+        page.goto(demo.url + "/")
+        assert re.search(r"/demo/articles/[^/]+$", page.url)
+        for block in ("data-newsrec-related", "data-newsrec-latest", "data-newsrec-most-viewed"):
+            _wait_for_state(page, block, "done")
+        article_id = page.url.rsplit("/", 1)[-1]
+        assert page.locator("h1").inner_text() == sample["articles"][article_id]["title"]
+        assert re.search(r"[0-9.]+[kM]? views", page.locator(".byline").inner_text())
+        assert page.locator("main .newsrec--related .newsrec__card").count() == 5
+        assert page.locator("aside .newsrec--latest .newsrec__card").count() == 10
+        assert page.locator("aside .newsrec--most-viewed .newsrec__card").count() == 5
+        latest_ids = [
+            i["id"] for i in _get_json(f"{demo.url}/v1/latest?n=10&exclude={article_id}")["items"]
+        ]
+        assert article_id not in latest_ids
+        _screenshot(page, "demo.png")
+        # a card opens the demo page of its article
+        first = page.locator("main .newsrec__link").first
+        title = first.inner_text()
+        first.click()
+        page.wait_for_url(re.compile(r"/demo/articles/"), timeout=TIMEOUT_MS)
+        assert page.locator("h1").inner_text() == title
+        _wait_for_state(page, "data-newsrec-related", "done")
+        assert visit.page_errors == []
+    finally:
+        demo.stop()
 
 
 def test_widget_fills_its_n_cards_when_an_item_has_no_usable_link(
@@ -650,10 +969,10 @@ def test_widget_fills_its_n_cards_when_an_item_has_no_usable_link(
     visit.page.goto(f"{site.origin}/news/spare.html")
     _wait_for_state(visit.page, "data-newsrec-related", "done")
     _wait_for_state(visit.page, "data-newsrec-most-viewed", "done")
-    related = visit.page.locator("section.newsrec--related a.newsrec__card")
+    related = visit.page.locator("section.newsrec--related article.newsrec__card a.newsrec__link")
     assert related.count() == 6  # not 4: the spare items took the unusable ones' places
     hrefs = [related.nth(i).get_attribute("href") for i in range(6)]
     assert hrefs == [f"https://news.example.org/a{i}" for i in (0, 2, 4, 5, 6, 7)]
     # 7 + 3 is over the service's limit: asked again for 7, which the two gaps leave at 5
-    assert visit.page.locator("section.newsrec--most-viewed a.newsrec__card").count() == 5
+    assert visit.page.locator("section.newsrec--most-viewed article.newsrec__card").count() == 5
     assert sorted(asked) == [7, 9, 10]

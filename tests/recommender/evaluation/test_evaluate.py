@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from recommender.blend import BlendParams, popular_from_views, related
+from recommender.blend import BlendParams, Caps, popular_from_views, related
 from recommender.bundle import Bundle
 from recommender.cli import main
 from recommender.config import TrainConfig
@@ -724,3 +724,93 @@ def test_bundle_under_test_is_not_published(tiny: tuple[Path, Path], tmp_path: P
     assert not (models / "LATEST").exists()
     (version,) = [p for p in models.iterdir() if p.is_dir()]
     assert Bundle.load(version).article_ids == ["e1", "e2", "s1", "s2"]
+
+
+# --- diversity caps and figures -------------------------------------------------------------
+
+
+def _first_distinct(values: list[str]) -> bool:
+    """The first d values are all different, d the number of distinct values: what a cap of
+    one per value gives a list that could not be filled within it."""
+    d = len(set(values))
+    return len(set(values[:d])) == d
+
+
+def test_evaluate_reports_diversity_and_the_caps_cost(tmp_path: Path) -> None:
+    authors = {"e1": "Ann", "e2": "Ann", "n1": "Bob", "s1": "Cid", "s2": "Cid"}
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text(
+        "".join(json.dumps({**a, "author": authors[str(a["id"])]}) + "\n" for a in ARTICLES)
+    )
+    views = tmp_path / "views.csv"
+    views.write_text(VIEWS)
+    evaluation = evaluate(
+        articles,
+        views,
+        test_from=SPLIT,
+        config=TrainConfig(coview_min_count=1),
+        strategies=("most_viewed", "hybrid"),
+        caps=Caps(max_per_section=1, max_per_author=1),
+    )
+    summary = evaluation.summary
+    assert list(summary["strategies"]) == ["most_viewed", "hybrid", "hybrid+caps"]
+    assert summary["caps"] == {"max_per_section": 1, "max_per_author": 1}
+    hybrid = summary["strategies"]["hybrid"]["all"]
+    # the lists of e1, n1 and e2 hold the other four articles, two of each section; s1's
+    # holds three (n1 is new: in no sports list and not in the bundle's most viewed), two of
+    # them energy
+    assert hybrid["top_section_share"] == pytest.approx((0.5 + 2 / 3 + 0.5 + 0.5) / 4)
+    assert hybrid["distinct_sections"] == pytest.approx(2.0)
+    replay = evaluation.replay
+    assert replay is not None and replay.authors is not None
+    categories = replay.signals.categories
+    expected_authors = np.mean(
+        [
+            len({replay.authors[r] for r in evaluation.scores["hybrid"].lists.for_pair(i)})
+            for i in range(replay.n_pairs)
+        ]
+    )
+    assert hybrid["distinct_authors"] == pytest.approx(expected_authors)
+    # caps never shorten a list: the same articles, in an order that puts variety first
+    capped = evaluation.scores["hybrid+caps"].lists
+    plain = evaluation.scores["hybrid"].lists
+    for i in range(replay.n_pairs):
+        rows = capped.for_pair(i)
+        assert sorted(rows) == sorted(plain.for_pair(i))
+        assert _first_distinct([categories[r] for r in rows])
+    capped_all = summary["strategies"]["hybrid+caps"]["all"]
+    assert capped_all["hit_rate@10"] == hybrid["hit_rate@10"]  # same members, in the top 10
+    assert "+caps" in format_report(summary) and "top_sec" in format_report(summary)
+    html = render_report(summary)
+    assert "hybrid+caps" in html and "top_section_share" in html
+
+
+def test_replay_lists_author_cap_puts_distinct_authors_first(
+    tmp_path: Path, tiny: tuple[Path, Path]
+) -> None:
+    authors = {"e1": "Ann", "e2": "Ann", "n1": "Bob", "s1": "Cid", "s2": "Cid"}
+    articles = tmp_path / "authors.jsonl"
+    articles.write_text(
+        "".join(json.dumps({**a, "author": authors[str(a["id"])]}) + "\n" for a in ARTICLES)
+    )
+    config = TrainConfig(coview_min_count=1)
+    prepared = prepare_split(
+        articles, tiny[1], SplitSpec(SPLIT_TS, SPLIT_TS + DAY), tmp_path, config=config
+    )
+    bundle = train_at_split(prepared.inputs, tmp_path / "m", config)
+    replay = prepare_replay(bundle, prepared.pairs, prepared.articles, now_ts=SPLIT_TS)
+    assert replay.authors is not None
+    lists = replay_lists(replay, "content", caps=Caps(max_per_author=1))
+    for rows in lists.lists:
+        assert _first_distinct([replay.authors[r] for r in rows])
+    uncapped = replay_lists(replay, "content")
+    assert any(a != b for a, b in zip(lists.lists, uncapped.lists, strict=True))
+
+
+def test_replay_without_authors_reports_none(tiny: tuple[Path, Path]) -> None:
+    evaluation = evaluate(
+        *tiny, test_from=SPLIT, config=TrainConfig(coview_min_count=1), strategies=("hybrid",)
+    )
+    assert evaluation.replay is not None and evaluation.replay.authors is None
+    assert evaluation.summary["strategies"]["hybrid"]["all"]["distinct_authors"] is None
+    assert "caps" not in evaluation.summary

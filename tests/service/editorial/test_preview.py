@@ -280,6 +280,11 @@ def test_preview_lists_of_an_article(editor: FlaskClient) -> None:
     assert section["section"] == "news" and section["window"] == "7d"
     assert ids(section["items"]) == ["n1", "n4", "n2", "n3"]
     assert section["items"][0]["is_query"] and section["items"][0]["views"] == 100
+    # the page's "New articles": the section's newest, the article itself left out
+    latest = lists["latest"]
+    assert latest["section"] == "news"
+    assert ids(latest["items"]) == ["n2", "n3", "n4"]
+    assert [i["rank"] for i in latest["items"]] == [1, 2, 3]
 
 
 def test_preview_item_score_parts(editor: FlaskClient) -> None:

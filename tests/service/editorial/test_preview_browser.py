@@ -298,9 +298,9 @@ def test_preview_editor_workflow_in_a_real_browser(page: Any, service: Service) 
     assert page.inner_text("#a-title") == "Offshore wind farm approved"
     assert f"article={QUERY}" in page.url
 
-    # the four lists, with the service's settings the co-view twin leads
+    # the five lists, with the service's settings the co-view twin leads
     _wait_first_reader(page, COVIEW_TWIN)
-    for list_id in ("list-readers", "list-content", "list-coview", "list-section"):
+    for list_id in ("list-readers", "list-content", "list-coview", "list-section", "list-latest"):
         assert page.locator(f"#{list_id} ol.items > li.item").count() > 0, list_id
     assert page.locator("#list-content ol.items > li.item").first.get_attribute("data-id") == (
         CONTENT_TWIN
