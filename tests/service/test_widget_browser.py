@@ -934,6 +934,7 @@ def test_widget_fills_its_n_cards_when_an_item_has_no_usable_link(
     ]
     items[1]["url"] = "javascript:alert(1)"
     items[3]["url"] = ""
+    items[0]["views"], items[2]["views"] = 1, 2
     asked: list[int] = []
 
     def answer(route: Any) -> None:
@@ -975,4 +976,6 @@ def test_widget_fills_its_n_cards_when_an_item_has_no_usable_link(
     assert hrefs == [f"https://news.example.org/a{i}" for i in (0, 2, 4, 5, 6, 7)]
     # 7 + 3 is over the service's limit: asked again for 7, which the two gaps leave at 5
     assert visit.page.locator("section.newsrec--most-viewed article.newsrec__card").count() == 5
+    views = visit.page.locator("section.newsrec--most-viewed .newsrec__views").all_inner_texts()
+    assert views == ["1 view", "2 views"]  # not "1 views"
     assert sorted(asked) == [7, 9, 10]
