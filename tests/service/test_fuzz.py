@@ -64,13 +64,14 @@ closed = schemathesis.openapi.from_dict(_document())
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(make_app: Callable[..., Flask]) -> Flask:
-    return make_app(**TOKENS)
+def fuzz_app(make_app: Callable[..., Flask], tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    # the rules the fuzzing creates go to a file of its own, not the session's shared one
+    return make_app(**TOKENS, rules_db=tmp_path_factory.mktemp("fuzz") / "rules.sqlite3")
 
 
 @pytest.fixture(scope="module")
-def closed_app(make_app: Callable[..., Flask]) -> Flask:
-    return make_app()
+def closed_app(make_app: Callable[..., Flask], tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    return make_app(rules_db=tmp_path_factory.mktemp("fuzz-closed") / "rules.sqlite3")
 
 
 def _call(case: schemathesis.Case, app: Flask, **kwargs: Any) -> None:

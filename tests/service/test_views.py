@@ -167,6 +167,10 @@ def test_related_explain_gives_score_parts(
         "freshness": pytest.approx(0.5),
         "coview_weight": pytest.approx(0.75),
         "popularity": None,
+        # the raw signals beside the blended ones: n1's best content neighbour scores 1.0,
+        # its best co-view one 0.8 (n3 itself)
+        "content_cosine": pytest.approx(0.6),
+        "coview_score": pytest.approx(0.8),
         "final": pytest.approx(0.385714, abs=2e-6),
     }
     fallback = data["items"][-1]
