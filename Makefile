@@ -2,9 +2,15 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-DEMO_DIR := data/demo
+DEMO_DIR ?= data/demo
+DEMO_MODELS ?= models
 DEMO_ARTICLES ?= 3000
 DEMO_DAYS ?= 30
+#: `make demo PORT=8001` serves elsewhere.
+PORT ?= 8000
+#: Bearer token of the demo's CMS and rules APIs (the README's write examples), unless
+#: NEWSREC_CMS_TOKEN / NEWSREC_RULES_TOKEN are set.
+DEMO_TOKEN ?= newsrec-demo-token
 
 .DEFAULT_GOAL := help
 .PHONY: help venv demo demo-data demo-train test lint typecheck bench bench-serve bench-quality browser wordpress-deps wordpress-plugin clean
@@ -20,14 +26,15 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed ## create .venv and install the project with its dev extras
 
-demo-data: venv ## generate the bundled sample data into data/demo
-	$(BIN)/newsrec generate-sample --articles $(DEMO_ARTICLES) --days $(DEMO_DAYS) --out $(DEMO_DIR)
+demo-data: venv ## generate sample data ending now into data/demo
+	$(BIN)/newsrec generate-sample --articles $(DEMO_ARTICLES) --days $(DEMO_DAYS) --now now --out $(DEMO_DIR)
 
 demo-train: demo-data ## train a bundle on the sample data into models/
-	$(BIN)/newsrec train --articles $(DEMO_DIR)/articles.jsonl --views $(DEMO_DIR)/views.csv --out models
+	$(BIN)/newsrec train --articles $(DEMO_DIR)/articles.jsonl --views $(DEMO_DIR)/views.csv --out $(DEMO_MODELS)
 
-demo: demo-train ## sample data, train, then serve on http://localhost:8000 (no Redis needed)
-	$(BIN)/newsrec serve --models models --port 8000 --demo
+demo: demo-train ## sample data ending now, train, serve on http://localhost:8000 (PORT=8001: elsewhere; no Redis)
+	NEWSREC_CMS_TOKEN="$${NEWSREC_CMS_TOKEN:-$(DEMO_TOKEN)}" NEWSREC_RULES_TOKEN="$${NEWSREC_RULES_TOKEN:-$(DEMO_TOKEN)}" \
+	  $(BIN)/newsrec serve --models $(DEMO_MODELS) --port $(PORT) --demo
 
 browser: ## install Debian's chromium for the browser tests (root only; skipped if present)
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -7,19 +7,29 @@ TF-IDF vectorizer as ``content_vectorizer.joblib`` (the only pickle, loaded lazi
 from bundles whose manifest matches this installation). ``models/LATEST`` names the bundle in
 use; it is replaced with :func:`os.replace` only after a bundle is complete, so a crash at any
 point leaves it naming the previous complete bundle.
+
+A bundle is written into a staging folder ``.tmp-<version>-<random>`` beside a lock file
+``.tmp-<version>-<random>.lock`` that the writer holds (``flock``) until the folder is renamed
+into place. A run killed while writing (``kill -9``, a crash) leaves the folder; the next
+publish and :func:`prune` remove staging folders older than :data:`STAGING_MAX_AGE` whose
+lock nobody holds. Folders and files are created with the process's umask (a bundle written
+by a cron trainer under another user than the service is as readable as its umask says).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import importlib.metadata
 import json
 import os
 import platform
 import re
+import secrets
 import shutil
-import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +44,12 @@ from recommender.similarity import RowSimilarity
 from recommender.windows import WINDOWS, rank
 
 FORMAT_VERSION = 1
+#: A staging folder (``.tmp-<version>-*``) older than this many seconds, whose lock no
+#: running publish holds, is a leftover of a killed run: the next publish and ``newsrec
+#: models prune`` remove it.
+STAGING_MAX_AGE = 3600
+_STAGING_PREFIX = ".tmp-"
+_LOCK_SUFFIX = ".lock"
 LATEST = "LATEST"
 MANIFEST = "manifest.json"
 ARTICLES = "articles.json"
@@ -172,18 +188,93 @@ def publish(
         final = models / f"{version}-{serial}"
     version = final.name
     contents.manifest = {**contents.manifest, "version": version}
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models))
-    try:
+    remove_stale_staging(models)
+    with _staging_dir(models, version) as staging:
         write_bundle_dir(contents, staging)
         os.rename(staging, final)
         _fsync_dir(models)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     if set_latest:
         set_latest_version(models, version)
         prune(models, keep)
     return final
+
+
+@contextmanager
+def _staging_dir(models: Path, version: str) -> Iterator[Path]:
+    """A new staging folder, its lock held while the block runs; removed after it (the
+    block renames it into place on success)."""
+    while True:
+        staging = models / f"{_STAGING_PREFIX}{version}-{secrets.token_hex(4)}"
+        lock_path = staging.with_name(staging.name + _LOCK_SUFFIX)
+        try:
+            lock = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        except FileExistsError:
+            continue
+        break
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        os.mkdir(staging, 0o777)  # the umask applies, as to every file of the bundle
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when it was renamed
+        os.unlink(lock_path)
+        os.close(lock)
+
+
+def _lock_is_free(lock_path: Path) -> bool:
+    """Whether no process holds the lock (a missing lock file counts as free)."""
+    try:
+        fd = os.open(lock_path, os.O_WRONLY)
+    except FileNotFoundError:
+        return True
+    except PermissionError:  # another user's publish: leave its folder alone
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing releases the lock, if taken
+    return True
+
+
+def remove_stale_staging(
+    models_dir: str | Path, *, max_age: float = STAGING_MAX_AGE, now: float | None = None
+) -> list[str]:
+    """Remove what killed runs left: staging folders (with their lock files) and ``LATEST``
+    temporaries older than ``max_age`` seconds whose lock no running publish holds.
+
+    Returns the names removed. ``now`` defaults to the clock (file ages are clock times).
+    """
+    models = Path(models_dir)
+    if not models.is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - max_age
+    removed = []
+    for path in sorted(models.iterdir()):
+        name = path.name
+        try:
+            old = path.lstat().st_mtime < cutoff
+        except FileNotFoundError:
+            continue
+        if not old:
+            continue
+        if name.startswith(_STAGING_PREFIX) and path.is_dir():
+            lock_path = path.with_name(name + _LOCK_SUFFIX)
+            if not _lock_is_free(lock_path):
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            lock_path.unlink(missing_ok=True)
+            removed.append(name)
+        elif name.startswith(_STAGING_PREFIX) and name.endswith(_LOCK_SUFFIX):
+            # a lock left without its folder (killed between the two)
+            if not path.with_name(name[: -len(_LOCK_SUFFIX)]).exists() and _lock_is_free(path):
+                path.unlink(missing_ok=True)
+                removed.append(name)
+        elif name.startswith(f".{LATEST}.") and name.endswith(".tmp"):
+            path.unlink(missing_ok=True)  # written and renamed within milliseconds
+            removed.append(name)
+    return removed
 
 
 def set_latest_version(models_dir: str | Path, version: str) -> None:
@@ -219,14 +310,15 @@ def list_versions(models_dir: str | Path) -> list[str]:
 
 
 def prune(models_dir: str | Path, keep: int) -> list[str]:
-    """Remove all but the ``keep`` newest bundles (and stale temporary dirs); returns removed."""
+    """Remove all but the ``keep`` newest bundles (never the one ``LATEST`` names) and stale
+    staging folders (:func:`remove_stale_staging`); returns the names removed."""
     models = Path(models_dir)
     current = latest_version(models)
     versions = list_versions(models)
     removed = [v for v in versions[: max(len(versions) - keep, 0)] if v != current]
     for name in removed:
         shutil.rmtree(models / name, ignore_errors=True)
-    return removed
+    return removed + remove_stale_staging(models)
 
 
 def rollback(models_dir: str | Path, version: str) -> None:

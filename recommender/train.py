@@ -24,7 +24,7 @@ from recommender.config import TrainConfig
 from recommender.content import ContentModel
 from recommender.coview import CoviewModel, session_matrix
 from recommender.data.articles import ArticleTable, read_articles
-from recommender.data.views import ViewCounts, ViewEvents, read_views
+from recommender.data.views import ViewCounts, ViewEvents, latest_plausible_time, read_views
 from recommender.errors import DataError
 from recommender.popularity import PopularityModel
 from recommender.reading import count_words
@@ -178,6 +178,7 @@ def train(
                     views_path,
                     session_gap_minutes=config.session_gap_minutes,
                     max_invalid=config.max_invalid,
+                    not_after=_not_after(articles, now),
                 )
                 rows = map_view_rows(views, article_ids)
         known = rows >= 0
@@ -270,6 +271,20 @@ def json_dumps(*values: Any) -> str:
     return json.dumps(values, sort_keys=True, default=str)
 
 
+def _not_after(articles: list[Any], now: dt.datetime | None) -> int:
+    """The latest time a view may be dated: 1 day after the clock, the newest article's
+    ``published_at`` or ``now``, whichever is latest.
+
+    The clock only refuses impossible rows (epoch milliseconds, a year 2099 typo); the
+    model's "now" stays the last view's time. Sample data generated for a future date
+    carries its own articles' dates, so it is not refused.
+    """
+    published = [a.published_at.timestamp() for a in articles if a.published_at is not None]
+    explicit = None if now is None else _now_ts(now, None)
+    newest = int(max(published)) if published else None
+    return latest_plausible_time(int(time.time()), newest, explicit)
+
+
 def _now_ts(now: dt.datetime | None, views: ViewEvents | ViewCounts | None) -> int:
     if now is not None:
         if now.tzinfo is None:
@@ -333,6 +348,7 @@ def _contents(
     if views is not None:
         counts["view_rows"] = int(views.article_codes.size)
         counts["invalid_view_rows"] = len(views.invalid)
+        counts["future_view_rows"] = views.n_future
     inputs = [
         {"role": "articles", "path": str(articles_path), "sha256": file_digest(articles_path)}
     ]

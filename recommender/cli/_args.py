@@ -17,6 +17,13 @@ def datetime_arg(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def datetime_or_now_arg(value: str) -> dt.datetime:
+    """An ISO 8601 date or time (no zone means UTC), or ``now``: the clock, to the second."""
+    if value == "now":
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return datetime_arg(value)
+
+
 def positive_int(value: str) -> int:
     """A whole number of at least 1."""
     try:

@@ -11,6 +11,7 @@ an unusual file, an error whose row cannot be located has ``line=None``.
 
 from __future__ import annotations
 
+import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,55 @@ from recommender.data._columns import (
 from recommender.data._files import file_format
 from recommender.errors import DataError
 
-__all__ = ["VIEW_FILE_SUFFIXES", "ViewCounts", "ViewEvents", "read_views", "read_views_dir"]
+__all__ = [
+    "FUTURE_TOLERANCE",
+    "VIEW_FILE_SUFFIXES",
+    "ViewCounts",
+    "ViewEvents",
+    "latest_plausible_time",
+    "read_views",
+    "read_views_dir",
+]
+
+#: How far after the newest plausible time a view may be dated (seconds): one day.
+FUTURE_TOLERANCE = 86_400
+#: 9999-12-31T23:59:59Z, the last second a date-time can name.
+_LAST_SECOND = 253_402_300_799
+
+
+def latest_plausible_time(*times: int | None) -> int:
+    """The latest time a view may be dated: the latest of ``times`` plus
+    :data:`FUTURE_TOLERANCE` (at most the year 9999).
+
+    ``newsrec train`` passes the run's wall clock, the newest article's ``published_at`` and
+    ``--now``: no view can happen after the clock, except in data generated for a future
+    date, whose articles say so.
+    """
+    known = [t for t in times if t is not None]
+    if not known:
+        raise ValueError("latest_plausible_time needs at least one time")
+    return min(max(known) + FUTURE_TOLERANCE, _LAST_SECOND)
+
+
+def _future_check(
+    seconds: np.ndarray[Any, np.dtype[np.int64]],
+    usable: np.ndarray[Any, np.dtype[np.bool_]],
+    column: Any,
+    field_name: str,
+    not_after: int | None,
+) -> Check | None:
+    """Rows dated after ``not_after``: epoch milliseconds, typos, a clock gone wrong."""
+    if not_after is None:
+        return None
+    limit = dt.datetime.fromtimestamp(not_after, dt.UTC).isoformat().replace("+00:00", "Z")
+    return Check(
+        usable & (seconds > not_after),
+        field_name,
+        lambda row: (
+            f"{column[row].as_py()!s} is after {limit}, the latest plausible time (1 day "
+            "after the newest article or the clock): Unix seconds, not milliseconds"
+        ),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +111,8 @@ class ViewEvents:
         Rows skipped because of ``max_invalid``, in file order.
     path : str
         The file read.
+    n_future : int
+        How many of the skipped rows were dated after ``not_after``.
     """
 
     article_ids: np.ndarray[Any, np.dtype[np.object_]]
@@ -71,6 +122,7 @@ class ViewEvents:
     n_sessions: int
     invalid: list[DataError]
     path: str
+    n_future: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +145,8 @@ class ViewCounts:
         Rows skipped because of ``max_invalid``, in file order.
     path : str
         The file read.
+    n_future : int
+        How many of the skipped rows were dated after ``not_after``.
     """
 
     article_ids: np.ndarray[Any, np.dtype[np.object_]]
@@ -101,6 +155,7 @@ class ViewCounts:
     timestamps: np.ndarray[Any, np.dtype[np.int64]] | None
     invalid: list[DataError]
     path: str
+    n_future: int = 0
 
 
 def _split_sessions(
@@ -132,6 +187,7 @@ def _events(
     session_gap_minutes: float,
     max_invalid: int,
     keys_out: list[Any] | None = None,
+    not_after: int | None = None,
 ) -> ViewEvents:
     article, key, time = (loaded.columns[name] for name in loaded.shape.columns)
     key_name = loaded.shape.columns[1]
@@ -156,6 +212,9 @@ def _events(
                 ),
             ),
         ]
+        future = _future_check(seconds, ~missing(time) & ~bad_time, time, "timestamp", not_after)
+        if future is not None:
+            checks.append(future)
         invalid, bad = locate_errors(loaded, checks, where, max_invalid)
         article_codes, article_dictionary = article_job.result()
         key_codes, key_dictionary = key_job.result()
@@ -184,10 +243,13 @@ def _events(
         n_sessions=n_sessions,
         invalid=invalid,
         path=where,
+        n_future=0 if future is None else int(future.mask.sum()),
     )
 
 
-def _counts(loaded: Loaded, where: str, max_invalid: int) -> ViewCounts:
+def _counts(
+    loaded: Loaded, where: str, max_invalid: int, not_after: int | None = None
+) -> ViewCounts:
     article = loaded.columns["article_id"]
     views_text = loaded.columns["views"]
     views_array = (
@@ -208,6 +270,7 @@ def _counts(loaded: Loaded, where: str, max_invalid: int) -> ViewCounts:
     ]
     date = loaded.columns.get("date")
     seconds: np.ndarray[Any, np.dtype[np.int64]] | None = None
+    future: Check | None = None
     if date is not None:
         seconds, bad_date = parse_times(date, max_invalid)
         checks.append(Check(missing(date), "date", lambda row: "missing date"))
@@ -221,6 +284,9 @@ def _counts(loaded: Loaded, where: str, max_invalid: int) -> ViewCounts:
                 ),
             )
         )
+        future = _future_check(seconds, ~missing(date) & ~bad_date, date, "date", not_after)
+        if future is not None:
+            checks.append(future)
     invalid, bad = locate_errors(loaded, checks, where, max_invalid)
     article_codes, article_dictionary = encode(article)
     if bad is not None:
@@ -236,11 +302,16 @@ def _counts(loaded: Loaded, where: str, max_invalid: int) -> ViewCounts:
         timestamps=seconds,
         invalid=invalid,
         path=where,
+        n_future=0 if future is None else int(future.mask.sum()),
     )
 
 
 def read_views(
-    path: str | Path, *, session_gap_minutes: float = 30, max_invalid: int = 0
+    path: str | Path,
+    *,
+    session_gap_minutes: float = 30,
+    max_invalid: int = 0,
+    not_after: int | None = None,
 ) -> ViewEvents | ViewCounts:
     """Read a view log: raw view events or per-article view counts.
 
@@ -264,6 +335,11 @@ def read_views(
     max_invalid : int, default 0
         How many bad rows may be dropped (listed in ``invalid`` of the result); one more
         raises.
+    not_after : int or None, default None
+        Unix seconds: a timestamp (or date) after it makes the row bad, as an unparsable one
+        does (epoch milliseconds, a year 2099 typo; counted in ``n_future`` when skipped).
+        :func:`latest_plausible_time` computes the limit ``newsrec train`` uses. ``None``:
+        no limit.
 
     Returns
     -------
@@ -275,7 +351,8 @@ def read_views(
     DataError
         Unsupported extension, unrecognised columns, or more than ``max_invalid`` bad rows:
         rows with the wrong number of CSV columns, invalid JSON, missing ids, unparsable
-        timestamps or dates, negative or non-integer views.
+        timestamps or dates, timestamps or dates after ``not_after``, negative or
+        non-integer views.
 
     Notes
     -----
@@ -293,13 +370,20 @@ def read_views(
     """
     if Path(path).is_dir():
         return read_views_dir(
-            path, session_gap_minutes=session_gap_minutes, max_invalid=max_invalid
+            path,
+            session_gap_minutes=session_gap_minutes,
+            max_invalid=max_invalid,
+            not_after=not_after,
         )
-    return _read_views_file(Path(path), session_gap_minutes, max_invalid)
+    return _read_views_file(Path(path), session_gap_minutes, max_invalid, not_after=not_after)
 
 
 def _read_views_file(
-    path: Path, session_gap_minutes: float, max_invalid: int, keys_out: list[Any] | None = None
+    path: Path,
+    session_gap_minutes: float,
+    max_invalid: int,
+    keys_out: list[Any] | None = None,
+    not_after: int | None = None,
 ) -> ViewEvents | ViewCounts:
     if max_invalid < 0:
         raise ValueError(f"max_invalid must be >= 0, got {max_invalid}")
@@ -312,8 +396,8 @@ def _read_views_file(
     else:
         loaded = load_views_jsonl_fast(path, gz) or load_views_jsonl_slow(path, gz)
     if loaded.shape.kind == "counts":
-        return _counts(loaded, where, max_invalid)
-    return _events(loaded, where, session_gap_minutes, max_invalid, keys_out)
+        return _counts(loaded, where, max_invalid, not_after)
+    return _events(loaded, where, session_gap_minutes, max_invalid, keys_out, not_after)
 
 
 #: Files :func:`read_views_dir` reads; anything else in the directory is left alone.
@@ -336,7 +420,11 @@ def _ids_array(index: dict[Any, int]) -> np.ndarray[Any, np.dtype[np.object_]]:
 
 
 def read_views_dir(
-    path: str | Path, *, session_gap_minutes: float = 30, max_invalid: int = 0
+    path: str | Path,
+    *,
+    session_gap_minutes: float = 30,
+    max_invalid: int = 0,
+    not_after: int | None = None,
 ) -> ViewEvents | ViewCounts:
     """Read every view file of a directory as one view log (e.g. the service's event log).
 
@@ -354,6 +442,8 @@ def read_views_dir(
         As in :func:`read_views`.
     max_invalid : int, default 0
         How many bad rows may be dropped over all files together.
+    not_after : int or None, default None
+        As in :func:`read_views`.
 
     Returns
     -------
@@ -380,7 +470,9 @@ def read_views_dir(
     invalid: list[DataError] = []
     for file in files:
         keys_out: list[Any] = []
-        part = _read_views_file(file, session_gap_minutes, max_invalid - len(invalid), keys_out)
+        part = _read_views_file(
+            file, session_gap_minutes, max_invalid - len(invalid), keys_out, not_after
+        )
         invalid.extend(part.invalid)
         parts.append(part)
         keys.append(keys_out)
@@ -409,6 +501,7 @@ def read_views_dir(
             else np.concatenate([p.timestamps for p in counts if p.timestamps is not None]),
             invalid=invalid,
             path=where,
+            n_future=sum(p.n_future for p in counts),
         )
     if {kind for kind, _, _ in keys} != {keys[0][0]} or len(keys) != len(parts):
         raise DataError(
@@ -435,4 +528,5 @@ def read_views_dir(
         n_sessions=n_sessions,
         invalid=invalid,
         path=where,
+        n_future=sum(p.n_future for p in parts),
     )

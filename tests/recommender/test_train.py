@@ -157,6 +157,73 @@ def test_train_bad_row_publishes_nothing(inputs: tuple[Path, Path], tmp_path: Pa
     assert result.manifest["counts"]["invalid_view_rows"] == 1
 
 
+#: Impossible view times: 2099, epoch milliseconds, year 10000 in seconds, a future ISO time.
+FUTURE_TIMES = ["4070908800", "1791000000000", "253402300800", "2099-01-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize("value", FUTURE_TIMES)
+def test_train_refuses_view_times_after_the_newest_plausible_time(
+    inputs: tuple[Path, Path], tmp_path: Path, value: str
+) -> None:
+    models = tmp_path / "models"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(VIEWS + f"s9,a1,{value}\n")
+    with pytest.raises(DataError) as info:
+        train(inputs[0], bad, models, config=_config())
+    assert (info.value.path, info.value.line, info.value.field) == (str(bad), 13, "timestamp")
+    assert value in info.value.message and "milliseconds" in info.value.message
+    assert latest_version(models) is None
+    result = train(inputs[0], bad, models, config=_config(max_invalid=1))
+    counts = result.manifest["counts"]
+    assert counts["invalid_view_rows"] == 1 and counts["future_view_rows"] == 1
+    # the model's "now" is the last plausible view, not the refused one nor the clock
+    assert result.manifest["now"] == "2026-10-05T13:02:00Z"
+
+
+def test_train_future_limit_follows_the_newest_article(tmp_path: Path) -> None:
+    # Data from 2099 (articles and views): plausible, since the articles say so.
+    articles = tmp_path / "articles.jsonl"
+    rows = [{**a, "published_at": "2099-01-05T00:00:00Z"} for a in ARTICLES]
+    articles.write_text("".join(json.dumps(a) + "\n" for a in rows))
+    views = tmp_path / "views.csv"
+    views.write_text(VIEWS.replace("2026-10-0", "2099-01-0"))
+    result = train(articles, views, tmp_path / "models", config=_config())
+    assert result.manifest["now"] == "2099-01-05T13:02:00Z"
+    # one day after the newest article is the limit (and the clock is long before)
+    views.write_text(VIEWS + "s9,a1,2099-01-06T00:00:01Z\n")
+    with pytest.raises(DataError, match=r"views\.csv:13"):
+        train(articles, views, tmp_path / "models", config=_config())
+
+
+def test_train_counts_refuse_future_dates(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    counts = tmp_path / "counts.jsonl"
+    counts.write_text(
+        '{"article_id": "a1", "views": 3, "date": "2026-10-05"}\n'
+        '{"article_id": "a2", "views": 4, "date": 1791000000000}\n'
+    )
+    with pytest.raises(DataError) as info:
+        train(inputs[0], counts, tmp_path / "models", config=_config())
+    assert (info.value.line, info.value.field) == (2, "date")
+
+
+def test_cli_train_summary_counts_refused_view_times(
+    inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"session_id": "s1", "article_id": "a1", "timestamp": 1791000000000}\n'
+        '{"session_id": "s1", "article_id": "a2", "timestamp": "2026-10-05T10:00:00Z"}\n'
+        '{"session_id": "s2", "article_id": "a1", "timestamp": 253402300800}\n'
+    )
+    args = ["train", "--articles", str(inputs[0]), "--views", str(bad)]
+    assert main([*args, "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl:1: field 'timestamp'" in err and "Traceback" not in err
+    assert main([*args, "--out", str(tmp_path / "m"), "--max-invalid", "2"]) == 0
+    summary = dict(line.split()[:2] for line in capsys.readouterr().out.splitlines() if line)
+    assert summary["future_view_rows"] == "2" and summary["invalid_view_rows"] == "2"
+
+
 def test_cli_train_exit_codes_and_summary(
     inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

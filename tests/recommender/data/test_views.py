@@ -634,3 +634,22 @@ def test_read_views_ten_million_rows_under_15_seconds(tmp_path: Path) -> None:
     print(f"\nread_views: 10M rows, {path.stat().st_size / 1e6:.0f} MB in {elapsed:.2f} s")
     assert views.article_codes.size == 10_000_000
     assert elapsed < 15
+
+
+def test_read_views_not_after_refuses_later_rows_in_every_file(tmp_path: Path) -> None:
+    folder = tmp_path / "events"
+    folder.mkdir()
+    header = "session_id,article_id,timestamp\n"
+    (folder / "1.csv").write_text(header + "s1,a,1000\ns1,b,1791000000000\n")
+    (folder / "2.csv").write_text(header + "s2,a,1500\ns2,c,2001\n")
+    with pytest.raises(DataError) as info:
+        read_views(folder, not_after=2000)
+    assert (info.value.path, info.value.line, info.value.field) == (
+        str(folder / "1.csv"),
+        3,
+        "timestamp",
+    )
+    views = read_views(folder, not_after=2000, max_invalid=2)
+    assert views.n_future == 2 and [e.line for e in views.invalid] == [3, 3]
+    assert views.timestamps.tolist() == [1000, 1500]
+    assert read_views(folder).n_future == 0  # no limit given: nothing refused
