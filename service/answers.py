@@ -209,7 +209,7 @@ def answer_related(
         rt,
         key,
         lambda: related_response(
-            snap.bundle, article_id, params, rt.options, snap.rules, snap.live
+            snap.bundle, article_id, params, rt.options_for(snap.bundle), snap.rules, snap.live
         ),
         None,
         snap.version,
@@ -235,7 +235,9 @@ def answer_most_viewed(
     return _cached(
         rt,
         key,
-        lambda: most_viewed_response(snap.bundle, params, rt.options, snap.rules, snap.live),
+        lambda: most_viewed_response(
+            snap.bundle, params, rt.options_for(snap.bundle), snap.rules, snap.live
+        ),
         None if snap.live is None else _live_ttl(rt),
         snap.version,
     )

@@ -31,6 +31,7 @@ from recommender.errors import BundleError
 from recommender.windows import DAY, WINDOWS
 from service.editorial.rules import ActiveRules, Rule, apply_rules
 from service.params import MostViewedParams, RelatedParams
+from service.settings import ServedBlend, Settings, served_blend
 
 #: The score parts of ``explain`` (besides ``final`` and ``rule``), in the answer's order.
 EXPLAIN_PARTS = (
@@ -56,11 +57,47 @@ class RankingOptions:
         Popularity window of the fallback lists.
     now_from_clock : bool
         Measure ages against the wall clock instead of the bundle's ``now``.
+    served : ServedBlend or None
+        Where each blend setting came from (environment, bundle, default), when the options
+        are a bundle's (:class:`ServedOptions`).
     """
 
     blend: BlendParams = field(default_factory=BlendParams)
     window: str = "7d"
     now_from_clock: bool = False
+    served: ServedBlend | None = None
+
+
+class ServedOptions:
+    """The ranking options each bundle is served with: the service-wide ones, with the blend
+    settings :func:`service.settings.served_blend` takes from the environment, the bundle's
+    manifest and the defaults (memoised per bundle)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.base = RankingOptions(
+            blend=settings.blend_params(),
+            window=settings.fallback_window,
+            now_from_clock=settings.now_from_clock,
+        )
+        self._by_bundle: weakref.WeakKeyDictionary[Bundle, RankingOptions] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __call__(self, bundle: Bundle) -> RankingOptions:
+        """The options of ``bundle``.
+
+        Raises
+        ------
+        BundleError
+            Its manifest records a blend setting this version refuses.
+        """
+        found = self._by_bundle.get(bundle)
+        if found is None:
+            served = served_blend(self.settings, bundle.manifest)
+            found = dataclasses.replace(self.base, blend=served.params, served=served)
+            self._by_bundle[bundle] = found
+        return found
 
 
 def manifest_now(bundle: Bundle) -> int:
@@ -399,10 +436,18 @@ def article_response(bundle: Bundle, article_id: str, live: Source | None = None
     return answer
 
 
-def model_summary(bundle: Bundle, loaded_at: float) -> dict[str, Any]:
-    """The answer of ``GET /v1/model``: what the loaded bundle is."""
+def model_summary(
+    bundle: Bundle, loaded_at: float, options: RankingOptions | None = None
+) -> dict[str, Any]:
+    """The answer of ``GET /v1/model``: what the loaded bundle is, and (with the bundle's
+    ``options``) the blend settings it is served with, each with its source."""
     manifest = bundle.manifest
+    served = options.served if options is not None else None
+    blend = served.describe() if served is not None else None
+    calibration = manifest.get("calibration")
     return {
+        "blend": blend,
+        "calibration": calibration.get("status") if isinstance(calibration, dict) else None,
         "version": bundle.version,
         "created_at": manifest.get("created_at"),
         "now": manifest.get("now"),
