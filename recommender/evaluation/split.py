@@ -138,15 +138,24 @@ def write_training_inputs(
 
 
 def train_at_split(
-    inputs: TrainingInputs, models_dir: str | Path, config: TrainConfig | None = None
+    inputs: TrainingInputs,
+    models_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    calibrate: bool = False,
 ) -> Bundle:
-    """Train on split inputs (``now`` = the split, ``LATEST`` untouched) and load the bundle."""
+    """Train on split inputs (``now`` = the split, ``LATEST`` untouched) and load the bundle.
+
+    ``calibrate``: as ``newsrec train`` by default, the run calibrates itself on the last day of
+    the inputs (all before the split) first; the bundle's manifest has the settings it chose.
+    """
     config = config or TrainConfig()
     result = train(
         inputs.articles_path,
         inputs.views_path,
         models_dir,
         config=config.replace(max_invalid=0),
+        calibrate=calibrate,
         now=dt.datetime.fromtimestamp(inputs.split_ts, dt.UTC),
         publish=False,
     )
