@@ -37,7 +37,7 @@ Coordinate-wise, cheap moves first, each setting over a small grid (:data:`BLEND
 far (smaller differences are replay noise): the blend settings (each a re-ranking of the same
 replay), then the cheap training settings (each rebuilds the co-view model at the cut, about a
 second on 10M views; content and the replay are kept), then the blend settings once more if
-the training settings moved. A setting a configuration file set is never searched. The search
+any setting moved. A setting a configuration file set is never searched. The search
 stops at ``max_seconds`` (the rest of the grid is skipped, said so).
 """
 
@@ -71,7 +71,7 @@ from recommender.windows import DAY
 
 OBJECTIVE = "hit_rate@10"
 #: Replay pairs the held-out part must give (query article with metadata).
-MIN_PAIRS = 300
+MIN_PAIRS = 200
 #: Views the log must hold before the held-out part.
 MIN_TRAINING_VIEWS = 1_000
 #: The held-out share of the views when the last day is too thin.
@@ -93,12 +93,14 @@ MAX_SECONDS = 60.0
 #: with one line here; one that :data:`recommender.config.BLEND_BOUNDS` does not list (a setting
 #: of another version of the library) is skipped, and every value is checked against its bound.
 BLEND_GRID: Mapping[str, tuple[Any, ...]] = {
+    # freshness first: on a catalogue of old articles it can flatten every score, and no other
+    # setting shows its worth until it is off
+    "half_life_days": (None, 1.0, 3.0, 7.0, 30.0),
+    "freshness_weight": (0.0, 0.25, 0.5, 0.75),
     "coview_weight": (0.0, 0.5, 1.5, 4.0, 10.0),
     "coview_evidence": (1.0, 3.0, 10.0, 30.0, 100.0),
     "popularity_weight": (0.0, 0.25, 0.5, 1.0),
     "popular_candidates": (0, 100, 300, 1000),
-    "half_life_days": (None, 1.0, 3.0, 7.0, 30.0),
-    "freshness_weight": (0.0, 0.25, 0.5, 0.75),
 }
 #: Training settings searched (each rebuilds the co-view model at the cut, nothing else), in
 #: this order; one :class:`~recommender.config.TrainConfig` does not have is skipped.
@@ -640,8 +642,7 @@ def calibrate(
                     trial.kept, best, best_params, moved = True, trial, candidate, True
         return moved
 
-    blend_pass()
-    moved = False
+    moved = blend_pass()
     for name in train_search:
         for value in TRAIN_GRID[name]:
             if value == getattr(best_config, name) or late():
@@ -657,7 +658,7 @@ def calibrate(
                     candidate_replay,
                 )
                 moved = True
-    if moved:
+    if moved:  # one more pass: a setting can matter only once another has moved
         blend_pass()
     if out_of_time:
         result.notes.append(

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from recommender.config import BLEND_BOUNDS, TrainConfig, check_blend_value
 from recommender.evaluation.calibrate import (
     BLEND_GRID,
     MIN_PAIRS,
+    MIN_TRAINING_VIEWS,
     TRAIN_GRID,
     blend_names,
     train_names,
@@ -41,6 +43,7 @@ def write_log(
     days_before: tuple[int, ...],
     held_out_sessions: int = 2,
     seed: int = 0,
+    n_pairs: int = N_PAIRS,
 ) -> tuple[Path, Path]:
     """Articles ``a<i>`` and ``b<i>``; on the held-out last day readers go from ``a<i>`` to
     ``b<i>``.
@@ -79,7 +82,7 @@ def write_log(
     ]
     for day in days_before:
         start = END - dt.timedelta(days=day, hours=12)
-        for i in range(N_PAIRS):
+        for i in range(n_pairs):
             for k, j in enumerate(choices[i]):
                 at = start + dt.timedelta(seconds=60 * i + k)
                 session = f"d{day}-{i}-{k}"
@@ -87,7 +90,7 @@ def write_log(
                 rows.append((session, f"b{j:03d}", _iso(at + dt.timedelta(seconds=30))))
     for s in range(held_out_sessions):
         start = END - dt.timedelta(hours=10 - s)
-        for i in range(N_PAIRS):
+        for i in range(n_pairs):
             at = start + dt.timedelta(seconds=10 * i)
             session = f"held-{s}-{i}"
             rows.append((session, f"a{i:03d}", _iso(at)))
@@ -171,15 +174,30 @@ def test_calibration_does_not_lean_on_coview_that_is_noise(tmp_path: Path) -> No
     )
 
 
-def test_calibration_keeps_the_defaults_on_a_thin_log_and_says_so(tmp_path: Path) -> None:
-    log = write_log(
-        tmp_path / "log", shared_words=False, partners=1, days_before=(2,), held_out_sessions=1
-    )
+@pytest.mark.parametrize(
+    ("shape", "reason"),
+    [
+        # 200 pairs held out, but only 400 views before them
+        (
+            {"days_before": (2,), "held_out_sessions": 1},
+            f"{2 * N_PAIRS} views before the last day, {MIN_TRAINING_VIEWS} needed",
+        ),
+        # plenty of views before, 100 pairs on the last day (and the last 10% is shorter)
+        (
+            {"days_before": (2, 3, 4, 5, 6, 7), "n_pairs": 50},
+            f"100 replay pairs in the last day, {MIN_PAIRS} needed",
+        ),
+    ],
+)
+def test_calibration_keeps_the_defaults_on_a_thin_log_and_says_so(
+    tmp_path: Path, shape: dict[str, Any], reason: str
+) -> None:
+    log = write_log(tmp_path / "log", shared_words=False, partners=1, **shape)
     lines: list[str] = []
     result = train(*log, tmp_path / "models", calibrate=True, log=lines.append)
     record = result.manifest["calibration"]
     assert record["status"] == "defaults"
-    assert f"{N_PAIRS} replay pairs" in record["reason"] and str(MIN_PAIRS) in record["reason"]
+    assert record["reason"] == f"log too thin: {reason}"
     assert manifest_params(result.manifest) == BlendParams()
     assert result.manifest["parameters"] == dataclasses.asdict(TrainConfig())
     assert any("log too thin" in line and "defaults" in line for line in lines)
