@@ -78,6 +78,7 @@ from recommender.blend import BlendParams, manifest_params, related
 from recommender.bundle import Bundle
 from recommender.config import TrainConfig
 from recommender.data.articles import Article, read_articles
+from recommender.evaluation.calibrate import calibrate as calibrate_run
 from recommender.evaluation.lists import replay_lists
 from recommender.evaluation.replay import ReplayPairs, known_times, prepare_replay, replay_pairs
 from recommender.evaluation.split import load_events, train_at_split, write_training_inputs
@@ -294,7 +295,7 @@ def train_bundle(
         views,
         models,
         config=config,
-        calibrate=calibrate,
+        calibrator=calibrate_run if calibrate else None,
         now=dt.datetime.fromtimestamp(now, dt.UTC),
         publish=False,
     )
@@ -375,7 +376,9 @@ def run_project(
     bundle is scored with the blend settings it chose, as it would be served)."""
     models = p.work / "models"
     shutil.rmtree(models, ignore_errors=True)
-    bundle = train_at_split(p.inputs, models, config, calibrate=calibrate)
+    bundle = train_at_split(
+        p.inputs, models, config, calibrator=calibrate_run if calibrate else None
+    )
     if calibrate:
         params_list = [manifest_params(bundle.manifest) or BlendParams()]
     replay = prepare_replay(bundle, p.pairs, p.by_id, now_ts=p.start)

@@ -3,8 +3,10 @@
 Its parameters are a :class:`~recommender.config.TrainConfig`; the blend settings the bundle is
 to be served with (a :class:`~recommender.blend.BlendParams`) go into its manifest with where
 each came from (``settings_origin``: ``default``, ``config`` or ``calibration``). With
-``calibrate`` the run first picks the blend settings and the cheap training settings on its own
-last day of views (:mod:`recommender.evaluation.calibrate`), then trains on everything.
+a ``calibrator`` (:func:`recommender.evaluation.calibrate.calibrate`, which ``newsrec train``
+passes by default) the run first picks the blend settings and the cheap training settings on its
+own last day of views, then trains on everything. It is handed in, not imported: the
+evaluation package trains through this module.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,7 +30,7 @@ from recommender.blend import BlendParams
 from recommender.config import TrainConfig
 from recommender.content import ContentModel
 from recommender.coview import CoviewModel, session_matrix
-from recommender.data.articles import ArticleTable, read_articles
+from recommender.data.articles import Article, ArticleTable, read_articles
 from recommender.data.views import ViewCounts, ViewEvents, read_views
 from recommender.errors import DataError
 from recommender.popularity import PopularityModel
@@ -43,6 +45,25 @@ STAGES = (
     "popularity",
     "publish",
 )
+
+
+class Calibrator(Protocol):
+    """What :func:`train` calls to calibrate itself
+    (:func:`recommender.evaluation.calibrate.calibrate`); its answer has ``config``,
+    ``params``, ``searched`` and ``record()``."""
+
+    def __call__(
+        self,
+        articles: Sequence[Article],
+        views: ViewEvents | ViewCounts | None,
+        rows: np.ndarray,
+        content: ContentModel,
+        *,
+        config: TrainConfig,
+        params: BlendParams,
+        fixed: Collection[str] = (),
+        log: Callable[[str], None] | None = None,
+    ) -> Any: ...
 
 
 @dataclass
@@ -149,7 +170,7 @@ def train(
     config: TrainConfig | None = None,
     params: BlendParams | None = None,
     fixed: Collection[str] = (),
-    calibrate: bool = False,
+    calibrator: Calibrator | None = None,
     now: dt.datetime | None = None,
     progress: bool = False,
     publish: bool = True,
@@ -171,11 +192,12 @@ def train(
     fixed : collection of str
         Names of the settings (of ``config`` and ``params``) a configuration file set: their
         origin is ``config`` and calibration leaves them alone.
-    calibrate : bool
-        Self-calibration (:func:`recommender.evaluation.calibrate.calibrate`): pick the blend
-        and cheap training settings on the log's own last day, then train on everything with
-        them (the command line's default; off here so that an evaluation or a tuning trial
-        measures the settings it is given). A log too thin keeps the given settings, said so.
+    calibrator : callable, optional
+        Self-calibration (:func:`recommender.evaluation.calibrate.calibrate`, the command
+        line's default): called with the articles, views, their rows and the fitted content
+        model, it picks the blend and cheap training settings on the log's own last day, and
+        the run trains on everything with them. ``None`` (here the default, so that an
+        evaluation or a tuning trial measures the settings it is given): no calibration.
     now : datetime, optional
         End of the popularity windows; default: the last view's time.
     publish : bool
@@ -195,7 +217,7 @@ def train(
     params = params or BlendParams()
     origin = {name: "config" if name in fixed else "default" for name in _setting_names()}
     calibration: Any = None
-    stages = _Stages(progress, len(STAGES) if calibrate else len(STAGES) - 1)
+    stages = _Stages(progress, len(STAGES) if calibrator is not None else len(STAGES) - 1)
     try:
         with stages.stage("load articles"):
             table: ArticleTable = read_articles(articles_path, max_invalid=config.max_invalid)
@@ -228,12 +250,9 @@ def train(
                 chunk_size=config.chunk_size,
                 n_threads=config.n_threads,
             ).fit(articles, candidate_mask=published)
-        if calibrate:
-            # deferred: the evaluation package trains through this module (evaluation.split)
-            from recommender.evaluation.calibrate import calibrate as run_calibration
-
+        if calibrator is not None:
             with stages.stage("calibrate"):
-                calibration = run_calibration(
+                calibration = calibrator(
                     articles,
                     views,
                     rows,

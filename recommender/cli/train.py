@@ -93,6 +93,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _run(args: argparse.Namespace) -> int:
     from recommender.blend import BlendParams
     from recommender.config import read_config
+    from recommender.evaluation.calibrate import calibrate
     from recommender.train import train
 
     run = read_config(args.config, max_invalid=args.max_invalid, keep=args.keep)
@@ -102,7 +103,7 @@ def _run(args: argparse.Namespace) -> int:
         "config": run.train,
         "params": BlendParams(**run.blend),
         "fixed": run.fixed,
-        "calibrate": not args.no_calibrate,
+        "calibrator": None if args.no_calibrate else calibrate,
         "now": args.now,
         "progress": progress,
         "log": print,

@@ -23,7 +23,12 @@ own (content does not depend on the views nor on any searched setting, so it is 
 the model at the cut keeps the rows of the articles known before it, and their neighbour lists
 without the articles that came later (so a list may be a few entries short of
 ``n_neighbors``); and at most :data:`MAX_PAIRS_PER_GROUP` pairs of each query group are
-replayed (a fixed sample, the same for every setting).
+replayed (a fixed sample, the same for every setting; fewer on a large catalogue,
+:data:`PAIR_ROW_BUDGET`).
+
+The search stops at a wall-clock budget (``max_seconds``), which keeps the training run inside
+its time target on a loaded machine; a search that completes is deterministic (same inputs,
+same choice), one stopped by the budget says so and may choose differently on another run.
 
 The objective is hit rate at 10 of the hybrid, established and new query articles weighing
 half each: the mean of the two groups' hit@10 (a group with fewer than
@@ -79,6 +84,11 @@ HELD_OUT_SHARE = 0.1
 #: Pairs replayed per query group at most (established, new): the sample every setting is
 #: scored on.
 MAX_PAIRS_PER_GROUP = 1_000
+#: ... fewer on a large catalogue, where each pair costs more (the popularity prior reads every
+#: row): ``PAIR_ROW_BUDGET / articles`` pairs per group, at least :data:`MIN_PAIRS_PER_GROUP`
+#: (250 at 100,000 articles).
+PAIR_ROW_BUDGET = 25_000_000
+MIN_PAIRS_PER_GROUP = 250
 #: What readers open now (the hybrid's popularity prior and popular candidates) is read at
 #: ticks of this many seconds, as a live service refreshes it, not at every pair.
 POPULAR_TICK = 600
@@ -87,7 +97,7 @@ MIN_GROUP_PAIRS = 25
 #: Gain of the objective a change needs to be kept.
 MIN_GAIN = 0.002
 #: Seconds the search may take (the preparation comes on top).
-MAX_SECONDS = 60.0
+MAX_SECONDS = 45.0
 
 #: Blend settings searched, in this order, and the values tried. A setting joins the search
 #: with one line here; one that :data:`recommender.config.BLEND_BOUNDS` does not list (a setting
@@ -568,9 +578,8 @@ def calibrate(
         return thin(found)
     cut, period, pairs = found
     at_cut = model_at_cut(articles, views, rows, content, config, cut)
-    sample, sizes = sample_pairs(
-        pairs, by_id, frozenset(at_cut.bundle.article_ids), max_pairs_per_group
-    )
+    per_group = min(max_pairs_per_group, max(MIN_PAIRS_PER_GROUP, PAIR_ROW_BUDGET // len(articles)))
+    sample, sizes = sample_pairs(pairs, by_id, frozenset(at_cut.bundle.article_ids), per_group)
     replay = prepare_replay(at_cut.bundle, sample, by_id, now_ts=cut)
     result = Calibration(
         "calibrated",

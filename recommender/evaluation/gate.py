@@ -58,7 +58,7 @@ from recommender.evaluation.split import (
     prepare_split,
     train_at_split,
 )
-from recommender.train import TrainResult, train
+from recommender.train import Calibrator, TrainResult, train
 from recommender.windows import DAY
 
 METRIC = "hit_rate@10"
@@ -330,7 +330,7 @@ def train_with_gate(
     config: TrainConfig | None = None,
     params: BlendParams | None = None,
     fixed: Collection[str] = (),
-    calibrate: bool = False,
+    calibrator: Calibrator | None = None,
     now: dt.datetime | None = None,
     progress: bool = False,
     tolerance: float = DEFAULT_TOLERANCE,
@@ -341,13 +341,13 @@ def train_with_gate(
     """Train a bundle, and make it ``LATEST`` only if it passes the gate (or ``force``).
 
     The gate runs when the bundle's settings are final (after its self-calibration, with
-    ``calibrate``), on the training and blend settings its manifest records: what will serve.
+    a ``calibrator``), on the training and blend settings its manifest records: what will serve.
     The bundle is written either way, with the gate's result in its manifest; a refused bundle
     stays in ``models_dir`` unpublished (``newsrec models rollback`` can still promote it).
 
     Parameters
     ----------
-    config, params, fixed, calibrate, now, progress, log :
+    config, params, fixed, calibrator, now, progress, log :
         As :func:`recommender.train.train`.
     tolerance, force :
         The gate's (see :func:`run_gate`).
@@ -383,7 +383,7 @@ def train_with_gate(
         config=config,
         params=params,
         fixed=fixed,
-        calibrate=calibrate,
+        calibrator=calibrator,
         now=now,
         progress=progress,
         publish=False,

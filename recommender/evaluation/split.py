@@ -25,7 +25,7 @@ from recommender.data.articles import Article, read_articles
 from recommender.data.views import ViewCounts, ViewEvents, read_views
 from recommender.errors import DataError
 from recommender.evaluation.replay import ReplayPairs, replay_pairs
-from recommender.train import train
+from recommender.train import Calibrator, train
 from recommender.windows import DAY
 
 
@@ -142,12 +142,14 @@ def train_at_split(
     models_dir: str | Path,
     config: TrainConfig | None = None,
     *,
-    calibrate: bool = False,
+    calibrator: Calibrator | None = None,
 ) -> Bundle:
     """Train on split inputs (``now`` = the split, ``LATEST`` untouched) and load the bundle.
 
-    ``calibrate``: as ``newsrec train`` by default, the run calibrates itself on the last day of
-    the inputs (all before the split) first; the bundle's manifest has the settings it chose.
+    ``calibrator``: as ``newsrec train`` by default, the run calibrates itself on the last day
+    of the inputs (all before the split) first
+    (:func:`recommender.evaluation.calibrate.calibrate`); the bundle's manifest has the
+    settings it chose.
     """
     config = config or TrainConfig()
     result = train(
@@ -155,7 +157,7 @@ def train_at_split(
         inputs.views_path,
         models_dir,
         config=config.replace(max_invalid=0),
-        calibrate=calibrate,
+        calibrator=calibrator,
         now=dt.datetime.fromtimestamp(inputs.split_ts, dt.UTC),
         publish=False,
     )

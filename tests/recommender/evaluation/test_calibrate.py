@@ -23,6 +23,7 @@ from recommender.evaluation.calibrate import (
     MIN_TRAINING_VIEWS,
     TRAIN_GRID,
     blend_names,
+    calibrate,
     train_names,
 )
 from recommender.train import train
@@ -123,7 +124,10 @@ def coview_run(
 ) -> tuple[Bundle, list[str]]:
     lines: list[str] = []
     result = train(
-        *coview_log, tmp_path_factory.mktemp("coview-models"), calibrate=True, log=lines.append
+        *coview_log,
+        tmp_path_factory.mktemp("coview-models"),
+        calibrator=calibrate,
+        log=lines.append,
     )
     return Bundle.load(result.path), lines
 
@@ -165,7 +169,7 @@ def test_calibration_picks_coview_when_it_predicts_and_content_is_noise(
 def test_calibration_does_not_lean_on_coview_that_is_noise(tmp_path: Path) -> None:
     # content predicts perfectly; each article was read beside 12 random others
     log = write_log(tmp_path / "log", shared_words=True, partners=12, days_before=(2, 3))
-    result = train(*log, tmp_path / "models", calibrate=True)
+    result = train(*log, tmp_path / "models", calibrator=calibrate)
     calibration = result.calibration
     assert calibration is not None and calibration.status == "calibrated"
     assert calibration.best.objective >= 0.95
@@ -194,7 +198,7 @@ def test_calibration_keeps_the_defaults_on_a_thin_log_and_says_so(
 ) -> None:
     log = write_log(tmp_path / "log", shared_words=False, partners=1, **shape)
     lines: list[str] = []
-    result = train(*log, tmp_path / "models", calibrate=True, log=lines.append)
+    result = train(*log, tmp_path / "models", calibrator=calibrate, log=lines.append)
     record = result.manifest["calibration"]
     assert record["status"] == "defaults"
     assert record["reason"] == f"log too thin: {reason}"
@@ -212,7 +216,7 @@ def test_calibration_leaves_the_settings_a_config_file_sets(
         tmp_path / "models",
         params=BlendParams(coview_weight=0.5),
         fixed={"coview_weight"},
-        calibrate=True,
+        calibrator=calibrate,
     )
     assert result.calibration is not None
     assert "coview_weight" not in result.calibration.searched
