@@ -94,7 +94,8 @@ MIN_PAIRS_PER_GROUP = 250
 POPULAR_TICK = 600
 #: A group with fewer pairs stays out of the objective.
 MIN_GROUP_PAIRS = 25
-#: Gain of the objective a change needs to be kept.
+#: Gain of the objective a change needs to be kept, at least: also never less than two more
+#: pairs hit per objective group (``2 / pairs`` of the smallest group), replay noise.
 MIN_GAIN = 0.002
 #: Seconds the search may take (the preparation comes on top).
 MAX_SECONDS = 45.0
@@ -130,7 +131,8 @@ RULE = (
 OBJECTIVE_RULE = (
     f"{OBJECTIVE} of the hybrid, the mean of the established and the new query articles' "
     f"(each group's pairs sampled to at most {MAX_PAIRS_PER_GROUP}; a group under "
-    f"{MIN_GROUP_PAIRS} pairs left out); a change is kept when it gains at least {MIN_GAIN}"
+    f"{MIN_GROUP_PAIRS} pairs left out); a change is kept when it gains at least {MIN_GAIN} and "
+    "two more pairs hit per group"
 )
 
 
@@ -599,6 +601,8 @@ def calibrate(
         },
     )
     groups = [g for g in ("established", "new") if sizes[g] >= MIN_GROUP_PAIRS] or ["all"]
+    smallest = min(sizes[g] for g in groups) if groups != ["all"] else sum(sizes.values())
+    min_gain = max(min_gain, 2.0 / max(smallest, 1))
     masks = group_masks(replay)
     most = max([*BLEND_GRID.get("popular_candidates", ()), params.popular_candidates])
     cosines = PopularCosines(replay, int(most), POPULAR_TICK)
