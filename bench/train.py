@@ -60,8 +60,9 @@ def ensure_sample(n_articles: int, days: int = 30) -> Path:
     return folder
 
 
-def train_end_to_end(folder: Path, models: Path) -> dict[str, Any]:
-    """Run `newsrec train` in a fresh process; return wall time, peak RSS and the manifest."""
+def train_end_to_end(folder: Path, models: Path, *extra: str) -> dict[str, Any]:
+    """Run `newsrec train` (with its self-calibration unless ``extra`` says
+    ``--no-calibrate``) in a fresh process; return wall time, peak RSS and the manifest."""
     start = time.perf_counter()
     proc = subprocess.run(
         [
@@ -77,6 +78,7 @@ def train_end_to_end(folder: Path, models: Path) -> dict[str, Any]:
             "--out",
             str(models),
             "--no-progress",
+            *extra,
         ],
         check=True,
         capture_output=True,
@@ -89,14 +91,42 @@ def train_end_to_end(folder: Path, models: Path) -> dict[str, Any]:
     return {"wall": wall, "peak_gib": peak_kib / 2**20, "manifest": manifest}
 
 
-def bench_end_to_end(n_articles: int, repeat: int) -> dict[str, Any]:
+def bench_end_to_end(n_articles: int, repeat: int, *extra: str) -> dict[str, Any]:
     folder = ensure_sample(n_articles)
-    runs = [train_end_to_end(folder, OUT / f"models-{n_articles}") for _ in range(repeat)]
+    runs = [train_end_to_end(folder, OUT / f"models-{n_articles}", *extra) for _ in range(repeat)]
     wall = statistics.median(r["wall"] for r in runs)
     peak = max(r["peak_gib"] for r in runs)
-    timings = runs[-1]["manifest"]["timings"]
-    counts = runs[-1]["manifest"]["counts"]
-    return {"n": n_articles, "wall": wall, "peak_gib": peak, "timings": timings, "counts": counts}
+    manifest = runs[-1]["manifest"]
+    return {
+        "n": n_articles,
+        "wall": wall,
+        "peak_gib": peak,
+        "timings": manifest["timings"],
+        "counts": manifest["counts"],
+        "calibration": manifest.get("calibration", {}),
+        "load": os.getloadavg()[0],
+    }
+
+
+def print_end_to_end(e2e: dict[str, Any], label: str) -> None:
+    print(f"\n== newsrec train{label}, {e2e['n']} articles, {e2e['counts'].get('view_rows')} views")
+    total = sum(e2e["timings"].values())
+    for stage, seconds in e2e["timings"].items():
+        print(f"  {stage:14s} {seconds:7.1f} s  {100 * seconds / total:4.0f}%")
+    print(f"  wall {e2e['wall']:.1f} s (target <= 180), peak {e2e['peak_gib']:.2f} GiB (<= 4)")
+    calibration = e2e["calibration"]
+    if calibration.get("status") == "calibrated":
+        held = calibration["held_out"]
+        print(
+            f"  calibration: {held['sampled']} pairs replayed, prepared in "
+            f"{held['prepare_seconds']:.1f} s, {len(calibration['tried'])} settings tried, "
+            f"{calibration['seconds']:.1f} s in all; chose {calibration['chosen']}"
+        )
+        for note in calibration["notes"]:
+            print(f"  calibration: {note}")
+    elif calibration:
+        print(f"  calibration: {calibration.get('status')} {calibration.get('reason', '')}")
+    print(f"  1-minute load average after the run: {e2e['load']:.2f}")
 
 
 def bench_content_topn(folder: Path, repeat: int, queries: int) -> dict[str, Any]:
@@ -218,6 +248,11 @@ def main() -> None:
     parser.add_argument(
         "--coview-only", action="store_true", help="only co-view against implicit (~1 minute)"
     )
+    parser.add_argument(
+        "--end-to-end-only",
+        action="store_true",
+        help="only newsrec train end to end, with and without its self-calibration",
+    )
     args = parser.parse_args()
     if args.coview_only:
         print_coview(bench_coview(50_000, 10_000_000, args.repeat))
@@ -226,13 +261,21 @@ def main() -> None:
     os.environ.setdefault("PYTHONHASHSEED", "0")
     results: dict[str, Any] = {}
 
+    # the default run calibrates; the same run without it gives the time calibration adds
     results["end_to_end"] = e2e = bench_end_to_end(args.articles, 1)
+    print_end_to_end(e2e, " (self-calibration on, the default)")
+    results["end_to_end_no_calibrate"] = plain = bench_end_to_end(
+        args.articles, 1, "--no-calibrate"
+    )
+    print_end_to_end(plain, " --no-calibrate")
+    print(
+        f"\n== calibration adds {e2e['wall'] - plain['wall']:.1f} s of wall time "
+        f"({e2e['timings'].get('calibrate', 0.0):.1f} s in its stage)"
+    )
+    if args.end_to_end_only:
+        (OUT / "train-results.json").write_text(json.dumps(results, indent=2, default=float))
+        return
     folder = ensure_sample(args.articles)
-    print(f"\n== newsrec train, {args.articles} articles, {e2e['counts'].get('view_rows')} views")
-    total = sum(e2e["timings"].values())
-    for stage, seconds in e2e["timings"].items():
-        print(f"  {stage:14s} {seconds:7.1f} s  {100 * seconds / total:4.0f}%")
-    print(f"  wall {e2e['wall']:.1f} s (target <= 180), peak {e2e['peak_gib']:.2f} GiB (<= 4)")
 
     results["read_views"] = rv = bench_read_views(folder, args.repeat)
     print(f"\n== read views CSV: {rv['rows']} rows in {rv['seconds']:.1f} s (median; <= 15)")

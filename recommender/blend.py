@@ -100,6 +100,13 @@ class BlendParams:
         """
         return cls(**blend_settings_from_table(table, path))
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting by name, as JSON and :meth:`from_table` take them (``None``: off;
+        ``section_half_life_days`` a plain dict): what a bundle's manifest records."""
+        out = {item.name: getattr(self, item.name) for item in fields(self)}
+        out["section_half_life_days"] = dict(self.section_half_life_days)
+        return out
+
     @classmethod
     def from_toml(cls, path: str | Path) -> BlendParams:
         """Read the ``[blend]`` table of a TOML file (defaults when there is none).
@@ -119,6 +126,24 @@ class BlendParams:
             The file is missing or not TOML, or ``[blend]`` has an unknown key or a bad value.
         """
         return cls.from_table(read_toml_table(path, "blend"), path)
+
+
+def manifest_params(manifest: Mapping[str, Any]) -> BlendParams | None:
+    """The blend settings a bundle's manifest records (``blend``: what it was trained,
+    calibrated or tuned with, and is served with), or ``None`` for a bundle that records none
+    (trained before manifests held them).
+
+    Raises
+    ------
+    DataError
+        A recorded value the bounds refuse.
+    """
+    recorded = manifest.get("blend")
+    if not isinstance(recorded, Mapping):
+        return None
+    known = {item.name for item in fields(BlendParams)}
+    # a setting of another version of the library is not one this version can serve
+    return BlendParams.from_table({k: v for k, v in recorded.items() if k in known}, "manifest")
 
 
 @dataclass(frozen=True)

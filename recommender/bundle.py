@@ -440,6 +440,23 @@ class Bundle:
         return cls(path, manifest, meta, arrays)
 
     @classmethod
+    def in_memory(cls, contents: BundleContents, version: str = "in-memory") -> Bundle:
+        """A bundle of ``contents`` as :meth:`load` would read it back, without writing it
+        (a self-calibration's model at its split: served only to a replay)."""
+        manifest = {
+            **contents.manifest,
+            "version": version,
+            "n_articles": len(contents.article_ids),
+            "has_coview": all(name in contents.arrays for name in COVIEW_ARRAYS),
+        }
+        meta = {"id": list(contents.article_ids)}
+        meta.update({key: list(contents.meta[key]) for key in META_FIELDS})
+        bundle = cls(Path(f"<{version}>"), manifest, meta, contents.arrays)
+        if contents.vectorizer is not None:
+            bundle.__dict__["vectorizer"] = contents.vectorizer  # fills the cached property
+        return bundle
+
+    @classmethod
     def load_latest(cls, models_dir: str | Path, *, mmap: bool = True) -> Bundle:
         """Load the bundle ``models_dir/LATEST`` names."""
         version = latest_version(models_dir)

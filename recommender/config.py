@@ -33,11 +33,13 @@ from recommender.errors import DataError, SettingError
 __all__ = [
     "BLEND_BOUNDS",
     "BlendBound",
+    "RunConfig",
     "TrainConfig",
     "blend_settings_from_table",
     "check_blend_settings",
     "check_blend_value",
     "parse_blend_value",
+    "read_config",
     "read_toml_table",
 ]
 
@@ -88,11 +90,62 @@ class TrainConfig:
         unknown = sorted(set(table) - known)
         if unknown:
             raise DataError(str(path), None, unknown[0], "unknown setting in [train]")
+        # TOML has no null: "off" turns off a setting that can be off
+        for name in _TRAIN_OFF & set(table):
+            value = table[name]
+            if isinstance(value, str) and value.strip().lower() in _OFF_WORDS:
+                table[name] = None
         return cls(**{**table, **{k: v for k, v in overrides.items() if v is not None}})
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied."""
         return TrainConfig(**{**asdict(self), **changes})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a ``--config`` file sets: its ``[train]`` table as a :class:`TrainConfig`, its
+    ``[blend]`` table checked (:func:`blend_settings_from_table`), and which names it set.
+
+    ``newsrec tune --out`` writes such a file and ``newsrec train --config`` reads all of it:
+    the bundle is trained with ``train`` and records ``blend`` as the settings it serves with.
+    A name the file sets is fixed: self-calibration leaves it alone.
+    """
+
+    train: TrainConfig
+    blend: Mapping[str, Any]
+    train_names: frozenset[str] = frozenset()
+
+    @property
+    def fixed(self) -> frozenset[str]:
+        """The settings the file sets, ``[train]`` and ``[blend]`` names together."""
+        return self.train_names | frozenset(self.blend)
+
+
+def read_config(path: str | Path | None, **overrides: Any) -> RunConfig:
+    """Read a whole configuration file (``None``: the defaults).
+
+    Parameters
+    ----------
+    path : path or None
+    **overrides
+        :class:`TrainConfig` values that win over the file's (``None`` values are ignored).
+
+    Raises
+    ------
+    DataError
+        As :meth:`TrainConfig.from_toml` and :func:`blend_settings_from_table`.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if path is None:
+        return RunConfig(TrainConfig(**given), {})
+    names = frozenset(read_toml_table(path, "train"))
+    blend = blend_settings_from_table(read_toml_table(path, "blend"), path)
+    return RunConfig(TrainConfig.from_toml(path, **given), blend, names)
+
+
+#: ``[train]`` settings that can be off (``None``), written ``"off"`` in TOML.
+_TRAIN_OFF = frozenset({"max_features", "stop_words", "coview_half_life_days"})
 
 
 def read_toml_table(path: str | Path, name: str) -> dict[str, Any]:

@@ -1,6 +1,12 @@
 """The offline pipeline behind ``newsrec train``: load, fit every model, publish a bundle.
 
-Its parameters are a :class:`~recommender.config.TrainConfig`.
+Its parameters are a :class:`~recommender.config.TrainConfig`; the blend settings the bundle is
+to be served with (a :class:`~recommender.blend.BlendParams`) go into its manifest with where
+each came from (``settings_origin``: ``default``, ``config`` or ``calibration``). With
+a ``calibrator`` (:func:`recommender.evaluation.calibrate.calibrate`, which ``newsrec train``
+passes by default) the run first picks the blend settings and the cheap training settings on its
+own last day of views, then trains on everything. It is handed in, not imported: the
+evaluation package trains through this module.
 """
 
 from __future__ import annotations
@@ -11,26 +17,54 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from recommender import bundle as bundle_mod
+from recommender.blend import BlendParams
 from recommender.config import TrainConfig
 from recommender.content import ContentModel
 from recommender.coview import CoviewModel, session_matrix
-from recommender.data.articles import ArticleTable, read_articles
+from recommender.data.articles import Article, ArticleTable, read_articles
 from recommender.data.views import ViewCounts, ViewEvents, latest_plausible_time, read_views
 from recommender.errors import DataError
 from recommender.popularity import PopularityModel
 from recommender.reading import count_words
 from recommender.windows import DAY
 
-STAGES = ("load articles", "load views", "content", "co-view", "popularity", "publish")
+STAGES = (
+    "load articles",
+    "load views",
+    "content",
+    "calibrate",
+    "co-view",
+    "popularity",
+    "publish",
+)
+
+
+class Calibrator(Protocol):
+    """What :func:`train` calls to calibrate itself
+    (:func:`recommender.evaluation.calibrate.calibrate`); its answer has ``config``,
+    ``params``, ``searched`` and ``record()``."""
+
+    def __call__(
+        self,
+        articles: Sequence[Article],
+        views: ViewEvents | ViewCounts | None,
+        rows: np.ndarray,
+        content: ContentModel,
+        *,
+        config: TrainConfig,
+        params: BlendParams,
+        fixed: Collection[str] = (),
+        log: Callable[[str], None] | None = None,
+    ) -> Any: ...
 
 
 @dataclass
@@ -48,6 +82,8 @@ class TrainResult:
     path: Path
     manifest: dict[str, Any]
     stages: list[StageReport] = field(default_factory=list)
+    #: The run's self-calibration (``None``: not asked for).
+    calibration: Any = None
 
 
 def _peak_mib() -> float:
@@ -104,13 +140,13 @@ def session_weights(
 class _Stages:
     """Times stages and drives one progress bar (shown on a terminal only)."""
 
-    def __init__(self, progress: bool) -> None:
+    def __init__(self, progress: bool, total: int = len(STAGES)) -> None:
         self.reports: list[StageReport] = []
         self._bar: Any = None
         if progress:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=len(STAGES), unit="stage", file=sys.stderr, leave=False)
+            self._bar = tqdm(total=total, unit="stage", file=sys.stderr, leave=False)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -133,10 +169,14 @@ def train(
     out_dir: str | Path = "models",
     *,
     config: TrainConfig | None = None,
+    params: BlendParams | None = None,
+    fixed: Collection[str] = (),
+    calibrator: Calibrator | None = None,
     now: dt.datetime | None = None,
     progress: bool = False,
     publish: bool = True,
     before_publish: Callable[[bundle_mod.BundleContents], None] | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train every model and publish a bundle into ``out_dir``.
 
@@ -147,6 +187,18 @@ def train(
     out_dir : path
         The models directory; the bundle lands in ``out_dir/<version>`` and ``LATEST``.
     config : TrainConfig
+    params : BlendParams, optional
+        The blend settings the bundle is to be served with (default: the defaults); the
+        manifest records them under ``blend``, and the service serves them.
+    fixed : collection of str
+        Names of the settings (of ``config`` and ``params``) a configuration file set: their
+        origin is ``config`` and calibration leaves them alone.
+    calibrator : callable, optional
+        Self-calibration (:func:`recommender.evaluation.calibrate.calibrate`, the command
+        line's default): called with the articles, views, their rows and the fitted content
+        model, it picks the blend and cheap training settings on the log's own last day, and
+        the run trains on everything with them. ``None`` (here the default, so that an
+        evaluation or a tuning trial measures the settings it is given): no calibration.
     now : datetime, optional
         End of the popularity windows; default: the last view's time.
     publish : bool
@@ -154,6 +206,8 @@ def train(
     before_publish : callable, optional
         Called with the assembled contents before anything is written (a hook for tests and
         for the promotion gate's manifest entry).
+    log : callable, optional
+        Receives the calibration's lines (what it tried, chose and why).
 
     Raises
     ------
@@ -161,7 +215,10 @@ def train(
         A bad input row beyond ``config.max_invalid``; nothing is published.
     """
     config = config or TrainConfig()
-    stages = _Stages(progress)
+    params = params or BlendParams()
+    origin = {name: "config" if name in fixed else "default" for name in _setting_names()}
+    calibration: Any = None
+    stages = _Stages(progress, len(STAGES) if calibrator is not None else len(STAGES) - 1)
     try:
         with stages.stage("load articles"):
             table: ArticleTable = read_articles(articles_path, max_invalid=config.max_invalid)
@@ -195,28 +252,24 @@ def train(
                 chunk_size=config.chunk_size,
                 n_threads=config.n_threads,
             ).fit(articles, candidate_mask=published)
+        if calibrator is not None:
+            with stages.stage("calibrate"):
+                calibration = calibrator(
+                    articles,
+                    views,
+                    rows,
+                    content,
+                    config=config,
+                    params=params,
+                    fixed=fixed,
+                    log=log,
+                )
+                config, params = calibration.config, calibration.params
+                origin.update(dict.fromkeys(calibration.searched, "calibration"))
         coview: CoviewModel | None = None
         with stages.stage("co-view"):
             if isinstance(views, ViewEvents):
-                sessions = views.session_codes[known]
-                matrix = session_matrix(sessions, rows[known], views.n_sessions, len(articles))
-                weights = None
-                if config.coview_half_life_days:
-                    weights = session_weights(
-                        sessions,
-                        views.timestamps[known],
-                        views.n_sessions,
-                        now_ts,
-                        config.coview_half_life_days,
-                    )
-                coview = CoviewModel(
-                    n_neighbors=config.n_neighbors,
-                    normalization=config.coview_normalization,
-                    min_count=config.coview_min_count,
-                    max_session_views=config.max_session_views,
-                    chunk_size=max(config.chunk_size, 4096),
-                ).fit(matrix, session_weight=weights, candidate_mask=published)
-                del matrix
+                coview = fit_coview(views, rows, len(articles), published, config, now_ts)
         with stages.stage("popularity"):
             popularity = PopularityModel(
                 trending_baseline_days=config.trending_baseline_days,
@@ -244,6 +297,11 @@ def train(
                 n_unknown,
                 now_ts,
             )
+            contents.manifest["blend"] = params.to_dict()
+            contents.manifest["settings_origin"] = origin
+            contents.manifest["calibration"] = (
+                {"status": "off"} if calibration is None else calibration.record()
+            )
             if before_publish is not None:
                 before_publish(contents)
             contents.manifest["timings"] = {r.name: round(r.seconds, 3) for r in stages.reports}
@@ -251,7 +309,7 @@ def train(
                 r.name: round(r.peak_mib, 1) for r in stages.reports
             }
             suffix = hashlib.sha256(
-                json_dumps(contents.manifest["inputs"], asdict(config)).encode()
+                json_dumps(contents.manifest["inputs"], asdict(config), params.to_dict()).encode()
             ).hexdigest()[:8]
             path = bundle_mod.publish(
                 contents,
@@ -264,7 +322,60 @@ def train(
         stages.close()
     manifest = contents.manifest
     manifest["timings"]["publish"] = round(stages.reports[-1].seconds, 3)
-    return TrainResult(manifest["version"], path, manifest, stages.reports)
+    return TrainResult(manifest["version"], path, manifest, stages.reports, calibration)
+
+
+def _setting_names() -> list[str]:
+    """Every training and blend setting, the keys of a manifest's ``settings_origin``."""
+    return [f.name for f in fields(TrainConfig)] + [f.name for f in fields(BlendParams)]
+
+
+def fit_coview(
+    views: ViewEvents,
+    rows: np.ndarray,
+    n_articles: int,
+    published: np.ndarray,
+    config: TrainConfig,
+    now_ts: int,
+    *,
+    keep: np.ndarray | None = None,
+) -> CoviewModel:
+    """The co-view model of the views whose article row is known (and ``keep``, when given).
+
+    Parameters
+    ----------
+    views : ViewEvents
+    rows : ndarray of int
+        The article row of every view (``-1``: unknown article).
+    n_articles : int
+    published : ndarray of bool
+        The rows that may be neighbours.
+    config : TrainConfig
+        Its co-view settings.
+    now_ts : int
+        Where the session time decay (``coview_half_life_days``) is measured from.
+    keep : ndarray of bool, optional
+        Views to use besides (a calibration's views before its held-out day).
+    """
+    known = rows >= 0 if keep is None else (rows >= 0) & keep
+    sessions = views.session_codes[known]
+    matrix = session_matrix(sessions, rows[known], views.n_sessions, n_articles)
+    weights = None
+    if config.coview_half_life_days:
+        weights = session_weights(
+            sessions,
+            views.timestamps[known],
+            views.n_sessions,
+            now_ts,
+            config.coview_half_life_days,
+        )
+    return CoviewModel(
+        n_neighbors=config.n_neighbors,
+        normalization=config.coview_normalization,
+        min_count=config.coview_min_count,
+        max_session_views=config.max_session_views,
+        chunk_size=max(config.chunk_size, 4096),
+    ).fit(matrix, session_weight=weights, candidate_mask=published)
 
 
 def json_dumps(*values: Any) -> str:

@@ -224,7 +224,7 @@ def answer_related(
         rt,
         key,
         lambda: related_response(
-            snap.bundle, article_id, params, rt.options, snap.rules, snap.live
+            snap.bundle, article_id, params, rt.options_for(snap.bundle), snap.rules, snap.live
         ),
         None,
         snap.version,
@@ -250,7 +250,9 @@ def answer_most_viewed(
     return _cached(
         rt,
         key,
-        lambda: most_viewed_response(snap.bundle, params, rt.options, snap.rules, snap.live),
+        lambda: most_viewed_response(
+            snap.bundle, params, rt.options_for(snap.bundle), snap.rules, snap.live
+        ),
         None if snap.live is None else _live_ttl(rt),
         snap.version,
     )

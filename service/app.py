@@ -37,7 +37,7 @@ from service.metrics import Metrics
 from service.openapi.docs import docs
 from service.openapi.document import build_openapi
 from service.params import RelatedParams
-from service.ranking import RankingOptions, smoke_check
+from service.ranking import ServedOptions, smoke_check
 from service.runtime import EXTENSION, Runtime
 from service.settings import Settings
 from service.store import ModelStore
@@ -171,18 +171,12 @@ def create_app(
     app = NewsrecFlask(__name__)
     logging.getLogger("service").setLevel(settings.log_level)
     metrics = app.metrics = Metrics()
-    options = RankingOptions(
-        blend=settings.blend_params(),
-        window=settings.fallback_window,
-        now_from_clock=settings.now_from_clock,
-        words_per_minute=settings.words_per_minute,
-        max_per_section=settings.max_per_section,
-        max_per_author=settings.max_per_author,
-    )
+    served = ServedOptions(settings)
     store = ModelStore(
         settings.models_dir,
         reload_interval=settings.reload_interval,
-        check=lambda bundle: smoke_check(bundle, options),
+        # a bundle whose blend settings cannot be served is refused like a broken one
+        check=lambda bundle: smoke_check(bundle, served(bundle)),
         on_swap=metrics.model_swapped,
         on_failure=metrics.reload_failed,
     )
@@ -194,13 +188,14 @@ def create_app(
         settings=settings,
         store=store,
         metrics=metrics,
-        options=options,
+        options=served.base,
         cache=cache,
         redis_ping=redis_ping or (lambda: ping_redis(settings)),
         openapi=build_openapi(settings),
         default_related=RelatedParams(n=settings.default_n),
         rules=build_rules(settings),
         live=live,
+        served=served,
     )
     app.extensions[EXTENSION] = rt
     ingest = app.extensions["newsrec.events"] = build_ingest(settings)

@@ -33,6 +33,7 @@ from recommender.reading import DEFAULT_WORDS_PER_MINUTE, reading_minutes
 from recommender.windows import DAY, WINDOWS
 from service.editorial.rules import ActiveRules, Rule, apply_rules
 from service.params import LatestParams, MostViewedParams, RelatedParams
+from service.settings import ServedBlend, Settings, served_blend
 
 #: The score parts of ``explain`` (besides ``final`` and ``rule``), in the answer's order.
 EXPLAIN_PARTS = (
@@ -64,6 +65,9 @@ class RankingOptions:
         Reading speed of ``reading_minutes``.
     max_per_section, max_per_author : int or None
         The site's diversity caps of related lists (a request's own replace them).
+    served : ServedBlend or None
+        Where each blend setting came from (environment, bundle, default), when the options
+        are a bundle's (:class:`ServedOptions`).
     """
 
     blend: BlendParams = field(default_factory=BlendParams)
@@ -72,6 +76,42 @@ class RankingOptions:
     words_per_minute: int = DEFAULT_WORDS_PER_MINUTE
     max_per_section: int | None = None
     max_per_author: int | None = None
+    served: ServedBlend | None = None
+
+
+class ServedOptions:
+    """The ranking options each bundle is served with: the service-wide ones, with the blend
+    settings :func:`service.settings.served_blend` takes from the environment, the bundle's
+    manifest and the defaults (memoised per bundle)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.base = RankingOptions(
+            blend=settings.blend_params(),
+            window=settings.fallback_window,
+            now_from_clock=settings.now_from_clock,
+            words_per_minute=settings.words_per_minute,
+            max_per_section=settings.max_per_section,
+            max_per_author=settings.max_per_author,
+        )
+        self._by_bundle: weakref.WeakKeyDictionary[Bundle, RankingOptions] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __call__(self, bundle: Bundle) -> RankingOptions:
+        """The options of ``bundle``.
+
+        Raises
+        ------
+        BundleError
+            Its manifest records a blend setting this version refuses.
+        """
+        found = self._by_bundle.get(bundle)
+        if found is None:
+            served = served_blend(self.settings, bundle.manifest)
+            found = dataclasses.replace(self.base, blend=served.params, served=served)
+            self._by_bundle[bundle] = found
+        return found
 
 
 def manifest_now(bundle: Bundle) -> int:
@@ -552,10 +592,18 @@ def article_response(
     return answer
 
 
-def model_summary(bundle: Bundle, loaded_at: float) -> dict[str, Any]:
-    """The answer of ``GET /v1/model``: what the loaded bundle is."""
+def model_summary(
+    bundle: Bundle, loaded_at: float, options: RankingOptions | None = None
+) -> dict[str, Any]:
+    """The answer of ``GET /v1/model``: what the loaded bundle is, and (with the bundle's
+    ``options``) the blend settings it is served with, each with its source."""
     manifest = bundle.manifest
+    served = options.served if options is not None else None
+    blend = served.describe() if served is not None else None
+    calibration = manifest.get("calibration")
     return {
+        "blend": blend,
+        "calibration": calibration.get("status") if isinstance(calibration, dict) else None,
         "version": bundle.version,
         "created_at": manifest.get("created_at"),
         "now": manifest.get("now"),

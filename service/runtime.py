@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 
 if TYPE_CHECKING:
+    from recommender.bundle import Bundle
     from service.cache import Cache
     from service.editorial.rules import RulesBackend
     from service.live.view import Live
     from service.metrics import Metrics
     from service.params import RelatedParams
-    from service.ranking import RankingOptions
+    from service.ranking import RankingOptions, ServedOptions
     from service.settings import Settings
     from service.store import ModelStore
 
@@ -40,6 +41,12 @@ class Runtime:
     default_related: RelatedParams
     rules: RulesBackend | None = None
     live: Live | None = None
+    served: ServedOptions | None = None
+
+    def options_for(self, bundle: Bundle) -> RankingOptions:
+        """The ranking options ``bundle`` is served with (its blend settings under the
+        environment's, see :func:`service.settings.served_blend`)."""
+        return self.options if self.served is None else self.served(bundle)
 
 
 def runtime() -> Runtime:

@@ -4,6 +4,10 @@ Every variable is listed in :data:`Settings.ENV_VARS` (:mod:`service.variables`)
 default and a one-line description; :func:`settings_markdown` turns that list into the
 configuration table of the documentation, and a test checks that every field is documented. A
 bad value fails start-up with a :class:`SettingsError` that names the variable.
+
+The blend settings a bundle was trained, calibrated or tuned with are in its manifest
+(``blend``), and the service serves them: :func:`served_blend` takes each blend setting from a
+``NEWSREC_*`` variable set explicitly, else from the bundle, else the default, and says which.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any, ClassVar
 
 from recommender.blend import BlendParams
 from recommender.config import BLEND_BOUNDS, check_blend_settings
-from recommender.errors import SettingError
+from recommender.errors import BundleError, DataError, SettingError
 from service.variables import ENV_VARS, PREFIX, EnvVar
 
 
@@ -89,6 +93,12 @@ class Settings:
     trending_min_views: int = 5
     event_log_dir: Path | None = Path("data/events")
     cms_token: str | None = field(default=None, repr=False)
+    #: The blend settings set explicitly, which win over a bundle's: :meth:`from_env` records
+    #: the variables given; ``None`` (settings made in code) means those whose value differs
+    #: from its default. Not a variable of its own.
+    explicit_blend: frozenset[str] | None = field(
+        default=None, compare=False, metadata={"variable": False}
+    )
 
     def __post_init__(self) -> None:
         if self.default_n > self.max_n:
@@ -128,7 +138,8 @@ class Settings:
             except (ValueError, OverflowError):
                 shown = "(hidden)" if var.secret else raw
                 raise SettingsError(var.name, shown, f"expected {var.expected}") from None
-        return cls(**values)
+        explicit = frozenset(_BLEND_NAMES.get(name, name) for name in values) & set(BLEND_BOUNDS)
+        return cls(**values, explicit_blend=explicit)
 
     @staticmethod
     def unknown_variables(environ: Mapping[str, str] = os.environ) -> list[str]:
@@ -144,14 +155,91 @@ class Settings:
         return state / "live.sqlite3"
 
     def blend_params(self) -> BlendParams:
-        """The ranking parameters these settings choose."""
+        """The ranking parameters these settings choose (without a bundle's)."""
         return BlendParams(**_blend_values(self))
+
+    def explicit_blend_names(self) -> frozenset[str]:
+        """The blend settings set explicitly (see :attr:`explicit_blend`)."""
+        if self.explicit_blend is not None:
+            return self.explicit_blend
+        defaults = _blend_values(Settings())
+        return frozenset(k for k, v in _blend_values(self).items() if v != defaults[k])
 
 
 #: The variable of each blend setting, to name it in an error.
 _BLEND_VARIABLES = {var.field: var.name for var in ENV_VARS if var.field in BLEND_BOUNDS} | {
     "section_half_life_days": "NEWSREC_SECTION_HALF_LIVES"
 }
+#: The blend setting of each field whose name differs from the setting's.
+_BLEND_NAMES = {"section_half_lives": "section_half_life_days"}
+#: Where a served blend setting came from.
+BLEND_SOURCES = ("environment", "bundle", "default")
+
+
+@dataclass(frozen=True)
+class ServedBlend:
+    """The blend settings a bundle is served with, and where each came from.
+
+    Attributes
+    ----------
+    params : BlendParams
+    sources : mapping of str to str
+        Per setting: ``environment`` (a ``NEWSREC_*`` variable set explicitly), ``bundle`` (its
+        manifest's ``blend``) or ``default`` (neither).
+    trained_with : mapping of str to str
+        Per setting the bundle records: how the bundle got it (its manifest's
+        ``settings_origin``: ``default``, ``config`` or ``calibration``).
+    """
+
+    params: BlendParams
+    sources: Mapping[str, str]
+    trained_with: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """Each setting's value and source, for ``/v1/model`` and the preview."""
+        values = self.params.to_dict()
+        out: dict[str, dict[str, Any]] = {}
+        for name, value in values.items():
+            entry: dict[str, Any] = {"value": value, "source": self.sources[name]}
+            if name in self.trained_with:
+                entry["trained_with"] = self.trained_with[name]
+            out[name] = entry
+        return out
+
+
+def served_blend(settings: Settings, manifest: Mapping[str, Any]) -> ServedBlend:
+    """The blend settings to serve a bundle with: each from an explicitly set ``NEWSREC_*``
+    variable, else from the bundle's manifest (``blend``), else the default.
+
+    Raises
+    ------
+    BundleError
+        The bundle records a value this version refuses (the bounds of
+        :mod:`recommender.config`), or the combination cannot be served.
+    """
+    explicit = settings.explicit_blend_names()
+    own = _blend_values(settings)
+    recorded = manifest.get("blend")
+    recorded = recorded if isinstance(recorded, Mapping) else {}
+    origin = manifest.get("settings_origin")
+    origin = origin if isinstance(origin, Mapping) else {}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    trained_with: dict[str, str] = {}
+    # every setting of the library, also one no variable sets (the library's default then)
+    for name, default in BlendParams().to_dict().items():
+        if name in explicit:
+            values[name], sources[name] = own[name], "environment"
+        elif name in recorded:
+            values[name], sources[name] = recorded[name], "bundle"
+            trained_with[name] = str(origin.get(name, "default"))
+        else:
+            values[name], sources[name] = own.get(name, default), "default"
+    try:
+        params = BlendParams.from_table(values, "manifest")
+    except DataError as exc:
+        raise BundleError(f"its blend setting {exc.field}: {exc.message}") from None
+    return ServedBlend(params, sources, trained_with)
 
 
 def _blend_values(settings: Settings) -> dict[str, Any]:

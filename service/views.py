@@ -69,8 +69,10 @@ def article(article_id: str) -> Response:
 def model() -> Response:
     """A summary of the model this worker serves."""
     parse_none(request.args)
-    loaded = current_model(runtime())
-    return json_response(model_summary(loaded.bundle, loaded.loaded_at))
+    rt = runtime()
+    loaded = current_model(rt)
+    options = rt.options_for(loaded.bundle)
+    return json_response(model_summary(loaded.bundle, loaded.loaded_at, options))
 
 
 @api.post("/v1/admin/reload")

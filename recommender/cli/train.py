@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from recommender.cli._args import (
     datetime_arg,
@@ -40,7 +41,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--out", type=Path, default=Path("models"), help="models directory (default: models)"
     )
     p.add_argument(
-        "--config", type=Path, help="TOML file whose [train] table sets parameters (see README)"
+        "--config",
+        type=Path,
+        help="TOML file: its [train] table sets the training parameters, its [blend] table the "
+        "ranking settings the bundle is served with (newsrec tune --out writes one); the "
+        "settings it sets are not calibrated",
+    )
+    p.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="no self-calibration: train with the given settings (by default, when the view "
+        "log is rich enough, the run picks the blend and co-view settings on its own last day "
+        "of sessions first; see recommender/evaluation/calibrate.py)",
     )
     p.add_argument(
         "--now",
@@ -80,16 +92,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _run(args: argparse.Namespace) -> int:
     from recommender.blend import BlendParams
-    from recommender.config import TrainConfig
+    from recommender.config import read_config
+    from recommender.evaluation.calibrate import calibrate
     from recommender.train import train
 
-    overrides = {"max_invalid": args.max_invalid, "keep": args.keep}
-    if args.config is not None:
-        config = TrainConfig.from_toml(args.config, **overrides)
-    else:
-        config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+    run = read_config(args.config, max_invalid=args.max_invalid, keep=args.keep)
     progress = sys.stderr.isatty() and not args.no_progress
     gate = None
+    common: dict[str, Any] = {
+        "config": run.train,
+        "params": BlendParams(**run.blend),
+        "fixed": run.fixed,
+        "calibrator": None if args.no_calibrate else calibrate,
+        "now": args.now,
+        "progress": progress,
+        "log": print,
+    }
     if args.gate:
         from recommender.evaluation.gate import train_with_gate
 
@@ -97,18 +115,15 @@ def _run(args: argparse.Namespace) -> int:
             args.articles,
             args.views,
             args.out,
-            config=config,
-            now=args.now,
-            progress=progress,
-            params=BlendParams.from_toml(args.config) if args.config else None,
             tolerance=args.gate_tolerance,
             force=args.force,
-            log=lambda message: print(message, file=sys.stderr),
+            gate_log=lambda message: print(message, file=sys.stderr),
+            **common,
         )
     else:
-        result = train(
-            args.articles, args.views, args.out, config=config, now=args.now, progress=progress
-        )
+        result = train(args.articles, args.views, args.out, **common)
+    if args.no_calibrate:
+        print("calibration: off (--no-calibrate)")
     counts = result.manifest["counts"]
     published = gate is None or gate.published
     print(

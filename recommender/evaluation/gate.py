@@ -22,6 +22,12 @@ How it decides
   ``LATEST`` cannot be loaded or evaluated (replacing a broken bundle is the point). When the
   new model cannot be evaluated (no view events, no replay pairs) it refuses: a gate fails
   closed (``--force`` publishes anyway).
+* Each model is replayed with the blend settings it will serve with: the new one with those
+  its manifest records (``blend``: the config file's, the calibration's or the defaults), the
+  incumbent with those of its own manifest (the defaults when it records none). So the gate
+  runs once the new bundle's settings are final, after its self-calibration; it cannot see a
+  ``NEWSREC_*`` variable the service sets (an explicit variable wins over a bundle's setting
+  in the service, for both bundles alike).
 * Cost: the gate trains the gate copy (and, for a rerun, the incumbent's copy) besides the
   bundle itself, so ``train --gate`` takes two to three times as long as ``train``.
 
@@ -33,13 +39,13 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from recommender import bundle as bundle_mod
-from recommender.blend import BlendParams
+from recommender.blend import BlendParams, manifest_params
 from recommender.bundle import Bundle
 from recommender.config import TrainConfig
 from recommender.errors import BundleError, DataError
@@ -52,7 +58,7 @@ from recommender.evaluation.split import (
     prepare_split,
     train_at_split,
 )
-from recommender.train import TrainResult, train
+from recommender.train import Calibrator, TrainResult, train
 from recommender.windows import DAY
 
 METRIC = "hit_rate@10"
@@ -96,6 +102,9 @@ class GateResult:
     pairs: int = 0
     forced: bool = False
     metric: str = METRIC
+    #: The blend settings each model was replayed with (what each serves).
+    candidate_blend: dict[str, Any] | None = None
+    incumbent_blend: dict[str, Any] | None = None
 
     @property
     def published(self) -> bool:
@@ -177,7 +186,7 @@ def run_gate(
     config : TrainConfig
         The new run's configuration (the gate copy is trained with it).
     params : BlendParams
-        Ranking parameters both models are replayed with.
+        The new model's blend settings (the incumbent is replayed with its manifest's).
     tolerance : float
         Absolute drop of hit rate at 10 allowed.
     workdir : path, optional
@@ -262,7 +271,12 @@ def run_gate(
                 mode = "retrained"
         new_rate, n_pairs = _hit_rate(candidate, pairs, prepared, cut, params)
         try:
-            old_rate, _ = _hit_rate(incumbent, pairs, prepared, cut, params)
+            old_params = manifest_params(incumbent.manifest) or BlendParams()
+        except DataError:  # settings this version refuses: it would not serve them
+            old_params = BlendParams()
+        base.candidate_blend, base.incumbent_blend = params.to_dict(), old_params.to_dict()
+        try:
+            old_rate, _ = _hit_rate(incumbent, pairs, prepared, cut, old_params)
         except BundleError as exc:  # e.g. its vectorizer is gone: it cannot serve new articles
             return GateResult(
                 True,
@@ -314,48 +328,70 @@ def train_with_gate(
     models_dir: str | Path,
     *,
     config: TrainConfig | None = None,
+    params: BlendParams | None = None,
+    fixed: Collection[str] = (),
+    calibrator: Calibrator | None = None,
     now: dt.datetime | None = None,
     progress: bool = False,
-    params: BlendParams | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     force: bool = False,
     log: Callable[[str], None] | None = None,
+    gate_log: Callable[[str], None] | None = None,
 ) -> tuple[TrainResult, GateResult]:
     """Train a bundle, and make it ``LATEST`` only if it passes the gate (or ``force``).
 
+    The gate runs when the bundle's settings are final (after its self-calibration, with
+    a ``calibrator``), on the training and blend settings its manifest records: what will serve.
     The bundle is written either way, with the gate's result in its manifest; a refused bundle
     stays in ``models_dir`` unpublished (``newsrec models rollback`` can still promote it).
+
+    Parameters
+    ----------
+    config, params, fixed, calibrator, now, progress, log :
+        As :func:`recommender.train.train`.
+    tolerance, force :
+        The gate's (see :func:`run_gate`).
+    gate_log : callable, optional
+        Receives the gate's progress lines.
 
     Returns
     -------
     (TrainResult, GateResult)
     """
     config = config or TrainConfig()
-    gate = run_gate(
-        articles_path,
-        views_path,
-        models_dir,
-        config=config,
-        params=params,
-        tolerance=tolerance,
-        log=log,
-    )
-    gate.forced = force
+    found: list[GateResult] = []
 
-    def record(contents: bundle_mod.BundleContents) -> None:
-        contents.manifest["gate"] = gate.record()
+    def gate(contents: bundle_mod.BundleContents) -> None:
+        serving = _config_from_manifest(contents.manifest) or config
+        result = run_gate(
+            articles_path,
+            views_path,
+            models_dir,
+            config=serving,
+            params=manifest_params(contents.manifest) or params,
+            tolerance=tolerance,
+            log=gate_log,
+        )
+        result.forced = force
+        contents.manifest["gate"] = result.record()
+        found.append(result)
 
     result = train(
         articles_path,
         views_path,
         models_dir,
         config=config,
+        params=params,
+        fixed=fixed,
+        calibrator=calibrator,
         now=now,
         progress=progress,
         publish=False,
-        before_publish=record,
+        before_publish=gate,
+        log=log,
     )
-    if gate.published:
+    (verdict,) = found
+    if verdict.published:
         bundle_mod.set_latest_version(models_dir, result.version)
         bundle_mod.prune(models_dir, config.keep)
-    return result, gate
+    return result, verdict

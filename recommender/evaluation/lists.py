@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +72,7 @@ def _reads_popular(params: BlendParams) -> bool:
 RECENT_SECONDS = DAY
 
 
-class _RecentViews:
+class RecentViews:
     """The views of the last 24 hours as the live service had them at a time (times must not
     decrease between calls): the views counted since the split and, while the window reaches
     back before the split, the share of the bundle's last day it overlaps (service.live's
@@ -128,10 +129,10 @@ class _QuerySimilarity:
         return out
 
 
-def _popular_at(
+def popular_at_time(
     replay: Replay,
-    recent: _RecentViews,
-    similarity: _QuerySimilarity,
+    recent: RecentViews,
+    similarity: Callable[[int, np.ndarray], np.ndarray],
     t: int,
     params: BlendParams,
 ) -> Popular:
@@ -152,6 +153,8 @@ def replay_lists(
     n: int = max(KS),
     per_pair: bool = False,
     caps: Caps | None = None,
+    similarity: Callable[[int, np.ndarray], np.ndarray] | None = None,
+    popular_tick: int = 0,
 ) -> ReplayLists:
     """The list each pair's query article was shown at the pair's time, for one strategy.
 
@@ -161,10 +164,17 @@ def replay_lists(
     multiplies every candidate by one factor at a given time when all are dated and published
     before any pair that can list them (or none is dated), so it leaves their order alone (up
     to rounding); the hybrid's popularity prior reads the views of the 24 hours before the
-    pair (:class:`_RecentViews`), so it is ranked at each pair's time. ``per_pair`` ranks every
-    pair on its own (the reference the grouping is tested against). ``caps``: the service's
-    diversity caps (:class:`recommender.blend.Caps`, authors taken from the replay), for the
-    strategies ranked by :func:`recommender.blend.related`.
+    pair (:class:`RecentViews`), so it is ranked at each pair's time. ``per_pair`` ranks every
+    pair on its own (the reference the grouping is tested against).
+
+    ``similarity``: the content cosine of a query with the popular candidates, to share one
+    cache between calls (default: :class:`_QuerySimilarity` of the replay, for this call).
+    ``caps``: the service's diversity caps (:class:`recommender.blend.Caps`,
+    authors taken from the replay), for the strategies ranked by
+    :func:`recommender.blend.related`. ``popular_tick`` (seconds, 0: off): what readers open
+    now is read at the start of the
+    pair's tick instead of at the pair (as a live service refreshes it at ticks): cheaper for
+    a self-calibration's many replays, and never a view after the pair.
     """
     bundle = replay.bundle
     filters = filters or Filters()
@@ -179,8 +189,21 @@ def replay_lists(
     site = bundle.popular_rows("7d")
     by_state = strategy in ("content", "hybrid")
     by_time = per_pair or _ranked_at_pair_time(replay, strategy, params, filters)
-    recent = _RecentViews(replay) if strategy == "hybrid" and _reads_popular(params) else None
-    cosines = _QuerySimilarity(replay.similarity)
+    recent = RecentViews(replay) if strategy == "hybrid" and _reads_popular(params) else None
+    cosines = similarity or _QuerySimilarity(replay.similarity)
+    populars: dict[int, Popular] = {}
+
+    def popular_at(t: int) -> Popular:
+        assert recent is not None
+        if popular_tick <= 0:
+            return popular_at_time(replay, recent, cosines, t, params)
+        tick = t - t % popular_tick
+        found = populars.get(tick)
+        if found is None:
+            populars.clear()  # ticks only move forward
+            found = populars[tick] = popular_at_time(replay, recent, cosines, tick, params)
+        return found
+
     if replay.n_pairs == 0:
         return ReplayLists([], np.zeros(0, dtype=np.int64))
     zeros = np.zeros(replay.n_pairs, dtype=np.int64)
@@ -220,7 +243,7 @@ def replay_lists(
             filters=filters,
             section_popular=bundle.popular_rows("7d", replay.query_categories[position]),
             site_popular=site,
-            popular=None if recent is None else _popular_at(replay, recent, cosines, now, params),
+            popular=None if recent is None else popular_at(now),
             caps=caps,
         )
         lists[j] = [item.row for item in items]

@@ -25,7 +25,7 @@ from recommender.data.articles import Article, read_articles
 from recommender.data.views import ViewCounts, ViewEvents, read_views
 from recommender.errors import DataError
 from recommender.evaluation.replay import ReplayPairs, replay_pairs
-from recommender.train import train
+from recommender.train import Calibrator, train
 from recommender.windows import DAY
 
 
@@ -138,15 +138,26 @@ def write_training_inputs(
 
 
 def train_at_split(
-    inputs: TrainingInputs, models_dir: str | Path, config: TrainConfig | None = None
+    inputs: TrainingInputs,
+    models_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    calibrator: Calibrator | None = None,
 ) -> Bundle:
-    """Train on split inputs (``now`` = the split, ``LATEST`` untouched) and load the bundle."""
+    """Train on split inputs (``now`` = the split, ``LATEST`` untouched) and load the bundle.
+
+    ``calibrator``: as ``newsrec train`` by default, the run calibrates itself on the last day
+    of the inputs (all before the split) first
+    (:func:`recommender.evaluation.calibrate.calibrate`); the bundle's manifest has the
+    settings it chose.
+    """
     config = config or TrainConfig()
     result = train(
         inputs.articles_path,
         inputs.views_path,
         models_dir,
         config=config.replace(max_invalid=0),
+        calibrator=calibrator,
         now=dt.datetime.fromtimestamp(inputs.split_ts, dt.UTC),
         publish=False,
     )

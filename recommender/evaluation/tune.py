@@ -368,13 +368,11 @@ def config_toml(result: TuneResult) -> str:
     )
     for note in result.notes:
         out.write(f"# {note}\n")
+    # every training setting, searched or not: train --config reads the whole run back
     out.write("\n[train]\n")
-    for name in TRAIN_SPACE:
-        value = getattr(result.config, name)
-        if value is None:
-            out.write(f"# {name} unset: off\n")
-        else:
-            out.write(f"{name} = {_toml_value(value)}\n")
+    for item in dataclasses.fields(TrainConfig):
+        value = getattr(result.config, item.name)
+        out.write(f"{item.name} = {_toml_value('off' if value is None else value)}\n")
     out.write("\n[blend]\n")
     params = result.params
     for name in (

@@ -77,7 +77,10 @@ def compare(
     params = RelatedParams(n=n)
     try:
         current_ids, previous_ids = (
-            [i["id"] for i in related_response(b, article_id, params, rt.options, rules)["items"]]
+            [
+                i["id"]
+                for i in related_response(b, article_id, params, rt.options_for(b), rules)["items"]
+            ]
             for b in (bundle, previous)
         )
     except (BundleError, IndexError, KeyError, ValueError) as exc:

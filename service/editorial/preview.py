@@ -93,13 +93,14 @@ def page() -> str:
     """The editor preview page."""
     rt = runtime()
     loaded = rt.store.current()
-    blend = rt.options.blend
+    options = rt.options_for(loaded.bundle) if loaded else rt.options
+    blend = options.blend
     return render_template(
         "preview.html",
         user=current_editor(),
         csrf=csrf_token(),
         demo=editors().demo,
-        model=model_summary(loaded.bundle, loaded.loaded_at) if loaded else None,
+        model=model_summary(loaded.bundle, loaded.loaded_at, options) if loaded else None,
         defaults={
             "n": rt.settings.default_n,
             "max_n": rt.settings.max_n,
@@ -180,7 +181,8 @@ def article_lists(article_id: str) -> Response:
     loaded = _model(rt)
     bundle = loaded.bundle
     row = bundle.row(article_id)
-    defaults = rt.options.blend
+    served = rt.options_for(bundle)
+    defaults = served.blend
     blend = _blend(values, defaults)
     if blend.content_weight == 0 and coview_weight(bundle, row, blend) == 0:
         # recommender.blend divides by the sum of the weights: nothing would be ranked
@@ -189,7 +191,7 @@ def article_lists(article_id: str) -> Response:
             "with a content weight of 0 nothing ranks this article: it has no co-view "
             "evidence (or the co-view weight is 0)",
         )
-    options = replace(rt.options, blend=blend)
+    options = replace(served, blend=blend)
     now = now_ts(bundle, options)
     section = bundle.categories[row]
     active = rules_store(rt).active()
@@ -223,8 +225,8 @@ def article_lists(article_id: str) -> Response:
     changed = blend != defaults
     baseline = None
     if changed:
-        served = related_response(bundle, article_id, RelatedParams(n=n), rt.options, active, live)
-        baseline = [{"id": item["id"], "title": item["title"]} for item in served["items"]]
+        shown = related_response(bundle, article_id, RelatedParams(n=n), served, active, live)
+        baseline = [{"id": item["id"], "title": item["title"]} for item in shown["items"]]
 
     singles: dict[str, list[dict[str, Any]]] = {}
     for strategy in ("content", "coview"):
@@ -266,7 +268,7 @@ def article_lists(article_id: str) -> Response:
 
     body = {
         "article": explainer.item(row) | {"views_7d": int(bundle.popularity_views[row, 1])},
-        "model": model_summary(bundle, loaded.loaded_at),
+        "model": model_summary(bundle, loaded.loaded_at, served),
         "rules_version": active.key or None,
         "now": iso(now),
         "params": {
@@ -277,6 +279,9 @@ def article_lists(article_id: str) -> Response:
             "half_life_days": blend.half_life_days,
             "coview_weight_here": rounded(coview_weight(bundle, row, blend)),
             "changed": changed,
+            # where each served value came from (environment, bundle, default); a slider moved
+            # here is the editor's what-if, not a source
+            "sources": {} if served.served is None else dict(served.served.sources),
         },
         "lists": {
             "readers": {"items": reader_items, "blocked": blocked, "baseline": baseline},

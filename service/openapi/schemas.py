@@ -244,6 +244,29 @@ def schemas() -> dict[str, Any]:
                 "parameters": {"type": "object"},
                 "has_coview": {"type": "boolean"},
                 "views_kind": nullable(text),
+                "blend": {
+                    "type": ["object", "null"],
+                    "description": "The blend settings this bundle is served with, each with "
+                    "its value and source: `environment` (a NEWSREC_* variable set explicitly), "
+                    "`bundle` (the settings it was trained, calibrated or tuned with, recorded in "
+                    "its manifest; `trained_with` says which: default, config or calibration) or "
+                    "`default`.",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {
+                            "value": {},
+                            "source": {"enum": ["environment", "bundle", "default"]},
+                            "trained_with": text,
+                        },
+                        "required": ["value", "source"],
+                    },
+                },
+                "calibration": {
+                    **nullable(text),
+                    "description": "The bundle's self-calibration at training: `calibrated`, "
+                    "`defaults` (the view log was too thin) or `off`; null for a bundle "
+                    "trained before calibration existed.",
+                },
             },
             "required": [
                 "version",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 import recommender.evaluation.tune as tune_mod
-from recommender.blend import BlendParams
+from recommender.blend import BlendParams, manifest_params
+from recommender.bundle import Bundle
 from recommender.cli import main
-from recommender.config import TrainConfig
+from recommender.config import TrainConfig, read_config
 from recommender.errors import DataError
 from recommender.evaluation.tune import BLEND_SPACE, TRAIN_SPACE, TuneResult, tune, write_config
 from recommender.sources.sample import generate_sample
@@ -124,3 +126,27 @@ def test_cli_tune_tries_training_settings_after_ranking_settings(
     ]
     assert [r["retrained"] for r in rows] == ["yes", "no", "yes"]
     assert TrainConfig.from_toml(out) is not None
+
+
+def test_tune_out_is_read_completely_by_train_config(
+    sample: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a setting tune does not search, and one of [blend] it does not write by itself, must
+    # survive tune -> file -> train --config -> the bundle's manifest
+    start = TrainConfig(trending_min_views=9, coview_min_count=3)
+    params = BlendParams(section_half_life_days={"sports": 0.5}, coview_weight=2.0)
+    result = tune(*sample, test_days=2, budget=2, config=start, params=params)
+    toml_path, _ = write_config(result, tmp_path / "tuned.toml")
+    run = read_config(toml_path)
+    assert run.train == result.config and run.train.trending_min_views == 9
+    assert BlendParams(**run.blend) == result.params
+    assert run.blend["section_half_life_days"] == {"sports": 0.5}
+    argv = ["train", "--articles", str(sample[0]), "--views", str(sample[1])]
+    assert main([*argv, "--out", str(tmp_path / "models"), "--config", str(toml_path)]) == 0
+    # every searched setting is set by the file: nothing is left to calibrate
+    assert "sets every setting the calibration searches" in capsys.readouterr().out
+    manifest = Bundle.load_latest(tmp_path / "models").manifest
+    assert manifest["parameters"] == dataclasses.asdict(result.config)
+    assert manifest_params(manifest) == result.params
+    assert manifest["settings_origin"]["trending_min_views"] == "config"
+    assert manifest["settings_origin"]["coview_weight"] == "config"

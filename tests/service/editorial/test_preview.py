@@ -513,3 +513,34 @@ def test_preview_and_api_say_the_same_content_and_coview_numbers(editor: FlaskCl
             assert parts["coview_score"] == pytest.approx(preview["coview"]["score"])
     checked = [a for a in shown if a in explained and shown[a]["content"]["cosine"] is not None]
     assert len(checked) >= 2
+
+
+def test_preview_says_where_each_served_setting_comes_from(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    # a bundle trained with a config file: the preview starts from its settings and says so
+    contents = bundle_contents("tuned")
+    contents.manifest["blend"] = {"coview_weight": 3.0, "half_life_days": None}
+    contents.manifest["settings_origin"] = {"coview_weight": "config", "half_life_days": "config"}
+    models = tmp_path / "models"
+    publish(contents, models, version="20261101T130000Z-tuned")
+    app = make_app(
+        models_dir=models,
+        rules_db=tmp_path / "rules.sqlite3",
+        editor_user=USER,
+        editor_password_hash=HASH,
+        secret_key=SECRET,
+    )
+    client = app.test_client()
+    assert log_in(client).status_code == 302
+    answer = body(client.get("/preview/api/articles/n1"))
+    assert answer["params"]["coview_weight"] == 3.0 and answer["params"]["half_life_days"] is None
+    sources = answer["params"]["sources"]
+    assert sources["coview_weight"] == "bundle" and sources["half_life_days"] == "bundle"
+    # the test app sets the popularity weight in code (make_app): an explicit setting
+    assert sources["popularity_weight"] == "environment"
+    assert sources["content_weight"] == "default"
+    assert answer["model"]["blend"]["coview_weight"]["trained_with"] == "config"
+    page = client.get("/preview").get_data(as_text=True)
+    assert 'data-setting="coview_weight" data-source="bundle"' in page
+    assert 'data-coview-weight="3.0"' in page and 'data-half-life="off"' in page

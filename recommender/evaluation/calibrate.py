@@ -1,0 +1,692 @@
+"""Self-calibration at train time: ``newsrec train`` picks the settings that serve its own site
+best, on its own last day of views, before it trains the published bundle on everything.
+
+When the log is rich enough
+---------------------------
+The views must be events with times. The held-out part is the last day of the log (the 24 hours
+ending at its last view); when that day holds fewer than :data:`MIN_PAIRS` replay pairs, the
+last :data:`HELD_OUT_SHARE` of the views (by time) instead, when that reaches further back. The
+log is rich enough when the held-out part gives at least :data:`MIN_PAIRS` replay pairs whose
+query article has metadata and at least :data:`MIN_TRAINING_VIEWS` views come before it.
+Otherwise the run keeps the settings it was given (the defaults, or the config file's), and
+says so.
+
+How it scores a setting
+-----------------------
+Exactly as ``newsrec evaluate`` scores a test period, on the held-out part: a model of what was
+known before it (articles first seen and views before the cut), the held-out sessions replayed
+as pairs on the live catalogue of each pair's time (:func:`~recommender.evaluation.replay.
+prepare_replay`: articles published since are folded in), each list ranked by
+:func:`recommender.blend.related` at the pair's time. Two shortcuts keep it inside the training
+budget, neither of which lets the held-out part into the model: the content model is the run's
+own (content does not depend on the views nor on any searched setting, so it is fitted once):
+the model at the cut keeps the rows of the articles known before it, and their neighbour lists
+without the articles that came later (so a list may be a few entries short of
+``n_neighbors``); and at most :data:`MAX_PAIRS_PER_GROUP` pairs of each query group are
+replayed (a fixed sample, the same for every setting; fewer on a large catalogue,
+:data:`PAIR_ROW_BUDGET`).
+
+The search stops at a wall-clock budget (``max_seconds``), which keeps the training run inside
+its time target on a loaded machine; a search that completes is deterministic (same inputs,
+same choice), one stopped by the budget says so and may choose differently on another run.
+
+The objective is hit rate at 10 of the hybrid, established and new query articles weighing
+half each: the mean of the two groups' hit@10 (a group with fewer than
+:data:`MIN_GROUP_PAIRS` pairs is left out). New articles are few but they are where content
+and freshness decide, and the issue's target holds for each group separately.
+
+The search
+----------
+Coordinate-wise, cheap moves first, each setting over a small grid (:data:`BLEND_GRID`,
+:data:`TRAIN_GRID`), keeping a value only when it gains at least ``min_gain`` over the best so
+far (smaller differences are replay noise): the blend settings (each a re-ranking of the same
+replay), then the cheap training settings (each rebuilds the co-view model at the cut, about a
+second on 10M views; content and the replay are kept), then the blend settings once more if
+any setting moved. A setting a configuration file set is never searched. The search
+stops at ``max_seconds`` (the rest of the grid is skipped, said so).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.blend import BlendParams, SignalArrays
+from recommender.bundle import Bundle, BundleContents
+from recommender.config import BLEND_BOUNDS, TrainConfig, check_blend_value
+from recommender.content import ContentModel
+from recommender.data.articles import Article
+from recommender.data.views import ViewCounts, ViewEvents
+from recommender.evaluation.evaluate import group_masks, score_lists
+from recommender.evaluation.lists import RecentViews, popular_at_time, replay_lists
+from recommender.evaluation.metrics import hit_rate_at_k
+from recommender.evaluation.replay import Replay, ReplayPairs, prepare_replay, replay_pairs
+from recommender.evaluation.split import first_seen
+from recommender.popularity import PopularityModel
+from recommender.similarity import RowSimilarity
+from recommender.train import fit_coview
+from recommender.windows import DAY
+
+OBJECTIVE = "hit_rate@10"
+#: Replay pairs the held-out part must give (query article with metadata).
+MIN_PAIRS = 200
+#: Views the log must hold before the held-out part.
+MIN_TRAINING_VIEWS = 1_000
+#: The held-out share of the views when the last day is too thin.
+HELD_OUT_SHARE = 0.1
+#: Pairs replayed per query group at most (established, new): the sample every setting is
+#: scored on.
+MAX_PAIRS_PER_GROUP = 1_000
+#: ... fewer on a large catalogue, where each pair costs more (the popularity prior reads every
+#: row): ``PAIR_ROW_BUDGET / articles`` pairs per group, at least :data:`MIN_PAIRS_PER_GROUP`
+#: (250 at 100,000 articles).
+PAIR_ROW_BUDGET = 25_000_000
+MIN_PAIRS_PER_GROUP = 250
+#: What readers open now (the hybrid's popularity prior and popular candidates) is read at
+#: ticks of this many seconds, as a live service refreshes it, not at every pair.
+POPULAR_TICK = 600
+#: A group with fewer pairs stays out of the objective.
+MIN_GROUP_PAIRS = 25
+#: Gain of the objective a change needs to be kept, at least: also never less than two more
+#: pairs hit per objective group (``2 / pairs`` of the smallest group), replay noise.
+MIN_GAIN = 0.002
+#: Seconds the search may take (the preparation comes on top).
+MAX_SECONDS = 45.0
+
+#: Blend settings searched, in this order, and the values tried. A setting joins the search
+#: with one line here; one that :data:`recommender.config.BLEND_BOUNDS` does not list (a setting
+#: of another version of the library) is skipped, and every value is checked against its bound.
+BLEND_GRID: Mapping[str, tuple[Any, ...]] = {
+    # freshness first: on a catalogue of old articles it can flatten every score, and no other
+    # setting shows its worth until it is off
+    "half_life_days": (None, 1.0, 3.0, 7.0, 30.0),
+    "freshness_weight": (0.0, 0.25, 0.5, 0.75),
+    "coview_weight": (0.0, 0.5, 1.5, 4.0, 10.0),
+    "coview_evidence": (1.0, 3.0, 10.0, 30.0, 100.0),
+    "popularity_weight": (0.0, 0.25, 0.5, 1.0),
+    "popular_candidates": (0, 100, 300, 1000),
+}
+#: Training settings searched (each rebuilds the co-view model at the cut, nothing else), in
+#: this order; one :class:`~recommender.config.TrainConfig` does not have is skipped.
+TRAIN_GRID: Mapping[str, tuple[Any, ...]] = {
+    "coview_normalization": ("cosine", "llr", "jaccard", "lift"),
+    "coview_min_count": (1, 2, 3, 5),
+    "max_session_views": (30, 100, 1_000, 100_000),
+    "coview_half_life_days": (None, 7.0, 30.0),
+}
+#: What "rich enough" means, for the output and the manifest.
+RULE = (
+    f"view events with times; held out: the last day, or the last {HELD_OUT_SHARE:.0%} of the "
+    f"views when the last day has fewer than {MIN_PAIRS} replay pairs; rich enough with at "
+    f"least {MIN_PAIRS} replay pairs there (query article with metadata) and "
+    f"{MIN_TRAINING_VIEWS} views before it"
+)
+OBJECTIVE_RULE = (
+    f"{OBJECTIVE} of the hybrid, the mean of the established and the new query articles' "
+    f"(each group's pairs sampled to at most {MAX_PAIRS_PER_GROUP}; a group under "
+    f"{MIN_GROUP_PAIRS} pairs left out); a change is kept when it gains at least {MIN_GAIN} and "
+    "two more pairs hit per group"
+)
+
+
+def blend_names() -> list[str]:
+    """The blend settings the calibration searches: :data:`BLEND_GRID`'s names that
+    :data:`~recommender.config.BLEND_BOUNDS` has."""
+    return [name for name in BLEND_GRID if name in BLEND_BOUNDS]
+
+
+def train_names() -> list[str]:
+    """The training settings the calibration searches (those :class:`TrainConfig` has)."""
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    return [name for name in TRAIN_GRID if name in known]
+
+
+@dataclass
+class Trial:
+    """One setting tried and its figures on the held-out pairs."""
+
+    number: int
+    changed: str
+    objective: float
+    hit_rate_at_10: float
+    established: float | None
+    new: float | None
+    seconds: float
+    kept: bool = False
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        def fmt(value: float | None) -> str:
+            return "-" if value is None else f"{value:.4f}"
+
+        return (
+            f"  {self.number:>3} {self.changed:<28} objective {self.objective:.4f}  "
+            f"hit@10 {self.hit_rate_at_10:.4f} (established {fmt(self.established)}, new "
+            f"{fmt(self.new)}){'  kept' if self.kept else ''}"
+        )
+
+
+@dataclass
+class Calibration:
+    """What a self-calibration tried and chose.
+
+    Attributes
+    ----------
+    status : str
+        ``"calibrated"``, or ``"defaults"`` when the log is too thin (``reason`` says why).
+    config, params :
+        The settings to train and serve with (the given ones when not calibrated).
+    searched : list of str
+        The settings the search considered (their origin becomes ``calibration``).
+    trials : list of Trial
+    """
+
+    status: str
+    reason: str
+    config: TrainConfig
+    params: BlendParams
+    searched: list[str] = field(default_factory=list)
+    trials: list[Trial] = field(default_factory=list)
+    held_out: dict[str, Any] = field(default_factory=dict)
+    chosen: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def baseline(self) -> Trial | None:
+        return self.trials[0] if self.trials else None
+
+    @property
+    def best(self) -> Trial | None:
+        kept = [t for t in self.trials if t.kept]
+        return kept[-1] if kept else self.baseline
+
+    def record(self) -> dict[str, Any]:
+        """The manifest's ``calibration`` entry."""
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "rule": RULE,
+            "objective": OBJECTIVE_RULE,
+            "held_out": self.held_out,
+            "searched": self.searched,
+            "chosen": self.chosen,
+            "tried": [t.record() for t in self.trials],
+            "notes": self.notes,
+            "seconds": round(self.seconds, 2),
+        }
+
+    def summary(self) -> list[str]:
+        """What it chose and why, for the terminal."""
+        if self.status != "calibrated":
+            return [
+                f"calibration: {self.reason}; training with the given settings (the defaults, "
+                "or the configuration file's)"
+            ]
+        base, best = self.baseline, self.best
+        assert base is not None and best is not None
+        changed = {k: v for k, v in self.chosen.items() if v != self._start.get(k)}
+        out = [
+            f"calibration: {self.held_out['period']} held out ({self.held_out['from']} .. "
+            f"{self.held_out['until']}): {self.held_out['pairs']} pairs, "
+            f"{self.held_out['sampled']} replayed ({self.held_out['established']} established, "
+            f"{self.held_out['new']} new query articles), prepared in "
+            f"{self.held_out['prepare_seconds']:.1f} s",
+            f"objective: {OBJECTIVE_RULE}",
+            *[t.line() for t in self.trials],
+            f"chose: {_describe(changed) if changed else 'the given settings'}: objective "
+            f"{best.objective:.4f} against {base.objective:.4f} with the given settings "
+            f"({len(self.trials)} settings tried in {self.seconds:.1f} s)",
+            *self.notes,
+        ]
+        return out
+
+    @property
+    def _start(self) -> dict[str, Any]:
+        return dict(self.held_out.get("start", {}))
+
+
+def _describe(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _iso(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- the held-out part and the model at its cut -----------------------------------------------
+
+
+def _usable(pairs: ReplayPairs, known_ids: Collection[str]) -> int:
+    return sum(1 for q in pairs.query_ids if q in known_ids)
+
+
+def held_out_cut(
+    events: ViewEvents, articles: Mapping[str, Article], config: TrainConfig
+) -> tuple[int, str, ReplayPairs] | str:
+    """The cut of the held-out part, what it is, and its replay pairs; or why there is none
+    (the log is too thin, see :data:`RULE`)."""
+    ts = events.timestamps
+    if ts.size == 0:
+        return "no views"
+    until = int(ts.max()) + 1
+    cut, period = until - DAY, "the last day"
+    pairs = replay_pairs(events, cut, until, max_session_views=config.max_session_views)
+    if _usable(pairs, articles) < MIN_PAIRS:
+        share_cut = int(np.quantile(ts, 1.0 - HELD_OUT_SHARE))
+        if share_cut < cut:
+            cut, period = share_cut, f"the last {HELD_OUT_SHARE:.0%} of the views"
+            pairs = replay_pairs(events, cut, until, max_session_views=config.max_session_views)
+    usable = _usable(pairs, articles)
+    before = int((ts < cut).sum())
+    if usable < MIN_PAIRS:
+        return f"log too thin: {usable} replay pairs in {period}, {MIN_PAIRS} needed"
+    if before < MIN_TRAINING_VIEWS:
+        return f"log too thin: {before} views before {period}, {MIN_TRAINING_VIEWS} needed"
+    return cut, period, pairs
+
+
+@dataclass
+class _AtCut:
+    """The model at the cut: its bundle, and how the run's rows map onto it."""
+
+    bundle: Bundle
+    rows: np.ndarray  # the row at the cut of each view (-1: unknown or not yet seen)
+    before: np.ndarray  # views before the cut
+    published: np.ndarray  # the cut's rows that may be neighbours
+    cut: int
+
+
+def _subset_lists(
+    neighbors: np.ndarray, scores: np.ndarray, kept: np.ndarray, new_row: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kept rows' neighbour lists without the rows not kept, renumbered, packed left."""
+    lists = neighbors[kept]
+    mapped = np.where(lists >= 0, new_row[np.maximum(lists, 0)], -1).astype(np.int32)
+    values = np.where(mapped >= 0, scores[kept], 0).astype(np.float32)
+    order = np.argsort(mapped < 0, axis=1, kind="stable")
+    return np.take_along_axis(mapped, order, axis=1), np.take_along_axis(values, order, axis=1)
+
+
+def model_at_cut(
+    articles: Sequence[Article],
+    events: ViewEvents,
+    rows: np.ndarray,
+    content: ContentModel,
+    config: TrainConfig,
+    cut: int,
+) -> _AtCut:
+    """What a run at ``cut`` would have trained, from the run's own content model (see the
+    module's docstring) and the views before the cut."""
+    seen = first_seen(articles, events)
+    kept = (seen >= 0) & (seen < cut)
+    index = np.flatnonzero(kept)
+    new_row = np.full(len(articles), -1, dtype=np.int64)
+    new_row[index] = np.arange(index.size)
+    chosen = [articles[i] for i in index.tolist()]
+    published = np.array([a.status == "published" for a in chosen], dtype=bool)
+    view_rows = np.where(rows >= 0, new_row[np.maximum(rows, 0)], -1)
+    before = events.timestamps < cut
+    content_neighbors, content_scores = _subset_lists(
+        content.neighbors_, content.scores_, kept, new_row
+    )
+    matrix = content.matrix_[index]
+    coview = fit_coview(events, view_rows, index.size, published, config, cut, keep=before)
+    counted = before & (view_rows >= 0)
+    popularity = PopularityModel(
+        trending_baseline_days=config.trending_baseline_days,
+        trending_min_views=config.trending_min_views,
+    ).fit(view_rows[counted], events.timestamps[counted], index.size, cut)
+    arrays = {
+        "published_ts": np.array(
+            [-1 if a.published_at is None else int(a.published_at.timestamp()) for a in chosen],
+            dtype=np.int64,
+        ),
+        "content_neighbors": content_neighbors,
+        "content_scores": content_scores,
+        "content_matrix_data": matrix.data.astype(np.float32),
+        "content_matrix_indices": matrix.indices,
+        "content_matrix_indptr": matrix.indptr,
+        "popularity_views": popularity.counts_,
+        "popularity_trending": popularity.trending_,
+        **_coview_arrays(coview),
+    }
+    meta: dict[str, list[Any]] = {
+        "title": [a.title for a in chosen],
+        "url": [a.url for a in chosen],
+        "category": [a.category for a in chosen],
+        "published_at": [
+            None if a.published_at is None else _iso(int(a.published_at.timestamp()))
+            for a in chosen
+        ],
+        "image_url": [a.image_url for a in chosen],
+        "status": [a.status for a in chosen],
+    }
+    manifest = {
+        "now": _iso(cut),
+        "parameters": asdict(config),
+        "counts": {"vocabulary": content.vocabulary_size_},
+    }
+    contents = BundleContents([a.id for a in chosen], meta, arrays, content.vectorizer_, manifest)
+    return _AtCut(Bundle.in_memory(contents, "calibration"), view_rows, before, published, cut)
+
+
+def _coview_arrays(model: Any) -> dict[str, np.ndarray]:
+    return {
+        "coview_neighbors": model.neighbors_,
+        "coview_scores": model.scores_,
+        "coview_counts": model.counts_,
+        "coview_support": model.support_,
+    }
+
+
+def _with_coview(replay: Replay, at_cut: _AtCut, events: ViewEvents, config: TrainConfig) -> Replay:
+    """The replay with the co-view model of ``config`` at the cut (nothing else changes)."""
+    model = fit_coview(
+        events,
+        at_cut.rows,
+        len(at_cut.bundle),
+        at_cut.published,
+        config,
+        at_cut.cut,
+        keep=at_cut.before,
+    )
+    signals = replay.signals
+    assert isinstance(signals, SignalArrays)
+    extra = len(signals.categories) - len(at_cut.bundle)
+
+    def pad(array: np.ndarray, fill: int) -> np.ndarray:
+        tail = np.full((extra, *array.shape[1:]), fill, dtype=array.dtype)
+        return np.concatenate([array, tail])
+
+    arrays = _coview_arrays(model)
+    return dataclasses.replace(
+        replay,
+        signals=dataclasses.replace(
+            signals,
+            has_coview=True,
+            coview_neighbors=pad(arrays["coview_neighbors"], -1),
+            coview_scores=pad(arrays["coview_scores"], 0),
+            coview_counts=pad(arrays["coview_counts"], 0),
+            coview_support=pad(arrays["coview_support"], 0),
+        ),
+    )
+
+
+def sample_pairs(
+    pairs: ReplayPairs,
+    articles: Mapping[str, Article],
+    established: Collection[str],
+    per_group: int,
+) -> tuple[ReplayPairs, dict[str, int]]:
+    """At most ``per_group`` pairs of established and of new query articles (those with
+    metadata), drawn with a fixed seed, in their time order; the views the live service counted
+    are kept whole."""
+    rng = np.random.default_rng(0)
+    usable = np.array([q in articles for q in pairs.query_ids], dtype=bool)
+    old = np.array([q in established for q in pairs.query_ids], dtype=bool)
+    picked: list[np.ndarray] = []
+    sizes: dict[str, int] = {}
+    for name, group in (("established", usable & old), ("new", usable & ~old)):
+        index = np.flatnonzero(group)
+        if index.size > per_group:
+            index = np.sort(rng.choice(index, per_group, replace=False))
+        picked.append(index)
+        sizes[name] = int(index.size)
+    keep = np.sort(np.concatenate(picked)).tolist()
+    sample = dataclasses.replace(
+        pairs,
+        query_ids=[pairs.query_ids[i] for i in keep],
+        target_ids=[pairs.target_ids[i] for i in keep],
+        timestamps=pairs.timestamps[keep],
+    )
+    return sample, sizes
+
+
+# --- the search --------------------------------------------------------------------------------
+
+
+class PopularCosines:
+    """The content cosine of every query of a replay with every row that can be one of its
+    popular candidates, computed once (one sparse product) for all of a search's replays.
+
+    A popular candidate is one of the ``limit`` most read rows at a tick of the replay, so the
+    rows are the union of those over the ticks; a row outside them (none, when the replays ask
+    for at most ``limit`` candidates) is asked of the replay's :class:`RowSimilarity`.
+    """
+
+    def __init__(self, replay: Replay, limit: int, tick: int) -> None:
+        self.similarity = replay.similarity
+        recent = RecentViews(replay)
+        params = BlendParams(popular_candidates=limit)
+        pool: set[int] = set()
+        for tick_ts in np.unique(replay.pair_ts - replay.pair_ts % tick).tolist():
+            popular = popular_at_time(replay, recent, self._fallback, int(tick_ts), params)
+            pool.update(popular.rows.tolist())
+        self.queries = np.unique(replay.query_rows)
+        self.rows = np.array(sorted(pool), dtype=np.int64)
+        if self.similarity is None or not self.rows.size or not self.queries.size:
+            self.cosines = np.zeros((self.queries.size, self.rows.size), dtype=np.float32)
+        else:
+            product = (
+                _vectors(self.similarity, self.queries) @ _vectors(self.similarity, self.rows).T
+            )
+            self.cosines = np.asarray(product.toarray(), dtype=np.float32)
+
+    def _fallback(self, row: int, rows: np.ndarray) -> np.ndarray:
+        if self.similarity is None:
+            return np.zeros(rows.size)
+        return self.similarity(row, rows)
+
+    def __call__(self, row: int, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        q = int(np.searchsorted(self.queries, row))
+        if q >= self.queries.size or self.queries[q] != row or not self.rows.size:
+            return self._fallback(row, rows)
+        position = np.minimum(np.searchsorted(self.rows, rows), self.rows.size - 1)
+        inside = self.rows[position] == rows
+        if not inside.all():
+            return self._fallback(row, rows)
+        out: np.ndarray = self.cosines[q, position].astype(np.float64)
+        return out
+
+
+def _vectors(similarity: RowSimilarity, rows: np.ndarray) -> sp.csr_matrix:
+    """The vectors of sorted ``rows`` (the base's come before the folded-in ones)."""
+    in_base = rows < similarity.n_base
+    return sp.csr_matrix(
+        sp.vstack(
+            [similarity.base[rows[in_base]], similarity.extra[rows[~in_base] - similarity.n_base]],
+            format="csr",
+        )
+    )
+
+
+def calibrate(
+    articles: Sequence[Article],
+    views: ViewEvents | ViewCounts | None,
+    rows: np.ndarray,
+    content: ContentModel,
+    *,
+    config: TrainConfig,
+    params: BlendParams,
+    fixed: Collection[str] = (),
+    log: Callable[[str], None] | None = None,
+    max_pairs_per_group: int = MAX_PAIRS_PER_GROUP,
+    max_seconds: float = MAX_SECONDS,
+    min_gain: float = MIN_GAIN,
+) -> Calibration:
+    """Pick the blend and cheap training settings that serve this log best (module docstring).
+
+    Parameters
+    ----------
+    articles : sequence of Article
+        The run's articles, sorted by id (row ``i`` of ``content``).
+    views : ViewEvents, ViewCounts or None
+        The run's views; only events with times can be calibrated on.
+    rows : ndarray of int
+        The article row of each view (``-1``: not in the catalogue).
+    content : ContentModel
+        The run's fitted content model (reused, not refitted).
+    config, params :
+        The settings to start from (and to keep when the log is too thin).
+    fixed : collection of str
+        Settings a configuration file set: never searched.
+    log : callable, optional
+        Receives the lines of :meth:`Calibration.summary`.
+
+    Returns
+    -------
+    Calibration
+    """
+    start = time.perf_counter()
+    say = log or (lambda _msg: None)
+
+    def thin(reason: str) -> Calibration:
+        result = Calibration("defaults", reason, config, params)
+        result.seconds = time.perf_counter() - start
+        for line in result.summary():
+            say(line)
+        return result
+
+    if views is None:
+        return thin("no view log")
+    if isinstance(views, ViewCounts):
+        return thin("the views are aggregated counts, not sessions to replay")
+    blend_search = [n for n in blend_names() if n not in fixed]
+    train_search = [n for n in train_names() if n not in fixed]
+    if not blend_search and not train_search:
+        return thin("the configuration sets every setting the calibration searches")
+    by_id = {a.id: a for a in articles}
+    found = held_out_cut(views, by_id, config)
+    if isinstance(found, str):
+        return thin(found)
+    cut, period, pairs = found
+    at_cut = model_at_cut(articles, views, rows, content, config, cut)
+    per_group = min(max_pairs_per_group, max(MIN_PAIRS_PER_GROUP, PAIR_ROW_BUDGET // len(articles)))
+    sample, sizes = sample_pairs(pairs, by_id, frozenset(at_cut.bundle.article_ids), per_group)
+    replay = prepare_replay(at_cut.bundle, sample, by_id, now_ts=cut)
+    result = Calibration(
+        "calibrated",
+        f"{period} held out",
+        config,
+        params,
+        searched=blend_search + train_search,
+        held_out={
+            "period": period,
+            "from": _iso(cut),
+            "until": _iso(int(views.timestamps.max()) + 1),
+            "pairs": _usable(pairs, by_id),
+            "sampled": replay.n_pairs,
+            "established": sizes["established"],
+            "new": sizes["new"],
+            "start": _settings(config, params, blend_search + train_search),
+        },
+    )
+    groups = [g for g in ("established", "new") if sizes[g] >= MIN_GROUP_PAIRS] or ["all"]
+    smallest = min(sizes[g] for g in groups) if groups != ["all"] else sum(sizes.values())
+    min_gain = max(min_gain, 2.0 / max(smallest, 1))
+    masks = group_masks(replay)
+    most = max([*BLEND_GRID.get("popular_candidates", ()), params.popular_candidates])
+    cosines = PopularCosines(replay, int(most), POPULAR_TICK)
+    result.held_out["prepare_seconds"] = round(time.perf_counter() - start, 2)
+
+    def hit(ranks: np.ndarray, group: str) -> float | None:
+        found = hit_rate_at_k(ranks[masks[group]], 10)
+        return None if np.isnan(found) else float(found)
+
+    def score(replay: Replay, prm: BlendParams, changed: str) -> Trial:
+        began = time.perf_counter()
+        lists = replay_lists(
+            replay, "hybrid", params=prm, similarity=cosines, popular_tick=POPULAR_TICK
+        )
+        ranks = score_lists(replay, lists).ranks
+        trial = Trial(
+            number=len(result.trials) + 1,
+            changed=changed,
+            objective=float(np.mean([hit(ranks, g) or 0.0 for g in groups])),
+            hit_rate_at_10=hit(ranks, "all") or 0.0,
+            established=hit(ranks, "established"),
+            new=hit(ranks, "new"),
+            seconds=round(time.perf_counter() - began, 2),
+        )
+        result.trials.append(trial)
+        return trial
+
+    best = score(replay, params, "given settings")
+    best.kept = True
+    best_config, best_params = config, params
+    out_of_time = False
+
+    def late() -> bool:
+        nonlocal out_of_time
+        out_of_time = out_of_time or time.perf_counter() - start > max_seconds
+        return out_of_time
+
+    def blend_pass() -> bool:
+        nonlocal best, best_params
+        moved = False
+        for name in blend_search:
+            for value in BLEND_GRID[name]:
+                value = check_blend_value(name, value)
+                if value == getattr(best_params, name) or late():
+                    continue
+                change: dict[str, Any] = {name: value}
+                candidate = dataclasses.replace(best_params, **change)
+                trial = score(replay, candidate, f"{name}={_fmt(value)}")
+                if trial.objective - best.objective >= min_gain:
+                    trial.kept, best, best_params, moved = True, trial, candidate, True
+        return moved
+
+    moved = blend_pass()
+    for name in train_search:
+        for value in TRAIN_GRID[name]:
+            if value == getattr(best_config, name) or late():
+                continue
+            candidate_config = best_config.replace(**{name: value})
+            candidate_replay = _with_coview(replay, at_cut, views, candidate_config)
+            trial = score(candidate_replay, best_params, f"{name}={_fmt(value)}")
+            if trial.objective - best.objective >= min_gain:
+                trial.kept, best, best_config, replay = (
+                    True,
+                    trial,
+                    candidate_config,
+                    candidate_replay,
+                )
+                moved = True
+    if moved:  # one more pass: a setting can matter only once another has moved
+        blend_pass()
+    if out_of_time:
+        result.notes.append(
+            f"stopped at the time budget of {max_seconds:g} s: the rest of the grid was not tried"
+        )
+    result.config, result.params = best_config, best_params
+    result.chosen = _settings(best_config, best_params, result.searched)
+    result.seconds = time.perf_counter() - start
+    for line in result.summary():
+        say(line)
+    return result
+
+
+def _settings(config: TrainConfig, params: BlendParams, names: Sequence[str]) -> dict[str, Any]:
+    return {
+        name: getattr(params, name) if name in BLEND_BOUNDS else getattr(config, name)
+        for name in names
+    }
