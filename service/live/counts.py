@@ -125,3 +125,61 @@ def manifest_time(bundle: Bundle, field: str) -> float | None:
         return dt.datetime.fromisoformat(str(bundle.manifest[field])).timestamp()
     except (KeyError, ValueError):
         return None
+
+
+# --- impressions, clicks and experiment tallies ------------------------------------------------
+
+#: Tally days are kept this long (an experiment's whole report reads them).
+TALLY_KEEP = 400 * DAY
+#: The kinds a tally counts per (experiment, variant, position, day). ``impression`` and
+#: ``click`` per position; at position 0 ``view`` (counted page views of sessions in the
+#: variant), ``session`` (sessions seen), ``click_session`` (sessions with a recommendation
+#: click) and ``after_click`` (page views of a session after its first click).
+TALLY_KINDS = ("impression", "click", "view", "session", "click_session", "after_click")
+#: Separates the parts of a tally field (experiment and variant names never hold it).
+FIELD_SEP = "\x1f"
+
+
+class Interaction(NamedTuple):
+    """One increment of an experiment tally, with the conditions it is counted under.
+
+    Counted when ``after`` is None or that key is set (and not expired), and then when
+    ``once`` is None or that key was not set: it is set now, for ``ttl`` seconds.
+    """
+
+    kind: str
+    experiment: str
+    variant: str
+    position: int
+    timestamp: int
+    once: str | None = None
+    ttl: float = 1800.0
+    after: str | None = None
+
+
+#: ``(experiment, variant, position, day "YYYY-MM-DD")`` -> ``{kind: count}``.
+Tally = dict[tuple[str, str, int, str], dict[str, int]]
+
+
+def tally_day(timestamp: float) -> str:
+    """``YYYYMMDD`` of the UTC day of ``timestamp`` (a tally key's suffix)."""
+    return day_label(timestamp)[2:]
+
+
+def tally_field(item: Interaction) -> str:
+    """The field of ``item`` in its day's tally."""
+    return FIELD_SEP.join((item.experiment, item.variant, str(item.position), item.kind))
+
+
+def tally_expiry(day: str) -> int:
+    """Unix seconds at which the tally of ``day`` (``YYYYMMDD``) is dropped."""
+    start = dt.datetime.strptime(day, "%Y%m%d").replace(tzinfo=dt.UTC)
+    return int(start.timestamp()) + DAY + TALLY_KEEP
+
+
+def add_to_tally(tally: Tally, day: str, field: str, count: int) -> None:
+    """Add one stored (day, field, count) to ``tally``."""
+    experiment, variant, position, kind = field.split(FIELD_SEP)
+    key = (experiment, variant, int(position), f"{day[:4]}-{day[4:6]}-{day[6:8]}")
+    row = tally.setdefault(key, {})
+    row[kind] = row.get(kind, 0) + count

@@ -19,15 +19,22 @@ from typing import TYPE_CHECKING, Any
 from recommender.windows import HOUR
 from service.cache import RedisBreaker
 from service.live.counts import (
+    FIELD_SEP,
     KEY_PREFIX,
     CountQuery,
+    Interaction,
     LiveUnavailable,
+    Tally,
     View,
+    add_to_tally,
     bucket_expiry,
     category_label,
     day_label,
     dedup_key,
     hour_label,
+    tally_day,
+    tally_expiry,
+    tally_field,
 )
 from service.live.stores import start_every
 
@@ -107,6 +114,28 @@ end
 return 1
 """
 
+# Experiment tallies: per item three KEYS (its day's tally hash, its ``once`` key or "", its
+# ``after`` key or "") and three ARGV (the field, the once key's lifetime in ms, the tally's
+# expiry). Returns 1 (counted) or 0 per item.
+_TALLY_SCRIPT = """
+local out = {}
+for i = 1, #KEYS / 3 do
+  local t, o, a = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local ok = a == '' or redis.call('EXISTS', a) == 1
+  if ok and o ~= '' then
+    ok = redis.call('SET', o, '1', 'NX', 'PX', ARGV[3 * i - 1]) and true or false
+  end
+  if ok then
+    redis.call('HINCRBY', t, ARGV[3 * i - 2], 1)
+    redis.call('EXPIREAT', t, ARGV[3 * i])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+
 _DROP_SCRIPT = """
 local dropped = 0
 for i = 1, #ARGV, 2 do
@@ -184,6 +213,7 @@ class RedisLiveStore:
         self._drop = self.client.register_script(_DROP_SCRIPT)
         self._dedup = self.client.register_script(_DEDUP_SCRIPT)
         self._add = self.client.register_script(_ADD_SCRIPT)
+        self._tally = self.client.register_script(_TALLY_SCRIPT)
         self.flush_seconds = flush_seconds
         self._buffer = _CountBuffer()
         self._flush_lock = threading.Lock()
@@ -365,6 +395,44 @@ class RedisLiveStore:
             self._call(
                 "drop_overlay", lambda: self._drop(keys=[self.prefix + "articles"], args=args)
             )
+
+    def record_interactions(self, items: Sequence[Interaction], now: float) -> list[bool]:
+        """See :meth:`LiveStore.record_interactions`: one script call, never buffered (the
+        ``once`` keys decide at once, across hosts)."""
+        if not items:
+            return []
+        p = self.prefix
+        keys: list[str] = []
+        args: list[Any] = []
+        for item in items:
+            day = tally_day(item.timestamp)
+            keys += (
+                f"{p}x:{day}",
+                "" if item.once is None else p + "seen:" + item.once,
+                "" if item.after is None else p + "seen:" + item.after,
+            )
+            args += (tally_field(item), max(int(item.ttl * 1000), 1), tally_expiry(day))
+        result = self._call("record_interactions", lambda: self._tally(keys=keys, args=args))
+        return [bool(flag) for flag in result]
+
+    def tally(self, experiment: str | None = None) -> Tally:
+        """See :meth:`LiveStore.tally`: one ``HGETALL`` per day kept."""
+        prefix = self.prefix + "x:"
+
+        def run() -> list[tuple[str, dict[bytes, bytes]]]:
+            days = sorted(k.decode() for k in self.client.scan_iter(match=prefix + "*"))
+            pipe = self.client.pipeline(transaction=False)
+            for key in days:
+                pipe.hgetall(key)
+            return list(zip((d[len(prefix) :] for d in days), pipe.execute(), strict=True))
+
+        out: Tally = {}
+        for day, fields in self._call("tally", run):
+            for field, count in fields.items():
+                name = field.decode()
+                if experiment is None or name.split(FIELD_SEP, 1)[0] == experiment:
+                    add_to_tally(out, day, name, int(count))
+        return out
 
     def close(self) -> None:
         """Write what is buffered (if Redis answers) and stop."""

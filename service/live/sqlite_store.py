@@ -29,14 +29,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from service.live.counts import (
+    FIELD_SEP,
     CountQuery,
+    Interaction,
     LiveUnavailable,
+    Tally,
     View,
+    add_to_tally,
     bucket_expiry,
     category_label,
     day_label,
     dedup_key,
     hour_label,
+    tally_day,
+    tally_expiry,
+    tally_field,
 )
 
 log = logging.getLogger("service")
@@ -53,6 +60,12 @@ CREATE TABLE IF NOT EXISTS buckets (
     PRIMARY KEY (label, article_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS expiry (label TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tally (
+    day TEXT NOT NULL,
+    field TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, field)
+) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta (key, value) VALUES ('gen', 0);
 """
 
@@ -178,6 +191,9 @@ class SqliteLiveStore:
             (int(clock),),
         )
         conn.execute("DELETE FROM expiry WHERE at <= ?", (int(clock),))
+        for (day,) in conn.execute("SELECT DISTINCT day FROM tally").fetchall():
+            if tally_expiry(day) <= clock:
+                conn.execute("DELETE FROM tally WHERE day = ?", (day,))
 
     def record(self, views: Sequence[View], now: float) -> list[bool]:
         """See :meth:`service.live.stores.LiveStore.record`: one transaction per call."""
@@ -225,6 +241,49 @@ class SqliteLiveStore:
                     [*(part for pair in weights.items() for part in pair), clock],
                 ).fetchall()
                 out.append({str(article_id): float(total) for article_id, total in rows})
+        return out
+
+    def record_interactions(self, items: Sequence[Interaction], now: float) -> list[bool]:
+        """See :meth:`service.live.stores.LiveStore.record_interactions`: one transaction;
+        the ``once`` and ``after`` keys are rows of ``seen``, like the dedup keys."""
+        if not items:
+            return []
+        out = []
+        with self._transaction("record_interactions") as conn:
+            self._prune(conn, now)
+            for item in items:
+                counted = item.after is None or (
+                    conn.execute(
+                        "SELECT 1 FROM seen WHERE key = ? AND expires > ?", (item.after, now)
+                    ).fetchone()
+                    is not None
+                )
+                if counted and item.once is not None:
+                    counted = conn.execute(_SEE, (item.once, now + item.ttl, now)).rowcount > 0
+                if counted:
+                    conn.execute(
+                        "INSERT INTO tally (day, field, count) VALUES (?, ?, 1) "
+                        "ON CONFLICT (day, field) DO UPDATE SET count = count + 1",
+                        (tally_day(item.timestamp), tally_field(item)),
+                    )
+                out.append(counted)
+        return out
+
+    def tally(self, experiment: str | None = None) -> Tally:
+        """See :meth:`service.live.stores.LiveStore.tally`."""
+        out: Tally = {}
+        with self._reading("tally") as conn:
+            if experiment is None:
+                rows = conn.execute("SELECT day, field, count FROM tally").fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT day, field, count FROM tally WHERE substr(field, 1, ?) = ?",
+                    (len(experiment) + 1, experiment + FIELD_SEP),
+                ).fetchall()
+        clock = self._clock()
+        for day, field, count in rows:
+            if tally_expiry(day) > clock:
+                add_to_tally(out, day, field, int(count))
         return out
 
     def generation(self) -> int:

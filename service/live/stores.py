@@ -18,14 +18,21 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from service.live.counts import (
+    FIELD_SEP,
     CountQuery,
+    Interaction,
     LiveUnavailable,
+    Tally,
     View,
+    add_to_tally,
     bucket_expiry,
     category_label,
     day_label,
     dedup_key,
     hour_label,
+    tally_day,
+    tally_expiry,
+    tally_field,
 )
 
 _Owner = TypeVar("_Owner")
@@ -62,6 +69,19 @@ class LiveStore(Protocol):
 
     def drop_overlay(self, records: Mapping[str, str]) -> None:
         """Remove records that are still exactly as given (superseded by a new bundle)."""
+        ...
+
+    def record_interactions(self, items: Sequence[Interaction], now: float) -> list[bool]:
+        """Add each item to its experiment tally under its conditions (see
+        :class:`Interaction`), in order; returns, per item, whether it was counted.
+
+        Raises :class:`LiveUnavailable`; then nothing was counted.
+        """
+        ...
+
+    def tally(self, experiment: str | None = None) -> Tally:
+        """Impressions, clicks, views and sessions per (experiment, variant, position, day),
+        of one experiment or all."""
         ...
 
 
@@ -128,6 +148,8 @@ class LocalLiveStore:
         self._expiry: dict[str, int] = {}
         self._generation = 0
         self._overlay: dict[str, str] = {}
+        self._marks: dict[str, float] = {}
+        self._tally: dict[str, dict[str, int]] = {}
 
     def _prune(self, now: float) -> None:
         while self._seen_order and self._seen_order[0][0] <= now:
@@ -200,3 +222,35 @@ class LocalLiveStore:
             for article_id, record in records.items():
                 if self._overlay.get(article_id) == record:
                     del self._overlay[article_id]
+
+    def record_interactions(self, items: Sequence[Interaction], now: float) -> list[bool]:
+        """See :meth:`LiveStore.record_interactions`."""
+        out = []
+        with self._lock:
+            for item in items:
+                counted = item.after is None or self._marks.get(item.after, -1.0) > now
+                if counted and item.once is not None:
+                    counted = self._marks.get(item.once, -1.0) <= now
+                    if counted:
+                        self._marks[item.once] = now + item.ttl
+                if counted:
+                    fields = self._tally.setdefault(tally_day(item.timestamp), {})
+                    field = tally_field(item)
+                    fields[field] = fields.get(field, 0) + 1
+                out.append(counted)
+            clock = self._clock()
+            for day in [d for d in self._tally if tally_expiry(d) <= clock]:
+                del self._tally[day]
+            if len(self._marks) > 100_000:  # bounded like the dedup keys
+                self._marks = {k: at for k, at in self._marks.items() if at > now}
+        return out
+
+    def tally(self, experiment: str | None = None) -> Tally:
+        """See :meth:`LiveStore.tally`."""
+        out: Tally = {}
+        with self._lock:
+            for day, fields in self._tally.items():
+                for field, count in fields.items():
+                    if experiment is None or field.split(FIELD_SEP, 1)[0] == experiment:
+                        add_to_tally(out, day, field, count)
+        return out

@@ -29,6 +29,7 @@ from service.live.catalogue import build_catalogue
 from service.live.counts import (
     DAY,
     HOUR,
+    Interaction,
     LiveUnavailable,
     View,
     category_label,
@@ -465,3 +466,54 @@ def test_a_forked_worker_writes_only_its_own_buffered_counts(live_redis: redis.R
     assert overall(RedisLiveStore(LIVE_REDIS_URL), hour_label(NOW)) == {"a": 2.0}
     store.flush()
     assert overall(store, hour_label(NOW)) == {"a": 7.0}
+
+
+def _shown(session: str, position: int, variant: str = "B", at: int = NOW) -> Interaction:
+    return Interaction(
+        "impression", "exp1", variant, position, at, once=f"i:{session}:L1:{position}"
+    )
+
+
+def test_live_store_tally_counts_impressions_and_clicks_once_per_session_and_position(
+    make_store: Callable[..., LiveStore],
+) -> None:
+    store = make_store()
+    shown = store.record_interactions(
+        [_shown("s1", 1), _shown("s1", 2), _shown("s1", 1), _shown("s2", 1, "A")], NOW
+    )
+    assert shown == [True, True, False, True]
+    click = Interaction("click", "exp1", "B", 2, NOW, once="k:s1:L1:2")
+    marker = Interaction("click_session", "exp1", "B", 0, NOW, once="c:s1", ttl=86400)
+    after = Interaction("after_click", "exp1", "B", 0, NOW, after="c:s1")
+    other_after = Interaction("after_click", "exp1", "B", 0, NOW, after="c:s9")
+    assert store.record_interactions([click, marker, after, click, other_after], NOW) == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    store.record_interactions([Interaction("click", "exp2", "A", 1, NOW - DAY)], NOW)
+    today = time.strftime("%Y-%m-%d", time.gmtime(NOW))
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(NOW - DAY))
+    assert store.tally("exp1") == {
+        ("exp1", "B", 1, today): {"impression": 1},
+        ("exp1", "B", 2, today): {"impression": 1, "click": 1},
+        ("exp1", "A", 1, today): {"impression": 1},
+        ("exp1", "B", 0, today): {"click_session": 1, "after_click": 1},
+    }
+    everything = store.tally()
+    assert everything[("exp2", "A", 1, yesterday)] == {"click": 1}
+    assert len(everything) == 5
+
+
+def test_live_store_tally_once_keys_expire_after_their_lifetime(
+    make_store: Callable[..., LiveStore],
+) -> None:
+    store = make_store()
+    item = Interaction("impression", "e", "A", 1, NOW, once="i:s1:L:1", ttl=0.3)
+    assert store.record_interactions([item], time.time()) == [True]
+    time.sleep(0.5)
+    assert store.record_interactions([item], time.time()) == [True]
+    today = time.strftime("%Y-%m-%d", time.gmtime(NOW))
+    assert store.tally("e") == {("e", "A", 1, today): {"impression": 2}}
