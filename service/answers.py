@@ -11,9 +11,11 @@ carries that version, else computed with :mod:`service.ranking` and cached. The 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Response
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
-from service.errors import NoModel
+from service.errors import BadParameter, NoModel
+from service.experiments.config import list_id
 from service.params import (
     RelatedParams,
     parse_latest,
@@ -34,6 +37,7 @@ from service.ranking import (
     latest_response,
     most_viewed_response,
     related_response,
+    source,
 )
 
 if TYPE_CHECKING:
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
 
     from recommender.bundle import Bundle
     from service.editorial.rules import ActiveRules
+    from service.experiments.registry import Assignment
     from service.live.view import LiveView
     from service.runtime import Runtime
     from service.store import LoadedModel
@@ -52,6 +57,10 @@ MAX_KEY_LENGTH = 400
 #: ``environ`` key of the :class:`Snapshot` a request was looked up with: a later look in the
 #: same request (the Flask view after the fast path) reuses it.
 SNAPSHOT = "newsrec.snapshot"
+#: The reader's session id in a page read's query: it picks the reader's variant of the
+#: experiment running (see :mod:`service.experiments`); it never reaches a cache key.
+SESSION_PARAMETER = "session_id"
+_SESSION_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,200}")
 
 
 def dumps(value: Any) -> bytes:
@@ -165,6 +174,8 @@ def snapshot(rt: Runtime, environ: WSGIEnvironment | None = None) -> Snapshot:
     rules, rules_version = _rules(rt)
     live = None if rt.live is None else rt.live.view(bundle)
     version = bundle.version if live is None else live.version
+    if rt.experiments is not None:
+        rules_version += rt.experiments.version()
     snap = Snapshot(bundle, rules, live, version + rules_version)
     if environ is not None:
         environ[SNAPSHOT] = snap
@@ -209,49 +220,106 @@ def _cached(
     return Answer(body, version, lifetime)
 
 
+def split_session(
+    args: MultiDict[str, str] | None,
+) -> tuple[MultiDict[str, str] | None, str | None]:
+    """The query without ``session_id``, and the session id (checked: a 400 names it)."""
+    if not args or SESSION_PARAMETER not in args:
+        return args, None
+    given = args.getlist(SESSION_PARAMETER)
+    if len(given) != 1 or not _SESSION_RE.fullmatch(given[0]):
+        raise BadParameter(
+            SESSION_PARAMETER, "session_id must be given once, 1 to 200 characters, no control ones"
+        )
+    rest: MultiDict[str, str] = ImmutableMultiDict(
+        [(k, v) for k, v in args.items(multi=True) if k != SESSION_PARAMETER]
+    )
+    return (rest or None), given[0]
+
+
+def assignment(rt: Runtime, session_id: str | None) -> Assignment | None:
+    """The reader's variant in the experiment running now, if any."""
+    return None if rt.experiments is None else rt.experiments.assign(session_id)
+
+
+def listed(answer: dict[str, Any], experiment: str, variant: str, list_key: str) -> dict[str, Any]:
+    """``answer`` with its ``list_id`` and ``variant`` and each item's ``position`` (1 first):
+    what impressions and clicks name (see :mod:`service.live.interactions`)."""
+    answer["list_id"] = list_id(experiment, variant, list_key)
+    answer["variant"] = variant if experiment else None
+    if experiment:
+        answer["experiment"] = experiment
+    for position, item in enumerate(answer["items"], 1):
+        item["position"] = position
+    return answer
+
+
 def answer_related(
     rt: Runtime, environ: WSGIEnvironment, article_id: str, args: MultiDict[str, str] | None
 ) -> Answer:
     """Related articles for one article page."""
     settings = rt.settings
+    args, session_id = split_session(args)
     if args:
         params = parse_related(args, default_n=settings.default_n, max_n=settings.max_n)
     else:  # the common request: skip parsing an empty query
         params = rt.default_related
     snap = snapshot(rt, environ)
-    key = related_key(snap.version, article_id, params)
-    return _cached(
-        rt,
-        key,
-        lambda: related_response(
-            snap.bundle, article_id, params, rt.options_for(snap.bundle), snap.rules, snap.live
-        ),
-        None,
-        snap.version,
-    )
+    arm = assignment(rt, session_id)
+    options = rt.options_for(snap.bundle)
+    if arm is None:
+        experiment, variant = "", f"related.{params.strategy}"
+        key = related_key(snap.version, article_id, params)
+    else:
+        experiment, variant = arm.experiment.name, arm.variant.name
+        if arm.variant.strategy is not None:
+            params = dataclasses.replace(params, strategy=arm.variant.strategy)
+        if arm.variant.blend:
+            blend = dataclasses.replace(options.blend, **arm.variant.blend)
+            options = dataclasses.replace(options, blend=blend)
+        key = related_key(snap.version, article_id, params) + f":x:{_escape(arm.tag)}"
+    list_key = related_key("", article_id, params)
+
+    def build() -> dict[str, Any]:
+        if arm is not None and arm.variant.holdout:
+            source(snap.bundle, snap.live).row(article_id)  # an unknown id is still a 404
+            answer: dict[str, Any] = {
+                "article_id": article_id,
+                "model_version": snap.bundle.version,
+                "strategy": params.strategy,
+                "items": [],
+            }
+        else:
+            answer = related_response(
+                snap.bundle, article_id, params, options, snap.rules, snap.live
+            )
+        return listed(answer, experiment, variant, list_key)
+
+    return _cached(rt, key, build, None, snap.version)
 
 
 def answer_most_viewed(
     rt: Runtime, environ: WSGIEnvironment, args: MultiDict[str, str] | None
 ) -> Answer:
     """The most viewed articles of a window, optionally of one section."""
+    args, _ = split_session(args)  # no experiment varies this list
     params = parse_most_viewed(
         args or EMPTY_ARGS, default_n=rt.settings.default_n, max_n=rt.settings.max_n
     )
     snap = snapshot(rt, environ)
-    key = cache_key(
-        snap.version,
-        "most-viewed",
-        params.window,
-        params.category,
-        params.n,
-        params.published_within_days,
-    )
+    parts = (params.window, params.category, params.n, params.published_within_days)
+    key = cache_key(snap.version, "most-viewed", *parts)
+    list_key = cache_key("", "most-viewed", *parts)
     return _cached(
         rt,
         key,
-        lambda: most_viewed_response(
-            snap.bundle, params, rt.options_for(snap.bundle), snap.rules, snap.live
+        lambda: listed(
+            most_viewed_response(
+                snap.bundle, params, rt.options_for(snap.bundle), snap.rules, snap.live
+            ),
+            "",
+            "most-viewed",
+            list_key,
         ),
         None if snap.live is None else _live_ttl(rt),
         snap.version,
@@ -262,24 +330,25 @@ def answer_latest(
     rt: Runtime, environ: WSGIEnvironment, args: MultiDict[str, str] | None
 ) -> Answer:
     """The newest published articles, optionally of one section."""
+    args, _ = split_session(args)  # no experiment varies this list
     params = parse_latest(
         args or EMPTY_ARGS, default_n=rt.settings.default_n, max_n=rt.settings.max_n
     )
     snap = snapshot(rt, environ)
-    key = cache_key(
-        snap.version,
-        "latest",
-        params.n,
-        params.category,
-        ",".join(params.exclude),
-        params.max_age_days,
-    )
+    parts = (params.n, params.category, ",".join(params.exclude), params.max_age_days)
+    key = cache_key(snap.version, "latest", *parts)
+    list_key = cache_key("", "latest", *parts)
     # the version moves with every publish and unpublish (the lifecycle generation): a
     # cached list never outlives a change of the catalogue
     return _cached(
         rt,
         key,
-        lambda: latest_response(snap.bundle, params, rt.options, snap.rules, snap.live),
+        lambda: listed(
+            latest_response(snap.bundle, params, rt.options, snap.rules, snap.live),
+            "",
+            "latest",
+            list_key,
+        ),
         None,
         snap.version,
     )

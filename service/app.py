@@ -28,6 +28,8 @@ from service.editorial.auth import auth, configure_auth
 from service.editorial.preview import preview
 from service.editorial.stores import build_rules
 from service.errors import REQUEST_ID, log_unexpected, register_error_handlers
+from service.experiments.api import experiments_api
+from service.experiments.registry import build_experiments
 from service.fastpath import FastPath
 from service.fragments import fragments
 from service.live.articles import lifecycle
@@ -199,6 +201,7 @@ def create_app(
     )
     app.extensions[EXTENSION] = rt
     ingest = app.extensions["newsrec.events"] = build_ingest(settings)
+    rt.experiments = ingest.experiments = build_experiments(settings, ingest.hasher)
     register_error_handlers(app)
     cors = init_cors(app, settings)  # first: its preflight answer must come before other hooks
     if cache is not None and settings.local_cache_size > 0:
@@ -220,6 +223,7 @@ def create_app(
     app.register_blueprint(auth)
     app.register_blueprint(preview)
     app.register_blueprint(rules_api)
+    app.register_blueprint(experiments_api)
 
     store.current()
     return app

@@ -43,9 +43,10 @@ The answer is the one Flask would send: the same body, ``Content-Type`` and CORS
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.http import HTTP_STATUS_CODES
@@ -57,6 +58,7 @@ from service.answers import (
     answer_latest,
     answer_most_viewed,
     answer_related,
+    assignment,
     snapshot,
 )
 from service.errors import INTERNAL_ERROR, REQUEST_ID, ApiError, as_api_error, error_body
@@ -82,6 +84,11 @@ ARTICLE_ROUTE = "/v1/articles/<article_id>"
 MOST_VIEWED_ROUTE = "/v1/most-viewed"
 LATEST_ROUTE = "/v1/latest"
 EVENTS_ROUTE = "/v1/events"
+
+#: ``session_id`` in a query: answers differ by the reader's variant, not by the session, so
+#: entries are filed under the query without it plus the variant.
+_SESSION_RE = re.compile(r"(?:^|&)session_id=([^&]*)")
+_SESSION_VALUE_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,200}")
 
 #: ``(route template, status line, body, headers)``
 Reply = tuple[str, str, bytes, list[tuple[str, str]]]
@@ -138,8 +145,21 @@ class FastPath:
         self._on_event = on_event
 
     @staticmethod
-    def _key(version: str, environ: dict[str, Any]) -> str:
-        return f"{version}\0{environ.get('PATH_INFO', '')}\0{environ.get('QUERY_STRING', '')}"
+    def _key(version: str, environ: dict[str, Any], query: str) -> str:
+        return f"{version}\0{environ.get('PATH_INFO', '')}\0{query}"
+
+    def _reader_query(self, route: str, query: str) -> str | None:
+        """The query to file under: without ``session_id``, plus the reader's variant of a
+        related list; None when the session id is not one (Flask answers the 400)."""
+        found = _SESSION_RE.search(query)
+        if found is None:
+            return query
+        session_id = unquote_plus(found.group(1))
+        if not _SESSION_VALUE_RE.fullmatch(session_id) or _SESSION_RE.search(query, found.end()):
+            return None
+        rest = (query[: found.start()] + query[found.end() :]).lstrip("&")
+        arm = assignment(self.runtime, session_id) if route == RELATED_ROUTE else None
+        return rest if arm is None else f"{rest}\0{arm.tag}"
 
     def answer(self, environ: dict[str, Any]) -> Reply | None:
         """``(route template, status line, body, headers)`` of a page read, else None (Flask
@@ -160,16 +180,19 @@ class FastPath:
         query = environ.get("QUERY_STRING", "")
         if route is None or len(query) > MAX_QUERY:
             return None
+        filed = self._reader_query(route, query) if "session_id=" in query else query
+        if filed is None:
+            return None
         status = "200 OK"
         extra: dict[str, str] = {}
         try:
             snap = snapshot(self.runtime, environ)
-            body = self._entries.peek(self._key(snap.version, environ))
+            body = self._entries.peek(self._key(snap.version, environ, filed))
             if self._on_event is not None:
                 self._on_event("front", "miss" if body is None else "hit")
             if body is None:
                 found = self._work_out(route, path, query, environ)
-                self._entries.set(self._key(found.version, environ), found.body, found.ttl)
+                self._entries.set(self._key(found.version, environ, filed), found.body, found.ttl)
                 body = found.body
         except (ApiError, UnknownArticleError) as exc:
             error = exc if isinstance(exc, ApiError) else as_api_error(exc)

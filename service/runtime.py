@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from recommender.bundle import Bundle
     from service.cache import Cache
     from service.editorial.rules import RulesBackend
+    from service.experiments.registry import Experiments
     from service.live.view import Live
     from service.metrics import Metrics
     from service.params import RelatedParams
@@ -42,6 +43,7 @@ class Runtime:
     rules: RulesBackend | None = None
     live: Live | None = None
     served: ServedOptions | None = None
+    experiments: Experiments | None = None
 
     def options_for(self, bundle: Bundle) -> RankingOptions:
         """The ranking options ``bundle`` is served with (its blend settings under the

@@ -81,6 +81,7 @@ class Settings:
     secure_cookies: bool = True
     live_redis_url: str | None = None
     state_dir: Path | None = None
+    experiments: Path | None = None
     live_refresh_seconds: float = 5.0
     live_flush_seconds: float = 1.0
     events_max_batch: int = 500
@@ -153,6 +154,11 @@ class Settings:
         default in the folder ``state`` beside the models directory."""
         state = self.state_dir if self.state_dir is not None else self.models_dir.parent / "state"
         return state / "live.sqlite3"
+
+    @property
+    def experiments_db(self) -> Path:
+        """Where experiments added through the API are kept (beside ``live.sqlite3``)."""
+        return self.live_db.parent / "experiments.json"
 
     def blend_params(self) -> BlendParams:
         """The ranking parameters these settings choose (without a bundle's)."""

@@ -568,6 +568,15 @@ ENV_VARS: tuple[EnvVar, ...] = (
         _path,
     ),
     EnvVar(
+        "NEWSREC_EXPERIMENTS",
+        "experiments",
+        "",
+        "a .toml or .json file path",
+        "A/B tests of the related lists (docs/experiments.md); more through `/v1/experiments` "
+        "(bearer NEWSREC_RULES_TOKEN), kept in NEWSREC_STATE_DIR. A bad file stops start-up.",
+        _path,
+    ),
+    EnvVar(
         "NEWSREC_LIVE_REFRESH_SECONDS",
         "live_refresh_seconds",
         "5",

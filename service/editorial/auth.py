@@ -202,7 +202,7 @@ def editors() -> Editors:
 
 #: Where editors work; every other path gets no session, so public API calls never pay for
 #: reading and signing a cookie.
-SESSION_PATHS = ("/preview", "/v1/rules")
+SESSION_PATHS = ("/preview", "/v1/rules", "/v1/experiments")
 
 
 class EditorSessionInterface(SecureCookieSessionInterface):

@@ -49,9 +49,9 @@ def host_name() -> str:
     return _HOST_RE.sub("_", socket.gethostname()) or "host"
 
 
-def log_name(day: str, host: str) -> str:
+def log_name(day: str, host: str, prefix: str = "events") -> str:
     """``events-<YYYY-MM-DD>-<host>.jsonl``."""
-    return f"events-{day}-{host}.jsonl"
+    return f"{prefix}-{day}-{host}.jsonl"
 
 
 class EventLog:
@@ -66,6 +66,9 @@ class EventLog:
         never write the same file.
     """
 
+    #: the files' name prefix
+    prefix = "events"
+
     def __init__(self, directory: str | Path, *, host: str | None = None) -> None:
         self.directory = Path(directory)
         self.host = host or host_name()
@@ -79,7 +82,7 @@ class EventLog:
         fd = self._files.get(day)
         if fd is None:
             self.directory.mkdir(parents=True, exist_ok=True)
-            path = self.directory / log_name(day, self.host)
+            path = self.directory / log_name(day, self.host, self.prefix)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
             self._files[day] = fd
             while len(self._files) > MAX_OPEN:  # the oldest day first
@@ -105,6 +108,9 @@ class EventLog:
             days.setdefault(day, []).append(
                 f'{{"session_id":"{session}","article_id":{quoted},"timestamp":{int(timestamp)}}}\n'
             )
+        return self._write(days)
+
+    def _write(self, days: dict[str, list[str]]) -> int:
         written = 0
         with self._lock:
             for day, lines in days.items():
@@ -122,3 +128,26 @@ class EventLog:
             for fd in self._files.values():
                 os.close(fd)
             self._files = {}
+
+
+class InteractionLog(EventLog):
+    """Counted impressions and clicks, one JSON object per line, in
+    ``<event log>/clicks/clicks-YYYY-MM-DD-<host>.jsonl`` (a folder ``newsrec train`` does not
+    read; ``newsrec evaluate --clicks`` does)."""
+
+    prefix = "clicks"
+
+    def append_records(self, records: Iterable[dict[str, object]]) -> int:
+        """Write records holding an int ``timestamp``; returns how many.
+
+        Raises
+        ------
+        OSError
+            As :meth:`EventLog.append`.
+        """
+        days: dict[str, list[str]] = {}
+        for record in records:
+            day = _day(int(str(record["timestamp"])) // DAY)
+            line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+            days.setdefault(day, []).append(line + "\n")
+        return self._write(days)

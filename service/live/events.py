@@ -40,8 +40,8 @@ import logging
 import math
 import re
 import secrets
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flask import Blueprint, Response, current_app, request
 
@@ -50,7 +50,17 @@ from service.errors import ApiError, BadParameter, NoModel
 from service.jsonbody import BodyError, bounded_json
 from service.live.bots import TrafficFilter, parse_networks
 from service.live.counts import FUTURE_TOLERANCE, MAX_EVENT_AGE, LiveUnavailable, View
-from service.live.eventlog import EventLog
+from service.live.eventlog import EventLog, InteractionLog
+from service.live.interactions import (
+    INTERACTION_FIELDS,
+    INTERACTION_TYPES,
+    Accepted,
+    BadInteraction,
+    Target,
+    check_target,
+    log_record,
+    tally_items,
+)
 from service.params import parse_category, parse_n
 from service.ranking import card
 from service.runtime import Runtime, runtime
@@ -59,15 +69,16 @@ from service.settings import Settings
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
+    from service.experiments.registry import Experiments
     from service.live.catalogue import LiveCatalogue
     from service.live.view import Live
 
 log = logging.getLogger("service")
 events = Blueprint("events", __name__)
 
-EVENT_FIELDS = ("article_id", "session_id", "timestamp", "type")
+EVENT_FIELDS = ("article_id", "session_id", "timestamp", "type", *INTERACTION_FIELDS)
 _FIELD_SET = frozenset(EVENT_FIELDS)
-EVENT_TYPES = ("view",)
+EVENT_TYPES = ("view", *INTERACTION_TYPES)
 MAX_ID_LENGTH = 200
 #: Bytes allowed per event in a body (a generous bound; real events are ~100 bytes).
 BYTES_PER_EVENT = 1024
@@ -160,9 +171,26 @@ def _timestamp(value: Any, now: float) -> int:
     return int(min(seconds, now))  # a clock a little ahead counts as now
 
 
-def check_event(event: Any, catalogue: LiveCatalogue, now: float) -> tuple[str, str, str, int]:
-    """``(article_id, session_id, category, timestamp)`` of a valid event; raises
-    :class:`_Reject` with the reason otherwise."""
+class Checked(NamedTuple):
+    """A valid event."""
+
+    article_id: str
+    session_id: str
+    category: str
+    timestamp: int
+    kind: str = "view"
+    target: Target | None = None
+
+
+def _no_list(list_id: str) -> None:
+    return None
+
+
+def check_event(
+    event: Any, catalogue: LiveCatalogue, now: float, resolve: Callable[[str], Any] = _no_list
+) -> Checked:
+    """The fields of a valid event; raises :class:`_Reject` with the reason otherwise.
+    ``resolve`` gives a list id's ``(experiment, variant)`` (impressions and clicks)."""
     if not isinstance(event, dict):
         raise _Reject("malformed", "an event must be a JSON object")
     if not event.keys() <= _FIELD_SET:
@@ -182,7 +210,13 @@ def check_event(event: Any, catalogue: LiveCatalogue, now: float) -> tuple[str, 
         raise _Reject("unknown_article", f"the model knows no article {article_id[:120]!r}")
     if not catalogue.is_published[row]:
         raise _Reject("not_published", f"article {article_id[:120]!r} is not published")
-    return article_id, session_id, catalogue.categories[row], timestamp
+    target = None
+    if kind != "view" or "list_id" in event or "position" in event:
+        try:
+            target = check_target(event, kind, resolve)
+        except BadInteraction as exc:
+            raise _Reject(exc.code, exc.reason) from None
+    return Checked(article_id, session_id, catalogue.categories[row], timestamp, kind, target)
 
 
 def parse_body(data: bytes, max_batch: int) -> list[Any]:
@@ -216,11 +250,18 @@ class EventIngest:
         traffic: TrafficFilter,
         event_log: EventLog | None,
         max_batch: int,
+        *,
+        dedup_seconds: float = 1800.0,
+        click_log: InteractionLog | None = None,
     ) -> None:
         self.hasher = hasher
         self.traffic = traffic
         self.event_log = event_log
         self.max_batch = max_batch
+        self.dedup_seconds = dedup_seconds
+        self.click_log = click_log
+        #: set by ``create_app``: list ids and the experiment running
+        self.experiments: Experiments | None = None
 
 
 def runtime_live(rt: Runtime) -> Live:
@@ -280,11 +321,13 @@ def record_events(rt: Runtime, ingest: EventIngest, environ: WSGIEnvironment, da
     live = runtime_live(rt)
     catalogue = live.view(model.bundle).catalogue
     now = live.clock()
-    valid: list[tuple[str, str, str, int]] = []
+    valid: list[Checked] = []
     rejected: list[dict[str, Any]] = []
+    experiments = ingest.experiments
+    resolve = _no_list if experiments is None else experiments.resolve
     for index, item in enumerate(items):
         try:
-            valid.append(check_event(item, catalogue, now))
+            valid.append(check_event(item, catalogue, now, resolve))
         except _Reject as exc:
             rejected.append({"index": index, "code": exc.code, "reason": exc.reason})
             metrics.event_rejected(exc.code, 1)
@@ -298,13 +341,21 @@ def record_events(rt: Runtime, ingest: EventIngest, environ: WSGIEnvironment, da
     hasher = ingest.hasher
     hashed: dict[str, str] = {}  # a batch usually comes from one page view: one session
     views = []
-    for article_id, session, category, timestamp in valid:
-        key = hashed.get(session)
+    sessions = []
+    for event in valid:
+        key = hashed.get(event.session_id)
         if key is None:
-            key = hashed[session] = hasher(session)
-        views.append(View(key, article_id, category, timestamp))
+            key = hashed[event.session_id] = hasher(event.session_id)
+        sessions.append(key)
+        if event.kind == "view":
+            views.append(View(key, event.article_id, event.category, event.timestamp))
     try:
-        flags = live.store.record(views, now)
+        flags = live.store.record(views, now) if views else []
+        shown = 0
+        if any(e.target is not None for e in valid) or (
+            experiments is not None and experiments.running(now) is not None
+        ):
+            shown = _record_interactions(ingest, live, valid, sessions, flags, now)
     except LiveUnavailable as exc:
         metrics.event_outcome("unavailable", len(views))
         raise ApiError(
@@ -322,7 +373,44 @@ def record_events(rt: Runtime, ingest: EventIngest, environ: WSGIEnvironment, da
         except OSError as exc:
             metrics.event_log_failed(len(counted))
             log.error("cannot append %d views to the event log: %s", len(counted), exc)
-    return _accepted(len(valid), len(counted), rejected)
+    return _accepted(len(valid), len(counted) + shown, rejected)
+
+
+def _record_interactions(
+    ingest: EventIngest,
+    live: Live,
+    valid: list[Checked],
+    sessions: list[str],
+    flags: list[bool],
+    now: float,
+) -> int:
+    """Tally a request's impressions, clicks and (during an experiment) views; log the
+    impressions and clicks counted; how many of them were counted."""
+    counted_views = iter(flags)
+    accepted = [
+        Accepted(
+            e.kind,
+            session,
+            e.article_id,
+            e.timestamp,
+            e.target,
+            e.kind == "view" and next(counted_views),
+        )
+        for e, session in zip(valid, sessions, strict=True)
+    ]
+    experiments = ingest.experiments
+    running = None if experiments is None else experiments.running(now)
+    items, logged = tally_items(accepted, running, ingest.dedup_seconds)
+    if not items:
+        return 0
+    done = live.store.record_interactions(items, now)
+    records = [log_record(accepted[event], kind) for item, event, kind in logged if done[item]]
+    if records and ingest.click_log is not None:
+        try:
+            ingest.click_log.append_records(records)
+        except OSError as exc:
+            log.error("cannot append %d clicks to the click log: %s", len(records), exc)
+    return sum(1 for item, event, kind in logged if done[item] and accepted[event].kind != "view")
 
 
 @events.post("/v1/events")
@@ -409,4 +497,10 @@ def build_ingest(settings: Settings) -> EventIngest:
         ),
         None if settings.event_log_dir is None else EventLog(settings.event_log_dir),
         settings.events_max_batch,
+        dedup_seconds=settings.dedup_minutes * 60,
+        click_log=(
+            None
+            if settings.event_log_dir is None
+            else InteractionLog(settings.event_log_dir / "clicks")
+        ),
     )

@@ -64,6 +64,7 @@ def test_related_hybrid_ranks_as_computed_by_hand(
         "image_url": "https://news.example/img/n2.jpg",
         "score": pytest.approx(0.457143, abs=2e-6),
         "source": "related",
+        "position": 1,
     }
 
 

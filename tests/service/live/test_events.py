@@ -102,7 +102,7 @@ def test_events_batch_with_bad_events_says_which_were_rejected(
         ({"article_id": "n1", "session_id": ""}, "malformed"),
         ({"article_id": 7, "session_id": "a"}, "malformed"),
         ({"article_id": "n1", "session_id": "a", "page": "/x"}, "malformed"),
-        ({"article_id": "n1", "session_id": "a", "type": "click"}, "bad_type"),
+        ({"article_id": "n1", "session_id": "a", "type": "share"}, "bad_type"),
         ({"article_id": "n1", "session_id": "a", "timestamp": "yesterday"}, "bad_timestamp"),
         ({"article_id": "n1", "session_id": "a", "timestamp": True}, "bad_timestamp"),
         (

@@ -1,0 +1,216 @@
+"""The experiments in force: those of ``NEWSREC_EXPERIMENTS`` (a file) and those added through
+``/v1/experiments`` (kept in ``experiments.json`` of ``NEWSREC_STATE_DIR``, which every worker
+of the host reads again when it changes; several hosts need the file, or a shared state dir).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recommender.blend import STRATEGIES
+from service.experiments.config import (
+    SURFACES,
+    Experiment,
+    ExperimentError,
+    Variant,
+    check_no_overlap,
+    list_id,
+    parse_experiment,
+    read_experiments,
+    variant_code,
+)
+from service.settings import Settings, SettingsError
+
+log = logging.getLogger("service")
+
+#: Seconds between two looks at the API's file by one worker.
+LOOK_SECONDS = 1.0
+
+
+def baseline_variants() -> list[str]:
+    """The variant names of lists outside any experiment (experiment ``""``)."""
+    return [f"related.{s}" for s in STRATEGIES] + [s for s in SURFACES if s != "related"]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A reader's variant in the experiment running now."""
+
+    experiment: Experiment
+    variant: Variant
+
+    @property
+    def tag(self) -> str:
+        """What cache keys carry: the definition's digest and the variant."""
+        return f"{self.experiment.name}.{self.variant.name}"
+
+
+class Experiments:
+    """The experiments of one app (see the module docstring).
+
+    Parameters
+    ----------
+    config_path : path or None
+        ``NEWSREC_EXPERIMENTS``; read now (a bad file fails start-up).
+    api_path : path or None
+        Where experiments added through the API are kept; None: the API cannot add any.
+    hasher : callable
+        The keyed session hash of the events route (assignment uses the same identity).
+    clock : callable
+        Unix seconds.
+    """
+
+    def __init__(
+        self,
+        config_path: str | Path | None,
+        api_path: str | Path | None,
+        hasher: Callable[[str], str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clock = clock
+        self.hasher = hasher
+        self.config_path = None if config_path is None else Path(config_path)
+        self.api_path = None if api_path is None else Path(api_path)
+        self.configured = (
+            [] if self.config_path is None else read_experiments(self.config_path, now=clock())
+        )
+        self._lock = threading.Lock()
+        self._added: list[Experiment] = []
+        self._stamp: tuple[int, int] | None = None
+        self._next_look = 0.0
+        self._codes: dict[str, tuple[str, str]] = {}
+        self._digest = ""
+        self._load()
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        if self.api_path is None:
+            return None
+        try:
+            found = self.api_path.stat()
+        except FileNotFoundError:
+            return None
+        return (found.st_mtime_ns, found.st_size)
+
+    def _load(self) -> None:
+        stamp = self._file_stamp()
+        added: list[Experiment] = []
+        if stamp is not None and self.api_path is not None:
+            try:
+                items = json.loads(self.api_path.read_text(encoding="utf-8"))
+                added = [parse_experiment(item, now=self.clock()) for item in items]
+            except (OSError, ValueError) as exc:
+                log.error("cannot read the experiments of %s: %s", self.api_path, exc)
+        self._added, self._stamp = added, stamp
+        codes = {variant_code("", v): ("", v) for v in baseline_variants()}
+        for experiment in self.all(look=False):
+            for variant in experiment.variants:
+                codes[variant_code(experiment.name, variant.name)] = (experiment.name, variant.name)
+        self._codes = codes
+        text = json.dumps([e.as_json() for e in self.all(look=False)], sort_keys=True)
+        self._digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+
+    def _look(self) -> None:
+        now = time.monotonic()
+        if now < self._next_look:
+            return
+        with self._lock:
+            if now < self._next_look:
+                return
+            self._next_look = now + LOOK_SECONDS
+            if self._file_stamp() != self._stamp:
+                self._load()
+
+    def all(self, *, look: bool = True) -> list[Experiment]:
+        """Every experiment, configured ones first."""
+        if look:
+            self._look()
+        return [*self.configured, *self._added]
+
+    def get(self, name: str) -> Experiment | None:
+        """The experiment called ``name``."""
+        return next((e for e in self.all() if e.name == name), None)
+
+    def running(self, now: float | None = None) -> Experiment | None:
+        """The experiment readers are assigned to now, if any."""
+        at = self.clock() if now is None else now
+        return next((e for e in self.all() if e.active(at)), None)
+
+    def version(self, now: float | None = None) -> str:
+        """What cache keys carry about experiments: empty without one running."""
+        found = self.running(now)
+        return "" if found is None else f"+x.{self._digest}.{found.name}"
+
+    def assign(self, session_id: str | None, now: float | None = None) -> Assignment | None:
+        """The variant of the reader with ``session_id`` in the experiment running now."""
+        if not session_id:
+            return None
+        found = self.running(now)
+        if found is None:
+            return None
+        return Assignment(found, found.assign(self.hasher(session_id)))
+
+    def resolve(self, given: str) -> tuple[str, str] | None:
+        """``(experiment, variant)`` of a list id, None when it names none known."""
+        self._look()
+        return self._codes.get(given[:6]) if len(given) == 16 else None
+
+    @staticmethod
+    def list_id(experiment: str, variant: str, list_key: str) -> str:
+        """See :func:`service.experiments.config.list_id`."""
+        return list_id(experiment, variant, list_key)
+
+    # --- the API's changes --------------------------------------------------------------------
+
+    def add(self, raw: Any) -> Experiment:
+        """Add (or replace, by name) an experiment of the API; raises :class:`ExperimentError`
+        (or :class:`PermissionError` for a configured one)."""
+        experiment = parse_experiment(raw, now=self.clock())
+        if any(e.name == experiment.name for e in self.configured):
+            raise PermissionError(f"{experiment.name!r} is defined in NEWSREC_EXPERIMENTS")
+        with self._lock:
+            self._load()
+            kept = [e for e in self._added if e.name != experiment.name]
+            check_no_overlap([*self.configured, *kept, experiment])
+            self._write([*kept, experiment])
+        return experiment
+
+    def remove(self, name: str) -> bool:
+        """Delete an experiment of the API (its tallies stay); False when there is none."""
+        if any(e.name == name for e in self.configured):
+            raise PermissionError(f"{name!r} is defined in NEWSREC_EXPERIMENTS")
+        with self._lock:
+            self._load()
+            kept = [e for e in self._added if e.name != name]
+            if len(kept) == len(self._added):
+                return False
+            self._write(kept)
+        return True
+
+    def _write(self, experiments: list[Experiment]) -> None:
+        if self.api_path is None:
+            raise ExperimentError("no NEWSREC_STATE_DIR to keep experiments in")
+        self.api_path.parent.mkdir(parents=True, exist_ok=True)
+        staging = self.api_path.with_name(f".{self.api_path.name}.{os.getpid()}")
+        staging.write_text(json.dumps([e.as_json() for e in experiments], indent=1))
+        os.replace(staging, self.api_path)
+        self._load()
+        self._next_look = 0.0
+
+
+def build_experiments(settings: Settings, hasher: Callable[[str], str]) -> Experiments:
+    """The experiments of ``settings``; a bad ``NEWSREC_EXPERIMENTS`` file stops start-up."""
+    try:
+        return Experiments(settings.experiments, settings.experiments_db, hasher)
+    except ExperimentError as exc:
+        raise SettingsError("NEWSREC_EXPERIMENTS", str(settings.experiments), str(exc)) from None
