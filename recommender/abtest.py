@@ -95,7 +95,7 @@ def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[f
     if trials <= 0:
         return 0.0, 1.0
     z = normal_quantile(0.5 + level / 2)
-    p = successes / trials
+    p = min(successes / trials, 1.0)  # clicks without a counted impression can exceed them
     centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
     half = (
         z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)

@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, render_template, request
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
@@ -82,12 +82,26 @@ def safe_srcset(value: Any) -> str | None:
     return ", ".join(candidates)
 
 
-def _card(item: dict[str, Any], options: FragmentOptions) -> dict[str, Any] | None:
+def tracked(href: str, list_id: str | None, position: Any) -> str:
+    """``href`` with ``nr_list`` and ``nr_pos``: the target page's view event counts the click
+    (docs/experiments.md), pages without JavaScript included."""
+    if list_id is None or not isinstance(position, int):
+        return href
+    parts = urlsplit(href)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [("nr_list", list_id), ("nr_pos", str(position))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _card(
+    item: dict[str, Any], options: FragmentOptions, list_id: str | None = None
+) -> dict[str, Any] | None:
     """What the template shows of one item; None when it has no web link or title."""
     href = http_url(item.get("url"))
     title = item.get("title")
     if href is None or not isinstance(title, str) or not title:
         return None
+    href = tracked(href, list_id, item.get("position"))
     published = item.get("published_at")
     minutes = item.get("reading_minutes")
     views = item.get("views")
@@ -108,10 +122,12 @@ def _card(item: dict[str, Any], options: FragmentOptions) -> dict[str, Any] | No
     }
 
 
-def render_fragment(kind: str, items: list[dict[str, Any]], options: FragmentOptions) -> str:
+def render_fragment(
+    kind: str, items: list[dict[str, Any]], options: FragmentOptions, list_id: str | None = None
+) -> str:
     """The cards of ``items`` (a JSON answer's) as an HTML fragment; ``""`` when none can be
-    shown."""
-    cards = [c for c in (_card(item, options) for item in items) if c is not None]
+    shown. With ``list_id`` the links carry ``nr_list`` and ``nr_pos``."""
+    cards = [c for c in (_card(item, options, list_id) for item in items) if c is not None]
     if not cards:
         return ""
     default_title, list_tag = KINDS[kind]
@@ -152,7 +168,8 @@ def _send(rt: Runtime, kind: str, answer: Answer, options: FragmentOptions) -> R
     cache = rt.cache
     html = None if cache is None else cache.get(key)
     if html is None:
-        html = render_fragment(kind, json.loads(answer.body)["items"], options).encode()
+        data = json.loads(answer.body)
+        html = render_fragment(kind, data["items"], options, data.get("list_id")).encode()
         if cache is not None:
             cache.set(key, html, answer.ttl)
     cache_control = f"public, max-age={answer.ttl}"

@@ -16,6 +16,8 @@ def _days(experiment: Experiment, tally: Tally, now: float) -> list[str]:
     end = now if experiment.end is None else min(now, experiment.end)
     last = dt.datetime.fromtimestamp(max(end, experiment.start), dt.UTC).date()
     seen = sorted({day for (_, _, _, day) in tally})
+    if seen:  # from the first day with data: an experiment defined long before starts there
+        first = max(first, dt.date.fromisoformat(seen[0]))
     days = [str(first + dt.timedelta(days=i)) for i in range((last - first).days + 1)]
     return sorted(set(days) | {d for d in seen if days and days[0] <= d <= days[-1]})
 

@@ -2,7 +2,8 @@
 
 Each area contributes its own paths and schemas: :mod:`service.openapi.pages` (the page API
 and operations), :mod:`service.openapi.live` (events, trending, the CMS routes),
-:mod:`service.openapi.editorial` (the rules API and the preview) and
+:mod:`service.openapi.editorial` (the rules API and the preview),
+:mod:`service.openapi.experiments` (A/B tests) and
 :mod:`service.openapi.widget`; :func:`build_openapi` puts them together. ``/openapi.json``
 serves it, ``/docs`` renders it as a page (:mod:`service.openapi.docs`), and the tests validate
 both the document and every response against it.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from recommender import __version__
-from service.openapi import editorial, live, pages, widget
+from service.openapi import editorial, experiments, live, pages, widget
 from service.settings import Settings
 
 
@@ -22,6 +23,7 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
     paths = pages.paths(settings)
     paths.update(widget.paths())
     paths.update(editorial.paths(settings))
+    paths.update(experiments.paths())
     for path, item in live.paths(settings).items():  # PUT and DELETE join the article's GET
         paths.setdefault(path, {}).update(item)
     return {
@@ -45,10 +47,15 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
             {"name": "live", "description": "Page views sent by the site (live counts)."},
             {"name": "rules", "description": "Editorial pins and blocks (editors only)."},
             {"name": "editor", "description": "The editor preview (docs/preview.md)."},
+            {"name": "experiments", "description": "A/B tests (docs/experiments.md)."},
         ],
         "paths": paths,
         "components": {
-            "schemas": {**pages.schemas(), **editorial.schemas(settings)},
+            "schemas": {
+                **pages.schemas(),
+                **editorial.schemas(settings),
+                **experiments.schemas(),
+            },
             "parameters": {**pages.parameters(settings), **pages.fragment_parameters()},
             "headers": {
                 "X-Request-ID": {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.live.events import EVENT_TYPES, MAX_ID_LENGTH
+from service.live.interactions import INTERACTION_TYPES, MAX_POSITION
 from service.openapi.pages import NAME_PATTERN
 from service.settings import Settings
 
@@ -45,9 +46,30 @@ def paths(settings: Settings) -> dict[str, Any]:
                     {"type": "null"},
                 ],
             },
-            "type": {"type": "string", "enum": list(EVENT_TYPES), "default": "view"},
+            "type": {
+                "type": "string",
+                "enum": list(EVENT_TYPES),
+                "default": "view",
+                "description": "view; impression (an item of a list was seen) or click (it "
+                "was opened), with the list_id and position of the answer that listed it.",
+            },
+            "list_id": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{16}$",
+                "description": "The answer's list_id (impressions, clicks; a view reached "
+                "through a list's link: nr_list).",
+            },
+            "position": {"type": "integer", "minimum": 1, "maximum": MAX_POSITION},
+            "variant": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_.-]{1,64}$",
+                "description": "The answer's variant (checked against the list's).",
+            },
         },
         "required": ["article_id", "session_id"],
+        "dependentRequired": {"list_id": ["position"], "position": ["list_id"]},
+        "if": {"properties": {"type": {"enum": list(INTERACTION_TYPES)}}, "required": ["type"]},
+        "then": {"required": ["list_id", "position"]},
         "additionalProperties": False,
     }
     batch = {"type": "array", "items": event, "minItems": 1, "maxItems": settings.events_max_batch}

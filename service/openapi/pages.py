@@ -53,6 +53,14 @@ def parameters(settings: Settings) -> dict[str, Any]:
     """The shared query and path parameters (ranges from the settings)."""
     days = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DAYS}
     return {
+        "session_id": {
+            "name": "session_id",
+            "in": "query",
+            "required": False,
+            "description": "The reader's session id (the widget's): picks the reader's variant "
+            "of the experiment running (docs/experiments.md); never part of a cache key.",
+            "schema": {"type": "string", "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]{1,200}$"},
+        },
         "article_id": {
             "name": "article_id",
             "in": "path",
@@ -288,6 +296,7 @@ def paths(settings: Settings) -> dict[str, Any]:
                         "explain",
                         "max_per_section",
                         "max_per_author",
+                        "session_id",
                     )
                 ],
                 "responses": {
@@ -326,6 +335,7 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "explain",
                 "max_per_section",
                 "max_per_author",
+                "session_id",
             ),
             ("404", "The model knows no such article (unknown_article)."),
         ),

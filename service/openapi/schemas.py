@@ -7,6 +7,7 @@ from typing import Any
 
 from recommender.blend import SOURCES, STRATEGIES
 from recommender.windows import WINDOWS
+from service.openapi.experiments import LIST_PROPERTIES, POSITION
 from service.params import MOST_VIEWED_WINDOWS
 from service.ranking import EXPLAIN_PARTS
 
@@ -130,6 +131,7 @@ def schemas() -> dict[str, Any]:
                     "editorial rule placed it).",
                 },
                 "explain": ref("Explain"),
+                "position": POSITION,
             },
             "required": [*article_required, "score", "source"],
         },
@@ -140,6 +142,7 @@ def schemas() -> dict[str, Any]:
                 "model_version": text,
                 "strategy": {"type": "string", "enum": list(STRATEGIES)},
                 "items": {"type": "array", "items": ref("RelatedItem")},
+                **LIST_PROPERTIES,
                 "blocked": {
                     "type": "array",
                     "description": "With explain: items editorial rules removed from the list.",
@@ -182,13 +185,14 @@ def schemas() -> dict[str, Any]:
                 "model_version": text,
                 "category": nullable(text),
                 "items": {"type": "array", "items": ref("Article")},
+                **LIST_PROPERTIES,
             },
             "required": ["model_version", "category", "items"],
         },
         "MostViewedItem": {
             "allOf": [ref("Article")],
             "type": "object",
-            "properties": {"views": {"type": "integer", "minimum": 1}},
+            "properties": {"views": {"type": "integer", "minimum": 1}, "position": POSITION},
             "required": [*article_required, "views"],
         },
         "MostViewedResponse": {
@@ -198,6 +202,7 @@ def schemas() -> dict[str, Any]:
                 "window": {"type": "string", "enum": list(MOST_VIEWED_WINDOWS)},
                 "category": nullable(text),
                 "items": {"type": "array", "items": ref("MostViewedItem")},
+                **LIST_PROPERTIES,
             },
             "required": ["model_version", "window", "category", "items"],
         },

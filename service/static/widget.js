@@ -21,7 +21,12 @@
     document.querySelector("script[data-newsrec-api],script[src*='/widget.js']");
   var api = script && apiBase(script);
   var viewSent = false;
+  var session = null;
   if (!api) return;
+  var beaconOff = script.getAttribute("data-newsrec-beacon") === "off";
+  // A click on a list's link reached this page: nr_list/nr_pos go with the view (they count
+  // the click if its beacon was lost), and leave the address bar (shared links stay clean).
+  var arrived = readArrival();
   // views may go to a pool of their own (NEWSREC_EVENTS_PORT); default: the same service
   var eventsBase = (httpUrl(script.getAttribute("data-newsrec-events")) || api).replace(/\/+$/, "");
 
@@ -110,7 +115,58 @@
     return parts.length ? parts.join(", ") : null;
   }
 
-  function card(item, look) {
+  function readArrival() {
+    try {
+      var url = new URL(window.location.href);
+      var list = url.searchParams.get("nr_list");
+      var pos = Number(url.searchParams.get("nr_pos"));
+      if (!list) return null;
+      url.searchParams.delete("nr_list");
+      url.searchParams.delete("nr_pos");
+      window.history.replaceState(window.history.state, "", url.href);
+      return /^[0-9a-f]{16}$/.test(list) && pos >= 1 && pos <= 999 ? { list: list, pos: pos } : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function beacon(events) {
+    if (beaconOff) return;
+    try { // text/plain: a simple request, no preflight; the answer (even a 404) is never read
+      navigator.sendBeacon(eventsBase + "/v1/events", JSON.stringify(events));
+    } catch (e) {
+      return;
+    }
+  }
+
+  // What impressions and clicks say about an item of a list.
+  function listEvent(type, list, item) {
+    var event = { type: type, list_id: list.id, position: item.position, article_id: String(item.id),
+      session_id: sessionId() };
+    if (list.variant) event.variant = list.variant;
+    return event;
+  }
+
+  // One impression per shown item, once, when half the block (or, for a block taller than
+  // the window, half the window) is on screen.
+  function watch(section, list, shown) {
+    if (!list.id || !shown.length || !window.IntersectionObserver) return;
+    var steps = [];
+    for (var t = 0; t <= 20; t++) steps.push(t / 20);
+    var observer = new IntersectionObserver(function (entries) {
+      for (var i = 0; i < entries.length; i++) {
+        var entry = entries[i];
+        if (entry.intersectionRatio < 0.5 &&
+            entry.intersectionRect.height < window.innerHeight / 2) continue;
+        observer.disconnect();
+        beacon(shown.map(function (item) { return listEvent("impression", list, item); }));
+        return;
+      }
+    }, { threshold: steps });
+    observer.observe(section);
+  }
+
+  function card(item, look, list) {
     var href = item && httpUrl(item.url);
     if (!href || !item.title) return null;
     var li = el("li", "newsrec__item");
@@ -121,6 +177,21 @@
     var meta = el("p", "newsrec__meta");
     var date = item.published_at && formatDate(item.published_at, look.locale);
     link.href = href;
+    if (list.id && typeof item.position === "number") {
+      // The link gains nr_list/nr_pos when it is about to be followed (any button, a new tab,
+      // the keyboard), so the page shows and copies clean URLs; the click's beacon goes out
+      // before the browser leaves the page.
+      var target = new URL(href);
+      target.searchParams.set("nr_list", list.id);
+      target.searchParams.set("nr_pos", String(item.position));
+      var track = function () { link.href = target.href; };
+      link.addEventListener("mousedown", track);
+      link.addEventListener("contextmenu", track);
+      link.addEventListener("click", function () {
+        track();
+        beacon([listEvent("click", list, item)]);
+      });
+    }
     if (src) {
       // The box keeps its place (aspect-ratio) while the image loads: no layout shift.
       var media = el("div", "newsrec__media");
@@ -162,7 +233,7 @@
     return li;
   }
 
-  function render(block, kind, title, items, n) {
+  function render(block, kind, title, items, n, list) {
     var section = el("section", "newsrec newsrec--" + kind);
     var level = block.getAttribute("data-heading-level") || "";
     var blockLevel = /^[2-6]$/.test(level) ? +level : 2;
@@ -174,19 +245,25 @@
       viewsText: setting(block, "data-views-text", "{n} views"),
       viewText: setting(block, "data-view-text", "{n} view")
     };
-    var list = el(kind === "most-viewed" ? "ol" : "ul", "newsrec__list");
-    for (var i = 0; i < items.length && list.childNodes.length < n; i++) {
-      var item = card(items[i], look);
-      if (item) list.appendChild(item);
+    var ul = el(kind === "most-viewed" ? "ol" : "ul", "newsrec__list");
+    var shown = [];
+    for (var i = 0; i < items.length && ul.childNodes.length < n; i++) {
+      var item = card(items[i], look, list);
+      if (item) {
+        ul.appendChild(item);
+        shown.push(items[i]);
+      }
     }
-    if (!list.firstChild) return hide(block);
+    if (!ul.firstChild) return hide(block);
     section.setAttribute("aria-label", title);
     section.appendChild(el("h" + blockLevel, "newsrec__title", title));
-    section.appendChild(list);
+    section.appendChild(ul);
     while (block.firstChild) block.removeChild(block.firstChild);
     block.appendChild(section);
     block.hidden = false;
     block.setAttribute(STATE, "done");
+    if (list.variant) block.setAttribute("data-newsrec-variant", list.variant);
+    watch(section, list, shown);
   }
 
   function load(block, kind, path, params, title) {
@@ -209,7 +286,9 @@
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.json();
     }).then(function (body) {
-      render(block, kind, title, body && Array.isArray(body.items) ? body.items : [], n);
+      var list = { id: body && /^[0-9a-f]{16}$/.test(body.list_id) ? body.list_id : null,
+        variant: body && typeof body.variant === "string" ? body.variant : null };
+      render(block, kind, title, body && Array.isArray(body.items) ? body.items : [], n, list);
     }).catch(function () {
       hide(block);
     }).then(function () {
@@ -244,6 +323,11 @@
   }
 
   function sessionId() {
+    if (!session) session = newSession();
+    return session;
+  }
+
+  function newSession() {
     var now = Date.now();
     var names = ["localStorage", "sessionStorage"];
     for (var i = 0; i < names.length; i++) {
@@ -262,15 +346,14 @@
   }
 
   function sendView(id) {
-    if (viewSent || script.getAttribute("data-newsrec-beacon") === "off") return;
+    if (viewSent) return;
     viewSent = true;
-    try { // text/plain: a simple request, no preflight; the answer (even a 404) is never read
-      navigator.sendBeacon(eventsBase + "/v1/events", JSON.stringify({
-        type: "view", article_id: id, session_id: sessionId()
-      }));
-    } catch (e) {
-      return;
+    var view = { type: "view", article_id: id, session_id: sessionId() };
+    if (arrived) {
+      view.list_id = arrived.list;
+      view.position = arrived.pos;
     }
+    beacon(view);
   }
 
   function related(block) {
@@ -279,6 +362,8 @@
     if (!id) return hide(block);
     var exclude = excluded(block, id);
     if (exclude.length) params.set("exclude", exclude.join(","));
+    // the reader's variant of an A/B test (none without consent to measuring)
+    if (!beaconOff) params.set("session_id", sessionId());
     load(block, "related", "/v1/articles/" + encodeURIComponent(id) + "/related", params,
       block.getAttribute("data-title") || "You might also like");
     sendView(id);

@@ -59,7 +59,8 @@ def client(app: Flask) -> FlaskClient:
 
 
 def test_related_fragment_renders_the_json_answer_as_cards(client: FlaskClient) -> None:
-    items = body(client.get("/v1/articles/n1/related?n=5"))["items"]
+    answer = body(client.get("/v1/articles/n1/related?n=5"))
+    items = answer["items"]
     response = client.get("/v1/articles/n1/related.html?n=5")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
@@ -71,7 +72,10 @@ def test_related_fragment_renders_the_json_answer_as_cards(client: FlaskClient) 
     # n3's javascript: link is no card; the others in the API's order, with real links
     links = tree.all("a")
     expected = [i for i in items if i["id"] != "n3"]
-    assert [a["href"] for a in links] == [i["url"] for i in expected]
+    # each link names its list and position: a click counts without JavaScript too
+    assert [a["href"] for a in links] == [
+        f"{i['url']}?nr_list={answer['list_id']}&nr_pos={i['position']}" for i in expected
+    ]
     assert len(tree.all("li")) == len(tree.all("article")) == len(expected) == 4
     assert len(tree.all("h3")) == 4  # each card's headline one level below the block's
     assert "window.pwned=2" not in response.get_data(as_text=True)

@@ -39,7 +39,19 @@ BEYOND_THE_SCHEMA: dict[str, tuple[str, tuple[str, ...]]] = {
     # an event of an article the model does not know, or timestamped outside now-48h..now+5min
     "POST /v1/events": (
         "invalid_events",
-        ("unknown_article", "not_published", "old_timestamp", "future_timestamp"),
+        (
+            "unknown_article",
+            "not_published",
+            "old_timestamp",
+            "future_timestamp",
+            # a list id no list kind or experiment of this service made
+            "unknown_list",
+        ),
+    ),
+    # experiments overlapping in time, an end before the start, blend settings out of bounds
+    "PUT /v1/experiments/{name}": (
+        "invalid_experiment",
+        ("overlap", "end must be after", "blend", "holdout", "must differ", "path's"),
     ),
     # ids and sections the model does not know, an end already past, a target listing itself,
     # an author named with the token only
@@ -78,7 +90,7 @@ def _call(case: schemathesis.Case, app: Flask, **kwargs: Any) -> None:
     """Send ``case`` to ``app`` with every check; the probes checks send themselves (a write
     sent again without its token) go to ``app`` too."""
     case.operation.schema.app = app
-    post = case.method.upper() == "POST" and case.path in ("/v1/events", "/v1/rules")
+    post = f"{case.method.upper()} {case.path}" in BEYOND_THE_SCHEMA
     excluded = [positive_data_acceptance] if post else []
     response = case.call_and_validate(app=app, excluded_checks=excluded, **kwargs)
     if post:

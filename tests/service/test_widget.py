@@ -93,11 +93,11 @@ def test_widget_gzip_when_accepted_with_own_etag(client: FlaskClient) -> None:
 
 
 def test_widget_script_is_small() -> None:
-    # three blocks with cards (image srcset, reading time, views, locale dates): 12.2 kB,
-    # 4.2 kB gzipped; the budget keeps it near that
+    # three blocks with cards (image srcset, reading time, views, locale dates), impressions
+    # and clicks: 16.0 kB, 5.4 kB gzipped; the budget keeps it near that
     raw = (STATIC / "widget.js").read_bytes()
-    assert len(raw) < 13_000
-    assert len(gzip.compress(raw, compresslevel=9)) < 4_500
+    assert len(raw) < 16_500
+    assert len(gzip.compress(raw, compresslevel=9)) < 5_700
 
 
 def test_widget_script_never_writes_html_or_logs_errors() -> None:
