@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import http.client
 import json
 import os
@@ -104,7 +105,7 @@ function request()
   for i = 1, %(batch)d do
     n = n + 1
     events[i] = '{"article_id":"' .. ids[math.random(#ids)] .. '","session_id":"w' .. tid
-      .. "-" .. n .. '"}'
+      .. "-" .. n .. '"' .. %(extra)s .. '}'
   end
   local body = events[1]
   if %(batch)d > 1 then body = "[" .. table.concat(events, ",") .. "]" end
@@ -296,6 +297,22 @@ def wait_for_idle(minutes: float, threshold: float = 0.8) -> float:
         time.sleep(10)
 
 
+def event_fields(kind: str) -> str:
+    """Lua appending an impression's or click's fields to an event (views: none). The list is
+    one of ``most-viewed`` (its list id: the variant's code, any list part)."""
+    if kind == "view":
+        return "''"
+    code = hashlib.sha256(b"\0most-viewed").hexdigest()[:6]
+    return f'\',"type":"{kind}","list_id":"{code}{"0" * 10}","position":\' .. (n % 10 + 1)'
+
+
+def counted_interactions(client: redis.Redis) -> int:
+    """Impressions and clicks in the tallies of every day."""
+    return sum(
+        int(value) for key in client.scan_iter(match="nr:live:x:*") for value in client.hvals(key)
+    )
+
+
 def counted_today(client: redis.Redis) -> int:
     """Views in today's (and yesterday's, around midnight) day buckets."""
     now = time.time()
@@ -306,6 +323,30 @@ def counted_today(client: redis.Redis) -> int:
     return int(total)
 
 
+#: Impressions and clicks have their sections after the views' one.
+KIND_HEADING = "## Impressions and clicks"
+
+
+def results_file(section: str, kind: str) -> str:
+    """RESULTS-ingest.md with ``section`` in place: the views' section first, then one per
+    kind of list event, each replaced by its own next run."""
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    parts = old.split(f"\n{KIND_HEADING} (")
+    views, kinds = parts[0], {}
+    for part in parts[1:]:
+        name = part.split("s,", 1)[0]
+        kinds[name] = f"{KIND_HEADING} ({part}"
+    if kind == "view":
+        views = section
+    else:
+        kinds[kind] = section
+    out = views.rstrip("\n") + "\n"
+    for name in ("impression", "click"):
+        if name in kinds:
+            out += "\n" + kinds[name].rstrip("\n") + "\n"
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=5_000)
@@ -314,6 +355,13 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--redis-db", type=int, default=10)
+    parser.add_argument(
+        "--kind",
+        choices=("view", "impression", "click"),
+        default="view",
+        help="the events posted: views (default), or impressions or clicks of a list "
+        "(positions 1 to 10; results in their own section of RESULTS-ingest.md)",
+    )
     parser.add_argument(
         "--wait", type=float, default=3.0, help="minutes to wait for idle cores (default 3)"
     )
@@ -347,7 +395,13 @@ def main() -> int:
         ("batch-paced", 100, "function delay()\n  return 20\nend"),
     ):
         events[name] = script(
-            name, EVENTS_LUA, ids=work / "ids.txt", agent=BROWSER, batch=batch, delay=pace
+            name,
+            EVENTS_LUA,
+            ids=work / "ids.txt",
+            agent=BROWSER,
+            batch=batch,
+            delay=pace,
+            extra=event_fields(args.kind),
         )
     env = {
         "NEWSREC_MODELS_DIR": str(models),
@@ -402,7 +456,10 @@ def main() -> int:
                 )
                 results.setdefault(f"{name} max", []).append(result)
                 time.sleep(FLUSH_WAIT)  # the workers write their counts every second
-                counted.append(((result.requests - result.non_2xx) * batch, counted_today(client)))
+                found = (
+                    counted_today(client) if args.kind == "view" else counted_interactions(client)
+                )
+                counted.append(((result.requests - result.non_2xx) * batch, found))
             for name, connections in (("single", 24), ("batch", 5)):
                 client.flushdb()
                 ingest = wrk_command(
@@ -540,8 +597,21 @@ def main() -> int:
             )
         )
     errors = sum(r.non_2xx + r.socket_errors for rs in results.values() for r in rs)
+    title = (
+        "## Ingestion (issue 4): POST /v1/events, and related's latency meanwhile"
+        if args.kind == "view"
+        else f"{KIND_HEADING} ({args.kind}s, issue 18)"
+    )
+    what = (
+        ""
+        if args.kind == "view"
+        else f" Every event is a{'n' if args.kind == 'impression' else ''} {args.kind} of "
+        "the `most-viewed` list (position 1 to 10), so it goes through the list checks and "
+        "the tally script (`record_interactions`, one script call per request, not buffered) "
+        "instead of the view counters."
+    )
     lines = [
-        "## Ingestion (issue 4): POST /v1/events, and related's latency meanwhile",
+        title,
         "",
         f"Command: `{command_line}` ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load average "
@@ -569,7 +639,7 @@ def main() -> int:
         "reach Redis's counters as buffered increments every second (the default "
         "`NEWSREC_LIVE_FLUSH_SECONDS=1`); *pool, counters per request*: the same pool with "
         "`NEWSREC_LIVE_FLUSH_SECONDS=0` (each request's increments in its own script, as "
-        "before buffering), the baseline of this run for that change.",
+        "before buffering), the baseline of this run for that change." + what,
         "",
         "| scenario | req/s | events/s | p50 ms | p99 ms | CPU us/request | CPU us/event "
         "| related p99 / idle |",
@@ -602,7 +672,8 @@ def main() -> int:
     lines += [
         "",
         f"Check: the max runs sent {sent:,} events answered 202; Redis's day buckets counted "
-        f"{seen:,} views ({seen / max(sent, 1):.1%}). Non-2xx answers and socket errors over "
+        f"{seen:,} {'views' if args.kind == 'view' else args.kind + 's'} "
+        f"({seen / max(sent, 1):.1%}). Non-2xx answers and socket errors over "
         f"all runs: {errors}.",
         "",
         "Every run (req/s, p99 ms):",
@@ -613,7 +684,7 @@ def main() -> int:
         lines.append(f"- {name}: {runs}")
     text = "\n".join(lines) + "\n"
     print(text)
-    RESULTS.write_text(text)
+    RESULTS.write_text(results_file(text, args.kind))
     log(f"wrote {RESULTS}")
     return 0 if all(ok for _, _, ok in checks) else 1
 

@@ -86,6 +86,20 @@ def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         metavar="K",
         help="the same per author (NEWSREC_MAX_PER_AUTHOR)",
     )
+    p.add_argument(
+        "--clicks",
+        type=Path,
+        metavar="PATH",
+        help="instead of a replay: the service's click log (NEWSREC_EVENT_LOG_DIR/clicks, a "
+        "folder or file); how often each strategy of --model ranks the clicked article in its "
+        "top k (docs/experiments.md)",
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        metavar="DIR",
+        help="with --clicks: a bundle, or a models folder (its LATEST)",
+    )
     p.add_argument("--json", type=Path, metavar="PATH", help="write every figure as JSON")
     p.add_argument(
         "--report", type=Path, metavar="PATH", help="write a self-contained HTML report with plots"
@@ -98,10 +112,40 @@ def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.set_defaults(handler=_evaluate, parser=p)
 
 
+def _evaluate_clicks(args: argparse.Namespace) -> int:
+    from recommender.blend import BlendParams
+    from recommender.bundle import Bundle, latest_version
+    from recommender.evaluation.clicks import (
+        CLICK_STRATEGIES,
+        click_hit_rates,
+        format_clicks,
+        read_clicks,
+    )
+
+    if args.model is None:
+        args.parser.error("--clicks needs --model (a bundle or a models folder)")
+    path = args.model
+    version = latest_version(path) if (path / "LATEST").exists() else None
+    bundle = Bundle.load(path / version if version else path)
+    params = BlendParams.from_toml(args.config) if args.config else BlendParams()
+    wanted = [s for s in args.strategies if s in CLICK_STRATEGIES] or list(CLICK_STRATEGIES)
+    figures = click_hit_rates(bundle, read_clicks(args.clicks), strategies=wanted, params=params)
+    figures["model"] = bundle.version
+    print(format_clicks(figures))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        stderr(f"wrote {args.json}")
+    return EXIT_OK
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from recommender.blend import BlendParams, Caps
     from recommender.config import TrainConfig
     from recommender.evaluation.evaluate import evaluate, format_report
+
+    if args.clicks is not None:
+        return _evaluate_clicks(args)
 
     if (args.mind is None) == (args.articles is None or args.views is None) or (
         args.mind is not None and (args.articles or args.views)

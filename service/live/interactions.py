@@ -34,13 +34,14 @@ from typing import Any, NamedTuple
 from service.live.counts import Interaction
 
 #: Fields an event may carry besides the views' ones.
-INTERACTION_FIELDS = ("list_id", "position", "variant")
+INTERACTION_FIELDS = ("list_id", "position", "variant", "page_id")
 INTERACTION_TYPES = ("impression", "click")
 MAX_POSITION = 999
 #: Lifetime of the per-session markers (sessions seen, sessions that clicked).
 SESSION_SECONDS = 24 * 3600
 _LIST_RE = re.compile(r"[0-9a-f]{16}")
 _VARIANT_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_PAGE_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,200}")
 
 
 class BadInteraction(ValueError):
@@ -59,6 +60,8 @@ class Target(NamedTuple):
     position: int
     experiment: str
     variant: str
+    #: the article whose page showed the list (related lists; for ``newsrec evaluate --clicks``)
+    page_id: str | None = None
 
 
 def check_target(event: Mapping[str, Any], kind: str, resolve: Any) -> Target | None:
@@ -85,13 +88,16 @@ def check_target(event: Mapping[str, Any], kind: str, resolve: Any) -> Target | 
     variant = event.get("variant")
     if variant is not None and (not isinstance(variant, str) or not _VARIANT_RE.fullmatch(variant)):
         raise BadInteraction("malformed", "variant must be the variant of the answer")
+    page = event.get("page_id")
+    if page is not None and (not isinstance(page, str) or not _PAGE_RE.fullmatch(page)):
+        raise BadInteraction("malformed", "page_id must be the id of the page's article")
     found = resolve(given)
     if found is None:
         raise BadInteraction("unknown_list", "list_id names no list kind or experiment known here")
     experiment, named = found
     if variant is not None and experiment and variant != named:
         raise BadInteraction("malformed", "variant is not the variant of this list")
-    return Target(given, position, experiment, named)
+    return Target(given, position, experiment, named, page)
 
 
 class Accepted(NamedTuple):
@@ -171,5 +177,6 @@ def log_record(event: Accepted, kind: str) -> dict[str, object]:
         "position": target.position,
         "experiment": target.experiment,
         "variant": target.variant,
+        "page_id": target.page_id,
         "timestamp": event.timestamp,
     }

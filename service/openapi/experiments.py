@@ -235,7 +235,8 @@ def paths() -> dict[str, Any]:
                 "operationId": "experimentReportPage",
                 "summary": "The report page with the daily CTR chart (editors)",
                 "tags": ["editor"],
-                "parameters": [name],
+                # any text: a visitor without a session is sent to the login whatever it is
+                "parameters": [{**name, "schema": {"type": "string"}}],
                 "responses": {
                     "200": {
                         "description": "The page.",

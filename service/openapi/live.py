@@ -65,6 +65,12 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "pattern": "^[A-Za-z0-9_.-]{1,64}$",
                 "description": "The answer's variant (checked against the list's).",
             },
+            "page_id": {
+                "type": "string",
+                "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]{1,200}$",
+                "description": "The article whose page showed the list (related lists): "
+                "newsrec evaluate --clicks reranks that page's list.",
+            },
         },
         "required": ["article_id", "session_id"],
         "dependentRequired": {"list_id": ["position"], "position": ["list_id"]},

@@ -144,6 +144,7 @@
     var event = { type: type, list_id: list.id, position: item.position, article_id: String(item.id),
       session_id: sessionId() };
     if (list.variant) event.variant = list.variant;
+    if (list.page) event.page_id = list.page;
     return event;
   }
 
@@ -287,7 +288,8 @@
       return response.json();
     }).then(function (body) {
       var list = { id: body && /^[0-9a-f]{16}$/.test(body.list_id) ? body.list_id : null,
-        variant: body && typeof body.variant === "string" ? body.variant : null };
+        variant: body && typeof body.variant === "string" ? body.variant : null,
+        page: kind === "related" ? block.getAttribute("data-article-id") : null };
       render(block, kind, title, body && Array.isArray(body.items) ? body.items : [], n, list);
     }).catch(function () {
       hide(block);

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -260,3 +261,62 @@ def test_report_a_a_declares_a_false_winner_at_most_at_the_stated_rate() -> None
     assert false / seeds <= 0.05  # ALPHA, the rate the report states
     undecided = build_report(*_simulated({"A": 0.04, "B": 0.04}, 4000, 1), end)
     assert undecided["verdict"].startswith("No winner yet")
+
+
+def test_evaluate_clicks_ranks_the_served_strategy_where_it_served(
+    make_app: Callable[..., Flask], tmp_path: Path, models_dir: Path
+) -> None:
+    from recommender.blend import BlendParams
+    from recommender.bundle import Bundle, latest_version
+    from recommender.evaluation.clicks import click_hit_rates, read_clicks
+
+    client = make_app(event_log_dir=tmp_path / "events", session_key="k").test_client()
+    clicked = []
+    for page in ("n1", "s1", "n2"):
+        data = body(client.get(f"/v1/articles/{page}/related?n=5"))
+        item = data["items"][-1]  # the last of the list: hit@5 but not hit@1
+        clicked.append(item["position"])
+        event = {"list_id": data["list_id"], "position": item["position"], "page_id": page}
+        assert (
+            body(
+                post(
+                    client, {**event, "type": "click", "article_id": item["id"], "session_id": page}
+                )
+            )["counted"]
+            == 1
+        )
+    clicks = read_clicks(tmp_path / "events" / "clicks")
+    assert [c.page_id for c in clicks] == ["n1", "s1", "n2"]
+    bundle = Bundle.load(models_dir / str(latest_version(models_dir)))
+    # the served lists were hybrid with the test apps' blend (no popularity prior)
+    params = BlendParams(popularity_weight=0.0, popular_candidates=0)
+    figures = click_hit_rates(bundle, clicks, strategies=("hybrid", "content"), params=params)
+    assert figures["evaluated"] == 3
+    assert figures["strategies"]["hybrid"] == figures["served"]
+    assert figures["served"]["hit_rate_at_1"] == 0.0
+    assert figures["served"]["hit_rate_at_5"] == 1.0
+
+
+def test_report_page_shows_the_verdict_and_a_ctr_line_per_variant(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    from tests.service.editorial.test_preview import HASH, SECRET, USER, log_in
+
+    path = _experiments_file(tmp_path, [{"name": "A"}, {"name": "B", "strategy": "content"}])
+    app = make_app(
+        experiments=path, editor_user=USER, editor_password_hash=HASH, secret_key=SECRET
+    )
+    client = app.test_client()
+    assert client.get("/preview/experiments/blend-test").status_code == 302  # to the login
+    session, answer = session_in(client, "A")
+    item = answer["items"][0]
+    event = {"list_id": answer["list_id"], "position": 1, "article_id": item["id"]}
+    post(client, [{**event, "type": t, "session_id": session} for t in ("impression", "click")])
+    assert log_in(client).status_code == 302
+    page = client.get("/preview/experiments/blend-test")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert re.findall(r'class="ctr-line" data-variant="(\w+)"', html) == ["A", "B"]
+    assert "No winner yet" in html
+    assert re.search(r'<tr data-variant="A"><td>A</td>\s*<td>1</td><td>1</td>', html)
+    assert client.get("/preview/experiments/nope").status_code == 404
