@@ -303,9 +303,7 @@ def test_report_page_shows_the_verdict_and_a_ctr_line_per_variant(
     from tests.service.editorial.test_preview import HASH, SECRET, USER, log_in
 
     path = _experiments_file(tmp_path, [{"name": "A"}, {"name": "B", "strategy": "content"}])
-    app = make_app(
-        experiments=path, editor_user=USER, editor_password_hash=HASH, secret_key=SECRET
-    )
+    app = make_app(experiments=path, editor_user=USER, editor_password_hash=HASH, secret_key=SECRET)
     client = app.test_client()
     assert client.get("/preview/experiments/blend-test").status_code == 302  # to the login
     session, answer = session_in(client, "A")
