@@ -171,6 +171,7 @@ def tally_field(item: Interaction) -> str:
     return FIELD_SEP.join((item.experiment, item.variant, str(item.position), item.kind))
 
 
+@functools.lru_cache(maxsize=64)
 def tally_expiry(day: str) -> int:
     """Unix seconds at which the tally of ``day`` (``YYYYMMDD``) is dropped."""
     start = dt.datetime.strptime(day, "%Y%m%d").replace(tzinfo=dt.UTC)

@@ -119,6 +119,7 @@ return 1
 # expiry). Returns 1 (counted) or 0 per item.
 _TALLY_SCRIPT = """
 local out = {}
+local touched = {}
 for i = 1, #KEYS / 3 do
   local t, o, a = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
   local ok = a == '' or redis.call('EXISTS', a) == 1
@@ -127,12 +128,13 @@ for i = 1, #KEYS / 3 do
   end
   if ok then
     redis.call('HINCRBY', t, ARGV[3 * i - 2], 1)
-    redis.call('EXPIREAT', t, ARGV[3 * i])
+    touched[t] = ARGV[3 * i]
     out[i] = 1
   else
     out[i] = 0
   end
 end
+for t, at in pairs(touched) do redis.call('EXPIREAT', t, at) end
 return out
 """
 

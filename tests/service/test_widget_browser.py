@@ -271,6 +271,15 @@ class Visit:
     def api_requests(self, path: str) -> list[Any]:
         return [r for r in self.requests if urllib.parse.urlsplit(r.url).path == path]
 
+    def view_beacons(self) -> list[Any]:
+        """The view beacons (impressions and clicks go to the same route, as arrays)."""
+        return [
+            r
+            for r in self.api_requests("/v1/events")
+            if isinstance(json.loads(r.post_data), dict)
+            and json.loads(r.post_data).get("type") == "view"
+        ]
+
 
 @pytest.fixture
 def visit(browser: Any) -> Iterator[Visit]:
@@ -358,6 +367,7 @@ def test_widget_renders_related_and_most_viewed_on_a_news_page(
     # the request: five related articles and 3 spare, leaving out the teaser on the page
     (related_request,) = visit.api_requests(f"/v1/articles/{article_id}/related")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(related_request.url).query)
+    reader = query.pop("session_id")  # the reader's variant of an A/B test
     assert query == {"n": ["8"], "exclude": [teaser_id]}
     assert related_request.headers.get("origin") == site.origin
 
@@ -392,20 +402,21 @@ def test_widget_renders_related_and_most_viewed_on_a_news_page(
     assert titles == [item["title"] for item in most_viewed]
 
     # one view beacon for this article, as text/plain, with a first-party session id
-    (beacon,) = visit.api_requests("/v1/events")
+    (beacon,) = visit.view_beacons()
     assert beacon.method == "POST"
     assert beacon.headers["content-type"].startswith("text/plain")
     sent = json.loads(beacon.post_data)
     session_id = sent.pop("session_id")
     assert sent == {"type": "view", "article_id": article_id}
     assert re.fullmatch(r"[0-9a-f]{32}", session_id)
+    assert reader == [session_id]
     stored = json.loads(page.evaluate("localStorage.getItem('newsrec_session')"))
     assert stored["id"] == session_id
 
     # scanning again (a single-page app would) renders nothing twice and sends no second view
     page.evaluate("window.newsrecWidget.scan()")
     page.wait_for_timeout(300)
-    assert len(visit.api_requests("/v1/events")) == 1
+    assert len(visit.view_beacons()) == 1
     assert page.locator("section.newsrec").count() == 2
 
     _screenshot(page, "widget-article.png")
@@ -417,7 +428,7 @@ def test_widget_renders_related_and_most_viewed_on_a_news_page(
     # the next page of the visit: a new view, the same session
     page.reload()
     _wait_for_state(page, "data-newsrec-related", "done")
-    beacons = visit.api_requests("/v1/events")
+    beacons = visit.view_beacons()
     assert len(beacons) == 2
     assert json.loads(beacons[1].post_data)["session_id"] == session_id
     assert visit.errors(events_404=beacon_status == 404) == []
@@ -546,6 +557,7 @@ def test_widget_escapes_what_the_api_sends_and_keeps_only_web_links(
     assert request.url.startswith("https://newsrec.test/v1/")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
     # the block's own id is never excluded; an id the API cannot take is left out
+    query.pop("session_id")
     assert query == {"n": ["10"], "exclude": ["t1,x1,x2"]}  # data-n 7 and 3 spare
 
     section = page.locator("section.newsrec--related")
@@ -593,7 +605,7 @@ def test_widget_sends_views_to_the_events_base_when_given(
     page.goto(f"{site.origin}/news/pooled.html")
     _wait_for_state(page, "data-newsrec-related", "done")
     page.wait_for_timeout(300)
-    (beacon,) = visit.api_requests("/v1/events")
+    (beacon,) = visit.view_beacons()
     assert beacon.url == f"{events_base}/v1/events"  # not the API's base, no double slash
     assert json.loads(beacon.post_data)["article_id"] == article_id
     assert all(
