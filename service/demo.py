@@ -10,6 +10,8 @@ leads here in demo mode. Without ``NEWSREC_DEMO`` these routes answer 404.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -42,15 +44,22 @@ def demo_go() -> WerkzeugResponse:
     """The demo page of the article with this URL (where the widget's cards lead)."""
     rt = runtime()
     bundle = _bundle(rt)
-    url = request.args.get("url", "")
+    # the widget's nr_list/nr_pos (a followed recommendation) go on to the demo page
+    parts = urlsplit(request.args.get("url", ""))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    tracking = {k: v for k, v in query if k in ("nr_list", "nr_pos")}
+    rest = urlencode([(k, v) for k, v in query if k not in tracking])
+    url = urlunsplit(parts._replace(query=rest))
     live = rt.live.view(bundle) if rt.live is not None else None
     for row, known in enumerate(bundle.urls):
         if known == url:
-            return redirect(url_for("demo.demo_article", article_id=bundle.article_ids[row]))
+            return redirect(
+                url_for("demo.demo_article", article_id=bundle.article_ids[row], **tracking)
+            )
     if live is not None:
         for article_id in live.catalogue.new_ids:
             if live.article(live.row(article_id))["url"] == url:
-                return redirect(url_for("demo.demo_article", article_id=article_id))
+                return redirect(url_for("demo.demo_article", article_id=article_id, **tracking))
     abort(404)
 
 
