@@ -10,6 +10,7 @@ leads here in demo mode. Without ``NEWSREC_DEMO`` these routes answer 404.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
@@ -47,7 +48,7 @@ def demo_go() -> WerkzeugResponse:
     # the widget's nr_list/nr_pos (a followed recommendation) go on to the demo page
     parts = urlsplit(request.args.get("url", ""))
     query = parse_qsl(parts.query, keep_blank_values=True)
-    tracking = {k: v for k, v in query if k in ("nr_list", "nr_pos")}
+    tracking: dict[str, Any] = {k: v for k, v in query if k in ("nr_list", "nr_pos")}
     rest = urlencode([(k, v) for k, v in query if k not in tracking])
     url = urlunsplit(parts._replace(query=rest))
     live = rt.live.view(bundle) if rt.live is not None else None

@@ -68,9 +68,10 @@ def positive_float(value: str) -> float:
     return number
 
 
-def add_test_period_arguments(p: argparse.ArgumentParser) -> None:
-    """``--test-from`` / ``--test-days`` (one required), for ``evaluate`` and ``tune``."""
-    period = p.add_mutually_exclusive_group(required=True)
+def add_test_period_arguments(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """``--test-from`` / ``--test-days`` (one required, unless the command checks it itself),
+    for ``evaluate`` and ``tune``."""
+    period = p.add_mutually_exclusive_group(required=required)
     period.add_argument(
         "--test-from", type=datetime_arg, metavar="DATE", help="start of the test period, ISO 8601"
     )

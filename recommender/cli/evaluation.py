@@ -54,7 +54,8 @@ def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         help="a MIND folder (news.tsv, behaviors.tsv) instead of --articles/--views; "
         "converted with convert_mind (session = impression)",
     )
-    add_test_period_arguments(p)
+    # not required with --clicks, which replays nothing (checked in _evaluate)
+    add_test_period_arguments(p, required=False)
     p.add_argument(
         "--test-until",
         type=datetime_arg,
@@ -146,6 +147,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.clicks is not None:
         return _evaluate_clicks(args)
+    if args.test_from is None and args.test_days is None:
+        args.parser.error("one of the arguments --test-from --test-days is required")
 
     if (args.mind is None) == (args.articles is None or args.views is None) or (
         args.mind is not None and (args.articles or args.views)

@@ -296,6 +296,19 @@ def test_evaluate_clicks_ranks_the_served_strategy_where_it_served(
     assert figures["served"]["hit_rate_at_1"] == 0.0
     assert figures["served"]["hit_rate_at_5"] == 1.0
 
+    # the command: the same figures, from the models folder's LATEST
+    from recommender.cli import main
+
+    config = tmp_path / "blend.toml"
+    config.write_text("[blend]\npopularity_weight = 0.0\npopular_candidates = 0\n")
+    out = tmp_path / "clicks.json"
+    argv = ["evaluate", "--clicks", str(tmp_path / "events" / "clicks"), "--model"]
+    argv += [str(models_dir), "--config", str(config), "--strategies", "hybrid", "--json", str(out)]
+    assert main(argv) == 0
+    written = json.loads(out.read_text())
+    assert written["strategies"]["hybrid"] == figures["strategies"]["hybrid"]
+    assert written["model"] == bundle.version
+
 
 def test_report_page_shows_the_verdict_and_a_ctr_line_per_variant(
     make_app: Callable[..., Flask], tmp_path: Path
