@@ -462,6 +462,7 @@ def related_response(
     wpm = options.words_per_minute
     if params.explain and stories is not None:
         answer["per_story"] = per_story
+    if params.explain and collapsed:
         answer["collapsed"] = [
             {"id": src.article(r)["id"], "under": src.article(u)["id"]} for r, u in collapsed
         ]

@@ -167,8 +167,9 @@ def schemas() -> dict[str, Any]:
                 },
                 "collapsed": {
                     "type": "array",
-                    "description": "With explain, when same-story collapsing applies: the "
-                    "items left out as another version of a story the list shows, in ranking "
+                    "description": "With explain, when same-story collapsing left items out "
+                    "(absent otherwise): the items left out as another version of a story "
+                    "the list shows, in ranking "
                     "order, each with the item it was folded under (`under`: the page's own "
                     "article for another version of it).",
                     "items": {
