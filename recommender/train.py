@@ -41,6 +41,7 @@ from recommender.data.views import (
 from recommender.errors import DataError
 from recommender.popularity import PopularityModel
 from recommender.reading import count_words
+from recommender.stories import STORY_THRESHOLD, story_clusters
 from recommender.windows import DAY
 
 STAGES = (
@@ -421,6 +422,18 @@ def _now_ts(now: dt.datetime | None, views: ViewEvents | ViewCounts | None) -> i
     return int(time.time())
 
 
+def _story_counts(clusters: np.ndarray) -> dict[str, Any]:
+    """The manifest's record of the same-story clusters: threshold, stories, the articles in
+    a story of more than one, the largest story."""
+    sizes = np.bincount(clusters, minlength=1) if clusters.size else np.zeros(1, np.int64)
+    return {
+        "threshold": STORY_THRESHOLD,
+        "stories": int((sizes > 0).sum()),
+        "articles_in_shared_stories": int(sizes[sizes > 1].sum()),
+        "largest": int(sizes.max()),
+    }
+
+
 def _contents(
     table: ArticleTable,
     content: ContentModel,
@@ -446,6 +459,7 @@ def _contents(
         "popularity_views": popularity.counts_,
         "popularity_trending": popularity.trending_,
         bundle_mod.WORDS_ARRAY: np.array([count_words(a.body) for a in articles], dtype=np.int32),
+        bundle_mod.STORIES_ARRAY: story_clusters(content.neighbors_, content.scores_),
     }
     counts: dict[str, Any] = {
         "articles": len(articles),
@@ -497,6 +511,7 @@ def _contents(
             else "absent: no view events"
         ),
         "popularity_dated": bool(popularity.dated_),
+        "stories": _story_counts(arrays[bundle_mod.STORIES_ARRAY]),
     }
     meta: dict[str, list[Any]] = {
         "title": [a.title for a in articles],
