@@ -53,6 +53,7 @@ from pathlib import Path
 
 import redis
 from _harness import free_port, idle_fraction, log
+from _results import RESULTS_DIR, Figure, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -327,10 +328,10 @@ def counted_today(client: redis.Redis) -> int:
 KIND_HEADING = "## Impressions and clicks"
 
 
-def results_file(section: str, kind: str) -> str:
-    """RESULTS-ingest.md with ``section`` in place: the views' section first, then one per
-    kind of list event, each replaced by its own next run."""
-    old = RESULTS.read_text() if RESULTS.exists() else ""
+def results_file(section: str, kind: str, path: Path = RESULTS) -> str:
+    """RESULTS-ingest.md (``path``) with ``section`` in place: the views' section first, then
+    one per kind of list event, each replaced by its own next run."""
+    old = path.read_text() if path.exists() else ""
     parts = old.split(f"\n{KIND_HEADING} (")
     views, kinds = parts[0], {}
     for part in parts[1:]:
@@ -364,6 +365,15 @@ def main() -> int:
     )
     parser.add_argument(
         "--wait", type=float, default=3.0, help="minutes to wait for idle cores (default 3)"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=RESULTS_DIR / "ingest.json",
+        help="the headline figures for bench/summary.py (default: bench/results/ingest.json)",
+    )
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="the detailed report (Markdown)"
     )
     args = parser.parse_args()
     wrk = shutil.which("wrk")
@@ -684,8 +694,50 @@ def main() -> int:
         lines.append(f"- {name}: {runs}")
     text = "\n".join(lines) + "\n"
     print(text)
-    RESULTS.write_text(results_file(text, args.kind))
-    log(f"wrote {RESULTS}")
+    args.results.write_text(results_file(text, args.kind, args.results))
+    log(f"wrote {args.results}")
+    if args.kind != "view":  # the headline figures (bench/summary.py) are the views'
+        return 0 if all(ok for _, _, ok in checks) else 1
+    single_cpu = median("single max", "cpu_us") / floor_cpu
+    headline = [
+        Figure(
+            "ingest.batch",
+            "4",
+            "events in batches of 100",
+            f">= {BATCH_TARGET:,.0f}/s",
+            f"{batch:,.0f}/s ({batch / floor:.1f} events per `GET /healthz` of the same run)",
+            batch >= BATCH_TARGET,
+        ),
+        Figure(
+            "ingest.single",
+            "4",
+            "single-event posts",
+            f">= {SINGLE_TARGET:,.0f}/s",
+            f"{single:,.0f}/s ({single / floor:.2f}x `GET /healthz`'s req/s, {single_cpu:.2f}x "
+            "its CPU per request, same run)",
+            single >= SINGLE_TARGET,
+        ),
+    ]
+    for name in ("single", "batch"):
+        headline.append(
+            Figure(
+                f"ingest.pool-related-{name}",
+                "4",
+                f"`related` p99 during {name} ingestion against idle, views on a pool of their "
+                "own (`NEWSREC_EVENTS_PORT`)",
+                f"<= {P99_RATIO_TARGET:g}x",
+                f"{pool_ratios[name]:.2f}x",
+                pool_ratios[name] <= P99_RATIO_TARGET,
+            )
+        )
+    write_result(
+        "ingest",
+        command_line,
+        headline,
+        load_before=load_before,
+        idle_before=idle_before,
+        path=args.json,
+    )
     return 0 if all(ok for _, _, ok in checks) else 1
 
 
