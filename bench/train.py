@@ -185,7 +185,7 @@ def bench_coview(n_articles: int, n_events: int, repeat: int) -> dict[str, Any]:
 
     def ours() -> Any:
         x = session_matrix(sessions, articles, n_sessions, n_articles)
-        return CoviewModel(n_neighbors=50, min_count=1, max_session_views=10**9).fit(x)
+        return CoviewModel(n_neighbors=50, min_count=1).fit(x)
 
     def theirs() -> Any:
         x = session_matrix(sessions, articles, n_sessions, n_articles)

@@ -44,6 +44,11 @@ class BlendParams:
     section_half_life_days : mapping of str to float
         Per-section half-lives overriding ``half_life_days`` (sport results age faster than
         long reads).
+    freshness_weight : float
+        How much freshness may move a candidate: its factor is ``(1 - w) + w * decay``
+        (:func:`freshness_factors`), so an article of any age keeps at least ``1 - w`` of its
+        relevance (0.9 at most: freshness re-orders relevant candidates, it never erases
+        them); 0 turns freshness off as ``half_life_days = off`` does.
     popularity_weight : float
         Weight of each candidate's recent views ("related and read now"): the hybrid score
         is multiplied by ``(1 + v) ** popularity_weight``, ``v`` the candidate's views in the
@@ -68,6 +73,7 @@ class BlendParams:
     coview_evidence: float = 10.0
     half_life_days: float | None = 3.0
     section_half_life_days: Mapping[str, float] = field(default_factory=dict)
+    freshness_weight: float = 0.75
     popularity_weight: float = 0.5
     popular_candidates: int = 300
     popular_min_similarity: float = 0.25
@@ -255,12 +261,58 @@ def popular_from_views(
     return Popular(views, candidates[order].astype(np.int64), similarity, not bool(read.any()))
 
 
-def freshness(published_ts: int, now_ts: int, half_life_days: float | None) -> float:
-    """``0.5 ** (age / half_life)``; 1 when the date is unknown or freshness is off."""
-    if half_life_days is None or published_ts < 0:
-        return 1.0
-    age_days = max(now_ts - published_ts, 0) / DAY
-    return float(0.5 ** (age_days / half_life_days))
+#: Largest exponent of the decay, in half-lives: ``0.5 ** 1000`` is about 1e-301, far from
+#: float64's underflow, so an article of any age keeps a decay above 0 (and an order).
+MAX_HALF_LIVES = 1000.0
+#: The age of an article without a date, in half-lives: it is treated as neither fresh nor
+#: stale (decay 0.5). An article dated after "now" has age 0 (decay 1, not more).
+UNDATED_HALF_LIVES = 1.0
+
+
+def freshness_factors(
+    published_ts: np.ndarray,
+    now_ts: int,
+    half_life_days: np.ndarray | float | None,
+    weight: float,
+) -> np.ndarray:
+    """THE freshness arithmetic (ranking, fold-in, live catalogue, replay, explain).
+
+    ``(1 - weight) + weight * decay`` with ``decay = 0.5 ** (age / half_life)``, the exponent
+    clipped at :data:`MAX_HALF_LIVES` (no underflow to 0); an undated article
+    (``published_ts < 0``) has the age of :data:`UNDATED_HALF_LIVES` half-lives, one dated
+    after ``now_ts`` the age 0. The factor lies in ``[1 - weight, 1]``: with ``weight`` at most
+    0.9 no candidate's score is multiplied by less than 0.1. ``half_life_days`` ``None`` (or
+    infinite) or ``weight`` 0: every factor is 1.
+
+    Parameters
+    ----------
+    published_ts : ndarray of int
+        Unix seconds of each candidate's publication, ``-1`` when unknown.
+    now_ts : int
+    half_life_days : float, ndarray of float or None
+        One half-life, or one per candidate (``inf``: no decay for that candidate).
+    weight : float
+        ``freshness_weight``.
+    """
+    published = np.asarray(published_ts, dtype=np.int64)
+    if half_life_days is None or weight <= 0 or not np.isfinite(half_life_days).any():
+        return np.ones(published.shape, dtype=np.float64)
+    age_days = np.maximum(now_ts - published, 0) / DAY
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half_lives = np.asarray(age_days / half_life_days, dtype=np.float64)
+    half_lives = np.where(published < 0, UNDATED_HALF_LIVES, half_lives)
+    # an infinite half-life (a section without freshness) gives 0 half-lives: decay 1
+    half_lives = np.clip(np.nan_to_num(half_lives, nan=0.0), 0.0, MAX_HALF_LIVES)
+    if np.ndim(half_life_days):
+        half_lives = np.where(np.isinf(half_life_days), 0.0, half_lives)
+    factor: np.ndarray = (1.0 - weight) + weight * np.power(0.5, half_lives)
+    return factor
+
+
+def freshness(published_ts: int, now_ts: int, half_life_days: float | None, weight: float) -> float:
+    """:func:`freshness_factors` of one article (``weight``: ``freshness_weight``)."""
+    factors = freshness_factors(np.array([published_ts]), now_ts, half_life_days, weight)
+    return float(factors[0])
 
 
 def coview_weight(signals: Signals, row: int, params: BlendParams) -> float:
@@ -332,15 +384,12 @@ def _listed(neighbors: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.n
 def _freshness(signals: Signals, rows: np.ndarray, params: BlendParams, now_ts: int) -> np.ndarray:
     published = np.asarray(signals.published_ts[rows], dtype=np.int64)
     if params.section_half_life_days:
-        half_lives: np.ndarray | float = np.array(
+        half_lives: np.ndarray | float | None = np.array(
             [params.half_life(signals.categories[r]) or np.inf for r in rows], dtype=np.float64
         )
     else:
-        half_lives = params.half_life_days or np.inf
-    age_days = np.maximum(now_ts - published, 0) / DAY
-    fresh: np.ndarray = np.power(0.5, age_days / half_lives)
-    fresh[published < 0] = 1.0
-    return fresh
+        half_lives = params.half_life_days
+    return freshness_factors(published, now_ts, half_lives, params.freshness_weight)
 
 
 #: Column of :attr:`Signals.popularity_views` the popularity prior reads without a
@@ -609,6 +658,8 @@ def related(
                 count.add(candidate)
             picked.append(i)
     chosen = candidates.items(picked)
+    if not signals.categories[row] and filters.category is None:
+        section_popular = ()  # an uncategorised article has no section to fill from
     for source, ranking in (("section_popular", section_popular), ("popular", site_popular)):
         for candidate in ranking:
             if len(chosen) == n:
@@ -633,7 +684,23 @@ def related(
         taken += 1
     if skipped is not None:
         skipped.extend((candidate, cap) for candidate, cap, _, _ in over[taken:])
-    return chosen
+    return _scored_fillers(chosen)
+
+
+def _scored_fillers(chosen: list[Scored]) -> list[Scored]:
+    """Fillers scored so that their order shows: the ``k``-th of ``m`` (from 0) scores
+    ``low * (m - k) / (m + 1)``, ``low`` the lowest related score of the list (1 without one):
+    above 0, falling in list order, below every related item."""
+    fillers = [i for i, item in enumerate(chosen) if item.source != "related"]
+    if not fillers:
+        return chosen
+    related_scores = [item.score for item in chosen if item.source == "related" and item.score > 0]
+    low = min(related_scores) if related_scores else 1.0
+    m = len(fillers)
+    out = list(chosen)
+    for k, i in enumerate(fillers):
+        out[i] = dataclasses.replace(out[i], score=low * (m - k) / (m + 1))
+    return out
 
 
 _DEFAULT_PARAMS = BlendParams()

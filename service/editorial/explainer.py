@@ -148,7 +148,8 @@ class Explainer:
                     )
                 ]
         coview = self.coview.get(row)
-        fresh = freshness(published, self.now, self.blend.half_life(bundle.categories[row]))
+        half_life = self.blend.half_life(bundle.categories[row])
+        fresh = freshness(published, self.now, half_life, self.blend.freshness_weight)
         return {
             **bundle.article(row),
             "status": bundle.statuses[row],

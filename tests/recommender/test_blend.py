@@ -47,7 +47,8 @@ def test_related_popularity_weight_zero_ranks_by_content_then_id() -> None:
     assert _rows(signals, 0.0) == [4, 1, 2, 3]
     scored = related(signals, 0, 4, now_ts=NOW, params=BlendParams(popularity_weight=0.0))
     assert [s.popularity for s in scored] == [None] * 4
-    assert scored[1].score == pytest.approx(0.5 / 0.6 * 0.5 ** (1 / 3))
+    # one day old, half-life 3, freshness weight 0.75: 0.25 + 0.75 * 0.5 ** (1 / 3)
+    assert scored[1].score == pytest.approx(0.5 / 0.6 * (0.25 + 0.75 * 0.5 ** (1 / 3)))
 
 
 def test_related_popularity_ranks_more_read_above_equally_similar() -> None:
@@ -57,7 +58,7 @@ def test_related_popularity_ranks_more_read_above_equally_similar() -> None:
     scored = related(signals, 0, 4, now_ts=NOW, params=BlendParams(popularity_weight=0.5))
     assert [s.row for s in scored] == [3, 2, 4, 1]
     assert [s.popularity for s in scored] == pytest.approx([10.0, 2.0, 1.0, 1.0])
-    fresh = 0.5 ** (1 / 3)
+    fresh = 0.25 + 0.75 * 0.5 ** (1 / 3)
     assert scored[0].score == pytest.approx(0.5 / 0.6 * fresh * 10.0)
     assert scored[2].score == pytest.approx(fresh)  # no views: its score is unchanged
 
