@@ -83,3 +83,11 @@ def test_a_config_that_still_sets_max_session_views_names_the_replacement(
     assert (config.bot_views_per_minute, config.bot_burst_views) == (None, 50)
     with pytest.raises(DataError, match="bot_burst_views"):
         TrainConfig(bot_burst_views=0)
+
+
+def test_calibration_searches_the_crawler_rule_and_freshness_weight() -> None:
+    from recommender.evaluation.calibrate import blend_names, train_names
+
+    assert {"bot_burst_views", "bot_views_per_minute"} <= set(train_names())
+    assert "max_session_views" not in train_names()
+    assert "freshness_weight" in blend_names()

@@ -334,6 +334,8 @@ def test_preview_items_show_the_popularity_prior_readers_get(
         ("coview_weight=0", ["n2", "n3", "s1", "n4", "s2", "s3"]),
         # no freshness: n3 (0.6 + 0.75) / 1.75 overtakes n2 0.8 / 1.75
         ("half_life_days=off", ["n3", "n2", "s2", "s1", "n4", "s3"]),
+        # the freshness weight's slider at 0: the same as no freshness
+        ("freshness_weight=0", ["n3", "n2", "s2", "s1", "n4", "s3"]),
         # popularity (no live view: the bundle's last day): times (1 + views) ** 0.5, so
         # s1 0.114 * sqrt(71) = 0.963 passes s2 0.174 * sqrt(4) = 0.349, not n3 0.424 * sqrt(6)
         # = 1.039 (freshness 0.55 at weight 0.9: without the floor it was 0.945)
@@ -357,6 +359,7 @@ def test_preview_overrides_are_parsed_strictly(editor: FlaskClient) -> None:
         ("popularity_weight=2.5", "popularity_weight"),
         ("half_life_days=0", "half_life_days"),
         ("half_life_days=-1", "half_life_days"),
+        ("freshness_weight=0.95", "freshness_weight"),  # at most 0.9: a floor of 0.1
         ("n=0", "n"),
         ("boost=1", "boost"),
     ):
