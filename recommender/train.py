@@ -32,7 +32,13 @@ from recommender.content import ContentModel
 from recommender.coview import CoviewModel, session_matrix
 from recommender.crawlers import crawler_sessions
 from recommender.data.articles import Article, ArticleTable, read_articles
-from recommender.data.views import ViewCounts, ViewEvents, latest_plausible_time, read_views
+from recommender.data.views import (
+    ViewCounts,
+    ViewEvents,
+    ViewPaths,
+    latest_plausible_time,
+    read_views,
+)
 from recommender.errors import DataError
 from recommender.popularity import PopularityModel
 from recommender.reading import count_words
@@ -166,7 +172,7 @@ class _Stages:
 
 def train(
     articles_path: str | Path,
-    views_path: str | Path | None,
+    views_path: ViewPaths | None,
     out_dir: str | Path = "models",
     *,
     config: TrainConfig | None = None,
@@ -177,6 +183,7 @@ def train(
     progress: bool = False,
     publish: bool = True,
     before_publish: Callable[[bundle_mod.BundleContents], None] | None = None,
+    check_views: Callable[[ViewEvents | ViewCounts | None], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train every model and publish a bundle into ``out_dir``.
@@ -184,7 +191,8 @@ def train(
     Parameters
     ----------
     articles_path, views_path : path
-        Inputs (see :mod:`recommender.data`); ``views_path`` may be ``None`` (content only).
+        Inputs (see :mod:`recommender.data`); ``views_path`` may be several files and
+        directories read as one log, or ``None`` (content only).
     out_dir : path
         The models directory; the bundle lands in ``out_dir/<version>`` and ``LATEST``.
     config : TrainConfig
@@ -208,6 +216,9 @@ def train(
     before_publish : callable, optional
         Called with the assembled contents before anything is written (a hook for tests and
         for the promotion gate's manifest entry).
+    check_views : callable, optional
+        Called with the views as soon as they are read, before any model is fitted; it may
+        raise to stop the run (the thin-log check, :func:`recommender.evaluation.gate.log_volume`).
     log : callable, optional
         Receives the calibration's lines (what it tried, chose and why).
 
@@ -240,6 +251,8 @@ def train(
                     not_after=_not_after(articles, now),
                 )
                 rows = map_view_rows(views, article_ids)
+        if check_views is not None:
+            check_views(views)
         known = rows >= 0
         n_unknown = int((~known).sum())
         now_ts = _now_ts(now, views, articles)
@@ -451,7 +464,7 @@ def _contents(
     popularity: PopularityModel,
     config: TrainConfig,
     articles_path: str | Path,
-    views_path: str | Path | None,
+    views_path: ViewPaths | None,
     views: ViewEvents | ViewCounts | None,
     n_unknown: int,
     now_ts: int,
@@ -505,7 +518,8 @@ def _contents(
         {"role": "articles", "path": str(articles_path), "sha256": file_digest(articles_path)}
     ]
     if views_path is not None:
-        inputs.append({"role": "views", "path": str(views_path), "sha256": file_digest(views_path)})
+        sources = [views_path] if isinstance(views_path, str | Path) else views_path
+        inputs += [{"role": "views", "path": str(p), "sha256": file_digest(p)} for p in sources]
     views_kind = (
         "none" if views is None else ("events" if isinstance(views, ViewEvents) else "counts")
     )

@@ -34,8 +34,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--views",
         type=Path,
+        action="append",
         help="views file: events (session_id or user_id, article_id, timestamp) or "
-        "counts (article_id, views, optional date); .jsonl or .csv, optionally .gz",
+        "counts (article_id, views, optional date); .jsonl or .csv, optionally .gz; a "
+        "directory is all its view files (the service's event log); repeat to read several "
+        "as one log (--views history.csv --views events/)",
     )
     p.add_argument(
         "--out", type=Path, default=Path("models"), help="models directory (default: models)"
@@ -85,7 +88,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--force",
         action="store_true",
-        help="with --gate: publish even if the gate refuses (the verdict is recorded)",
+        help="publish even if the view log is far thinner than LATEST's (fewer than half its "
+        "sessions or view rows), or, with --gate, if the gate refuses (the verdict is recorded)",
     )
     p.set_defaults(handler=_run)
 
@@ -94,11 +98,11 @@ def _run(args: argparse.Namespace) -> int:
     from recommender.blend import BlendParams
     from recommender.config import read_config
     from recommender.evaluation.calibrate import calibrate
+    from recommender.evaluation.gate import ThinLogError
     from recommender.train import train
 
     run = read_config(args.config, max_invalid=args.max_invalid, keep=args.keep)
     progress = sys.stderr.isatty() and not args.no_progress
-    gate = None
     common: dict[str, Any] = {
         "config": run.train,
         "params": BlendParams(**run.blend),
@@ -107,13 +111,42 @@ def _run(args: argparse.Namespace) -> int:
         "now": args.now,
         "progress": progress,
         "log": print,
+        "check_views": lambda views: _check_volume(args, views),
     }
+    views = args.views[0] if args.views and len(args.views) == 1 else args.views
+    try:
+        return _train(args, common, views, train)
+    except ThinLogError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_GATE_REFUSED
+
+
+def _check_volume(args: argparse.Namespace, views: Any) -> None:
+    """The thin-log check: refuse before any model is fitted, unless --force."""
+    from recommender.evaluation.gate import ThinLogError, log_volume
+
+    thin = log_volume(args.out, views)
+    if thin is None:
+        return
+    reason, version = thin
+    if args.force:
+        print(f"gate: {reason}; publishing anyway (--force)", file=sys.stderr)
+        return
+    raise ThinLogError(
+        f"gate refused: {reason}. A bundle trained on it would replace a richer model: give "
+        "every view source (--views history.csv --views events/), or --force to publish it "
+        f"anyway. Nothing was written; LATEST still names {version}."
+    )
+
+
+def _train(args: argparse.Namespace, common: dict[str, Any], views: Any, train: Any) -> int:
+    gate = None
     if args.gate:
         from recommender.evaluation.gate import train_with_gate
 
         result, gate = train_with_gate(
             args.articles,
-            args.views,
+            views,
             args.out,
             tolerance=args.gate_tolerance,
             force=args.force,
@@ -121,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
             **common,
         )
     else:
-        result = train(args.articles, args.views, args.out, **common)
+        result = train(args.articles, views, args.out, **common)
     if args.no_calibrate:
         print("calibration: off (--no-calibrate)")
     counts = result.manifest["counts"]

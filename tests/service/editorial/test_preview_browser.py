@@ -397,6 +397,7 @@ def test_preview_editor_workflow_in_a_real_browser(page: Any, service: Service) 
     assert [rule["id"] for rule in listed["rules"]] == [2]
     with pytest.raises(urllib.error.HTTPError) as refused:
         _request(f"{service.url}/v1/rules")
+    refused.value.close()  # the error holds the answer's socket
     assert refused.value.code == 401
     _screenshot(page, "final")
 
