@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from recommender.config import blend_settings_from_table, check_blend_value, read_toml_table
+from recommender.freshness import freshness_factors
 from recommender.windows import DAY
 
 #: The rankings :func:`related` computes (the offline evaluation replays more:
@@ -46,9 +47,10 @@ class BlendParams:
         long reads).
     freshness_weight : float
         How much freshness may move a candidate: its factor is ``(1 - w) + w * decay``
-        (:func:`freshness_factors`), so an article of any age keeps at least ``1 - w`` of its
-        relevance (0.9 at most: freshness re-orders relevant candidates, it never erases
-        them); 0 turns freshness off as ``half_life_days = off`` does.
+        (:func:`recommender.freshness.freshness_factors`), so an article of any age keeps at
+        least ``1 - w`` of its relevance (0.9 at most: freshness re-orders relevant
+        candidates, it never erases them); 0 turns freshness off as ``half_life_days = off``
+        does.
     popularity_weight : float
         Weight of each candidate's recent views ("related and read now"): the hybrid score
         is multiplied by ``(1 + v) ** popularity_weight``, ``v`` the candidate's views in the
@@ -259,60 +261,6 @@ def popular_from_views(
         candidates = candidates[views[candidates] >= threshold]
     order = np.lexsort((candidates, -views[candidates]))[:limit]
     return Popular(views, candidates[order].astype(np.int64), similarity, not bool(read.any()))
-
-
-#: Largest exponent of the decay, in half-lives: ``0.5 ** 1000`` is about 1e-301, far from
-#: float64's underflow, so an article of any age keeps a decay above 0 (and an order).
-MAX_HALF_LIVES = 1000.0
-#: The age of an article without a date, in half-lives: it is treated as neither fresh nor
-#: stale (decay 0.5). An article dated after "now" has age 0 (decay 1, not more).
-UNDATED_HALF_LIVES = 1.0
-
-
-def freshness_factors(
-    published_ts: np.ndarray,
-    now_ts: int,
-    half_life_days: np.ndarray | float | None,
-    weight: float,
-) -> np.ndarray:
-    """THE freshness arithmetic (ranking, fold-in, live catalogue, replay, explain).
-
-    ``(1 - weight) + weight * decay`` with ``decay = 0.5 ** (age / half_life)``, the exponent
-    clipped at :data:`MAX_HALF_LIVES` (no underflow to 0); an undated article
-    (``published_ts < 0``) has the age of :data:`UNDATED_HALF_LIVES` half-lives, one dated
-    after ``now_ts`` the age 0. The factor lies in ``[1 - weight, 1]``: with ``weight`` at most
-    0.9 no candidate's score is multiplied by less than 0.1. ``half_life_days`` ``None`` (or
-    infinite) or ``weight`` 0: every factor is 1.
-
-    Parameters
-    ----------
-    published_ts : ndarray of int
-        Unix seconds of each candidate's publication, ``-1`` when unknown.
-    now_ts : int
-    half_life_days : float, ndarray of float or None
-        One half-life, or one per candidate (``inf``: no decay for that candidate).
-    weight : float
-        ``freshness_weight``.
-    """
-    published = np.asarray(published_ts, dtype=np.int64)
-    if half_life_days is None or weight <= 0 or not np.isfinite(half_life_days).any():
-        return np.ones(published.shape, dtype=np.float64)
-    age_days = np.maximum(now_ts - published, 0) / DAY
-    with np.errstate(divide="ignore", invalid="ignore"):
-        half_lives = np.asarray(age_days / half_life_days, dtype=np.float64)
-    half_lives = np.where(published < 0, UNDATED_HALF_LIVES, half_lives)
-    # an infinite half-life (a section without freshness) gives 0 half-lives: decay 1
-    half_lives = np.clip(np.nan_to_num(half_lives, nan=0.0), 0.0, MAX_HALF_LIVES)
-    if np.ndim(half_life_days):
-        half_lives = np.where(np.isinf(half_life_days), 0.0, half_lives)
-    factor: np.ndarray = (1.0 - weight) + weight * np.power(0.5, half_lives)
-    return factor
-
-
-def freshness(published_ts: int, now_ts: int, half_life_days: float | None, weight: float) -> float:
-    """:func:`freshness_factors` of one article (``weight``: ``freshness_weight``)."""
-    factors = freshness_factors(np.array([published_ts]), now_ts, half_life_days, weight)
-    return float(factors[0])
 
 
 def coview_weight(signals: Signals, row: int, params: BlendParams) -> float:

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.blend import BlendParams, freshness
+from recommender.blend import BlendParams
 from recommender.bundle import Bundle
 from recommender.errors import BundleError
+from recommender.freshness import freshness
 from recommender.windows import DAY
 from service.editorial.rules import (
     Rule,

@@ -17,15 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recommender.blend import (
-    BlendParams,
-    SignalArrays,
-    freshness,
-    freshness_factors,
-    related,
-)
+from recommender.blend import BlendParams, SignalArrays, related
 from recommender.bundle import Bundle
 from recommender.errors import SettingError
+from recommender.freshness import freshness, freshness_factors
 from recommender.train import train
 from recommender.windows import DAY
 
