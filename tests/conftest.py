@@ -201,8 +201,12 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 #: Environment of a real server on this catalogue whose answers tests compare with the orders
-#: computed by hand above (no popularity prior, no popular candidates).
-HAND_RANKED_ENV = {"NEWSREC_POPULARITY_WEIGHT": "0", "NEWSREC_POPULAR_CANDIDATES": "0"}
+#: computed by hand above (no popularity prior, no popular candidates, freshness weight 0.9).
+HAND_RANKED_ENV = {
+    "NEWSREC_POPULARITY_WEIGHT": "0",
+    "NEWSREC_POPULAR_CANDIDATES": "0",
+    "NEWSREC_FRESHNESS_WEIGHT": "0.9",
+}
 
 
 @pytest.fixture(scope="session")
