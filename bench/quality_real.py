@@ -450,7 +450,7 @@ def movielens_set() -> LogSet:
     end = int(ts[-1]) + 1
 
     def pairs(events: Any, start: int, until: int) -> tuple[ReplayPairs, list[frozenset[str]]]:
-        made = replay_pairs(events, start, until, max_session_views=UNCAPPED)
+        made = replay_pairs(events, start, until, bot_views_per_minute=None, bot_burst_views=None)
         return made, [frozenset({t}) for t in made.target_ids]
 
     return LogSet(
@@ -479,7 +479,7 @@ def mind_set(truth: str) -> LogSet:
 
     def pairs(events: Any, start: int, until: int) -> tuple[ReplayPairs, list[frozenset[str]]]:
         # the live views of the period (for most_viewed_live and known times) as replayed
-        base = replay_pairs(events, start, until, max_session_views=UNCAPPED)
+        base = replay_pairs(events, start, until, bot_views_per_minute=None, bot_burst_views=None)
         chosen = [i for i in impressions if start <= i.ts < until]
         made: list[tuple[str, frozenset[str], int]] = []
         for imp in chosen:
@@ -523,13 +523,15 @@ def mind_set(truth: str) -> LogSet:
 # --- diagnostics ----------------------------------------------------------------------------------
 
 TRAIN_SWEEPS: dict[str, list[Any]] = {
-    "max_session_views": [100, 1000, UNCAPPED],
+    "bot_burst_views": [20, 50, None],
+    "bot_views_per_minute": [10.0, 30.0, None],
     "max_df": [0.1, 0.5, 1.0],
     "coview_normalization": ["cosine", "jaccard", "lift", "llr"],
     "coview_min_count": [1, 2],
 }
 BLEND_SWEEPS: dict[str, list[Any]] = {
     "half_life_days": [3.0, 30.0, 365.0, None],
+    "freshness_weight": [0.0, 0.5, 0.75, 0.9],
     "coview_weight": [0.0, 1.5, 5.0, 20.0],
     "coview_evidence": [1.0, 10.0, 100.0],
     "popularity_weight": [0.0, 0.5, 1.0],
@@ -744,7 +746,7 @@ def run_log_set(s: LogSet, md: list[str], summary: list[list[str]]) -> None:
         f"- validation period {day(vstart)} .. {day(vuntil)} ({len(val.queries or [])} queries), "
         "trained on what precedes it",
         f"- default bundle at the test split: {counts.get('sessions', '?')} sessions, "
-        f"{counts.get('bot_sessions', '?')} dropped as bots (max_session_views), "
+        f"{counts.get('bot_sessions', '?')} dropped as crawlers (by pace), "
         f"{counts.get('coview_pairs', counts.get('pairs', '?'))} co-view pairs "
         f"(manifest counts: {compact(counts)})",
         f"- freshness at defaults (300 established queries at the split, every hybrid "
@@ -1109,7 +1111,7 @@ def cli_crosscheck(s: LogSet, md: list[str]) -> None:
     pairs = summary["pairs"]
     md += [
         f"`newsrec evaluate` at defaults on the same test period (its own pairs: consecutive views "
-        f"in a session, sessions over max_session_views dropped): {pairs['evaluated']} pairs, "
+        f"in a session, crawler sessions dropped by pace): {pairs['evaluated']} pairs, "
         f"{pairs.get('bot_sessions', '?')} sessions dropped; hit@10 hybrid "
         f"{f3(h['hybrid']['all']['hit_rate@10'] or float('nan'))}, content "
         f"{f3(h['content']['all']['hit_rate@10'] or float('nan'))}, coview "

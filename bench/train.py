@@ -167,6 +167,33 @@ def bench_content_topn(folder: Path, repeat: int, queries: int) -> dict[str, Any
     }
 
 
+def bench_max_df(
+    folder: Path, repeat: int, values: tuple[float, ...] = (0.1, 0.5)
+) -> dict[str, Any]:
+    """The content stage (TF-IDF fit and top-50 neighbours of every article, 2 threads) at each
+    ``max_df``, on the same articles; runs alternate between the values so that a change in
+    the machine's load hits each of them. Returns the median seconds, the vocabulary and the
+    stored neighbour entries per value."""
+    from recommender.content import ContentModel
+    from recommender.data.articles import read_articles
+
+    articles = read_articles(folder / "articles.jsonl").articles
+    times: dict[float, list[float]] = {v: [] for v in values}
+    sizes: dict[float, int] = {}
+    for _ in range(repeat):
+        for value in values:
+            start = time.perf_counter()
+            model = ContentModel(max_df=value).fit(articles)
+            times[value].append(time.perf_counter() - start)
+            sizes[value] = model.vocabulary_size_
+    return {
+        "articles": len(articles),
+        "seconds": {v: statistics.median(t) for v, t in times.items()},
+        "vocabulary": sizes,
+        "load": os.getloadavg()[0],
+    }
+
+
 def bench_coview(n_articles: int, n_events: int, repeat: int) -> dict[str, Any]:
     """Our co-view model against implicit's CosineRecommender (fit + similar items for all).
 
@@ -188,7 +215,7 @@ def bench_coview(n_articles: int, n_events: int, repeat: int) -> dict[str, Any]:
 
     def ours() -> Any:
         x = session_matrix(sessions, articles, n_sessions, n_articles)
-        return CoviewModel(n_neighbors=50, min_count=1, max_session_views=10**9).fit(x)
+        return CoviewModel(n_neighbors=50, min_count=1).fit(x)
 
     def theirs() -> Any:
         x = session_matrix(sessions, articles, n_sessions, n_articles)
@@ -307,9 +334,25 @@ def main() -> None:
         action="store_true",
         help="only newsrec train end to end, with and without its self-calibration",
     )
+    parser.add_argument(
+        "--max-df-only",
+        action="store_true",
+        help="only the content stage at max_df 0.1 and 0.5 (the default) on --articles",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     command = command_line("train.py")
+    if args.max_df_only:
+        md = bench_max_df(ensure_sample(args.articles), args.repeat)
+        base = md["seconds"][0.1]
+        print(f"== content stage, {md['articles']} articles (median of {args.repeat}):")
+        for value, seconds in md["seconds"].items():
+            print(
+                f"  max_df {value}: {seconds:.1f} s ({seconds / base:.2f}x max_df 0.1), "
+                f"vocabulary {md['vocabulary'][value]}"
+            )
+        print(f"  1-minute load average after the run: {md['load']:.2f}")
+        return
     if args.coview_only:
         cv = bench_coview(50_000, 10_000_000, args.repeat)
         print_coview(cv)

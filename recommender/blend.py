@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from recommender.config import blend_settings_from_table, check_blend_value, read_toml_table
+from recommender.freshness import freshness_factors
 from recommender.stories import Stories, StoryCount
 from recommender.windows import DAY
 
@@ -45,6 +46,12 @@ class BlendParams:
     section_half_life_days : mapping of str to float
         Per-section half-lives overriding ``half_life_days`` (sport results age faster than
         long reads).
+    freshness_weight : float
+        How much freshness may move a candidate: its factor is ``(1 - w) + w * decay``
+        (:func:`recommender.freshness.freshness_factors`), so an article of any age keeps at
+        least ``1 - w`` of its relevance (0.9 at most: freshness re-orders relevant
+        candidates, it never erases them); 0 turns freshness off as ``half_life_days = off``
+        does.
     popularity_weight : float
         Weight of each candidate's recent views ("related and read now"): the hybrid score
         is multiplied by ``(1 + v) ** popularity_weight``, ``v`` the candidate's views in the
@@ -69,6 +76,7 @@ class BlendParams:
     coview_evidence: float = 10.0
     half_life_days: float | None = 3.0
     section_half_life_days: Mapping[str, float] = field(default_factory=dict)
+    freshness_weight: float = 0.75
     popularity_weight: float = 0.5
     popular_candidates: int = 300
     popular_min_similarity: float = 0.25
@@ -256,14 +264,6 @@ def popular_from_views(
     return Popular(views, candidates[order].astype(np.int64), similarity, not bool(read.any()))
 
 
-def freshness(published_ts: int, now_ts: int, half_life_days: float | None) -> float:
-    """``0.5 ** (age / half_life)``; 1 when the date is unknown or freshness is off."""
-    if half_life_days is None or published_ts < 0:
-        return 1.0
-    age_days = max(now_ts - published_ts, 0) / DAY
-    return float(0.5 ** (age_days / half_life_days))
-
-
 def coview_weight(signals: Signals, row: int, params: BlendParams) -> float:
     """The co-view weight for a query row, growing with its co-view evidence."""
     if not signals.has_coview or signals.coview_support is None:
@@ -333,15 +333,12 @@ def _listed(neighbors: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.n
 def _freshness(signals: Signals, rows: np.ndarray, params: BlendParams, now_ts: int) -> np.ndarray:
     published = np.asarray(signals.published_ts[rows], dtype=np.int64)
     if params.section_half_life_days:
-        half_lives: np.ndarray | float = np.array(
+        half_lives: np.ndarray | float | None = np.array(
             [params.half_life(signals.categories[r]) or np.inf for r in rows], dtype=np.float64
         )
     else:
-        half_lives = params.half_life_days or np.inf
-    age_days = np.maximum(now_ts - published, 0) / DAY
-    fresh: np.ndarray = np.power(0.5, age_days / half_lives)
-    fresh[published < 0] = 1.0
-    return fresh
+        half_lives = params.half_life_days
+    return freshness_factors(published, now_ts, half_lives, params.freshness_weight)
 
 
 #: Column of :attr:`Signals.popularity_views` the popularity prior reads without a
@@ -624,6 +621,8 @@ def related(
                 story.add(candidate)
             picked.append(i)
     chosen = candidates.items(picked)
+    if not signals.categories[row] and filters.category is None:
+        section_popular = ()  # an uncategorised article has no section to fill from
     for source, ranking in (("section_popular", section_popular), ("popular", site_popular)):
         for candidate in ranking:
             if len(chosen) == n:
@@ -662,7 +661,23 @@ def related(
         taken += 1
     if skipped is not None:
         skipped.extend((candidate, cap) for candidate, cap, _, _ in over[taken:])
-    return chosen
+    return _scored_fillers(chosen)
+
+
+def _scored_fillers(chosen: list[Scored]) -> list[Scored]:
+    """Fillers scored so that their order shows: the ``k``-th of ``m`` (from 0) scores
+    ``low * (m - k) / (m + 1)``, ``low`` the lowest related score of the list (1 without one):
+    above 0, falling in list order, below every related item."""
+    fillers = [i for i, item in enumerate(chosen) if item.source != "related"]
+    if not fillers:
+        return chosen
+    related_scores = [item.score for item in chosen if item.source == "related" and item.score > 0]
+    low = min(related_scores) if related_scores else 1.0
+    m = len(fillers)
+    out = list(chosen)
+    for k, i in enumerate(fillers):
+        out[i] = dataclasses.replace(out[i], score=low * (m - k) / (m + 1))
+    return out
 
 
 _DEFAULT_PARAMS = BlendParams()

@@ -54,12 +54,14 @@ class TrainConfig:
     n_neighbors: int = 50
     title_weight: int = 3
     min_df: int | float = 2
-    max_df: int | float = 0.1
+    max_df: int | float = 0.5
     max_features: int | None = None
     stop_words: str | None = "english"
+    author_weight: int = 0
     coview_normalization: str = "cosine"
     coview_min_count: int = 2
-    max_session_views: int = 100
+    bot_views_per_minute: float | None = 10.0
+    bot_burst_views: int | None = 20
     coview_half_life_days: float | None = None
     session_gap_minutes: float = 30
     trending_min_views: int = 5
@@ -86,6 +88,9 @@ class TrainConfig:
             The file is missing or not TOML, or ``[train]`` has an unknown key.
         """
         table = read_toml_table(path, "train")
+        for name, replacement in REMOVED_TRAIN_SETTINGS.items():
+            if name in table:
+                raise DataError(str(path), None, name, f"removed: {replacement}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(table) - known)
         if unknown:
@@ -95,7 +100,44 @@ class TrainConfig:
             value = table[name]
             if isinstance(value, str) and value.strip().lower() in _OFF_WORDS:
                 table[name] = None
-        return cls(**{**table, **{k: v for k, v in overrides.items() if v is not None}})
+        stop = table.get("stop_words")
+        if isinstance(stop, str) and stop not in ("", "english") and not Path(stop).is_absolute():
+            # a file of stop words named beside the configuration file
+            beside = Path(path).parent / stop
+            if beside.is_file():
+                table["stop_words"] = str(beside)
+        try:
+            return cls(**{**table, **{k: v for k, v in overrides.items() if v is not None}})
+        except DataError as exc:
+            raise DataError(str(path), None, exc.field, exc.message) from None
+        except TypeError as exc:  # a value of the wrong type for a setting's arithmetic
+            raise DataError(str(path), None, None, f"a [train] value is wrong: {exc}") from None
+
+    def __post_init__(self) -> None:
+        stop = self.stop_words
+        if stop is not None and (
+            not isinstance(stop, str) or (stop != "english" and not Path(stop).is_file())
+        ):
+            raise DataError(
+                "[train]",
+                None,
+                "stop_words",
+                f"must be english, none, or the path of a file of words (one a line), got {stop!r}",
+            )
+        author = self.author_weight
+        if isinstance(author, bool) or not isinstance(author, int) or not 0 <= author <= 20:
+            raise DataError("[train]", None, "author_weight", "must be an integer from 0 to 20")
+        rate, burst = self.bot_views_per_minute, self.bot_burst_views
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0
+        ):
+            raise DataError(
+                "[train]", None, "bot_views_per_minute", "must be a number above 0, or off"
+            )
+        if burst is not None and (
+            isinstance(burst, bool) or not isinstance(burst, int) or burst < 1
+        ):
+            raise DataError("[train]", None, "bot_burst_views", "must be an integer >= 1, or off")
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied."""
@@ -145,7 +187,23 @@ def read_config(path: str | Path | None, **overrides: Any) -> RunConfig:
 
 
 #: ``[train]`` settings that can be off (``None``), written ``"off"`` in TOML.
-_TRAIN_OFF = frozenset({"max_features", "stop_words", "coview_half_life_days"})
+_TRAIN_OFF = frozenset(
+    {
+        "max_features",
+        "stop_words",
+        "coview_half_life_days",
+        "bot_views_per_minute",
+        "bot_burst_views",
+    }
+)
+#: ``[train]`` settings that no longer exist, and what replaced them (a file that still sets
+#: one is refused with this text, never silently ignored).
+REMOVED_TRAIN_SETTINGS = {
+    "max_session_views": (
+        "crawler sessions are found by their pace, not their length; set "
+        "bot_views_per_minute (10) and bot_burst_views (20) instead"
+    ),
+}
 
 
 def read_toml_table(path: str | Path, name: str) -> dict[str, Any]:
@@ -222,6 +280,9 @@ BLEND_BOUNDS: Mapping[str, BlendBound] = {
     # the co-view weight is coview_weight * s / (s + coview_evidence): 0 would divide 0 by 0
     "coview_evidence": BlendBound(0.0, low_open=True),
     "half_life_days": BlendBound(0.0, low_open=True, off=True, slider_high=3650.0),
+    # the freshness factor is (1 - w) + w * decay: at most 0.9 keeps a floor of 0.1, so
+    # freshness re-orders relevant candidates and never erases them
+    "freshness_weight": BlendBound(0.0, high=0.9, slider_high=0.9),
     "section_half_life_days": BlendBound(0.0, low_open=True),
     "popularity_weight": BlendBound(0.0, slider_high=2.0),
     "popular_candidates": BlendBound(0, high=100_000, integer=True),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from recommender._topk import cosine_topn
+from recommender.errors import DataError
 
 _TOKEN_SAFE = re.compile(r"[^0-9a-z]+")
 
@@ -35,13 +37,54 @@ def _label_token(prefix: str, value: str) -> str:
     return f"{prefix}_{slug}" if slug else ""
 
 
-def compose_document(article: ArticleText, title_weight: int) -> str:
+def compose_document(article: ArticleText, title_weight: int, author_weight: int = 0) -> str:
     """The text the vectorizer sees: the title repeated ``title_weight`` times, the body, then
-    one token for the section and one per tag (``section_energy``, ``tag_wind_power``)."""
+    one token for the section and one per tag (``section_energy``, ``tag_wind_power``), and the
+    author's token (``author_jane_doe``: a brand, a columnist) ``author_weight`` times (0: the
+    author is not part of the text)."""
     labels = [_label_token("section", article.category)]
     labels += [_label_token("tag", tag) for tag in article.tags]
+    author = str(getattr(article, "author", "") or "")
+    if author_weight > 0 and author:
+        labels += [_label_token("author", author)] * author_weight
     parts = [article.title] * title_weight + [article.body, " ".join(t for t in labels if t)]
     return "\n".join(parts)
+
+
+#: What scikit-learn's tokenizer keeps (its default ``token_pattern``).
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def read_stop_words(path: str | Path) -> list[str]:
+    """The stop words of a file: one word a line (``#`` starts a comment), lowercased and cut
+    into the tokens the vectorizer makes of text (``don't`` gives ``don``), sorted.
+
+    Raises
+    ------
+    DataError
+        The file cannot be read or holds no word.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(
+            str(path), None, "stop_words", f"cannot read the stop words: {exc}"
+        ) from None
+    words = {
+        token
+        for line in text.splitlines()
+        for token in _TOKEN.findall(line.split("#", 1)[0].lower())
+    }
+    if not words:
+        raise DataError(str(path), None, "stop_words", "the file holds no word")
+    return sorted(words)
+
+
+def resolve_stop_words(value: str | None) -> str | list[str] | None:
+    """``stop_words`` as scikit-learn takes it: ``"english"``, ``None``, or a file's words."""
+    if value is None or value == "english":
+        return value
+    return read_stop_words(value)
 
 
 class ContentModel(BaseEstimator):  # type: ignore[misc]
@@ -55,14 +98,18 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
         How many times the title counts against the body once.
     min_df, max_df : int or float
         Document-frequency bounds of the vocabulary (as in ``TfidfVectorizer``). Catalogues too
-        small for them (fewer than 20 articles) use every term. Terms in more than 10% of the
-        articles (the default ``max_df``) are treated as stop words: on news text they say
-        little about what two articles share, yet they make most of the cost of the
-        neighbour search, which touches every pair of articles sharing a term.
+        small for them (fewer than 20 articles) use every term. Terms in more than half of
+        the articles (the default ``max_df``) are treated as stop words. A lower bound (0.1)
+        makes the neighbour search cheaper, which touches every pair of articles sharing a
+        term, but on real prose it costs agreement with human judgments of similarity
+        (bench/RESULTS-quality-real.md).
     max_features : int or None
         Vocabulary cap, most frequent terms first.
     stop_words : str or None
-        ``"english"`` or ``None``.
+        ``"english"`` (scikit-learn's list), ``None`` (no stop words) or the path of a file of
+        words, one a line (:func:`read_stop_words`).
+    author_weight : int
+        How many times the author's token joins the text (0: not at all).
     chunk_size : int
         Query rows per sparse product; bounds the extra memory of the neighbour search.
     n_threads : int
@@ -74,9 +121,10 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
         n_neighbors: int = 50,
         title_weight: int = 3,
         min_df: int | float = 2,
-        max_df: int | float = 0.1,
+        max_df: int | float = 0.5,
         max_features: int | None = None,
         stop_words: str | None = "english",
+        author_weight: int = 0,
         chunk_size: int = 2048,
         n_threads: int = 2,
     ) -> None:
@@ -86,6 +134,7 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
         self.max_df = max_df
         self.max_features = max_features
         self.stop_words = stop_words
+        self.author_weight = author_weight
         self.chunk_size = chunk_size
         self.n_threads = n_threads
 
@@ -93,7 +142,7 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
         small = n_docs < 20
         return TfidfVectorizer(
             sublinear_tf=True,
-            stop_words=self.stop_words,
+            stop_words=resolve_stop_words(self.stop_words),
             min_df=1 if small else self.min_df,
             max_df=1.0 if small else self.max_df,
             max_features=self.max_features,
@@ -117,7 +166,7 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
             raise ValueError("no articles to fit")
         if self.title_weight < 1 or self.n_neighbors < 1:
             raise ValueError("title_weight and n_neighbors must be at least 1")
-        docs = [compose_document(a, self.title_weight) for a in articles]
+        docs = [compose_document(a, self.title_weight, self.author_weight) for a in articles]
         self.vectorizer_ = self._vectorizer(len(docs))
         matrix = self.vectorizer_.fit_transform(docs)
         del docs
@@ -151,7 +200,7 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
     def transform(self, articles: Sequence[ArticleText]) -> sp.csr_matrix:
         """Vectorise articles against the fitted vocabulary (the fold-in of new articles)."""
         check_is_fitted(self)
-        docs = [compose_document(a, self.title_weight) for a in articles]
+        docs = [compose_document(a, self.title_weight, self.author_weight) for a in articles]
         return sp.csr_matrix(self.vectorizer_.transform(docs), dtype=np.float32)
 
 

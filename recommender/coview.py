@@ -12,6 +12,11 @@ from sklearn.utils.validation import check_is_fitted
 from recommender._topk import csr_topn
 
 NORMALIZATIONS = ("cosine", "jaccard", "lift", "llr")
+#: Sessions read together at which ``lift`` keeps half its value: raw lift ranks a pair of
+#: rarely read articles read together twice far above a well-read pair, and scored far below
+#: the other normalisations on a real log (MovieLens, bench/RESULTS-quality-real.md); shrunk by
+#: ``n / (n + LIFT_EVIDENCE)`` it needs evidence to win.
+LIFT_EVIDENCE = 10.0
 # Upper bound on a chunk's product entries (views of its articles' sessions). At 2**20 a
 # chunk's arrays are a few MB: malloc reuses them from chunk to chunk instead of mapping
 # fresh pages (at 10M events: half the page faults of 2**22 and about 15% less CPU).
@@ -106,11 +111,10 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         Neighbours kept per article.
     normalization : {"cosine", "jaccard", "lift", "llr"}
         How a co-view count becomes a score. Raw counts favour popular articles; every
-        normalisation corrects for that in its own way (``llr`` is Dunning's G²).
+        normalisation corrects for that in its own way (``llr`` is Dunning's G²; ``lift`` is
+        shrunk by the evidence, :data:`LIFT_EVIDENCE`).
     min_count : int
         Pairs read together in fewer sessions are dropped.
-    max_session_views : int
-        Sessions with more distinct articles than this look like bots and are dropped.
     chunk_size : int
         At most this many articles per sparse product, fewer where articles are popular: chunks
         are cut to about equal work. Bounds the extra memory (one chunk per thread).
@@ -123,14 +127,12 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         n_neighbors: int = 50,
         normalization: str = "cosine",
         min_count: int = 2,
-        max_session_views: int = 100,
         chunk_size: int = 4096,
         n_threads: int = 2,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.normalization = normalization
         self.min_count = min_count
-        self.max_session_views = max_session_views
         self.chunk_size = chunk_size
         self.n_threads = n_threads
 
@@ -139,6 +141,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         sessions: sp.csr_matrix,
         session_weight: np.ndarray | None = None,
         candidate_mask: np.ndarray | None = None,
+        bot_sessions: np.ndarray | None = None,
     ) -> CoviewModel:
         """Learn neighbours from a binary session x article matrix.
 
@@ -150,6 +153,8 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
             Weight of each session in the scores (time decay); raw counts stay unweighted.
         candidate_mask : ndarray of bool, optional
             Articles that may appear as neighbours (the published ones).
+        bot_sessions : ndarray of bool, shape (n_sessions,), optional
+            Sessions left out as crawlers (:func:`recommender.crawlers.crawler_sessions`).
         """
         if self.normalization not in NORMALIZATIONS:
             raise ValueError(
@@ -158,12 +163,18 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
             )
         sessions = sp.csr_matrix(sessions, dtype=np.float32)
         per_session = np.diff(sessions.indptr)
-        bots = per_session > self.max_session_views
+        bots = (
+            np.zeros(per_session.size, dtype=bool)
+            if bot_sessions is None
+            else np.asarray(bot_sessions, dtype=bool) & (per_session > 0)
+        )
         self.n_bot_sessions_ = int(bots.sum())
         keep = ~bots & (per_session > 0)
         binary = sessions if keep.all() else sessions[keep]
         weights = None if session_weight is None else np.asarray(session_weight)[keep]
         self.n_sessions_ = int(binary.shape[0])
+        #: sessions that read two articles or more: the only ones a co-view can come from
+        self.n_usable_sessions_ = int((per_session[keep] >= 2).sum())
         self.support_ = np.asarray(binary.sum(axis=0), dtype=np.int32).ravel()
         if weights is None:
             weighted, total = binary, float(binary.shape[0])
@@ -270,7 +281,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         elif self.normalization == "jaccard":
             result = together / (n_a + n_b - together)
         elif self.normalization == "lift":
-            result = together * total / (n_a * n_b)
+            result = together * total / (n_a * n_b) * (together / (together + LIFT_EVIDENCE))
         else:
             result = log_likelihood_ratio(
                 together, n_a - together, n_b - together, total - n_a - n_b + together

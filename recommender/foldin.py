@@ -70,9 +70,10 @@ _Key = TypeVar("_Key", int, str)
 def article_vectors(bundle: Bundle, articles: Sequence[ArticleText]) -> sp.csr_matrix:
     """TF-IDF vectors of articles under the bundle's vectorizer, one row per article.
 
-    The document is composed with the bundle's ``title_weight`` (its manifest's parameters,
-    3 when absent), as training composed it; values are ``float32`` and the index arrays take
-    the type of the bundle's content matrix (sparse products need one type on both sides).
+    The document is composed with the bundle's ``title_weight`` and ``author_weight`` (its
+    manifest's parameters, 3 and 0 when absent), as training composed it; values are
+    ``float32`` and the index arrays take the type of the bundle's content matrix (sparse
+    products need one type on both sides).
 
     Raises
     ------
@@ -84,8 +85,10 @@ def article_vectors(bundle: Bundle, articles: Sequence[ArticleText]) -> sp.csr_m
     from recommender.content import compose_document
 
     parameters = bundle.manifest.get("parameters", {})
-    title_weight = int(parameters.get("title_weight", 3)) if isinstance(parameters, dict) else 3
-    docs = [compose_document(a, title_weight) for a in articles]
+    parameters = parameters if isinstance(parameters, dict) else {}
+    title_weight = int(parameters.get("title_weight", 3))
+    author_weight = int(parameters.get("author_weight", 0) or 0)
+    docs = [compose_document(a, title_weight, author_weight) for a in articles]
     vectors = sp.csr_matrix(bundle.vectorizer.transform(docs), dtype=np.float32)
     matrix = bundle.content_matrix
     vectors.indices = vectors.indices.astype(matrix.indices.dtype)

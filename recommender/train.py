@@ -30,6 +30,7 @@ from recommender.blend import BlendParams
 from recommender.config import TrainConfig
 from recommender.content import ContentModel
 from recommender.coview import CoviewModel, session_matrix
+from recommender.crawlers import crawler_sessions
 from recommender.data.articles import Article, ArticleTable, read_articles
 from recommender.data.views import (
     ViewCounts,
@@ -209,7 +210,8 @@ def train(
         the run trains on everything with them. ``None`` (here the default, so that an
         evaluation or a tuning trial measures the settings it is given): no calibration.
     now : datetime, optional
-        End of the popularity windows; default: the last view's time.
+        End of the popularity windows and the model's "now"; default: the last view's time,
+        else the newest ``published_at`` (never the clock while the data has a time).
     publish : bool
         When false the bundle is written but ``LATEST`` is left alone (the promotion gate).
     before_publish : callable, optional
@@ -254,7 +256,7 @@ def train(
             check_views(views)
         known = rows >= 0
         n_unknown = int((~known).sum())
-        now_ts = _now_ts(now, views)
+        now_ts = _now_ts(now, views, articles)
         with stages.stage("content"):
             content = ContentModel(
                 n_neighbors=config.n_neighbors,
@@ -263,6 +265,7 @@ def train(
                 max_df=config.max_df,
                 max_features=config.max_features,
                 stop_words=config.stop_words,
+                author_weight=config.author_weight,
                 chunk_size=config.chunk_size,
                 n_threads=config.n_threads,
             ).fit(articles, candidate_mask=published)
@@ -383,13 +386,21 @@ def fit_coview(
             now_ts,
             config.coview_half_life_days,
         )
+    # a crawler's pace counts every view it made, also of articles the catalogue lacks
+    read = slice(None) if keep is None else keep
+    bots = crawler_sessions(
+        views.session_codes[read],
+        views.timestamps[read],
+        views.n_sessions,
+        views_per_minute=config.bot_views_per_minute,
+        burst_views=config.bot_burst_views,
+    )
     return CoviewModel(
         n_neighbors=config.n_neighbors,
         normalization=config.coview_normalization,
         min_count=config.coview_min_count,
-        max_session_views=config.max_session_views,
         chunk_size=max(config.chunk_size, 4096),
-    ).fit(matrix, session_weight=weights, candidate_mask=published)
+    ).fit(matrix, session_weight=weights, candidate_mask=published, bot_sessions=bots)
 
 
 def json_dumps(*values: Any) -> str:
@@ -410,7 +421,14 @@ def _not_after(articles: list[Any], now: dt.datetime | None) -> int:
     return latest_plausible_time(int(time.time()), newest, explicit)
 
 
-def _now_ts(now: dt.datetime | None, views: ViewEvents | ViewCounts | None) -> int:
+def _now_ts(
+    now: dt.datetime | None,
+    views: ViewEvents | ViewCounts | None,
+    articles: Sequence[Any] = (),
+) -> int:
+    """The model's "now", from its data: ``now`` when given, else the newest view, else the
+    newest ``published_at`` (a bundle trained without views); the clock only when the data
+    holds no time at all (then nothing ages: every article is undated)."""
     if now is not None:
         if now.tzinfo is None:
             now = now.replace(tzinfo=dt.UTC)
@@ -419,6 +437,9 @@ def _now_ts(now: dt.datetime | None, views: ViewEvents | ViewCounts | None) -> i
         return int(views.timestamps.max())
     if isinstance(views, ViewCounts) and views.timestamps is not None and views.timestamps.size:
         return int(views.timestamps.max()) + DAY
+    published = [a.published_at.timestamp() for a in articles if a.published_at is not None]
+    if published:
+        return int(max(published))
     return int(time.time())
 
 
@@ -432,6 +453,21 @@ def _story_counts(clusters: np.ndarray) -> dict[str, Any]:
         "articles_in_shared_stories": int(sizes[sizes > 1].sum()),
         "largest": int(sizes.max()),
     }
+
+
+def _coview_state(coview: CoviewModel | None, views_kind: str) -> str:
+    """What the manifest (and ``newsrec train``) says of the co-view model."""
+    if coview is None:
+        if views_kind == "counts":
+            return "absent: views are aggregated counts"
+        return "absent: no view events"
+    if coview.n_pairs_ == 0:
+        return (
+            f"absent: no usable sessions ({coview.n_usable_sessions_} of {coview.n_sessions_} "
+            f"sessions read two articles or more, {coview.n_bot_sessions_} dropped as crawlers, "
+            f"no pair read together in coview_min_count sessions)"
+        )
+    return "built"
 
 
 def _contents(
@@ -471,17 +507,22 @@ def _contents(
         "vocabulary": content.vocabulary_size_,
         "views_of_unknown_articles": n_unknown,
     }
+    # a log without one session that read two articles (after the crawler rule) has no co-view
+    # to offer: the bundle says so instead of "built" with empty lists
+    usable = coview is not None and coview.n_pairs_ > 0
     if coview is not None:
+        counts.update(
+            sessions=coview.n_sessions_,
+            usable_sessions=coview.n_usable_sessions_,
+            bot_sessions=coview.n_bot_sessions_,
+            coview_pairs=coview.n_pairs_,
+        )
+    if coview is not None and usable:
         arrays.update(
             coview_neighbors=coview.neighbors_,
             coview_scores=coview.scores_,
             coview_counts=coview.counts_,
             coview_support=coview.support_,
-        )
-        counts.update(
-            sessions=coview.n_sessions_,
-            bot_sessions=coview.n_bot_sessions_,
-            coview_pairs=coview.n_pairs_,
         )
     if views is not None:
         counts["view_rows"] = int(views.article_codes.size)
@@ -503,13 +544,7 @@ def _contents(
         "inputs": inputs,
         "counts": counts,
         "views_kind": views_kind,
-        "coview": "built"
-        if coview is not None
-        else (
-            "absent: views are aggregated counts"
-            if views_kind == "counts"
-            else "absent: no view events"
-        ),
+        "coview": _coview_state(coview, views_kind),
         "popularity_dated": bool(popularity.dated_),
         "stories": _story_counts(arrays[bundle_mod.STORIES_ARRAY]),
     }

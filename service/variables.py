@@ -400,6 +400,17 @@ ENV_VARS: tuple[EnvVar, ...] = (
         _blend("half_life_days"),
     ),
     EnvVar(
+        "NEWSREC_FRESHNESS_WEIGHT",
+        "freshness_weight",
+        "0.75",
+        _blend_expected("freshness_weight"),
+        "How much freshness may move a related article: its score is multiplied by "
+        "(1 - weight) + weight * 0.5 ** (age / half-life), so any article keeps at least "
+        "1 - weight of it (an undated one counts as one half-life old, one dated in the "
+        "future as new); 0 turns freshness off.",
+        _blend("freshness_weight"),
+    ),
+    EnvVar(
         "NEWSREC_SECTION_HALF_LIVES",
         "section_half_lives",
         "",

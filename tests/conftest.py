@@ -16,13 +16,14 @@ The catalogue (``now`` = 2026-11-01T12:00:00Z, half-life 3 days)::
 Neighbours of ``n1``: content n5 1.0 (a draft), n2 0.8, n3 0.6, s1 0.2; co-view n3 0.8 (12
 sessions), s2 0.4 (6), n4 0.2 (3); n1 was read in 10 sessions, so with the default co-view weight
 1.5 and evidence 10 its co-view weight is 1.5 * 10 / 20 = 0.75. Hybrid scores (content and
-co-view max-normalised, blended (1 * content + 0.75 * coview) / 1.75, times freshness):
+co-view max-normalised, blended (1 * content + 0.75 * coview) / 1.75, times freshness
+0.1 + 0.9 * 0.5 ** (age / 3): the apps of ``make_app`` serve freshness weight 0.9):
 
-    n2  0.8 / 1.75                         = 0.457143
-    n3  (0.6 + 0.75) / 1.75 * 0.5          = 0.385714
-    s2  0.75 * 0.5 / 1.75 * 0.5 ** (1/3)   = 0.170079
-    s1  0.2 / 1.75                         = 0.114286
-    n4  0.75 * 0.25 / 1.75 * 0.5 ** (10/3) = 0.010630
+    n2  0.8 / 1.75                                       = 0.457143
+    n3  (0.6 + 0.75) / 1.75 * (0.1 + 0.9 * 0.5)          = 0.424286
+    s2  0.75 * 0.5 / 1.75 * (0.1 + 0.9 * 0.5 ** (1/3))   = 0.174499
+    s1  0.2 / 1.75                                       = 0.114286
+    n4  0.75 * 0.25 / 1.75 * (0.1 + 0.9 * 0.5 ** (10/3)) = 0.020281
 
 ``n4`` has no neighbours at all: its list is the fallback chain, the most viewed of news in 7
 days (n1, n2, n3) then of the site (s1, s3, ...).
@@ -200,8 +201,12 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 #: Environment of a real server on this catalogue whose answers tests compare with the orders
-#: computed by hand above (no popularity prior, no popular candidates).
-HAND_RANKED_ENV = {"NEWSREC_POPULARITY_WEIGHT": "0", "NEWSREC_POPULAR_CANDIDATES": "0"}
+#: computed by hand above (no popularity prior, no popular candidates, freshness weight 0.9).
+HAND_RANKED_ENV = {
+    "NEWSREC_POPULARITY_WEIGHT": "0",
+    "NEWSREC_POPULAR_CANDIDATES": "0",
+    "NEWSREC_FRESHNESS_WEIGHT": "0.9",
+}
 
 
 @pytest.fixture(scope="session")
@@ -217,9 +222,11 @@ def make_app(models_dir: Path) -> Callable[..., Flask]:
             # each app its own live store (the file every worker of one service shares)
             "state_dir": Path(tempfile.mkdtemp(prefix="state-", dir=models_dir.parent)),
             # the fixtures' scores are computed by hand without the popularity prior and the
-            # popular candidates (tests/test_blend.py and test_live_windows.py check them)
+            # popular candidates (tests/test_blend.py and test_live_windows.py check them), and
+            # with the freshness weight at its top, 0.9
             "popularity_weight": 0.0,
             "popular_candidates": 0,
+            "freshness_weight": 0.9,
         }
         settings = Settings(
             **{"models_dir": models_dir, "reload_interval": 3600.0, **isolated, **changes}

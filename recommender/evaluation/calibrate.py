@@ -62,6 +62,7 @@ from recommender.blend import BlendParams, SignalArrays
 from recommender.bundle import Bundle, BundleContents
 from recommender.config import BLEND_BOUNDS, TrainConfig, check_blend_value
 from recommender.content import ContentModel
+from recommender.crawlers import bot_settings
 from recommender.data.articles import Article
 from recommender.data.views import ViewCounts, ViewEvents
 from recommender.evaluation.evaluate import group_masks, score_lists
@@ -107,7 +108,7 @@ BLEND_GRID: Mapping[str, tuple[Any, ...]] = {
     # freshness first: on a catalogue of old articles it can flatten every score, and no other
     # setting shows its worth until it is off
     "half_life_days": (None, 1.0, 3.0, 7.0, 30.0),
-    "freshness_weight": (0.0, 0.25, 0.5, 0.75),
+    "freshness_weight": (0.0, 0.25, 0.5, 0.75, 0.9),
     "coview_weight": (0.0, 0.5, 1.5, 4.0, 10.0),
     "coview_evidence": (1.0, 3.0, 10.0, 30.0, 100.0),
     "popularity_weight": (0.0, 0.25, 0.5, 1.0),
@@ -118,7 +119,10 @@ BLEND_GRID: Mapping[str, tuple[Any, ...]] = {
 TRAIN_GRID: Mapping[str, tuple[Any, ...]] = {
     "coview_normalization": ("cosine", "llr", "jaccard", "lift"),
     "coview_min_count": (1, 2, 3, 5),
-    "max_session_views": (30, 100, 1_000, 100_000),
+    # crawlers by pace: a log of one session per reader that rates or reads in bulk (a signup
+    # form, an imported history) wants a looser rule than a news site
+    "bot_burst_views": (10, 20, 50, None),
+    "bot_views_per_minute": (5.0, 10.0, 30.0, None),
     "coview_half_life_days": (None, 7.0, 30.0),
 }
 #: What "rich enough" means, for the output and the manifest.
@@ -288,12 +292,12 @@ def held_out_cut(
         return "no views"
     until = int(ts.max()) + 1
     cut, period = until - DAY, "the last day"
-    pairs = replay_pairs(events, cut, until, max_session_views=config.max_session_views)
+    pairs = replay_pairs(events, cut, until, **bot_settings(config))
     if _usable(pairs, articles) < MIN_PAIRS:
         share_cut = int(np.quantile(ts, 1.0 - HELD_OUT_SHARE))
         if share_cut < cut:
             cut, period = share_cut, f"the last {HELD_OUT_SHARE:.0%} of the views"
-            pairs = replay_pairs(events, cut, until, max_session_views=config.max_session_views)
+            pairs = replay_pairs(events, cut, until, **bot_settings(config))
     usable = _usable(pairs, articles)
     before = int((ts < cut).sum())
     if usable < MIN_PAIRS:

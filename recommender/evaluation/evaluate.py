@@ -71,8 +71,9 @@ AGE_HISTOGRAM_EDGES = (0, 1, 2, 3, 4, 5, 7, 10, 14, 21, 30, 60, math.inf)
 REPLAY_RULE = (
     "sessions from the view log (session id, or user id cut at the session gap); views ordered "
     "by time then file order; pairs = consecutive views of different articles in a session, "
-    "both in the test period; sessions with more distinct test-period articles than "
-    "max_session_views are dropped as crawlers; articles published after the split join the "
+    "both in the test period; sessions faster than a person in the test period (more than "
+    "bot_burst_views views within a minute, or more than that at above bot_views_per_minute) "
+    "are dropped as crawlers; articles published after the split join the "
     "live catalogue at publication, folded in by content as the service does (neighbours among "
     "the bundle's and earlier new articles, reverse additions into their neighbours' lists, no "
     "co-views); a target is a candidate only if in training or published at or before the pair; "

@@ -62,7 +62,11 @@ def _ranked_at_pair_time(
         return True
     if params.section_half_life_days:
         return True
-    return params.half_life_days is not None and not replay.freshness_is_common_factor
+    return (
+        params.half_life_days is not None
+        and params.freshness_weight > 0
+        and not replay.freshness_is_common_factor
+    )
 
 
 def _reads_popular(params: BlendParams) -> bool:

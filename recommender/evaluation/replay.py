@@ -8,8 +8,10 @@ Replay rule
   by their order in the file (so views sharing a timestamp keep file order).
 * Pairs are consecutive views of *different* articles within a session, both at or after the
   split (and before the end of the test period). A reload (``A`` then ``A``) is no pair.
-* Sessions with more distinct articles in the test period than ``max_session_views`` look like
-  crawlers and are left out, as training leaves them out of co-views.
+* Sessions that read faster than a person in the test period (:mod:`recommender.crawlers`:
+  ``bot_burst_views`` views within a minute, or a longer session at more than
+  ``bot_views_per_minute``) look like crawlers and are left out, as training leaves them out
+  of co-views.
 * The live catalogue: an article the bundle does not hold becomes known to the service when it
   is published (its ``published_at``), or at its first view in the log when that is earlier or
   it has no date. From then on it is in the catalogue, folded in as ``PUT /v1/articles/{id}``
@@ -68,6 +70,7 @@ import scipy.sparse as sp
 
 from recommender.blend import SignalArrays, Signals
 from recommender.bundle import Bundle
+from recommender.crawlers import crawler_sessions
 from recommender.data.articles import Article
 from recommender.data.views import ViewEvents
 from recommender.foldin import (
@@ -123,21 +126,31 @@ class ReplayPairs:
 
 
 def replay_pairs(
-    events: ViewEvents, start_ts: int, end_ts: int, *, max_session_views: int = 100
+    events: ViewEvents,
+    start_ts: int,
+    end_ts: int,
+    *,
+    bot_views_per_minute: float | None = 10.0,
+    bot_burst_views: int | None = 20,
 ) -> ReplayPairs:
-    """The replay pairs of the views in ``[start_ts, end_ts)`` (see the module's replay rule)."""
+    """The replay pairs of the views in ``[start_ts, end_ts)`` (see the module's replay rule;
+    the two ``bot_*`` settings: :func:`recommender.crawlers.crawler_sessions`, ``None`` off)."""
     ts = events.timestamps
     inside = np.flatnonzero((ts >= start_ts) & (ts < end_ts))
     sessions = events.session_codes[inside]
     codes = events.article_codes[inside].astype(np.int64)
     order = np.lexsort((inside, ts[inside], sessions))
     sessions, codes, times = sessions[order], codes[order], ts[inside][order]
-    # crawler sessions: too many distinct articles in the period
-    n_codes = max(len(events.article_ids), 1)
-    distinct = np.unique(sessions * n_codes + codes) // n_codes
-    per_session = np.unique(distinct, return_counts=True)
-    bots = per_session[0][per_session[1] > max_session_views]
-    human = ~np.isin(sessions, bots)
+    # crawler sessions: faster than a person in the period
+    crawler = crawler_sessions(
+        sessions,
+        times,
+        events.n_sessions,
+        views_per_minute=bot_views_per_minute,
+        burst_views=bot_burst_views,
+    )
+    bots = np.flatnonzero(crawler)
+    human = ~crawler[sessions]
     sessions, codes, times = sessions[human], codes[human], times[human]
     counted_codes, counted_times = _counted_views(sessions, codes, times)
     # drop reloads: a view of the article the reader is already on
@@ -388,8 +401,8 @@ class Replay:
     counts: dict[str, int] = field(default_factory=dict)
     pair_state: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     state_lists: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
-    #: Freshness scales every candidate by one factor at a given time (all dated and published
-    #: before any pair that can list them, or all undated): the order does not depend on it.
+    #: Freshness scales every candidate by one factor at every time (no candidate is dated):
+    #: the order does not depend on the time.
     freshness_is_common_factor: bool = False
     #: The views the live service counted after ``now_ts`` (rows and times, in time order).
     live_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -527,23 +540,11 @@ def prepare_replay(
     pair_state, state_lists = _list_states(
         bundle, new_articles, new_known, own, np.array(query_rows, dtype=np.int64), pq, pts
     )
-    # Freshness is one factor for every candidate at a given time when all candidates are
-    # dated and published before any pair whose list can hold them (the bundle's: before the
-    # first pair; new ones: not read before their publish date), or when none is dated.
+    # Freshness is one factor for every candidate at every time only when no candidate is
+    # dated (each has the neutral age of one half-life); a dated one's factor
+    # (1 - w) + w * decay changes with the pair's time, and not in proportion to another's.
     candidate = np.asarray(signals.is_published, dtype=bool)
-    dates = np.asarray(signals.published_ts)
-    in_bundle = candidate[:n]
-    new_dates = dates[n:][candidate[n:]]
-    common = bool(
-        (dates[candidate] < 0).all()
-        or (
-            (dates[candidate] >= 0).all()
-            and (
-                not in_bundle.any() or not pts.size or int(dates[:n][in_bundle].max()) <= pts.min()
-            )
-            and bool((new_dates <= new_known[candidate[n:]]).all())
-        )
-    )
+    common = bool((np.asarray(signals.published_ts)[candidate] < 0).all())
     view_rows = np.array(
         [bundle.row(a) if bundle.has(a) else new_row.get(a, -1) for a in pairs.view_ids],
         dtype=np.int64,

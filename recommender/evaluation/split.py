@@ -21,6 +21,7 @@ import numpy as np
 
 from recommender.bundle import Bundle
 from recommender.config import TrainConfig
+from recommender.crawlers import bot_settings
 from recommender.data.articles import Article, read_articles
 from recommender.data.views import ViewCounts, ViewEvents, ViewPaths, read_views
 from recommender.errors import DataError
@@ -240,7 +241,5 @@ def prepare_split(
             max_invalid=config.max_invalid,
         )
     inputs = write_training_inputs(articles, events, split.test_from, Path(workdir) / "inputs")
-    pairs = replay_pairs(
-        events, split.test_from, split.test_until, max_session_views=config.max_session_views
-    )
+    pairs = replay_pairs(events, split.test_from, split.test_until, **bot_settings(config))
     return Prepared(split, inputs, pairs, {a.id: a for a in articles}, events, Path(workdir))

@@ -54,6 +54,7 @@ OBJECTIVE = "hit_rate@10"
 #: Ranking settings tried (no retraining), in search order.
 BLEND_SPACE: dict[str, tuple[Any, ...]] = {
     "half_life_days": (1.0, 2.0, 3.0, 5.0, 8.0, None),
+    "freshness_weight": (0.0, 0.25, 0.5, 0.75, 0.9),
     "coview_weight": (0.5, 1.0, 1.5, 3.0, 6.0),
     "coview_evidence": (2.0, 5.0, 10.0, 25.0, 50.0),
     "popularity_weight": (0.0, 0.25, 0.5, 1.0),
@@ -381,6 +382,7 @@ def config_toml(result: TuneResult) -> str:
         "coview_evidence",
         "popularity_weight",
         "half_life_days",
+        "freshness_weight",
     ):
         value = getattr(params, name)
         out.write(f"{name} = {_toml_value('off' if value is None else float(value))}\n")

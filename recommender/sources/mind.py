@@ -16,13 +16,16 @@ MIND records impressions, not page views, so views are replayed from it as follo
 
 * Each behaviour row is one session whose ``session_id`` is the impression id.
 * The clicked impressions (label ``1``) of a row are its views, in impression order, the first
-  at the impression time and each next one a second later (so the order is stable).
+  at the impression time and each next one :data:`READ_SECONDS` later (so the order is stable,
+  at a reader's pace).
   Impressions with label ``0`` are not views. A row without clicks adds no session.
 * The click history is **not** replayed by default: it has no timestamps and repeats, growing,
   on every row of the same user. With ``include_history=True`` each user's history is added
   once, from the user's first row in the file, as an extra session ``history-<user id>``: its
-  views are one second apart, in history order, the last one hour before that row's
-  impression time.
+  views are :data:`READ_SECONDS` apart, in history order, the last one hour before that row's
+  impression time. The spacing is a reader's pace, not a crawler's: training and the replay
+  drop sessions that read faster than a person (:mod:`recommender.crawlers`), and a history
+  stamped a second apart (as this converter once did) would be taken for a crawler and lost.
 * Impression times carry no time zone; they are taken as UTC.
 
 :func:`convert_mind` writes ``articles.jsonl`` and ``views.csv`` that
@@ -54,6 +57,9 @@ __all__ = ["convert_mind", "read_mind_behaviors", "read_mind_news"]
 
 #: How long before its impression a user's replayed history ends, in seconds.
 HISTORY_END_BEFORE_S = HOUR
+#: Seconds between two replayed views of one session (clicks of an impression, a history): a
+#: reader's pace (one article a minute), far below the crawler rule's 10 a minute.
+READ_SECONDS = 60
 _NEWS_FIELDS = 8
 _BEHAVIOR_FIELDS = 5
 
@@ -229,10 +235,13 @@ def _replay(path: Path, include_history: bool, max_invalid: int) -> _Replay:
             key = f"history-{user_id}"
             replay.sessions.extend([key] * len(history))
             replay.news_ids.extend(history)
-            replay.timestamps.extend(range(last - len(history) + 1, last + 1))
+            first = last - (len(history) - 1) * READ_SECONDS
+            replay.timestamps.extend(range(first, last + 1, READ_SECONDS))
         replay.sessions.extend([impression_id] * len(clicked))
         replay.news_ids.extend(clicked)
-        replay.timestamps.extend(range(seconds, seconds + len(clicked)))
+        replay.timestamps.extend(
+            range(seconds, seconds + len(clicked) * READ_SECONDS, READ_SECONDS)
+        )
     return replay
 
 

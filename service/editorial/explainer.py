@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.blend import BlendParams, freshness
+from recommender.blend import BlendParams
 from recommender.bundle import Bundle
 from recommender.errors import BundleError
+from recommender.freshness import freshness
 from recommender.windows import DAY
 from service.editorial.rules import (
     Rule,
@@ -148,7 +149,8 @@ class Explainer:
                     )
                 ]
         coview = self.coview.get(row)
-        fresh = freshness(published, self.now, self.blend.half_life(bundle.categories[row]))
+        half_life = self.blend.half_life(bundle.categories[row])
+        fresh = freshness(published, self.now, half_life, self.blend.freshness_weight)
         return {
             **bundle.article(row),
             "status": bundle.statuses[row],

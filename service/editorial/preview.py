@@ -5,8 +5,8 @@ The page shows, for one article, what readers get (the public API's own
 :func:`service.ranking.related_response`, rules and fallbacks included) next to the content-only
 and co-view-only rankings, the most viewed of its section and the section's new articles (the
 public ``/v1/latest``), with every item's score parts.
-Its data calls take ``content_weight``, ``coview_weight``, ``popularity_weight`` and
-``half_life_days`` overrides so an
+Its data calls take ``content_weight``, ``coview_weight``, ``popularity_weight``,
+``half_life_days`` and ``freshness_weight`` overrides so an
 editor sees what other settings would do (nothing is saved), and compare the list with the
 previous model bundle (:mod:`service.editorial.history`), with the explanations of
 :mod:`service.editorial.explainer` and the search of :mod:`service.editorial.search`.
@@ -73,6 +73,7 @@ preview = Blueprint("preview", __name__)
 #: 1 + views) an editor can try: the sliders' tops of the one set of blend bounds.
 MAX_WEIGHT = BLEND_BOUNDS["content_weight"].slider_high
 MAX_POPULARITY_WEIGHT = BLEND_BOUNDS["popularity_weight"].slider_high
+MAX_FRESHNESS_WEIGHT = BLEND_BOUNDS["freshness_weight"].slider_high
 
 
 def _model(rt: Runtime) -> LoadedModel:
@@ -110,6 +111,8 @@ def page() -> str:
             "half_life_days": blend.half_life_days,
             "max_weight": MAX_WEIGHT,
             "max_popularity_weight": MAX_POPULARITY_WEIGHT,
+            "freshness_weight": blend.freshness_weight,
+            "max_freshness_weight": MAX_FRESHNESS_WEIGHT,
         },
     )
 
@@ -134,7 +137,13 @@ def search_articles() -> Response:
 
 
 #: The sliders an editor may move, each a blend setting (bounds: recommender.config).
-SLIDERS = ("content_weight", "coview_weight", "popularity_weight", "half_life_days")
+SLIDERS = (
+    "content_weight",
+    "coview_weight",
+    "popularity_weight",
+    "half_life_days",
+    "freshness_weight",
+)
 
 
 def _blend(values: dict[str, str], defaults: BlendParams) -> BlendParams:
@@ -174,7 +183,7 @@ def article_lists(article_id: str) -> Response:
     rt = runtime()
     values = parse_values(
         request.args,
-        ("n", "content_weight", "coview_weight", "popularity_weight", "half_life_days", "compare"),
+        ("n", *SLIDERS, "compare"),
     )
     n = parse_bounded_integer("n", values.get("n"), rt.settings.default_n, 1, rt.settings.max_n)
     compare = values.get("compare", "1") != "0"
@@ -293,6 +302,7 @@ def article_lists(article_id: str) -> Response:
             "coview_weight": blend.coview_weight,
             "popularity_weight": blend.popularity_weight,
             "half_life_days": blend.half_life_days,
+            "freshness_weight": blend.freshness_weight,
             "coview_weight_here": rounded(coview_weight(bundle, row, blend)),
             "changed": changed,
             # where each served value came from (environment, bundle, default); a slider moved

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.editorial.api import MAX_AUDIT, MAX_RULE_ID
-from service.editorial.preview import MAX_POPULARITY_WEIGHT, MAX_WEIGHT
+from service.editorial.preview import MAX_FRESHNESS_WEIGHT, MAX_POPULARITY_WEIGHT, MAX_WEIGHT
 from service.editorial.rules import (
     KINDS,
     MAX_AUTHOR_LENGTH,
@@ -305,6 +305,11 @@ def _editor_paths(settings: Settings) -> dict[str, Any]:
                             ]
                         },
                         "Override of the freshness half-life (every section).",
+                    ),
+                    _query(
+                        "freshness_weight",
+                        {"type": "number", "minimum": 0, "maximum": MAX_FRESHNESS_WEIGHT},
+                        "Override of the freshness weight (factor (1 - w) + w * decay).",
                     ),
                     _query("compare", {"type": "string", "enum": ["0", "1"]}, "0: no comparison."),
                 ],

@@ -91,7 +91,9 @@ def schemas() -> dict[str, Any]:
                 },
                 "freshness": {
                     **number_or_null,
-                    "description": "0.5 ** (age / half-life); hybrid only.",
+                    "description": "(1 - freshness_weight) + freshness_weight * 0.5 ** "
+                    "(age / half-life), at least 1 - freshness_weight (an undated article: "
+                    "age of one half-life; dated after now: age 0); hybrid only.",
                 },
                 "coview_weight": {
                     **number_or_null,

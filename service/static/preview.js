@@ -14,6 +14,8 @@
     popularityWeight: Number(app.dataset.popularityWeight),
     maxPopularityWeight: Number(app.dataset.maxPopularityWeight),
     halfLife: app.dataset.halfLife === "off" ? null : Number(app.dataset.halfLife),
+    freshnessWeight: Number(app.dataset.freshnessWeight),
+    maxFreshnessWeight: Number(app.dataset.maxFreshnessWeight),
     maxWeight: Number(app.dataset.maxWeight),
   };
   var SOURCE_LABELS = {
@@ -243,6 +245,8 @@
   var popularityWeight = $("popularity-weight");
   var halfLife = $("half-life");
   var halfLifeOff = $("half-life-off");
+  var freshnessWeight = $("freshness-weight");
+  freshnessWeight.max = String(DEFAULTS.maxFreshnessWeight);
   contentWeight.max = coviewWeight.max = String(Math.min(DEFAULTS.maxWeight, 5));
   popularityWeight.max = String(DEFAULTS.maxPopularityWeight);
 
@@ -252,6 +256,7 @@
     popularityWeight.value = String(DEFAULTS.popularityWeight);
     halfLifeOff.checked = DEFAULTS.halfLife === null;
     halfLife.value = String(DEFAULTS.halfLife === null ? 3 : DEFAULTS.halfLife);
+    freshnessWeight.value = String(DEFAULTS.freshnessWeight);
     showSliders();
   }
 
@@ -261,6 +266,7 @@
       coview_weight: Number(coviewWeight.value),
       popularity_weight: Number(popularityWeight.value),
       half_life_days: halfLifeOff.checked ? "off" : Number(halfLife.value),
+      freshness_weight: Number(freshnessWeight.value),
     };
   }
 
@@ -268,7 +274,8 @@
     var p = sliderParams();
     var half = DEFAULTS.halfLife === null ? "off" : DEFAULTS.halfLife;
     return p.content_weight !== DEFAULTS.contentWeight || p.coview_weight !== DEFAULTS.coviewWeight ||
-      p.popularity_weight !== DEFAULTS.popularityWeight || p.half_life_days !== half;
+      p.popularity_weight !== DEFAULTS.popularityWeight || p.half_life_days !== half ||
+      p.freshness_weight !== DEFAULTS.freshnessWeight;
   }
 
   function showSliders() {
@@ -277,6 +284,7 @@
     $("popularity-weight-out").textContent = Number(popularityWeight.value).toFixed(2);
     $("half-life-out").textContent = halfLifeOff.checked ? "off" : Number(halfLife.value) + " d";
     halfLife.disabled = halfLifeOff.checked;
+    $("freshness-weight-out").textContent = Number(freshnessWeight.value).toFixed(2);
     var changed = changedFromDefaults();
     var label = $("settings-state");
     label.textContent = changed ? "Preview settings: only you see this, nothing is saved" : "Service settings";
@@ -284,7 +292,7 @@
   }
 
   var reloadLists = debounce(function () { loadLists(); }, 160);
-  [contentWeight, coviewWeight, popularityWeight, halfLife, halfLifeOff].forEach(function (input) {
+  [contentWeight, coviewWeight, popularityWeight, halfLife, halfLifeOff, freshnessWeight].forEach(function (input) {
     input.addEventListener("input", function () { showSliders(); reloadLists(); });
   });
   $("reset").addEventListener("click", function () { resetSliders(); loadLists(); });
@@ -316,6 +324,7 @@
       query.set("coview_weight", String(p.coview_weight));
       query.set("popularity_weight", String(p.popularity_weight));
       query.set("half_life_days", String(p.half_life_days));
+      query.set("freshness_weight", String(p.freshness_weight));
     }
     app.setAttribute("aria-busy", "true");
     return api("/preview/api/articles/" + encodeURIComponent(state.articleId) + "?" + query.toString(),

@@ -47,7 +47,8 @@ def test_related_popularity_weight_zero_ranks_by_content_then_id() -> None:
     assert _rows(signals, 0.0) == [4, 1, 2, 3]
     scored = related(signals, 0, 4, now_ts=NOW, params=BlendParams(popularity_weight=0.0))
     assert [s.popularity for s in scored] == [None] * 4
-    assert scored[1].score == pytest.approx(0.5 / 0.6 * 0.5 ** (1 / 3))
+    # one day old, half-life 3, freshness weight 0.75: 0.25 + 0.75 * 0.5 ** (1 / 3)
+    assert scored[1].score == pytest.approx(0.5 / 0.6 * (0.25 + 0.75 * 0.5 ** (1 / 3)))
 
 
 def test_related_popularity_ranks_more_read_above_equally_similar() -> None:
@@ -57,7 +58,7 @@ def test_related_popularity_ranks_more_read_above_equally_similar() -> None:
     scored = related(signals, 0, 4, now_ts=NOW, params=BlendParams(popularity_weight=0.5))
     assert [s.row for s in scored] == [3, 2, 4, 1]
     assert [s.popularity for s in scored] == pytest.approx([10.0, 2.0, 1.0, 1.0])
-    fresh = 0.5 ** (1 / 3)
+    fresh = 0.25 + 0.75 * 0.5 ** (1 / 3)
     assert scored[0].score == pytest.approx(0.5 / 0.6 * fresh * 10.0)
     assert scored[2].score == pytest.approx(fresh)  # no views: its score is unchanged
 
@@ -129,3 +130,43 @@ def test_popular_from_views_ranks_published_rows_with_views() -> None:
     assert popular.rows.tolist() == [1, 0, 3]  # ties by row; no views, unpublished: out
     assert popular_from_views(views, published, _similarity, 2).rows.tolist() == [1, 0]
     assert popular.views_of(np.array([4, 9])).tolist() == [7.0, 0.0]  # beyond the array: 0
+
+
+def _uncategorised(category: str) -> SignalArrays:
+    """Row 0 (in ``category``) has one content neighbour, row 1; rows 2-5 are the site's."""
+    signals = _signals([0] * 7)
+    signals.categories = [category, "news", "", "", "sports", "sports", "news"]
+    signals.content_neighbors[0] = [1, -1, -1, -1]
+    signals.content_scores[0] = [0.4, 0, 0, 0]
+    return signals
+
+
+def test_fillers_show_their_order_below_every_related_item() -> None:
+    signals = _uncategorised("news")
+    params = BlendParams(popularity_weight=0.0, popular_candidates=0)
+    items = related(
+        signals,
+        0,
+        4,
+        now_ts=NOW,
+        params=params,
+        section_popular=[6, 1],
+        site_popular=[5, 4, 3],
+    )
+    assert [(i.row, i.source) for i in items] == [
+        (1, "related"),
+        (6, "section_popular"),
+        (5, "popular"),
+        (4, "popular"),
+    ]
+    scores = [i.score for i in items]
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) == 4 and scores[-1] > 0
+    # k-th of m fillers: lowest related score * (m - k) / (m + 1)
+    assert scores[1:] == pytest.approx([scores[0] * 3 / 4, scores[0] * 2 / 4, scores[0] / 4])
+
+
+def test_an_uncategorised_article_gets_no_section_fillers() -> None:
+    signals = _uncategorised("")
+    # the "" section's most viewed (rows 2 and 3) are no section of this article
+    items = related(signals, 0, 3, now_ts=NOW, section_popular=[2, 3], site_popular=[5, 2])
+    assert [(i.row, i.source) for i in items] == [(1, "related"), (5, "popular"), (2, "popular")]

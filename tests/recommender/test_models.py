@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from recommender._topk import cosine_topn, csr_topn, entries_topn
 from recommender.content import ContentModel, fold_in, shared_terms
-from recommender.coview import CoviewModel, log_likelihood_ratio, session_matrix
+from recommender.coview import LIFT_EVIDENCE, CoviewModel, log_likelihood_ratio, session_matrix
 from recommender.popularity import PopularityModel, rank, trending_score
 
 
@@ -165,7 +165,8 @@ def _hand_model(normalization: str) -> CoviewModel:
         # A read in 3 sessions, B in 3, C in 2; A&B together 2, A&C 1; 5 sessions
         ("cosine", 2 / math.sqrt(3 * 3), 1 / math.sqrt(3 * 2)),
         ("jaccard", 2 / (3 + 3 - 2), 1 / (3 + 2 - 1)),
-        ("lift", 2 * 5 / (3 * 3), 1 * 5 / (3 * 2)),
+        # lift shrunk by its evidence n / (n + 10)
+        ("lift", 2 * 5 / (3 * 3) * 2 / 12, 1 * 5 / (3 * 2) * 1 / 11),
     ],
 )
 def test_coview_normalisations_by_hand(normalization: str, ab: float, ac: float) -> None:
@@ -198,7 +199,8 @@ def test_coview_min_count_and_bot_sessions_are_dropped() -> None:
     model = CoviewModel(n_neighbors=2, min_count=2).fit(x)
     assert model.neighbors_[0].tolist() == [1, -1]
     bots = session_matrix(np.array([0, 0, 0, 1, 1]), np.array([0, 1, 2, 0, 2]), 2, 3)
-    model = CoviewModel(n_neighbors=2, min_count=1, max_session_views=2).fit(bots)
+    crawler = np.array([True, False])
+    model = CoviewModel(n_neighbors=2, min_count=1).fit(bots, bot_sessions=crawler)
     assert model.n_bot_sessions_ == 1
     assert model.neighbors_[0].tolist() == [2, -1]
 
@@ -233,7 +235,7 @@ def _brute_coview(
         elif normalization == "jaccard":
             score = weighted / (n_a + n_b - weighted)
         elif normalization == "lift":
-            score = weighted * total / (n_a * n_b)
+            score = weighted * total / (n_a * n_b) * (weighted / (weighted + LIFT_EVIDENCE))
         else:
             score = log_likelihood_ratio(
                 weighted, n_a - weighted, n_b - weighted, total - n_a - n_b + weighted

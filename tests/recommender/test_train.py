@@ -350,3 +350,21 @@ def test_bundle_publish_rejects_object_arrays(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="object"):
         bundle_mod.publish(contents, tmp_path / "models")
     assert latest_version(tmp_path / "models") is None
+
+
+def test_train_says_coview_absent_when_no_session_reads_two_articles(
+    inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    views = tmp_path / "single.csv"
+    views.write_text(
+        "session_id,article_id,timestamp\n"
+        + "".join(f"s{i},{a['id']},2026-10-05T1{i}:00:00Z\n" for i, a in enumerate(ARTICLES[:3]))
+    )
+    result = train(inputs[0], views, tmp_path / "models", config=_config())
+    assert result.manifest["coview"].startswith("absent: no usable sessions (0 of 3 sessions")
+    assert result.manifest["counts"]["usable_sessions"] == 0
+    assert not Bundle.load(result.path).has_coview
+    args = ["train", "--articles", str(inputs[0]), "--views", str(views)]
+    assert main([*args, "--out", str(tmp_path / "m2"), "--no-calibrate"]) == 0
+    out = capsys.readouterr().out
+    assert "co-view: absent: no usable sessions" in out and "co-view: built" not in out

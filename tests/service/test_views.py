@@ -53,7 +53,7 @@ def test_related_hybrid_ranks_as_computed_by_hand(
     assert ids(response) == N1_HYBRID
     assert sources(response) == ["related"] * 5
     scores = [item["score"] for item in data["items"]]
-    assert scores == pytest.approx([0.457143, 0.385714, 0.170079, 0.114286, 0.010630], abs=2e-6)
+    assert scores == pytest.approx([0.457143, 0.424286, 0.174499, 0.114286, 0.020281], abs=2e-6)
     first = data["items"][0]
     assert first == {
         "id": "n2",
@@ -74,7 +74,10 @@ def test_related_default_n_is_six_and_filled_from_popular(client: FlaskClient) -
     response = client.get("/v1/articles/n1/related")
     assert ids(response) == [*N1_HYBRID, "s3"]
     assert sources(response) == ["related"] * 5 + ["popular"]
-    assert body(response)["items"][-1]["score"] == 0.0
+    # a filler's score shows its place: below every related item, above 0 (the lowest
+    # related score, n4's, times (m - k) / (m + 1) for the k-th of m fillers)
+    scores = [item["score"] for item in body(response)["items"]]
+    assert scores[-1] == pytest.approx(0.020281 / 2, abs=2e-6)
 
 
 def test_related_fallback_chain_section_then_site(client: FlaskClient) -> None:
@@ -165,19 +168,19 @@ def test_related_explain_gives_score_parts(
         "content": pytest.approx(0.6),
         "coview": pytest.approx(1.0),
         "coview_count": 12,
-        "freshness": pytest.approx(0.5),
+        "freshness": pytest.approx(0.55),  # 0.1 + 0.9 * 0.5
         "coview_weight": pytest.approx(0.75),
         "popularity": None,
         # the raw signals beside the blended ones: n1's best content neighbour scores 1.0,
         # its best co-view one 0.8 (n3 itself)
         "content_cosine": pytest.approx(0.6),
         "coview_score": pytest.approx(0.8),
-        "final": pytest.approx(0.385714, abs=2e-6),
+        "final": pytest.approx(0.424286, abs=2e-6),
     }
     fallback = data["items"][-1]
     assert fallback["source"] == "popular"
     assert fallback["explain"]["content"] is None
-    assert fallback["explain"]["final"] == 0.0
+    assert fallback["explain"]["final"] == pytest.approx(0.020281 / 2, abs=2e-6)
     for value in ("1", "false", "0"):
         items = body(client.get(f"/v1/articles/n1/related?explain={value}"))["items"]
         assert ("explain" in items[0]) == (value == "1")

@@ -191,13 +191,21 @@ def test_replay_pairs_are_consecutive_distinct_views_after_the_split(
 
 def test_replay_pairs_drop_crawler_sessions(tmp_path: Path) -> None:
     rows = ["session_id,article_id,timestamp"]
-    rows += [f"bot,x{i},2026-10-06T10:{i:02d}:00Z" for i in range(12)]
-    rows += ["r,x1,2026-10-06T11:00:00Z", "r,x2,2026-10-06T11:01:00Z"]
+    # 12 articles in 12 seconds: a crawler's burst
+    rows += [f"bot,x{i},2026-10-06T10:00:{i:02d}Z" for i in range(12)]
+    # 12 articles over 12 minutes: a reader (a session of more than 10 views is not a crawler)
+    rows += [f"reader,y{i},2026-10-06T12:{i:02d}:00Z" for i in range(12)]
     views = tmp_path / "views.csv"
     views.write_text("\n".join(rows) + "\n")
-    pairs = replay_pairs(load_events(views), SPLIT_TS, SPLIT_TS + DAY, max_session_views=10)
-    assert list(zip(pairs.query_ids, pairs.target_ids, strict=True)) == [("x1", "x2")]
+    events = load_events(views)
+    pairs = replay_pairs(events, SPLIT_TS, SPLIT_TS + DAY, bot_burst_views=10)
+    assert [q for q in pairs.query_ids] == [f"y{i}" for i in range(11)]
     assert pairs.n_bot_sessions == 1
+    # the rules off: both kept
+    pairs = replay_pairs(
+        events, SPLIT_TS, SPLIT_TS + DAY, bot_burst_views=None, bot_views_per_minute=None
+    )
+    assert len(pairs) == 22 and pairs.n_bot_sessions == 0
 
 
 # --- the whole evaluation on a case known in advance ------------------------------------------
@@ -390,8 +398,26 @@ def test_evaluate_new_article_is_a_candidate_from_its_publication_on(
     assert content[6][:3] == ["n1", "n2", "e1"]
     ranks = evaluation.scores["content"].ranks.tolist()
     assert ranks == [1, 0, 1, 1, 2, 1, 1]
-    # the hybrid ranks n2 first on n1's page: same content normalised, much fresher than e2
-    assert _names(evaluation, "hybrid")[4][0] == "n2"
+    # on n1's page n2 is about as similar as e2 (normalised 0.98 and 1), much fresher (e2 is
+    # 4.3 days old: decay 0.37, n2 one hour: 0.99), but e2 was read four times in the last 24
+    # hours (popularity factor sqrt(5) = 2.24): with freshness bounded (0.25 + 0.75 * 0.37 =
+    # 0.53 at the default weight) the read one stays first; without the popularity prior,
+    # freshness decides
+    assert _names(evaluation, "hybrid")[4][0] == "e2"
+    fresh = evaluate(
+        *live,
+        test_from=SPLIT,
+        config=TrainConfig(coview_min_count=1),
+        params=BlendParams(popularity_weight=0.0),
+    )
+    assert _names(fresh, "hybrid")[4][0] == "n2"
+    stale = evaluate(
+        *live,
+        test_from=SPLIT,
+        config=TrainConfig(coview_min_count=1),
+        params=BlendParams(popularity_weight=0.0, freshness_weight=0.0),
+    )
+    assert _names(stale, "hybrid")[4][0] == "e2"  # without freshness: the more similar one
     # co-views and most viewed come from the bundle: they never show a new article
     for strategy in ("coview", "most_viewed"):
         assert not {"n1", "n2"} & {a for names in _names(evaluation, strategy) for a in names}
@@ -452,13 +478,16 @@ def test_replay_grouped_lists_are_the_per_pair_lists(
     ranked at its own time."""
     replay, _ = _sample_replay(sample, tmp_path)
     assert replay.state_lists, "the sample must have reverse additions"
-    assert replay.freshness_is_common_factor  # so the hybrid is grouped too
+    # dated articles: a bounded freshness factor (1 - w) + w * decay changes the order with
+    # time, so the hybrid is grouped only with freshness off
+    assert not replay.freshness_is_common_factor
+    still = BlendParams(popularity_weight=0, popular_candidates=0, freshness_weight=0)
     for strategy in REPLAY_STRATEGIES:
         if strategy == "most_viewed_live":
             continue  # one list per time at which its counts changed: nothing to group
         # the hybrids read the views before each pair: ranked at every pair's time, unless
-        # the popularity prior and candidates are off
-        for params in (BlendParams(), BlendParams(popularity_weight=0, popular_candidates=0)):
+        # the popularity prior, candidates and freshness are off
+        for params in (BlendParams(), still):
             grouped = replay_lists(replay, strategy, params=params)
             each = replay_lists(replay, strategy, params=params, per_pair=True)
             if strategy in ("content_fresh", "hybrid") and params == BlendParams():

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recommender.config import TrainConfig
+from recommender.crawlers import crawler_sessions
 from recommender.data.articles import read_articles
 from recommender.data.views import ViewEvents, read_views
 from recommender.errors import DataError
@@ -88,7 +90,7 @@ def test_read_mind_news_bad_line_names_line(tmp_path: Path) -> None:
     assert [a.id for a in table.articles] == ["N1", "N2"]
 
 
-def test_read_mind_behaviors_replays_clicks_one_second_apart(tmp_path: Path) -> None:
+def test_read_mind_behaviors_replays_clicks_a_minute_apart(tmp_path: Path) -> None:
     events = read_mind_behaviors(_tsv(tmp_path, "behaviors.tsv", _BEHAVIOR_ROWS))
     assert isinstance(events, ViewEvents)
     assert events.article_ids.tolist() == ["N3", "N2", "N4"]
@@ -97,7 +99,7 @@ def test_read_mind_behaviors_replays_clicks_one_second_apart(tmp_path: Path) -> 
     assert events.n_sessions == 3
     assert events.timestamps.tolist() == [
         _ts("2019-11-12T14:14:46"),
-        _ts("2019-11-12T14:14:47"),
+        _ts("2019-11-12T14:15:46"),
         _ts("2019-11-12T00:00:00"),
         _ts("2019-11-13T13:00:00"),
     ]
@@ -113,8 +115,24 @@ def test_read_mind_behaviors_history_once_per_user(tmp_path: Path) -> None:
     viewed = [events.article_ids[code] for code in events.article_codes]
     assert viewed == ["N1", "N2", "N3", "N2", "N3", "N4"]
     assert events.session_codes.tolist() == [0, 0, 1, 1, 2, 3]
-    assert events.timestamps[:2].tolist() == [end - 1, end]
+    assert events.timestamps[:2].tolist() == [end - 60, end]
     assert events.n_sessions == 4
+
+
+def test_read_mind_behaviors_long_history_is_a_reader_not_a_crawler(tmp_path: Path) -> None:
+    """A history of 300 clicks replayed at a reader's pace: the crawler rule keeps it (at a
+    second apart it would be 60 views a minute, a crawler's burst)."""
+    history = " ".join(f"N{i}" for i in range(300))
+    rows = [["1", "U1", "11/12/2019 2:14:46 PM", history, "N1-1"]]
+    events = read_mind_behaviors(_tsv(tmp_path, "behaviors.tsv", rows), include_history=True)
+    bots = crawler_sessions(
+        events.session_codes,
+        events.timestamps,
+        events.n_sessions,
+        views_per_minute=TrainConfig().bot_views_per_minute,
+        burst_views=TrainConfig().bot_burst_views,
+    )
+    assert events.n_sessions == 2 and not bots.any()
 
 
 @pytest.mark.parametrize(
@@ -161,7 +179,7 @@ def test_convert_mind_round_trip_on_fixture(tmp_path: Path) -> None:
     assert read_articles(articles_path).articles == read_mind_news(tmp_path / "news.tsv").articles
     assert views_path.read_text().splitlines()[:2] == [
         "session_id,article_id,timestamp",
-        "history-U1,N1,2019-11-12T13:14:45Z",
+        "history-U1,N1,2019-11-12T13:13:46Z",
     ]
     _assert_same_events(
         read_views(views_path),

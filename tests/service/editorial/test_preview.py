@@ -292,7 +292,8 @@ def test_preview_item_score_parts(editor: FlaskClient) -> None:
     n3 = readers[1]
     assert n3["content"]["cosine"] == 0.6  # the content neighbour's score
     assert n3["coview"] == {"score": 0.8, "sessions": 12}  # read together in 12 sessions
-    assert n3["freshness"] == 0.5 and n3["age_days"] == 3.0  # 3 days old, half-life 3
+    # 3 days old, half-life 3, weight 0.9: 0.1 + 0.9 * 0.5
+    assert n3["freshness"] == 0.55 and n3["age_days"] == 3.0
     assert n3["category"] == "news" and n3["rule"] is None and n3["blocked_by"] is None
     s3 = readers[5]  # a fallback: no neighbour of n1
     assert s3["coview"] == {"score": None, "sessions": None}
@@ -333,9 +334,12 @@ def test_preview_items_show_the_popularity_prior_readers_get(
         ("coview_weight=0", ["n2", "n3", "s1", "n4", "s2", "s3"]),
         # no freshness: n3 (0.6 + 0.75) / 1.75 overtakes n2 0.8 / 1.75
         ("half_life_days=off", ["n3", "n2", "s2", "s1", "n4", "s3"]),
+        # the freshness weight's slider at 0: the same as no freshness
+        ("freshness_weight=0", ["n3", "n2", "s2", "s1", "n4", "s3"]),
         # popularity (no live view: the bundle's last day): times (1 + views) ** 0.5, so
-        # s1 0.114 * sqrt(71) = 0.963 passes n3 0.386 * sqrt(6) = 0.945
-        ("popularity_weight=0.5", ["n2", "s1", "n3", "s2", "n4", "s3"]),
+        # s1 0.114 * sqrt(71) = 0.963 passes s2 0.174 * sqrt(4) = 0.349, not n3 0.424 * sqrt(6)
+        # = 1.039 (freshness 0.55 at weight 0.9: without the floor it was 0.945)
+        ("popularity_weight=0.5", ["n2", "n3", "s1", "s2", "n4", "s3"]),
     ],
 )
 def test_preview_overrides_rerank_without_changing_the_service(
@@ -355,6 +359,7 @@ def test_preview_overrides_are_parsed_strictly(editor: FlaskClient) -> None:
         ("popularity_weight=2.5", "popularity_weight"),
         ("half_life_days=0", "half_life_days"),
         ("half_life_days=-1", "half_life_days"),
+        ("freshness_weight=0.95", "freshness_weight"),  # at most 0.9: a floor of 0.1
         ("n=0", "n"),
         ("boost=1", "boost"),
     ):

@@ -177,12 +177,13 @@ def test_related_hybrid_follows_what_readers_open_now(
 ) -> None:
     client = live_app(make_app, clock, popularity_weight=0.5, popular_candidates=300).test_client()
     clock.now = N + 10 * DAY  # the bundle's last day is out of the 24 hours: live views only
-    # no view counted in them yet: the bundle's last day stands in (n2 20, s2 3, s1 70 views);
-    # s2, read that day, joins as a popular candidate with its content similarity
+    # no view counted in them yet: the bundle's last day stands in (n2 20, s2 3, n3 5 views);
+    # s2, read that day, joins as a popular candidate with its content similarity; every
+    # article is 10 days old or more, so freshness (at least 0.1) no longer hides n3
     items = body(client.get("/v1/articles/n1/related?n=3&explain=true"))["items"]
-    assert [item["id"] for item in items] == ["n2", "s2", "s1"]
+    assert [item["id"] for item in items] == ["n2", "s2", "n3"]
     factors = [item["explain"]["popularity"] for item in items]
-    assert factors == pytest.approx([21**0.5, 4**0.5, 71**0.5], abs=1e-5)
+    assert factors == pytest.approx([21**0.5, 4**0.5, 6**0.5], abs=1e-5)
     post_views(client, clock, "n3", 60)
     items = body(client.get("/v1/articles/n1/related?n=3&explain=true"))["items"]
     assert [item["id"] for item in items] == ["n3", "n2", "s2"]
