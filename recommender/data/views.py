@@ -15,7 +15,7 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -38,6 +38,9 @@ from recommender.data._columns import (
 )
 from recommender.data._files import file_format
 from recommender.errors import DataError
+
+if TYPE_CHECKING:
+    from recommender._topk import BlockMapper
 
 __all__ = [
     "FUTURE_TOLERANCE",
@@ -312,6 +315,7 @@ def read_views(
     session_gap_minutes: float = 30,
     max_invalid: int = 0,
     not_after: int | None = None,
+    mapper: BlockMapper | None = None,
 ) -> ViewEvents | ViewCounts:
     """Read a view log: raw view events or per-article view counts.
 
@@ -340,6 +344,9 @@ def read_views(
         does (epoch milliseconds, a year 2099 typo; counted in ``n_future`` when skipped).
         :func:`latest_plausible_time` computes the limit ``newsrec train`` uses. ``None``:
         no limit.
+    mapper : BlockMapper, optional
+        For a directory: parses its files as partitions elsewhere (a Dask cluster,
+        :mod:`recommender.distributed`); the result is the same.
 
     Returns
     -------
@@ -374,6 +381,7 @@ def read_views(
             session_gap_minutes=session_gap_minutes,
             max_invalid=max_invalid,
             not_after=not_after,
+            mapper=mapper,
         )
     return _read_views_file(Path(path), session_gap_minutes, max_invalid, not_after=not_after)
 
@@ -404,6 +412,16 @@ def _read_views_file(
 VIEW_FILE_SUFFIXES = (".jsonl", ".csv", ".jsonl.gz", ".csv.gz")
 
 
+def view_partition(
+    file: Path, *, session_gap_minutes: float, max_invalid: int, not_after: int | None
+) -> tuple[ViewEvents | ViewCounts, list[Any]]:
+    """One file of a view log directory, parsed as :func:`read_views_dir` parses it: the
+    part and its keys (a partition a cluster worker parses)."""
+    keys_out: list[Any] = []
+    part = _read_views_file(file, session_gap_minutes, max_invalid, keys_out, not_after)
+    return part, keys_out
+
+
 def _union_codes(
     ids: np.ndarray[Any, np.dtype[np.object_]], index: dict[Any, int]
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -425,6 +443,7 @@ def read_views_dir(
     session_gap_minutes: float = 30,
     max_invalid: int = 0,
     not_after: int | None = None,
+    mapper: BlockMapper | None = None,
 ) -> ViewEvents | ViewCounts:
     """Read every view file of a directory as one view log (e.g. the service's event log).
 
@@ -444,6 +463,10 @@ def read_views_dir(
         How many bad rows may be dropped over all files together.
     not_after : int or None, default None
         As in :func:`read_views`.
+    mapper : BlockMapper, optional
+        Parses the files as partitions elsewhere (each within ``max_invalid``); when they
+        hold more bad rows together than allowed, the files are read again here, in order,
+        for the error of the first one too many.
 
     Returns
     -------
@@ -468,6 +491,22 @@ def read_views_dir(
     parts: list[ViewEvents | ViewCounts] = []
     keys: list[list[Any]] = []
     invalid: list[DataError] = []
+    if mapper is not None:
+        parsed = mapper(
+            view_partition,
+            files,
+            {
+                "session_gap_minutes": session_gap_minutes,
+                "max_invalid": max_invalid,
+                "not_after": not_after,
+            },
+        )
+        if sum(len(part.invalid) for part, _ in parsed) <= max_invalid:
+            files = []  # parsed: the loop below re-reads them only for the error
+            for part, part_keys in parsed:
+                invalid.extend(part.invalid)
+                parts.append(part)
+                keys.append(part_keys)
     for file in files:
         keys_out: list[Any] = []
         part = _read_views_file(

@@ -337,6 +337,7 @@ def train_with_gate(
     force: bool = False,
     log: Callable[[str], None] | None = None,
     gate_log: Callable[[str], None] | None = None,
+    **options: Any,
 ) -> tuple[TrainResult, GateResult]:
     """Train a bundle, and make it ``LATEST`` only if it passes the gate (or ``force``).
 
@@ -353,6 +354,8 @@ def train_with_gate(
         The gate's (see :func:`run_gate`).
     gate_log : callable, optional
         Receives the gate's progress lines.
+    **options
+        Passed to :func:`recommender.train.train` (``mapper``, ``content_fitter``).
 
     Returns
     -------
@@ -389,6 +392,7 @@ def train_with_gate(
         publish=False,
         before_publish=gate,
         log=log,
+        **options,
     )
     (verdict,) = found
     if verdict.published:
