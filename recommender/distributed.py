@@ -26,6 +26,7 @@ the functions here, so that the rest of the library never needs it.
 
 from __future__ import annotations
 
+import importlib
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -162,6 +163,9 @@ def dask_mapper(address: str, *, timeout: float = 30) -> Iterator[DaskMapper]:
         client = connect(where, timeout=timeout)
     try:
         client.wait_for_workers(1, timeout=timeout)
+        # every worker imports the stages' modules now, all at once, rather than in its
+        # first task (scikit-learn takes seconds to import)
+        client.run(importlib.import_module, "recommender.train")
         yield DaskMapper(client)
     finally:
         client.close()
