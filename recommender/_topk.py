@@ -115,10 +115,14 @@ class BlockMapper(Protocol):
 
     ``shared`` is handed to every call as keyword arguments; an engine that runs the blocks
     elsewhere (:class:`recommender.distributed.DaskMapper`) ships it once, not per block.
-    ``n_threads`` is how many threads one block may use where it runs.
+    ``n_threads`` is how many threads one block may use where it runs; ``min_blocks`` how
+    many blocks at least keep every worker busy (smaller blocks, same results).
     """
 
     n_threads: int
+
+    @property
+    def min_blocks(self) -> int: ...
 
     def __call__(
         self, fn: Callable[..., _T], blocks: Sequence[Any], shared: dict[str, Any]
@@ -171,6 +175,8 @@ def cosine_topn(
     n_queries = queries.shape[0]
     if self_rows is None and self_offset is not None:
         self_rows = np.arange(n_queries, dtype=np.int64) + self_offset
+    if mapper is not None:
+        chunk_size = min(chunk_size, max(1, -(-n_queries // mapper.min_blocks)))
     shared = {
         "queries": queries,
         "candidates_t": candidates.T.tocsr(),

@@ -199,7 +199,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
             "total": total,
             "candidate_mask": candidate_mask,
         }
-        bounds = self._chunk_bounds(binary, binary_t)
+        bounds = self._chunk_bounds(binary, binary_t, 1 if mapper is None else mapper.min_blocks)
         if mapper is None:
             # scipy's sparse product and numpy's sorts release the GIL: chunks run on both cores
             with ThreadPoolExecutor(max_workers=max(self.n_threads, 1)) as pool:
@@ -220,7 +220,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         return neighbors, scores, counts, n_pairs
 
     def _chunk_bounds(
-        self, binary: sp.csr_matrix, binary_t: sp.csr_matrix
+        self, binary: sp.csr_matrix, binary_t: sp.csr_matrix, min_blocks: int = 1
     ) -> list[tuple[int, int]]:
         """Row ranges of at most ``chunk_size`` articles and about equal work.
 
@@ -231,7 +231,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         """
         n_articles = binary_t.shape[0]
         work = np.cumsum(binary_t @ np.diff(binary.indptr).astype(np.float64))
-        size = max(self.chunk_size, 1)
+        size = max(min(self.chunk_size, -(-n_articles // max(min_blocks, 1))), 1)
         budget = work[-1] * size / n_articles if n_articles else 0.0
         budget = min(budget, MAX_CHUNK_WORK)
         bounds = []

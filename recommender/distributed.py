@@ -123,6 +123,13 @@ class DaskMapper:
     def n_workers(self) -> int:
         return len(self.client.scheduler_info().get("workers", {}))
 
+    @property
+    def min_blocks(self) -> int:
+        """Blocks per stage at least: four per worker thread, so that a slow block or a lost
+        worker does not leave the others idle."""
+        workers = self.client.scheduler_info().get("workers", {})
+        return 4 * max(sum(int(w.get("nthreads", 1)) for w in workers.values()), 1)
+
 
 @contextmanager
 def dask_mapper(address: str, *, timeout: float = 30) -> Iterator[DaskMapper]:
