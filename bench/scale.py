@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python bench/scale.py --articles 50000 --new 5000
     .venv/bin/python bench/scale.py --skip-incremental --dask-articles 20000
+    .venv/bin/python bench/scale.py --articles 45000 --new 5000 --source 105000
 
 Incremental part: a generated archive of ``--articles + --new`` articles (``newsrec
 generate-sample``, cached in ``bench/out/scale-<n>``); ``--new`` of them, drawn at random (so
@@ -78,9 +79,21 @@ def timed(argv: list[str]) -> list[str]:
     return ["/usr/bin/time", "-v", *argv] if Path("/usr/bin/time").exists() else argv
 
 
-def sample(n_articles: int, days: int, name: str) -> tuple[Path, Path]:
+def sample(n_articles: int, days: int, name: str, source: int | None) -> tuple[Path, Path]:
+    """A generated sample of ``n_articles``; with ``source``, drawn at random (seed 2) from
+    the cached sample of ``source`` articles (its whole view log: views of the others count
+    as views of unknown articles), which saves generating one per size."""
     from recommender.sources.sample import generate_sample
 
+    if source is not None and source > n_articles:
+        big_articles, big_views = sample(source, days, f"scale-{source}", None)
+        folder = OUT / f"{name}-of-{source}"
+        if not (folder / "articles.jsonl").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            lines = big_articles.read_text(encoding="utf-8").splitlines()
+            keep = np.sort(np.random.default_rng(2).choice(len(lines), n_articles, replace=False))
+            write_lines(folder / "articles.jsonl", [lines[i] for i in keep.tolist()])
+        return folder / "articles.jsonl", big_views
     folder = OUT / name
     if not (folder / "articles.jsonl").exists():
         log(f"generating {n_articles} articles into {folder}")
@@ -118,7 +131,7 @@ def incremental_part(args: argparse.Namespace) -> dict[str, Any]:
     from recommender.data.articles import read_articles
 
     n_total = args.articles + args.new
-    articles, views = sample(n_total, args.days, f"scale-{n_total}")
+    articles, views = sample(n_total, args.days, f"scale-{n_total}", args.source)
     work = OUT / f"scale-{n_total}-runs"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -175,7 +188,9 @@ def incremental_part(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def dask_part(args: argparse.Namespace) -> dict[str, Any]:
-    articles, views = sample(args.dask_articles, args.days, f"scale-dask-{args.dask_articles}")
+    articles, views = sample(
+        args.dask_articles, args.days, f"scale-dask-{args.dask_articles}", args.source
+    )
     log_dir = articles.parent / "events"
     if not log_dir.exists():
         lines = views.read_text(encoding="utf-8").splitlines()
@@ -232,6 +247,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--dask-articles", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--source",
+        type=int,
+        default=None,
+        help="draw the samples from the cached sample of this many articles",
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="cap per command (seconds)")
     parser.add_argument("--skip-incremental", action="store_true")
     parser.add_argument("--skip-dask", action="store_true")

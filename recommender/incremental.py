@@ -12,7 +12,8 @@ and pays only for what changed:
   articles, the ones published since, and every older article whose list named an article
   that was deleted, unpublished or changed (its list would be short, or hold a stale score);
 * every other list keeps its entries and takes the new articles it should now hold through
-  the reverse additions of the one fold-in (:func:`recommender.foldin.merge_additions`):
+  the reverse additions of the one fold-in (:func:`recommender.foldin.merge_additions`, in
+  its array form :func:`~recommender.foldin.merge_additions_rows`):
   cosine is symmetric, so an article enters a list when its score beats the list's weakest
   entry;
 * co-view and popularity are recomputed from the whole log by the usual pipeline (they cost
@@ -47,7 +48,7 @@ from recommender.bundle import Bundle
 from recommender.config import TrainConfig
 from recommender.content import ContentModel, compose_document, document_digests
 from recommender.errors import BundleError
-from recommender.foldin import merge_additions
+from recommender.foldin import merge_additions_rows
 from recommender.train import content_model
 
 __all__ = [
@@ -62,6 +63,8 @@ __all__ = [
 CONTENT_SETTINGS = ("n_neighbors", "title_weight", "min_df", "max_df", "max_features", "stop_words")
 #: Unchanged articles whose missing words measure what a fit drops (:func:`new_term_share`).
 REFERENCE_DOCS = 500
+#: New and changed articles (at most) whose words measure the share of new terms.
+SHARE_DOCS = 1000
 #: Manifest array of the text digests.
 DIGESTS = "content_digest"
 
@@ -159,9 +162,17 @@ class IncrementalContent:
         # up to REFERENCE_DOCS unchanged articles, spread over the catalogue
         unchanged = np.flatnonzero(same_text)
         sample = unchanged[np.linspace(0, unchanged.size - 1, REFERENCE_DOCS).astype(np.int64)]
+        # the share is measured on up to SHARE_DOCS of the new and changed articles
+        measured = (
+            vectorise[
+                np.unique(np.linspace(0, max(vectorise.size - 1, 0), SHARE_DOCS).astype(np.int64))
+            ]
+            if vectorise.size
+            else vectorise
+        )
         share = new_term_share(
             vectorizer,
-            [docs[i] for i in vectorise],
+            [docs[i] for i in measured],
             [docs[i] for i in (np.unique(sample) if unchanged.size else [])],
         )
         if share > self.max_new_terms:
@@ -256,31 +267,16 @@ def _reverse_additions(
     recompute: np.ndarray,
     width: int,
 ) -> int:
-    """Add each entering article to the lists of the rows it lists (not recomputed ones);
-    returns how many additions were kept."""
-    additions: dict[int, list[tuple[int, float]]] = {}
-    for i, q in enumerate(query_rows.tolist()):
-        if not entering[q]:
-            continue
-        for r, s in zip(top[i].tolist(), top_scores[i].tolist(), strict=True):
-            if r >= 0 and not recompute[r]:
-                additions.setdefault(r, []).append((q, s))
-    kept = 0
-    for r, added in additions.items():
-        base = [
-            (int(c), float(s))
-            for c, s in zip(neighbors[r].tolist(), scores[r].tolist(), strict=True)
-            if c >= 0
-        ]
-        merged = merge_additions(base, added, width)
-        mine = {q for q, _ in added}
-        kept += sum(1 for c, _ in merged if c in mine)
-        neighbors[r] = -1
-        scores[r] = 0
-        for k, (c, s) in enumerate(merged):
-            neighbors[r, k] = c
-            scores[r, k] = s
-    return kept
+    """Add each entering article to the lists of the rows it lists (not recomputed ones), by
+    the fold-in's rule (:func:`recommender.foldin.merge_additions_rows`); returns how many
+    additions the lists kept."""
+    query = np.repeat(query_rows.astype(np.int64), top.shape[1])
+    target = top.ravel().astype(np.int64)
+    score = top_scores.ravel()
+    offer = (target >= 0) & entering[query]
+    offer[offer] &= ~recompute[target[offer]]
+    kept = merge_additions_rows(neighbors, scores, target[offer], query[offer], score[offer])
+    return int(kept.sum())
 
 
 def _assemble(
