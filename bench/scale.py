@@ -236,7 +236,7 @@ def dask_part(args: argparse.Namespace) -> dict[str, Any]:
 def _stages(out: str) -> dict[str, float]:
     return {
         m.group(1).strip(): float(m.group(2))
-        for m in re.finditer(r"^([a-z][a-z -]*?)\s+([\d.]+)\s+\d+%\s+\d+$", out, re.M)
+        for m in re.finditer(r"^([a-z][a-z -]*?)\s+([\d.]+)\s+\d+%\s+\d+\s*$", out, re.M)
     }
 
 

@@ -203,7 +203,8 @@ class IncrementalContent:
         names_gone = np.zeros(len(previous), dtype=bool)
         valid = old_lists >= 0
         names_gone[np.flatnonzero((gone[np.where(valid, old_lists, 0)] & valid).any(axis=1))] = True
-        recompute = ~same_text | ~was_published
+        # unpublished rows too: they are no candidates, so no reverse addition reaches them
+        recompute = ~same_text | ~was_published | ~published
         recompute[held] |= names_gone[old_rows[held]]
         recompute_rows = np.flatnonzero(recompute)
         candidate_rows = np.flatnonzero(published)
