@@ -13,7 +13,7 @@ PORT ?= 8000
 DEMO_TOKEN ?= newsrec-demo-token
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo demo-data demo-train test lint typecheck bench bench-serve bench-quality browser wordpress-deps wordpress-plugin clean
+.PHONY: help venv demo demo-data demo-train test lint typecheck bench bench-check bench-serve bench-quality browser wordpress-deps wordpress-plugin clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -65,6 +65,12 @@ typecheck: venv ## mypy strict on recommender/ and service/
 
 bench: venv ## training benchmarks (see bench/RESULTS.md)
 	$(BIN)/python bench/train.py
+
+#: Redis DB that bench-check's ingestion part flushes.
+BENCH_REDIS_DB ?= 10
+
+bench-check: venv ## every headline figure at a reduced size, in under 10 minutes (bench/RESULTS.md)
+	$(BIN)/python bench/check.py --redis-db $(BENCH_REDIS_DB)
 
 bench-serve: venv ## serving benchmark against a bare WSGI app (wrk)
 	$(BIN)/python bench/serve.py

@@ -52,6 +52,7 @@ from pathlib import Path
 
 import redis
 from _harness import free_port, idle_fraction, log
+from _results import RESULTS_DIR, Figure, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -316,6 +317,15 @@ def main() -> int:
     parser.add_argument("--redis-db", type=int, default=10)
     parser.add_argument(
         "--wait", type=float, default=3.0, help="minutes to wait for idle cores (default 3)"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=RESULTS_DIR / "ingest.json",
+        help="the headline figures for bench/summary.py (default: bench/results/ingest.json)",
+    )
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="the detailed report (Markdown)"
     )
     args = parser.parse_args()
     wrk = shutil.which("wrk")
@@ -613,8 +623,48 @@ def main() -> int:
         lines.append(f"- {name}: {runs}")
     text = "\n".join(lines) + "\n"
     print(text)
-    RESULTS.write_text(text)
-    log(f"wrote {RESULTS}")
+    args.results.write_text(text)
+    log(f"wrote {args.results}")
+    single_cpu = median("single max", "cpu_us") / floor_cpu
+    headline = [
+        Figure(
+            "ingest.batch",
+            "4",
+            "events in batches of 100",
+            f">= {BATCH_TARGET:,.0f}/s",
+            f"{batch:,.0f}/s ({batch / floor:.1f} events per `GET /healthz` of the same run)",
+            batch >= BATCH_TARGET,
+        ),
+        Figure(
+            "ingest.single",
+            "4",
+            "single-event posts",
+            f">= {SINGLE_TARGET:,.0f}/s",
+            f"{single:,.0f}/s ({single / floor:.2f}x `GET /healthz`'s req/s, {single_cpu:.2f}x "
+            "its CPU per request, same run)",
+            single >= SINGLE_TARGET,
+        ),
+    ]
+    for name in ("single", "batch"):
+        headline.append(
+            Figure(
+                f"ingest.pool-related-{name}",
+                "4",
+                f"`related` p99 during {name} ingestion against idle, views on a pool of their "
+                "own (`NEWSREC_EVENTS_PORT`)",
+                f"<= {P99_RATIO_TARGET:g}x",
+                f"{pool_ratios[name]:.2f}x",
+                pool_ratios[name] <= P99_RATIO_TARGET,
+            )
+        )
+    write_result(
+        "ingest",
+        command_line,
+        headline,
+        load_before=load_before,
+        idle_before=idle_before,
+        path=args.json,
+    )
     return 0 if all(ok for _, _, ok in checks) else 1
 
 

@@ -49,6 +49,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from _harness import free_port, idle_fraction, log
+from _results import RESULTS_DIR, Figure, command_line, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -442,6 +443,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--baseline-only", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=RESULTS_DIR / "serve.json",
+        help="the headline figures for bench/summary.py (default: bench/results/serve.json)",
+    )
     args = parser.parse_args(argv)
 
     wrk = ensure_wrk()
@@ -505,7 +512,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report)
     args.results.write_text(report)
     log(f"wrote {args.results}")
+    if with_app:
+        write_result(
+            "serve",
+            command_line("serve.py", list(argv) if argv is not None else None),
+            figures(runs, args),
+            load_before=load_average[0],
+            idle_before=idle_before,
+            path=args.json,
+        )
     return 0 if passed(runs, with_app) else 1
+
+
+def figures(runs: Runs, args: argparse.Namespace) -> list[Figure]:
+    """The headline figures of issue 3: each scenario's req/s as a ratio to the bare app."""
+    out = []
+    names = {
+        "related-warm": "`related`, warm caches, vs a bare WSGI app under the same gunicorn",
+        "related-cold": f"`related`, cold caches, {args.articles:,}-article bundle, vs bare app",
+        "most-viewed": "`most-viewed` vs the bare app",
+    }
+    base = _median([r.rps for r in runs.results["baseline"]])
+    for scenario, (ratio, p99, ok) in verdicts(runs).items():
+        target = TARGETS[scenario]
+        rps = _median([r.rps for r in runs.results[scenario]])
+        out.append(
+            Figure(
+                f"serve.{scenario}",
+                "3",
+                names[scenario],
+                f">= {target.min_ratio}x"
+                + (f", p99 <= {target.max_p99_ms:g} ms" if target.max_p99_ms else ""),
+                f"{ratio:.2f}x, p99 {p99:.1f} ms ({rps:,.0f} vs {base:,.0f} req/s)",
+                ok,
+            )
+        )
+    if runs.ready_s:
+        out.append(
+            Figure(
+                "serve.ready",
+                "3",
+                f"{args.articles:,}-article bundle: start to `/readyz` 200",
+                f"<= {READY_TARGET_S:g} s",
+                f"{_median(runs.ready_s):.2f} s (max {max(runs.ready_s):.2f})",
+                max(runs.ready_s) <= READY_TARGET_S,
+            )
+        )
+    return out
 
 
 def _median(values: Sequence[float]) -> float:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from recommender.config import blend_settings_from_table, check_blend_value, read_toml_table
+from recommender.stories import Stories, StoryCount
 from recommender.windows import DAY
 
 #: The rankings :func:`related` computes (the offline evaluation replays more:
@@ -578,6 +579,8 @@ def related(
     popular: Popular | None = None,
     caps: Caps | None = None,
     skipped: list[tuple[int, str]] | None = None,
+    stories: Stories | None = None,
+    collapsed: list[tuple[int, int]] | None = None,
 ) -> list[Scored]:
     """The ``n`` items a page shows for article ``row``.
 
@@ -586,13 +589,18 @@ def related(
     items whenever the catalogue allows. The query row is never returned. ``popular``: what
     readers open now (:class:`Popular`), read by the hybrid. ``caps``: diversity caps
     (:class:`Caps`); ``skipped``, when given, receives ``(row, cap)`` of every item the caps
-    kept out of the list.
+    kept out of the list. ``stories``: same-story collapsing (:class:`Stories`), applied
+    before the caps, to the fillers too: an item of a story the list (or the page) already
+    shows is folded under that story's first item and never listed; ``collapsed``, when
+    given, receives ``(row, representative row)`` of each, in ranking order.
     """
     params = params or _DEFAULT_PARAMS
     filters = filters or _NO_FILTERS
     seen = {row}
     candidates = _candidates(signals, row, strategy, params, now_ts, popular)
     count = _CapCount(caps, signals.categories) if caps is not None and caps.active else None
+    story = StoryCount(stories, row) if stories is not None else None
+    folded: list[tuple[int, int]] = [] if collapsed is None else collapsed
     # (row, cap, source, position among the candidates) of the items over a cap
     over: list[tuple[int, str, str, int]] = []
     picked: list[int] = []
@@ -601,12 +609,19 @@ def related(
             break
         if candidate not in seen and filters.allows(signals, candidate, now_ts):
             seen.add(candidate)
+            if story is not None:
+                under = story.representative(candidate)
+                if under is not None:
+                    folded.append((candidate, under))
+                    continue
             if count is not None:
                 cap = count.refuses(candidate)
                 if cap is not None:
                     over.append((candidate, cap, "related", i))
                     continue
                 count.add(candidate)
+            if story is not None:
+                story.add(candidate)
             picked.append(i)
     chosen = candidates.items(picked)
     for source, ranking in (("section_popular", section_popular), ("popular", site_popular)):
@@ -616,18 +631,32 @@ def related(
             candidate = int(candidate)
             if candidate not in seen and filters.allows(signals, candidate, now_ts):
                 seen.add(candidate)
+                if story is not None:
+                    under = story.representative(candidate)
+                    if under is not None:
+                        folded.append((candidate, under))
+                        continue
                 if count is not None:
                     cap = count.refuses(candidate)
                     if cap is not None:
                         over.append((candidate, cap, source, -1))
                         continue
                     count.add(candidate)
+                if story is not None:
+                    story.add(candidate)
                 chosen.append(Scored(candidate, 0.0, source))
     # caps never shorten a list: what they skipped completes it, in the order skipped
     taken = 0
     for candidate, cap, source, i in over:
         if len(chosen) == n:
             break
+        if story is not None:
+            under = story.representative(candidate)
+            if under is not None:  # another over-cap item of its story came first
+                folded.append((candidate, under))
+                taken += 1
+                continue
+            story.add(candidate)
         item = candidates.items([i])[0] if i >= 0 else Scored(candidate, 0.0, source)
         chosen.append(dataclasses.replace(item, over_cap=cap))
         taken += 1

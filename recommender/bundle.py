@@ -60,6 +60,9 @@ META_FIELDS = ("title", "url", "category", "published_at", "image_url", "status"
 OPTIONAL_META_FIELDS = ("author", "image_srcset")
 #: Words of each article's text (int32, -1 unknown), for reading times; absent in older bundles.
 WORDS_ARRAY = "article_words"
+#: The story of each article (int32: the smallest row of its same-story cluster, see
+#: :mod:`recommender.stories`), for same-story collapsing; absent in older bundles.
+STORIES_ARRAY = "story_clusters"
 _VERSION_RE = re.compile(r"^\d{8}T\d{6}Z(-[0-9a-z]+)*$")
 
 #: Arrays every bundle has, and the optional co-view ones (absent when trained from counts).
@@ -369,6 +372,9 @@ class Bundle:
         self.coview_support: np.ndarray | None = arrays.get("coview_support")
         #: words per article (-1 unknown); ``None`` in bundles written before reading times
         self.word_counts: np.ndarray | None = arrays.get(WORDS_ARRAY)
+        #: each article's story (:mod:`recommender.stories`); ``None`` in bundles written
+        #: before same-story collapsing (every article is then a story of its own)
+        self.story_clusters: np.ndarray | None = arrays.get(STORIES_ARRAY)
         self._popular: dict[tuple[str, str | None], np.ndarray] = {}
 
     @classmethod
@@ -437,6 +443,11 @@ class Bundle:
                 raise BundleError(f"{path}: {name} has {arrays[name].shape[0]} rows, not {n}")
         if WORDS_ARRAY in arrays and arrays[WORDS_ARRAY].shape != (n,):
             raise BundleError(f"{path}: {WORDS_ARRAY} is not one count per article")
+        stories = arrays.get(STORIES_ARRAY)
+        if stories is not None and (
+            stories.shape != (n,) or (n and (int(stories.min()) < 0 or int(stories.max()) >= n))
+        ):
+            raise BundleError(f"{path}: {STORIES_ARRAY} is not one story row per article")
         return cls(path, manifest, meta, arrays)
 
     @classmethod

@@ -15,6 +15,9 @@ Two callers, one implementation:
   after the split at once, each against those published before it
   (``fold_in_articles(..., order=...)``), and gets the lists the service would have made.
 
+Each folded-in article also joins a story (:meth:`FoldIn.story`, see
+:mod:`recommender.stories`): the one of its best neighbour when that is a version of it.
+
 Scores of folded-in articles are compared as the service stores them: the vector of an
 article folded in earlier is rounded to :data:`STORED_DECIMALS` decimals, and ranking breaks
 ties by ``article_id``.
@@ -31,6 +34,7 @@ import scipy.sparse as sp
 
 from recommender._topk import entries_topn
 from recommender.bundle import Bundle
+from recommender.stories import joined_story
 
 if TYPE_CHECKING:
     from recommender.content import ArticleText
@@ -138,6 +142,11 @@ class FoldIn:
     def stored(self, i: int) -> dict[str, list[Any]]:
         """Article ``i``'s vector as the service stores it."""
         return stored_vector(self.vectors, i)
+
+    def story(self, i: int) -> str | None:
+        """The ``article_id`` whose story article ``i`` joins (its best neighbour at or
+        above :data:`recommender.stories.STORY_THRESHOLD`), ``None``: a story of its own."""
+        return joined_story(self.neighbors[i])
 
 
 def fold_in_articles(

@@ -32,10 +32,17 @@ from recommender.config import TrainConfig
 from recommender.content import ContentModel
 from recommender.coview import CoviewModel, session_matrix
 from recommender.data.articles import Article, ArticleTable, read_articles
-from recommender.data.views import ViewCounts, ViewEvents, latest_plausible_time, read_views
+from recommender.data.views import (
+    ViewCounts,
+    ViewEvents,
+    ViewPaths,
+    latest_plausible_time,
+    read_views,
+)
 from recommender.errors import DataError
 from recommender.popularity import PopularityModel
 from recommender.reading import count_words
+from recommender.stories import STORY_THRESHOLD, story_clusters
 from recommender.windows import DAY
 
 STAGES = (
@@ -166,7 +173,7 @@ class _Stages:
 
 def train(
     articles_path: str | Path,
-    views_path: str | Path | None,
+    views_path: ViewPaths | None,
     out_dir: str | Path = "models",
     *,
     config: TrainConfig | None = None,
@@ -177,6 +184,7 @@ def train(
     progress: bool = False,
     publish: bool = True,
     before_publish: Callable[[bundle_mod.BundleContents], None] | None = None,
+    check_views: Callable[[ViewEvents | ViewCounts | None], None] | None = None,
     log: Callable[[str], None] | None = None,
     mapper: BlockMapper | None = None,
     content_fitter: ContentFitter | None = None,
@@ -186,7 +194,8 @@ def train(
     Parameters
     ----------
     articles_path, views_path : path
-        Inputs (see :mod:`recommender.data`); ``views_path`` may be ``None`` (content only).
+        Inputs (see :mod:`recommender.data`); ``views_path`` may be several files and
+        directories read as one log, or ``None`` (content only).
     out_dir : path
         The models directory; the bundle lands in ``out_dir/<version>`` and ``LATEST``.
     config : TrainConfig
@@ -209,6 +218,9 @@ def train(
     before_publish : callable, optional
         Called with the assembled contents before anything is written (a hook for tests and
         for the promotion gate's manifest entry).
+    check_views : callable, optional
+        Called with the views as soon as they are read, before any model is fitted; it may
+        raise to stop the run (the thin-log check, :func:`recommender.evaluation.gate.log_volume`).
     log : callable, optional
         Receives the calibration's lines (what it tried, chose and why).
     mapper : BlockMapper, optional
@@ -249,6 +261,8 @@ def train(
                     mapper=mapper,
                 )
                 rows = map_view_rows(views, article_ids)
+        if check_views is not None:
+            check_views(views)
         known = rows >= 0
         n_unknown = int((~known).sum())
         now_ts = _now_ts(now, views)
@@ -451,6 +465,18 @@ def _now_ts(now: dt.datetime | None, views: ViewEvents | ViewCounts | None) -> i
     return int(time.time())
 
 
+def _story_counts(clusters: np.ndarray) -> dict[str, Any]:
+    """The manifest's record of the same-story clusters: threshold, stories, the articles in
+    a story of more than one, the largest story."""
+    sizes = np.bincount(clusters, minlength=1) if clusters.size else np.zeros(1, np.int64)
+    return {
+        "threshold": STORY_THRESHOLD,
+        "stories": int((sizes > 0).sum()),
+        "articles_in_shared_stories": int(sizes[sizes > 1].sum()),
+        "largest": int(sizes.max()),
+    }
+
+
 def _contents(
     table: ArticleTable,
     content: ContentModel,
@@ -458,7 +484,7 @@ def _contents(
     popularity: PopularityModel,
     config: TrainConfig,
     articles_path: str | Path,
-    views_path: str | Path | None,
+    views_path: ViewPaths | None,
     views: ViewEvents | ViewCounts | None,
     n_unknown: int,
     now_ts: int,
@@ -476,6 +502,7 @@ def _contents(
         "popularity_views": popularity.counts_,
         "popularity_trending": popularity.trending_,
         bundle_mod.WORDS_ARRAY: np.array([count_words(a.body) for a in articles], dtype=np.int32),
+        bundle_mod.STORIES_ARRAY: story_clusters(content.neighbors_, content.scores_),
     }
     if hasattr(content, "digests_"):  # what a later --incremental run compares texts with
         arrays["content_digest"] = content.digests_
@@ -509,7 +536,8 @@ def _contents(
         {"role": "articles", "path": str(articles_path), "sha256": file_digest(articles_path)}
     ]
     if views_path is not None:
-        inputs.append({"role": "views", "path": str(views_path), "sha256": file_digest(views_path)})
+        sources = [views_path] if isinstance(views_path, str | Path) else views_path
+        inputs += [{"role": "views", "path": str(p), "sha256": file_digest(p)} for p in sources]
     views_kind = (
         "none" if views is None else ("events" if isinstance(views, ViewEvents) else "counts")
     )
@@ -528,6 +556,7 @@ def _contents(
             else "absent: no view events"
         ),
         "popularity_dated": bool(popularity.dated_),
+        "stories": _story_counts(arrays[bundle_mod.STORIES_ARRAY]),
     }
     meta: dict[str, list[Any]] = {
         "title": [a.title for a in articles],

@@ -96,6 +96,8 @@ def related_key(version: str, article_id: str, params: RelatedParams) -> str:
     if params.max_per_section is not None or params.max_per_author is not None:
         section, author = params.max_per_section, params.max_per_author
         caps = f":{'' if section is None else section}:{'' if author is None else author}"
+    if params.per_story is not None:
+        caps += f":s{params.per_story}"
     key = (
         f"nr:v1:{version}:related:{_escape(article_id)}:{params.n}:{params.strategy}:"
         f"{_escape(','.join(params.exclude))}:{_escape(params.category or '')}:{age}:"

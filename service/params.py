@@ -35,6 +35,7 @@ RELATED_PARAMETERS = (
     "explain",
     "max_per_section",
     "max_per_author",
+    "per_story",
 )
 MOST_VIEWED_PARAMETERS = ("n", "window", "category", "published_within_days")
 LATEST_PARAMETERS = ("n", "category", "exclude", "max_age_days")
@@ -68,6 +69,8 @@ class RelatedParams:
     #: diversity caps asked for (``None``: the site's, ``0``: none)
     max_per_section: int | None = None
     max_per_author: int | None = None
+    #: same-story collapsing asked for (``None``: the site's, ``0``: off)
+    per_story: int | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ def parse_related(
         explain=parse_explain(values.get("explain")),
         max_per_section=parse_cap("max_per_section", values.get("max_per_section"), max_n),
         max_per_author=parse_cap("max_per_author", values.get("max_per_author"), max_n),
+        per_story=parse_cap("per_story", values.get("per_story"), max_n),
     )
 
 

@@ -30,6 +30,7 @@ from recommender.blend import (
 from recommender.bundle import Bundle
 from recommender.errors import BundleError
 from recommender.reading import DEFAULT_WORDS_PER_MINUTE, reading_minutes
+from recommender.stories import Stories
 from recommender.windows import DAY, WINDOWS
 from service.editorial.rules import ActiveRules, Rule, apply_rules
 from service.params import LatestParams, MostViewedParams, RelatedParams
@@ -65,6 +66,9 @@ class RankingOptions:
         Reading speed of ``reading_minutes``.
     max_per_section, max_per_author : int or None
         The site's diversity caps of related lists (a request's own replace them).
+    per_story : int
+        Items of one story a related list shows (0: no same-story collapsing; a request's
+        own replaces it).
     served : ServedBlend or None
         Where each blend setting came from (environment, bundle, default), when the options
         are a bundle's (:class:`ServedOptions`).
@@ -76,6 +80,7 @@ class RankingOptions:
     words_per_minute: int = DEFAULT_WORDS_PER_MINUTE
     max_per_section: int | None = None
     max_per_author: int | None = None
+    per_story: int = 1
     served: ServedBlend | None = None
 
 
@@ -93,6 +98,7 @@ class ServedOptions:
             words_per_minute=settings.words_per_minute,
             max_per_section=settings.max_per_section,
             max_per_author=settings.max_per_author,
+            per_story=settings.per_story,
         )
         self._by_bundle: weakref.WeakKeyDictionary[Bundle, RankingOptions] = (
             weakref.WeakKeyDictionary()
@@ -187,6 +193,8 @@ class Source(Protocol):
 
     def latest_rows(self, category: str | None = None) -> np.ndarray: ...
 
+    def stories(self) -> np.ndarray | Sequence[int] | None: ...
+
 
 def newest_first(
     published_ts: np.ndarray, mask: np.ndarray, id_order: np.ndarray | None = None
@@ -271,6 +279,10 @@ class BundleView:
 
     def authors(self) -> Sequence[str] | None:
         return self.bundle.authors
+
+    def stories(self) -> np.ndarray | None:
+        """Each row's story, ``None`` for a bundle trained before stories."""
+        return self.bundle.story_clusters
 
     def latest_rows(self, category: str | None = None) -> np.ndarray:
         """Published, dated rows, newest first, ties by article id (memoised per section)."""
@@ -425,6 +437,10 @@ def related_response(
     if per_section is not None or per_author is not None:
         caps = Caps(per_section, per_author, src.authors())
     skipped: list[tuple[int, str]] = []
+    per_story = options.per_story if params.per_story is None else params.per_story
+    clusters = src.stories() if per_story > 0 else None
+    stories = Stories(clusters, per_story) if clusters is not None else None
+    collapsed: list[tuple[int, int]] = []
     ranked = related(
         signals,
         row,
@@ -440,8 +456,16 @@ def related_response(
         else None,
         caps=caps,
         skipped=skipped,
+        stories=stories,
+        collapsed=collapsed,
     )
     wpm = options.words_per_minute
+    if params.explain and stories is not None:
+        answer["per_story"] = per_story
+    if params.explain and collapsed:
+        answer["collapsed"] = [
+            {"id": src.article(r)["id"], "under": src.article(u)["id"]} for r, u in collapsed
+        ]
     if params.explain and caps is not None:
         answer["caps"] = {"max_per_section": per_section, "max_per_author": per_author}
         authors = caps.authors

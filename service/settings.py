@@ -68,6 +68,7 @@ class Settings:
     max_per_section: int | None = None
     max_per_author: int | None = None
     words_per_minute: int = 230
+    per_story: int = 1
     now_from_clock: bool = False
     demo: bool = False
     log_level: str = "INFO"

@@ -436,6 +436,17 @@ ENV_VARS: tuple[EnvVar, ...] = (
         _integer(1, 1000),
     ),
     EnvVar(
+        "NEWSREC_PER_STORY",
+        "per_story",
+        "1",
+        "an integer from 0 to 1000",
+        "Same-story collapsing: at most this many items of one story (wire copies, updates, "
+        "rewrites of one event) in a related list, the highest ranked kept; another version "
+        "of the page's own article is never listed. 0: off. A request's `per_story` "
+        "overrides it.",
+        _integer(0, 1000),
+    ),
+    EnvVar(
         "NEWSREC_WORDS_PER_MINUTE",
         "words_per_minute",
         "230",

@@ -86,6 +86,22 @@ def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         metavar="K",
         help="the same per author (NEWSREC_MAX_PER_AUTHOR)",
     )
+    p.add_argument(
+        "--per-story",
+        type=positive_int,
+        metavar="K",
+        default=1,
+        help="also replay the related strategies with same-story collapsing (as "
+        "<strategy>+stories): at most K items of one story per list, as NEWSREC_PER_STORY "
+        "(default 1)",
+    )
+    p.add_argument(
+        "--no-stories",
+        dest="per_story",
+        action="store_const",
+        const=0,
+        help="do not replay with same-story collapsing",
+    )
     p.add_argument("--json", type=Path, metavar="PATH", help="write every figure as JSON")
     p.add_argument(
         "--report", type=Path, metavar="PATH", help="write a self-contained HTML report with plots"
@@ -128,6 +144,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             caps=Caps(args.max_per_section, args.max_per_author)
             if args.max_per_section or args.max_per_author
             else None,
+            per_story=args.per_story,
             workdir=args.workdir,
             mind=args.mind is not None,
             log=stderr,

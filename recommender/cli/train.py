@@ -36,8 +36,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--views",
         type=Path,
+        action="append",
         help="views file: events (session_id or user_id, article_id, timestamp) or "
-        "counts (article_id, views, optional date); .jsonl or .csv, optionally .gz",
+        "counts (article_id, views, optional date); .jsonl or .csv, optionally .gz; a "
+        "directory is all its view files (the service's event log); repeat to read several "
+        "as one log (--views history.csv --views events/)",
     )
     p.add_argument(
         "--out", type=Path, default=Path("models"), help="models directory (default: models)"
@@ -87,7 +90,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--force",
         action="store_true",
-        help="with --gate: publish even if the gate refuses (the verdict is recorded)",
+        help="publish even if the view log is far thinner than LATEST's (fewer than half its "
+        "sessions or view rows), or, with --gate, if the gate refuses (the verdict is recorded)",
     )
     scale = p.add_argument_group("large archives (docs/scale.md)")
     scale.add_argument(
@@ -135,26 +139,26 @@ def _run(args: argparse.Namespace) -> int:
 
         with dask_mapper(args.dask) as mapper:
             print(f"dask: {args.dask}, {mapper.n_workers} workers")
-            code = _train(args, mapper)
+            code = _prepare(args, mapper)
             for stage, seconds in mapper.block_seconds.items():
                 print(
                     f"dask blocks of {stage}: {len(seconds)}, median {median(seconds):.3f} s, "
                     f"max {max(seconds):.3f} s, sum {sum(seconds):.1f} s"
                 )
             return code
-    return _train(args, None)
+    return _prepare(args, None)
 
 
-def _train(args: argparse.Namespace, mapper: Any) -> int:
+def _prepare(args: argparse.Namespace, mapper: Any) -> int:
     from recommender.blend import BlendParams
     from recommender.config import read_config
     from recommender.evaluation.calibrate import calibrate
-    from recommender.incremental import describe, plan_incremental
+    from recommender.evaluation.gate import ThinLogError
+    from recommender.incremental import plan_incremental
     from recommender.train import train
 
     run = read_config(args.config, max_invalid=args.max_invalid, keep=args.keep)
     progress = sys.stderr.isatty() and not args.no_progress
-    gate = None
     common: dict[str, Any] = {
         "config": run.train,
         "params": BlendParams(**run.blend),
@@ -163,6 +167,7 @@ def _train(args: argparse.Namespace, mapper: Any) -> int:
         "now": args.now,
         "progress": progress,
         "log": print,
+        "check_views": lambda views: _check_volume(args, views),
         "mapper": mapper,
     }
     if args.incremental and not args.full:
@@ -178,12 +183,42 @@ def _train(args: argparse.Namespace, mapper: Any) -> int:
         common.update(
             config=plan.config, params=plan.params, calibrator=None, content_fitter=plan.fitter
         )
+    views = args.views[0] if args.views and len(args.views) == 1 else args.views
+    try:
+        return _train(args, common, views, train)
+    except ThinLogError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_GATE_REFUSED
+
+
+def _check_volume(args: argparse.Namespace, views: Any) -> None:
+    """The thin-log check: refuse before any model is fitted, unless --force."""
+    from recommender.evaluation.gate import ThinLogError, log_volume
+
+    thin = log_volume(args.out, views)
+    if thin is None:
+        return
+    reason, version = thin
+    if args.force:
+        print(f"gate: {reason}; publishing anyway (--force)", file=sys.stderr)
+        return
+    raise ThinLogError(
+        f"gate refused: {reason}. A bundle trained on it would replace a richer model: give "
+        "every view source (--views history.csv --views events/), or --force to publish it "
+        f"anyway. Nothing was written; LATEST still names {version}."
+    )
+
+
+def _train(args: argparse.Namespace, common: dict[str, Any], views: Any, train: Any) -> int:
+    from recommender.incremental import describe
+
+    gate = None
     if args.gate:
         from recommender.evaluation.gate import train_with_gate
 
         result, gate = train_with_gate(
             args.articles,
-            args.views,
+            views,
             args.out,
             tolerance=args.gate_tolerance,
             force=args.force,
@@ -191,7 +226,7 @@ def _train(args: argparse.Namespace, mapper: Any) -> int:
             **common,
         )
     else:
-        result = train(args.articles, args.views, args.out, **common)
+        result = train(args.articles, views, args.out, **common)
     if args.no_calibrate:
         print("calibration: off (--no-calibrate)")
     counts = result.manifest["counts"]

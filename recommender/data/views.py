@@ -12,6 +12,7 @@ an unusual file, an error whose row cannot be located has ``line=None``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +48,15 @@ __all__ = [
     "VIEW_FILE_SUFFIXES",
     "ViewCounts",
     "ViewEvents",
+    "ViewPaths",
     "latest_plausible_time",
+    "read_view_sources",
     "read_views",
     "read_views_dir",
 ]
+
+#: What ``newsrec train --views`` takes: a file, a directory, or several of them.
+ViewPaths = str | Path | Sequence[str | Path]
 
 #: How far after the newest plausible time a view may be dated (seconds): one day.
 FUTURE_TOLERANCE = 86_400
@@ -310,7 +316,7 @@ def _counts(
 
 
 def read_views(
-    path: str | Path,
+    path: ViewPaths,
     *,
     session_gap_minutes: float = 30,
     max_invalid: int = 0,
@@ -328,10 +334,11 @@ def read_views(
 
     Parameters
     ----------
-    path : str or Path
+    path : str or Path, or a sequence of them
         CSV with a header row (``.csv``) or JSON Lines (``.jsonl``/``.json``), optionally
         gzip-compressed (``.gz``). Other columns are ignored. A directory is read as one log
-        by :func:`read_views_dir`.
+        by :func:`read_views_dir`; several files and directories as one log by
+        :func:`read_view_sources`.
     session_gap_minutes : float, default 30
         Only for events with ``user_id`` and no ``session_id``: a user's events are split
         into sessions where consecutive views are more than this many minutes apart. With a
@@ -375,6 +382,14 @@ def read_views(
     within the years 1677-2262. Session numbers follow the order of first appearance of the
     session id; with ``user_id`` they follow (user's first appearance, start time).
     """
+    if not isinstance(path, str | Path):
+        return read_view_sources(
+            path,
+            session_gap_minutes=session_gap_minutes,
+            max_invalid=max_invalid,
+            not_after=not_after,
+            mapper=mapper,
+        )
     if Path(path).is_dir():
         return read_views_dir(
             path,
@@ -437,6 +452,17 @@ def _ids_array(index: dict[Any, int]) -> np.ndarray[Any, np.dtype[np.object_]]:
     return ids
 
 
+def _view_files(directory: Path) -> list[Path]:
+    files = sorted(
+        p for p in directory.iterdir() if p.is_file() and p.name.endswith(VIEW_FILE_SUFFIXES)
+    )
+    if not files:
+        raise DataError(
+            str(directory), None, None, "no view files (*.jsonl, *.csv, optionally .gz)"
+        )
+    return files
+
+
 def read_views_dir(
     path: str | Path,
     *,
@@ -451,7 +477,8 @@ def read_views_dir(
     in name order with :func:`read_views` and joined: article ids are merged, and so are
     sessions, by their id, so a session split over two files (two days, two hosts) is one
     session. Files keyed by ``user_id`` are split into sessions after the join. Every file
-    must hold the same shape (events keyed the same way, or counts with or without dates).
+    must hold the same shape: events (keyed by ``session_id`` or ``user_id``: both may be
+    mixed), or counts with or without dates.
 
     Parameters
     ----------
@@ -482,15 +509,84 @@ def read_views_dir(
     if max_invalid < 0:
         raise ValueError(f"max_invalid must be >= 0, got {max_invalid}")
     directory = Path(path)
-    where = str(directory)
-    files = sorted(
-        p for p in directory.iterdir() if p.is_file() and p.name.endswith(VIEW_FILE_SUFFIXES)
+    return _read_joined(
+        _view_files(directory), str(directory), session_gap_minutes, max_invalid, not_after, mapper
     )
-    if not files:
-        raise DataError(where, None, None, "no view files (*.jsonl, *.csv, optionally .gz)")
+
+
+def read_view_sources(
+    paths: Sequence[str | Path],
+    *,
+    session_gap_minutes: float = 30,
+    max_invalid: int = 0,
+    not_after: int | None = None,
+    mapper: BlockMapper | None = None,
+) -> ViewEvents | ViewCounts:
+    """Read several view files and directories as one view log (``newsrec train --views A
+    --views B``): an imported history beside the service's event log, say.
+
+    Each directory stands for its view files in name order (as :func:`read_views_dir`); the
+    files are read in the order given and joined as :func:`read_views_dir` joins a
+    directory's files: articles and sessions merged by id, any mix of CSV and JSON Lines,
+    gzip-compressed or not, events keyed by ``session_id`` or ``user_id``, but not events
+    with counts. A file given twice (itself and inside a directory given too) is read once.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Files and directories, at least one.
+    session_gap_minutes, max_invalid, not_after, mapper :
+        As in :func:`read_views_dir` (``max_invalid`` counts over all files together).
+
+    Returns
+    -------
+    ViewEvents or ViewCounts
+        ``path`` names every source, joined by ``" + "``; ``invalid`` names each file.
+
+    Raises
+    ------
+    DataError
+        A missing source, a directory without view files, sources of different shapes
+        (naming a file of each), or a bad row beyond ``max_invalid`` (naming its file and
+        line).
+    """
+    if max_invalid < 0:
+        raise ValueError(f"max_invalid must be >= 0, got {max_invalid}")
+    if not paths:
+        raise ValueError("read_view_sources needs at least one path")
+    files: list[Path] = []
+    seen: set[Path] = set()
+    for source in map(Path, paths):
+        if not source.exists():
+            raise DataError(str(source), None, None, "file or directory not found")
+        for file in _view_files(source) if source.is_dir() else [source]:
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                files.append(file)
+    where = " + ".join(str(p) for p in paths)
+    return _read_joined(files, where, session_gap_minutes, max_invalid, not_after, mapper)
+
+
+def _shape(part: ViewEvents | ViewCounts, key: str | None) -> str:
+    if isinstance(part, ViewCounts):
+        return "dated view counts" if part.timestamps is not None else "view counts"
+    return f"view events keyed by {key}"
+
+
+def _read_joined(
+    files: list[Path],
+    where: str,
+    session_gap_minutes: float,
+    max_invalid: int,
+    not_after: int | None,
+    mapper: BlockMapper | None = None,
+) -> ViewEvents | ViewCounts:
+    """The view files ``files``, in that order, joined into one log named ``where`` (with
+    ``mapper``, parsed as partitions elsewhere: see :func:`read_views_dir`)."""
     parts: list[ViewEvents | ViewCounts] = []
     keys: list[list[Any]] = []
     invalid: list[DataError] = []
+    to_read = files
     if mapper is not None:
         parsed = mapper(
             view_partition,
@@ -502,12 +598,12 @@ def read_views_dir(
             },
         )
         if sum(len(part.invalid) for part, _ in parsed) <= max_invalid:
-            files = []  # parsed: the loop below re-reads them only for the error
+            to_read = []  # parsed: the loop below re-reads them only for the error
             for part, part_keys in parsed:
                 invalid.extend(part.invalid)
                 parts.append(part)
                 keys.append(part_keys)
-    for file in files:
+    for file in to_read:
         keys_out: list[Any] = []
         part = _read_views_file(
             file, session_gap_minutes, max_invalid - len(invalid), keys_out, not_after
@@ -515,50 +611,61 @@ def read_views_dir(
         invalid.extend(part.invalid)
         parts.append(part)
         keys.append(keys_out)
+    shapes = [_shape(p, k[0] if k else None) for p, k in zip(parts, keys, strict=True)]
+    kinds = {"events" if s.startswith("view events") else s for s in shapes}
+    if len(kinds) > 1:
+        first: dict[str, Path] = {}
+        for file, shape in zip(files, shapes, strict=True):
+            first.setdefault(shape, file)
+        named = ", ".join(f"{file} has {shape}" for shape, file in first.items())
+        raise DataError(
+            where,
+            None,
+            None,
+            f"mixes view counts with view events, or dated counts with undated ones ({named}): "
+            "give sources of one shape (events keyed by session_id and by user_id may be mixed)",
+        )
     articles: dict[Any, int] = {}
     article_codes = np.concatenate(
         [_union_codes(p.article_ids, articles)[p.article_codes] for p in parts]
     ).astype(np.int32)
-    first = parts[0]
-    if isinstance(first, ViewCounts):
+    first_part = parts[0]
+    if isinstance(first_part, ViewCounts):
         counts = [p for p in parts if isinstance(p, ViewCounts)]
-        dated = {p.timestamps is not None for p in counts}
-        if len(counts) != len(parts) or len(dated) != 1:
-            raise DataError(
-                where,
-                None,
-                None,
-                "mixes view counts with events, or dated counts "
-                "with undated ones: give files of one shape",
-            )
         return ViewCounts(
             article_ids=_ids_array(articles),
             article_codes=article_codes,
             views=np.concatenate([p.views for p in counts]),
             timestamps=None
-            if first.timestamps is None
+            if first_part.timestamps is None
             else np.concatenate([p.timestamps for p in counts if p.timestamps is not None]),
             invalid=invalid,
             path=where,
             n_future=sum(p.n_future for p in counts),
         )
-    if {kind for kind, _, _ in keys} != {keys[0][0]} or len(keys) != len(parts):
-        raise DataError(
-            where,
-            None,
-            None,
-            "mixes files keyed by session_id with files keyed "
-            "by user_id, or events with counts: give files of one shape",
-        )
-    key_index: dict[Any, int] = {}
-    key_codes = np.concatenate([_union_codes(ids, key_index)[codes] for _, codes, ids in keys])
-    timestamps = np.concatenate([p.timestamps for p in parts if isinstance(p, ViewEvents)])
-    if keys[0][0] == "session_id":
-        session_codes, n_sessions = key_codes.astype(np.int64), len(key_index)
-    else:
-        session_codes, n_sessions = _split_sessions(
-            key_codes.astype(np.int32), timestamps, session_gap_minutes * 60.0
-        )
+    events = [p for p in parts if isinstance(p, ViewEvents)]
+    timestamps = np.concatenate([p.timestamps for p in events])
+    by_user = np.concatenate(
+        [np.full(p.timestamps.size, k[0] == "user_id") for p, k in zip(events, keys, strict=True)]
+    )
+    session_codes = np.empty(timestamps.size, dtype=np.int64)
+    n_sessions = 0
+    # sessions keyed by session_id first (merged by id), then users split at time gaps
+    for user_keyed in (False, True):
+        key_index: dict[Any, int] = {}
+        chosen = [(c, ids) for kind, c, ids in keys if (kind == "user_id") == user_keyed]
+        if not chosen:
+            continue
+        codes = np.concatenate([_union_codes(ids, key_index)[c] for c, ids in chosen])
+        mask = by_user == user_keyed
+        if user_keyed:
+            codes, count = _split_sessions(
+                codes.astype(np.int32), timestamps[mask], session_gap_minutes * 60.0
+            )
+        else:
+            count = len(key_index)
+        session_codes[mask] = codes + n_sessions
+        n_sessions += count
     return ViewEvents(
         article_ids=_ids_array(articles),
         article_codes=article_codes,
@@ -567,5 +674,5 @@ def read_views_dir(
         n_sessions=n_sessions,
         invalid=invalid,
         path=where,
-        n_future=sum(p.n_future for p in parts),
+        n_future=sum(p.n_future for p in events),
     )

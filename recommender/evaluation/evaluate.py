@@ -122,6 +122,9 @@ class StrategyScores:
     top_section_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sections: np.ndarray = field(default_factory=lambda: np.zeros(0))
     authors: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: per pair: the share of the list's items that repeat a story the page or an earlier
+    #: item shows (NaN for an empty list or a replay without stories)
+    same_story: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _variety(
@@ -135,6 +138,20 @@ def _variety(
         counts[categories[r]] = counts.get(categories[r], 0) + 1
     named = math.nan if authors is None else float(len({authors[r] for r in rows} - {""}))
     return max(counts.values()) / len(rows), float(len(counts)), named
+
+
+def same_story_share(rows: Sequence[int], query: int, stories: np.ndarray | None) -> float:
+    """The share of ``rows`` whose story (:mod:`recommender.stories`) is the query's or an
+    earlier item's: what same-story collapsing removes (NaN: empty list, or no stories)."""
+    if not rows or stories is None:
+        return math.nan
+    seen = {int(stories[query])}
+    repeats = 0
+    for r in rows:
+        story = int(stories[r])
+        repeats += story in seen
+        seen.add(story)
+    return repeats / len(rows)
 
 
 def score_lists(replay: Replay, lists: ReplayLists) -> StrategyScores:
@@ -171,6 +188,17 @@ def score_lists(replay: Replay, lists: ReplayLists) -> StrategyScores:
         [_variety(rows, signals.categories, replay.authors) for rows in lists.lists]
     ).reshape(-1, 3)
     per_pair = variety[shown] if shown.size else np.zeros((0, 3))
+    # each list's query: the one of any pair shown it
+    _, first_pair = np.unique(shown, return_index=True)
+    list_query = np.zeros(n_lists, dtype=np.int64)
+    if shown.size:
+        list_query[shown[first_pair]] = replay.query_rows[replay.pair_query[first_pair]]
+    repeated = np.array(
+        [
+            same_story_share(rows, int(list_query[i]), replay.stories)
+            for i, rows in enumerate(lists.lists)
+        ]
+    )
     return StrategyScores(
         ranks=_ranks(replay, lists),
         mean_age=mean_age,
@@ -180,6 +208,7 @@ def score_lists(replay: Replay, lists: ReplayLists) -> StrategyScores:
         top_section_share=per_pair[:, 0],
         sections=per_pair[:, 1],
         authors=per_pair[:, 2],
+        same_story=repeated[shown] if shown.size else np.zeros(0),
     )
 
 
@@ -211,6 +240,7 @@ def summarise(
         ("top_section_share", scores.top_section_share),
         ("distinct_sections", scores.sections),
         ("distinct_authors", scores.authors),
+        ("same_story_share", scores.same_story),
     ):
         kept = values[mask] if values.size else values
         kept = kept[~np.isnan(kept)]
@@ -256,10 +286,13 @@ def evaluate_replay(
     params: BlendParams | None = None,
     filters: Filters | None = None,
     caps: Caps | None = None,
+    per_story: int = 0,
 ) -> Evaluation:
     """Every strategy's metrics on a prepared replay, by query group, age and list age; with
     ``caps`` (:class:`recommender.blend.Caps`), each of :data:`CAPPED_STRATEGIES` is also
-    replayed with them, as ``<strategy>+caps``."""
+    replayed with them, as ``<strategy>+caps``; with ``per_story`` (same-story collapsing,
+    :mod:`recommender.stories`), as ``<strategy>+stories`` (the hit rate and same-story share
+    before and after)."""
     params = params or BlendParams()
     masks = group_masks(replay)
     ages = query_age_days(replay)
@@ -273,17 +306,21 @@ def evaluate_replay(
     capping = caps is not None and (
         caps.max_per_section is not None or caps.max_per_author is not None
     )
-    runs: list[tuple[str, str, Caps | None]] = []
+    runs: list[tuple[str, str, Caps | None, int]] = []
     for strategy in strategies:
         if strategy not in REPLAY_STRATEGIES:
             raise ValueError(
                 f"strategy must be one of {', '.join(REPLAY_STRATEGIES)}, not {strategy!r}"
             )
-        runs.append((strategy, strategy, None))
+        runs.append((strategy, strategy, None, 0))
         if capping and strategy in CAPPED_STRATEGIES:
-            runs.append((f"{strategy}+caps", strategy, caps))
-    for strategy, ranking, capped in runs:
-        lists = replay_lists(replay, ranking, params=params, filters=filters, caps=capped)
+            runs.append((f"{strategy}+caps", strategy, caps, 0))
+        if per_story > 0 and strategy in CAPPED_STRATEGIES:
+            runs.append((f"{strategy}+stories", strategy, None, per_story))
+    for strategy, ranking, capped, stories in runs:
+        lists = replay_lists(
+            replay, ranking, params=params, filters=filters, caps=capped, per_story=stories
+        )
         scores = score_lists(replay, lists)
         all_scores[strategy] = scores
         result[strategy] = {g: summarise(replay, scores, m) for g, m in masks.items()}
@@ -311,6 +348,8 @@ def evaluate_replay(
             "max_per_section": caps.max_per_section,
             "max_per_author": caps.max_per_author,
         }
+    if per_story > 0:
+        summary["per_story"] = per_story
     return Evaluation(summary, replay, all_scores)
 
 
@@ -332,6 +371,7 @@ def evaluate(
     strategies: Sequence[str] = REPLAY_STRATEGIES,
     filters: Filters | None = None,
     caps: Caps | None = None,
+    per_story: int = 0,
     workdir: str | Path | None = None,
     mind: bool = False,
     log: Callable[[str], None] | None = None,
@@ -357,6 +397,9 @@ def evaluate(
         Page filters (default: none but the service's "published only").
     caps : Caps, optional
         Diversity caps: the related strategies are replayed with them too (``<s>+caps``).
+    per_story : int
+        Same-story collapsing: the related strategies are replayed with it too
+        (``<s>+stories``; 0: not).
     workdir : path, optional
         Where the training inputs and bundle go (default: a temporary directory, removed).
     mind : bool
@@ -390,7 +433,12 @@ def evaluate(
         replay = prepare_replay(bundle, prepared.pairs, prepared.articles, now_ts=split.test_from)
         say(f"replaying {replay.n_pairs} pairs ({replay.counts['unique_queries']} query articles)")
         evaluation = evaluate_replay(
-            replay, strategies=strategies, params=params, filters=filters, caps=caps
+            replay,
+            strategies=strategies,
+            params=params,
+            filters=filters,
+            caps=caps,
+            per_story=per_story,
         )
     evaluation.summary = {
         "replay_rule": REPLAY_RULE,
@@ -433,8 +481,9 @@ def format_table(summary: Mapping[str, Any], group: str = "all") -> str:
     """A plain-text table of every strategy's metrics for one query group."""
     columns = [f"hit_rate@{k}" for k in KS] + [f"mrr@{k}" for k in KS]
     columns += [f"ndcg@{k}" for k in KS] + ["coverage", "mean_age_days", "diversity"]
-    columns += ["top_section_share", "distinct_sections", "distinct_authors"]
+    columns += ["top_section_share", "distinct_sections", "distinct_authors", "same_story_share"]
     short = {
+        "same_story_share": "same_story",
         "top_section_share": "top_sec",
         "distinct_sections": "sects",
         "distinct_authors": "auths",

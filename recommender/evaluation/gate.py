@@ -31,6 +31,11 @@ How it decides
 * Cost: the gate trains the gate copy (and, for a rerun, the incumbent's copy) besides the
   bundle itself, so ``train --gate`` takes two to three times as long as ``train``.
 
+Before any of that, and also without ``--gate``, ``newsrec train`` refuses a view log far
+thinner than the one ``LATEST`` was trained on (:func:`log_volume`: fewer than half its
+sessions or view rows), unless ``--force``: a hit-rate comparison on the last day cannot see
+that months of history are missing when both models are rated on that same day.
+
 The result goes into the new bundle's ``manifest.json`` under ``gate`` before the bundle is
 written (train's ``before_publish`` hook), whether it is published or not.
 """
@@ -38,6 +43,7 @@ written (train's ``before_publish`` hook), whether it is published or not.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, fields
@@ -48,6 +54,7 @@ from recommender import bundle as bundle_mod
 from recommender.blend import BlendParams, manifest_params
 from recommender.bundle import Bundle
 from recommender.config import TrainConfig
+from recommender.data.views import ViewCounts, ViewEvents, ViewPaths
 from recommender.errors import BundleError, DataError
 from recommender.evaluation.evaluate import evaluate_replay
 from recommender.evaluation.replay import ReplayPairs, prepare_replay
@@ -166,7 +173,7 @@ def _hit_rate(
 
 def run_gate(
     articles_path: str | Path,
-    views_path: str | Path | None,
+    views_path: ViewPaths | None,
     models_dir: str | Path,
     *,
     config: TrainConfig | None = None,
@@ -324,7 +331,7 @@ def _manifest_now(manifest: dict[str, Any]) -> int | None:
 
 def train_with_gate(
     articles_path: str | Path,
-    views_path: str | Path | None,
+    views_path: ViewPaths | None,
     models_dir: str | Path,
     *,
     config: TrainConfig | None = None,
@@ -335,6 +342,7 @@ def train_with_gate(
     progress: bool = False,
     tolerance: float = DEFAULT_TOLERANCE,
     force: bool = False,
+    check_views: Callable[[ViewEvents | ViewCounts | None], None] | None = None,
     log: Callable[[str], None] | None = None,
     gate_log: Callable[[str], None] | None = None,
     **options: Any,
@@ -348,7 +356,7 @@ def train_with_gate(
 
     Parameters
     ----------
-    config, params, fixed, calibrator, now, progress, log :
+    config, params, fixed, calibrator, now, progress, check_views, log :
         As :func:`recommender.train.train`.
     tolerance, force :
         The gate's (see :func:`run_gate`).
@@ -391,6 +399,7 @@ def train_with_gate(
         progress=progress,
         publish=False,
         before_publish=gate,
+        check_views=check_views,
         log=log,
         **options,
     )
@@ -399,3 +408,58 @@ def train_with_gate(
         bundle_mod.set_latest_version(models_dir, result.version)
         bundle_mod.prune(models_dir, config.keep)
     return result, verdict
+
+
+#: A view log is far thinner than the one ``LATEST`` was trained on when it has fewer than
+#: this share of its sessions, or of its view rows.
+THIN_LOG_SHARE = 0.5
+
+
+class ThinLogError(Exception):
+    """``newsrec train`` refused a view log far thinner than ``LATEST``'s (see
+    :func:`log_volume`); nothing was written."""
+
+
+def log_volume(
+    models_dir: str | Path, views: ViewEvents | ViewCounts | None
+) -> tuple[str, str] | None:
+    """Whether ``views`` is far thinner than the log the bundle ``LATEST`` names was trained on.
+
+    The gate's first check, and the only one without ``--gate``: it needs no training and
+    catches the mistake the hit-rate comparison cannot see when both models are rated on the
+    same thin day (a run given the service's event log alone, a day old, replacing a model
+    of months of imported history). It compares the run's views with the counts in
+    ``LATEST``'s manifest: thinner means fewer than :data:`THIN_LOG_SHARE` (half) of its
+    sessions, or of its view rows (no views at all, when it had some, is thinner too). No
+    ``LATEST``, or one whose manifest cannot be read (replacing it is the point), passes.
+
+    Returns
+    -------
+    (str, str) or None
+        ``None`` when the log is not thinner; else the reason (one sentence naming both
+        figures and the limit) and the incumbent's version.
+    """
+    version = bundle_mod.latest_version(models_dir)
+    if version is None:
+        return None
+    try:
+        counts = json.loads((Path(models_dir) / version / bundle_mod.MANIFEST).read_text())[
+            "counts"
+        ]
+        old_sessions, old_rows = counts.get("sessions"), counts.get("view_rows")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    new_rows = 0 if views is None else int(views.article_codes.size)
+    new_sessions = views.n_sessions if isinstance(views, ViewEvents) else 0
+    thinner = []
+    if isinstance(old_sessions, int) and new_sessions < THIN_LOG_SHARE * old_sessions:
+        thinner.append(f"{new_sessions:,} sessions against its {old_sessions:,}")
+    if isinstance(old_rows, int) and new_rows < THIN_LOG_SHARE * old_rows:
+        thinner.append(f"{new_rows:,} view rows against its {old_rows:,}")
+    if not thinner:
+        return None
+    return (
+        f"the view log is far thinner than the one LATEST ({version}) was trained on: "
+        f"{' and '.join(thinner)} (the limit: at least {THIN_LOG_SHARE:.0%} of each)",
+        version,
+    )

@@ -34,6 +34,7 @@ from recommender.blend import BlendParams, Caps, Filters, Popular, popular_from_
 from recommender.evaluation.metrics import KS
 from recommender.evaluation.replay import Replay
 from recommender.similarity import RowSimilarity
+from recommender.stories import Stories
 from recommender.windows import DAY, WINDOWS
 
 
@@ -155,6 +156,7 @@ def replay_lists(
     caps: Caps | None = None,
     similarity: Callable[[int, np.ndarray], np.ndarray] | None = None,
     popular_tick: int = 0,
+    per_story: int = 0,
 ) -> ReplayLists:
     """The list each pair's query article was shown at the pair's time, for one strategy.
 
@@ -174,7 +176,9 @@ def replay_lists(
     :func:`recommender.blend.related`. ``popular_tick`` (seconds, 0: off): what readers open
     now is read at the start of the
     pair's tick instead of at the pair (as a live service refreshes it at ticks): cheaper for
-    a self-calibration's many replays, and never a view after the pair.
+    a self-calibration's many replays, and never a view after the pair. ``per_story`` (0: off):
+    same-story collapsing (:class:`recommender.stories.Stories` over the replay's stories) for
+    the strategies ranked by :func:`recommender.blend.related`.
     """
     bundle = replay.bundle
     filters = filters or Filters()
@@ -186,6 +190,9 @@ def replay_lists(
         return _live_most_viewed(replay, filters, n)
     if caps is not None:
         caps = dataclasses.replace(caps, authors=replay.authors)
+    stories = (
+        Stories(replay.stories, per_story) if per_story > 0 and replay.stories is not None else None
+    )
     site = bundle.popular_rows("7d")
     by_state = strategy in ("content", "hybrid")
     by_time = per_pair or _ranked_at_pair_time(replay, strategy, params, filters)
@@ -245,6 +252,7 @@ def replay_lists(
             site_popular=site,
             popular=None if recent is None else popular_at(now),
             caps=caps,
+            stories=stories,
         )
         lists[j] = [item.row for item in items]
     return ReplayLists(lists, np.asarray(pair_list, dtype=np.int64).reshape(-1))

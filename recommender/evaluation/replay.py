@@ -268,7 +268,9 @@ def fold_in_live(bundle: Bundle, articles: Sequence[Article], known_ts: np.ndarr
         [(row(other), round(score, STORED_DECIMALS)) for other, score in pairs]
         for pairs in found.neighbors
     ]
-    return FoldInRows(lists, rounded_vectors(found.vectors) if articles else None)
+    joined = [found.story(i) for i in range(len(articles))]
+    stories = [None if j is None else row(j) for j in joined]
+    return FoldInRows(lists, rounded_vectors(found.vectors) if articles else None, stories)
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,30 @@ class FoldInRows:
     lists: list[list[tuple[int, float]]]
     #: The folded-in articles' vectors as the service stores them (``None``: no article).
     vectors: sp.csr_matrix | None
+    #: Per article, the row whose story it joins (``None``: a story of its own).
+    stories: list[int | None] = field(default_factory=list)
+
+
+def live_stories(bundle: Bundle, joined: Sequence[int | None], known_ts: np.ndarray) -> np.ndarray:
+    """The story of every catalogue row: the bundle's (each row its own in a bundle without
+    stories), then each folded-in article's, resolved in publication order (an article joins
+    the story of a row folded in before it, or starts its own, named by its row)."""
+    n = len(bundle)
+    own = bundle.story_clusters
+    clusters = np.arange(n + len(joined), dtype=np.int64)
+    if own is not None:
+        clusters[:n] = own
+    for i in publication_order_indices(np.asarray(known_ts, dtype=np.int64)):
+        j = joined[i]
+        if j is not None:
+            clusters[n + i] = clusters[j]
+    return clusters
+
+
+def publication_order_indices(known_ts: np.ndarray) -> list[int]:
+    """Article positions in the order they are folded in (time, ties by position)."""
+    order: list[int] = np.lexsort((np.arange(known_ts.size), known_ts)).tolist()
+    return order
 
 
 def _list_arrays(pairs: list[tuple[int, float]], width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -375,6 +401,8 @@ class Replay:
     similarity: RowSimilarity | None = None
     #: The author of each row (for the author cap); ``None`` when the bundle has none.
     authors: list[str] | None = None
+    #: The story of each row (:func:`live_stories`), for same-story collapsing.
+    stories: np.ndarray | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -542,6 +570,7 @@ def prepare_replay(
         known_ts=np.concatenate([np.full(n, np.iinfo(np.int64).min), new_known]).astype(np.int64),
         similarity=similarity,
         authors=_authors(bundle, new_articles),
+        stories=live_stories(bundle, folded.stories, new_known),
     )
 
 

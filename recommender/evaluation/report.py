@@ -46,6 +46,7 @@ _METRICS = (
     "top_section_share",
     "distinct_sections",
     "distinct_authors",
+    "same_story_share",
 )
 _GROUP_TITLES = {
     "all": "All query articles",
@@ -264,6 +265,10 @@ def render_report(
         "distinct_sections, distinct_authors: per list (authors: named ones). A strategy "
         "named <code>…+caps</code> is replayed with the diversity caps (max_per_section, "
         "max_per_author): its hit rate against the strategy's own is what the caps cost. "
+        "same_story_share: share of a list's items repeating a story (same-story cluster) the "
+        "page or an earlier item shows; a strategy named <code>…+stories</code> is replayed "
+        "with same-story collapsing (per_story): its hit rate and same_story_share against "
+        "the strategy's own are before and after. "
         "Bold: best value of the column.</p>"
     )
     parts.append("<h2>Hit rate by query-article age</h2>")

@@ -22,7 +22,7 @@ import numpy as np
 from recommender.bundle import Bundle
 from recommender.config import TrainConfig
 from recommender.data.articles import Article, read_articles
-from recommender.data.views import ViewCounts, ViewEvents, read_views
+from recommender.data.views import ViewCounts, ViewEvents, ViewPaths, read_views
 from recommender.errors import DataError
 from recommender.evaluation.replay import ReplayPairs, replay_pairs
 from recommender.train import Calibrator, train
@@ -30,19 +30,19 @@ from recommender.windows import DAY
 
 
 def load_events(
-    views_path: str | Path, *, session_gap_minutes: float = 30, max_invalid: int = 0
+    views_path: ViewPaths, *, session_gap_minutes: float = 30, max_invalid: int = 0
 ) -> ViewEvents:
     """Read a view log of events; aggregated counts cannot be replayed."""
     views = read_views(views_path, session_gap_minutes=session_gap_minutes, max_invalid=max_invalid)
     if isinstance(views, ViewCounts):
         raise DataError(
-            str(views_path),
+            views.path,
             None,
             None,
             "evaluation replays sessions: needs view events, not aggregated counts",
         )
     if views.timestamps.size == 0:
-        raise DataError(str(views_path), None, None, "no views to replay")
+        raise DataError(views.path, None, None, "no views to replay")
     return views
 
 
@@ -221,7 +221,7 @@ class Prepared:
 
 def prepare_split(
     articles_path: str | Path,
-    views_path: str | Path,
+    views_path: ViewPaths,
     split: SplitSpec,
     workdir: str | Path,
     *,

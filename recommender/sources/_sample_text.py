@@ -14,20 +14,22 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from recommender.sources._sample_words import GENERAL, TOPICAL
 from recommender.windows import DAY, HOUR
 
-#: Site sections, in the order they are used (small samples use the first few).
+#: Site sections, in the order they are used (small samples use the first few); each has its
+#: real English vocabulary (:data:`recommender.sources._sample_words.TOPICAL`).
 SECTIONS = (
     "politics",
     "economy",
     "energy",
-    "sports",
+    "climate",
     "culture",
+    "defense",
+    "transport",
     "science",
-    "technology",
+    "sports",
     "health",
-    "world",
-    "local",
 )
 
 
@@ -40,7 +42,7 @@ _STORY_LEAD = 3  # stories start up to this many median delays before the period
 _SKEW = 0.6  # some subjects and sections are busier than others
 
 # Vocabulary: pools of words, each drawn with Zipf-like frequencies.
-_SECTION_VOCAB = 300
+_SECTION_VOCAB = 150  # each section's first words (its most characteristic)
 _SUBJECT_VOCAB = 150
 _STORY_VOCAB = 24
 _GENERAL_HEAD = 3000  # general ranks with frequency ~ 1/rank; beyond, a steeper tail
@@ -50,7 +52,7 @@ _TAIL_UNSEEN = 0.05  # the rarest general word is expected this many times in th
 _MAX_GENERAL = 4_000_000
 # Share of each pool in bodies and titles: stop words, general, section, subject, story.
 _BODY_MIX = (0.45, 0.33, 0.07, 0.08, 0.07)
-_TITLE_MIX = (0.10, 0.20, 0.10, 0.25, 0.35)
+_TITLE_MIX = (0.10, 0.15, 0.20, 0.35, 0.20)  # titles say the subject, and name the story
 _P_REPEAT = 0.15  # chance that a content word of a body repeats an earlier one
 _N_TAG_CANDIDATES = 6
 _BODY_SIGMA = 0.5  # body lengths are log-normal around the mean (real ones vary ~50%)
@@ -269,18 +271,41 @@ def _author_pools(rng: np.random.Generator, n_sections: int) -> list[list[str]]:
 def _make_vocabulary(
     rng: np.random.Generator, n_sections: int, n_subjects: int, n_stories: int, tokens: float
 ) -> _Vocabulary:
-    """Word pools; ``tokens`` is the expected number of general-pool tokens in the sample."""
+    """Word pools; ``tokens`` is the expected number of general-pool tokens in the sample.
+
+    Real English: the function words, the general pool's most frequent words (the rest of it
+    is made up, so the vocabulary keeps growing with the text as real vocabularies do), each
+    section's words (its first :data:`_SECTION_VOCAB` topical words) and each subject's (150
+    of its section's topical words, starting at a place of its own, so subjects of one
+    section lean on different words). A story's words are made-up proper names (people,
+    places, firms).
+    """
     stop = list(dict.fromkeys(_STOP_WORDS))
-    english = [w for w in dict.fromkeys(_GENERAL_ENGLISH) if w not in stop]
-    taken = set(stop) | set(english)
+    english = [w for w in dict.fromkeys((*_GENERAL_ENGLISH, *GENERAL.split())) if w not in stop]
+    topical_words = _topical_words(tuple(stop), tuple(english))
+    taken = set(stop) | set(english) | {w for ws in topical_words.values() for w in ws}
     n_general = _general_size(tokens)
-    head = english + _made_up_words(rng, _GENERAL_HEAD - len(english), taken, (0.6, 0.35, 0.05))
+    made_up = _made_up_words(rng, _GENERAL_HEAD - len(english), taken, (0.6, 0.35, 0.05))
     tail = _made_up_words(rng, n_general - _GENERAL_HEAD, taken, (0.25, 0.45, 0.25, 0.05))
-    general = [head[i] for i in rng.permutation(len(head)).tolist()] + tail
-    topical = (0.45, 0.4, 0.15)
-    sections = _made_up_words(rng, n_sections * _SECTION_VOCAB, taken, topical)
-    subjects = _made_up_words(rng, n_subjects * _SUBJECT_VOCAB, taken, topical)
-    stories = _made_up_words(rng, n_stories * _STORY_VOCAB, taken, topical)
+    # real words take the most frequent ranks, the made-up ones the rarer ones
+    general = [english[i] for i in rng.permutation(len(english)).tolist()]
+    general += [made_up[i] for i in rng.permutation(len(made_up)).tolist()] + tail
+    sections: list[str] = []
+    for section in SECTIONS[:n_sections]:
+        sections += topical_words[section][:_SECTION_VOCAB]
+    subjects: list[str] = []
+    for subject in range(n_subjects):
+        home = subject % n_sections
+        own = topical_words[SECTIONS[home]]
+        # the k-th of a section's m subjects starts its ranks k/m of the way into the list:
+        # while a section has few subjects, their frequent words differ
+        k, m = subject // n_sections, len(range(home, n_subjects, n_sections))
+        start = k * len(own) // m
+        subjects += [own[(start + i) % len(own)] for i in range(_SUBJECT_VOCAB)]
+    stories = [
+        w.capitalize()
+        for w in _made_up_words(rng, n_stories * _STORY_VOCAB, taken, (0.45, 0.4, 0.15))
+    ]
     words = stop + general + sections + subjects + stories
     offsets = np.cumsum([0, len(stop), len(general), len(sections), len(subjects)]).tolist()
     general_cdf = np.cumsum(_general_weights(n_general))
@@ -293,6 +318,19 @@ def _make_vocabulary(
         story=_Pool(offsets[4], _STORY_VOCAB, _zipf_cdf(_STORY_VOCAB, 1.0)),
         and_index=stop.index("and"),
     )
+
+
+@cache
+def _topical_words(stop: tuple[str, ...], english: tuple[str, ...]) -> dict[str, list[str]]:
+    """Each section's topical words, in order: a word belongs to the first section listing
+    it, and no function word or general word is taken."""
+    seen = set(stop) | set(english)
+    out: dict[str, list[str]] = {}
+    for section in SECTIONS:
+        words = [w for w in dict.fromkeys(TOPICAL[section].split()) if w not in seen]
+        seen.update(words)
+        out[section] = words
+    return out
 
 
 def _stories(
@@ -548,10 +586,10 @@ def _article_lines(
             status = _STATUS_NAMES[status_l[i]]
             title_words = t_plain[t_offsets[i] : t_offsets[i + 1]]
             title = " ".join([title_words[0].capitalize(), *title_words[1:]])
-            slug = "-".join(title_words[:8])
+            slug = "-".join(title_words[:8]).lower()
             url = f"https://news.example.com/{section}/{slug}-{article_id}"
             story_base = vocab.story.offset + story * vocab.story.size
-            tags = [str(vocab.words[story_base + k]) for k in tag_order[i][: n_tags[i]]]
+            tags = [str(vocab.words[story_base + k]).lower() for k in tag_order[i][: n_tags[i]]]
 
             bounds = [offsets_l[i], *para_ends_l[para_lo[i] : para_lo[i + 1]]]
             paragraphs = [strings[a:b] for a, b in pairwise(bounds)]

@@ -7,13 +7,17 @@ module makes them up from a seed, so the same arguments always give byte-identic
 and it also writes the ground truth (each article's topic) so tests can check that related
 articles are really related.
 
-All text is invented, but its statistics follow real news prose. Articles come in stories
+Text is real English where a reader looks for the subject, and its statistics follow real
+news prose. Articles come in stories
 (a few dozen articles clustered in time, like the coverage of one fire or one trial) inside
 recurring subjects (a section's standing themes, such as elections or the budget), and the
 number of both grows with the catalogue. A body mixes English stop words; general words,
-whose Zipf head holds common English words and whose long tail of rarer made-up words grows
-with the amount of text (Heaps' law, as real vocabularies do, instead of a fixed list); and
-words of its section, subject and story, the story's being its own names and places. Made-up
+whose Zipf head holds ~420 common English words of news and whose long tail of rarer made-up
+words grows with the amount of text (Heaps' law, as real vocabularies do, instead of a fixed
+list); and words of its section and subject, real English from the section's topical
+vocabulary (politics, economy, energy, climate, culture, defense, transport, science,
+sports, health: :mod:`recommender.sources._sample_words`), so that a related list visibly
+shares a subject; and its story's, made-up names of people and places (capitalised). Made-up
 words are pronounceable strings of syllables from a seeded generator. The shares, pool sizes
 and frequency curves were calibrated against the Lee corpus of 300 real news articles (Lee,
 Pincombe & Welsh, 2005): at its size and mean length, generated bodies match its vocabulary
@@ -165,14 +169,16 @@ def generate_sample(
     drawn until the period holds ``n_articles`` articles; the last one is cut short.
 
     Text: a body is about 45% English stop words, 33% general words, 7% words of its section,
-    8% of its subject and 7% of its story (titles are mostly subject and story words); 15% of
+    8% of its subject and 7% of its story (titles are mostly subject and section words, and
+    name the story); 15% of
     its content words repeat one used earlier in the same body, as real words come in bursts.
     Each pool has Zipf-like frequencies. The general pool's first 3,000 ranks go as
     ``1 / (rank + 20)`` and the rest as ``rank ** -1.6``; it is sized to the expected amount
     of text, so distinct words keep growing with the catalogue (Heaps' law: as about
     ``tokens ** 0.6`` up to a few hundred articles, ``** 0.5`` from 10,000 to 100,000 in
-    publication order). Section
-    and subject words recur all period; a story's 24 words (names, places) appear only in its
+    publication order). Section and subject words (real English: a section's first 150
+    topical words, and 150 of them per subject, each subject starting at a place of its own)
+    recur all period; a story's 24 words (names, places) appear only in its
     own articles and its tags. These figures were calibrated against the Lee corpus (300
     real news articles); ``bench/text_stats.py`` compares the two.
 
@@ -222,7 +228,9 @@ def generate_sample(
     n_stories = catalog.topic_subject.size
     general_tokens = n_articles * (words_per_article * _BODY_MIX[1] + _TITLE_WORDS * _TITLE_MIX[1])
     vocab = _make_vocabulary(vocab_rng, n_sections, n_subjects, n_stories, general_tokens)
-    main_word = vocab.words[vocab.story.offset + vocab.story.size * np.arange(n_stories)]
+    main_word = np.char.lower(
+        vocab.words[vocab.story.offset + vocab.story.size * np.arange(n_stories)].astype(str)
+    ).astype(object)
     catalog = dataclasses.replace(
         catalog,
         topic_names=[

@@ -206,6 +206,12 @@ def article_lists(article_id: str) -> Response:
     readers = related_response(
         bundle, article_id, RelatedParams(n=n, explain=True), options, active, live
     )
+    # same-story collapsing: what each shown item (or the page itself) stands for
+    titles = {item["id"]: item["title"] for item in readers["items"]}
+    titles[article_id] = bundle.titles[row]
+    folded_under: dict[str, list[str]] = {}
+    for c in readers.get("collapsed", []):
+        folded_under.setdefault(c["under"], []).append(c["id"])
     reader_items = [
         explainer.describe(
             item["id"],
@@ -215,8 +221,18 @@ def article_lists(article_id: str) -> Response:
             source=item["source"],
             popularity=item["explain"].get("popularity"),
             rule=explainer.rule(item["explain"].get("rule")),
+            folded=folded_under.get(item["id"], []),
         )
         for rank, item in enumerate(readers["items"], start=1)
+    ]
+    collapsed = [
+        explainer.describe(
+            c["id"],
+            live,
+            folded_under={"id": c["under"], "title": titles.get(c["under"], c["under"])},
+            is_query_story=c["under"] == article_id,
+        )
+        for c in readers.get("collapsed", [])
     ]
     blocked = [
         explainer.describe(b["id"], live, blocked_by=explainer.rule(b["rule"]))
@@ -284,7 +300,13 @@ def article_lists(article_id: str) -> Response:
             "sources": {} if served.served is None else dict(served.served.sources),
         },
         "lists": {
-            "readers": {"items": reader_items, "blocked": blocked, "baseline": baseline},
+            "readers": {
+                "items": reader_items,
+                "blocked": blocked,
+                "baseline": baseline,
+                "collapsed": collapsed,
+                "per_story": readers.get("per_story", 0),
+            },
             "content": {"items": singles["content"]},
             "coview": {"items": singles["coview"], "available": bundle.has_coview},
             "section": {"items": section_items, "section": section, "window": popular["window"]},

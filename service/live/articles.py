@@ -49,6 +49,7 @@ from werkzeug.exceptions import NotFound
 from recommender.bundle import Bundle
 from recommender.errors import BundleError, UnknownArticleError
 from recommender.reading import count_words
+from recommender.stories import joined_story
 from service.editorial.auth import bearer_ok
 from service.errors import ApiError, NoModel
 from service.jsonbody import BodyError, check_json_bounds
@@ -236,6 +237,8 @@ def put_article(article_id: str) -> Response:
             "words": count_words(article.body),
             "author": article.author,
             "image_srcset": article.image_srcset,
+            # the article whose story it joins (same-story collapsing; None: its own)
+            "story": joined_story(neighbors),
         },
         "neighbors": [[other, round(score, 6)] for other, score in neighbors],
         "vector": vector,

@@ -195,6 +195,35 @@ class LiveCatalogue:
             out["image_srcset"] = item["image_srcset"]
         return out
 
+    @cached_property
+    def stories(self) -> np.ndarray | None:
+        """Each row's story (:mod:`recommender.stories`): the bundle's, and for an article
+        folded in since, the story of the article it joined at its fold-in (its own row when
+        none, or when that article is gone). ``None``: the bundle has no stories."""
+        own = self.bundle.story_clusters
+        if own is None or self.trivial:
+            return own
+        clusters = np.concatenate(
+            [np.asarray(own, dtype=np.int64), np.arange(self.n_bundle, len(self))]
+        )
+        joined: dict[int, int] = {}
+        for row, item in self.meta.items():
+            other = self.row_or_none(str(item["story"])) if item.get("story") else None
+            if row >= self.n_bundle or other is not None:
+                clusters[row] = row  # changed text: its old story no longer holds
+            if other is not None and other != row:
+                joined[row] = other
+        for row in joined:
+            # follow the joins to an article that joined none (a chain is at most the live
+            # articles long; a loop, after text changes, stops where it started)
+            seen = {row}
+            target = joined[row]
+            while target in joined and target not in seen:
+                seen.add(target)
+                target = joined[target]
+            clusters[row] = clusters[target] if target not in joined else min(seen)
+        return clusters
+
     def words(self, row: int) -> int | None:
         """Words of a row's text: the live record's (counted at publication), else the
         bundle's; ``None`` when unknown."""

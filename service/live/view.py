@@ -190,6 +190,9 @@ class LiveView:
     def authors(self) -> Sequence[str] | None:
         return self.catalogue.authors
 
+    def stories(self) -> np.ndarray | None:
+        return self.catalogue.stories
+
     def latest_rows(self, category: str | None = None) -> np.ndarray:
         return self.catalogue.latest_rows(category)
 

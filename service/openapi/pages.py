@@ -141,6 +141,19 @@ def parameters(settings: Settings) -> dict[str, Any]:
                 ("max_per_author", "author", "NEWSREC_MAX_PER_AUTHOR"),
             )
         },
+        "per_story": {
+            "name": "per_story",
+            "in": "query",
+            "required": False,
+            "description": "Same-story collapsing: at most this many items of one story (wire "
+            "copies, updates and rewrites of one event, found at training by TF-IDF cosine "
+            "of at least 0.5 between content neighbours, and at publication through the CMS "
+            "route). The highest ranked item of a story stays, later ones are folded under "
+            "it (see explain's collapsed); another version of the page's own article is "
+            "never listed. 0: off; default: NEWSREC_PER_STORY (1). A model trained before "
+            "stories collapses nothing.",
+            "schema": {"type": "integer", "minimum": 0, "maximum": settings.max_n},
+        },
         "published_within_days": {
             "name": "published_within_days",
             "in": "query",
@@ -288,6 +301,7 @@ def paths(settings: Settings) -> dict[str, Any]:
                         "explain",
                         "max_per_section",
                         "max_per_author",
+                        "per_story",
                     )
                 ],
                 "responses": {
@@ -326,6 +340,7 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "explain",
                 "max_per_section",
                 "max_per_author",
+                "per_story",
             ),
             ("404", "The model knows no such article (unknown_article)."),
         ),

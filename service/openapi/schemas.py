@@ -159,6 +159,25 @@ def schemas() -> dict[str, Any]:
                     },
                     "required": ["max_per_section", "max_per_author"],
                 },
+                "per_story": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "With explain, when same-story collapsing applies: the "
+                    "items of one story a list may show.",
+                },
+                "collapsed": {
+                    "type": "array",
+                    "description": "With explain, when same-story collapsing left items out "
+                    "(absent otherwise): the items left out as another version of a story "
+                    "the list shows, in ranking "
+                    "order, each with the item it was folded under (`under`: the page's own "
+                    "article for another version of it).",
+                    "items": {
+                        "type": "object",
+                        "properties": {"id": text, "under": text},
+                        "required": ["id", "under"],
+                    },
+                },
                 "capped": {
                     "type": "array",
                     "description": "With explain: the items the caps skipped and left out, "

@@ -357,6 +357,7 @@
     var baseline = lists.readers.baseline;
     renderList($("list-readers"), lists.readers.items, { baseline: baseline, actions: true });
     renderBlocked($("list-readers").querySelector(".blocked-list"), lists.readers.blocked);
+    renderCollapsed($("list-readers").querySelector(".collapsed-list"), lists.readers.collapsed);
     renderDropped($("list-readers").querySelector(".dropped"), baseline, lists.readers.items);
     renderList($("list-content"), lists.content.items, { actions: true });
     renderList($("list-coview"), lists.coview.items, {
@@ -412,6 +413,10 @@
       chips.push(el("span", { class: "chip rule-block", title: ruleTitle(item.blocked_by) },
         "blocked by rule #" + item.blocked_by.id));
     }
+    if (item.folded && item.folded.length) {
+      chips.push(el("span", { class: "chip story-folded", title: "Other versions of this story, not listed (same-story collapsing)" },
+        "+" + plural(item.folded.length, "version") + " folded"));
+    }
     return chips;
   }
 
@@ -448,6 +453,7 @@
       if (item.rule) classes.push("pinned");
       if (item.blocked_by) classes.push("is-blocked");
       if (item.is_query) classes.push("is-query");
+      if (item.folded && item.folded.length) classes.push("has-folded");
       var actions = null;
       if (options.actions && !item.is_query && state.article && item.id !== state.article.id) {
         actions = el("div", { class: "item-actions" },
@@ -466,6 +472,17 @@
           el("div", { class: "parts" }, partsOf(item, options)),
           actions)));
     });
+  }
+
+  function renderCollapsed(box, collapsed) {
+    clear(box);
+    if (!collapsed || !collapsed.length) return;
+    box.append(el("h3", null, "Folded away: same story"),
+      el("ul", null, collapsed.map(function (item) {
+        var under = item.is_query_story ? "this article" : (item.folded_under.title || item.folded_under.id);
+        return el("li", { "data-id": item.id, "data-under": item.folded_under.id },
+          item.title || item.id, " — same story as " + under);
+      })));
   }
 
   function renderBlocked(box, blocked) {

@@ -204,13 +204,15 @@ def test_fold_in_order_lets_earlier_articles_list_later_ones(
     twin = dataclasses.replace(articles[0], id="zz-b")
     draft = dataclasses.replace(articles[0], id="zz-c", status="draft")
     together = fold_in_articles(bundle, [first, twin, draft], order=[0, 1, 2])
-    # the twin sees the first (same text: cosine 1, best), the first sees neither
-    assert together.neighbors[1][0][0] == "zz-a"
-    assert together.neighbors[1][0][1] == pytest.approx(1.0, abs=1e-5)
+    # the twin sees the first (same text: cosine 1, best; the bundle's own copy of the text
+    # ties with it, up to rounding), the first sees neither
+    best = [a for a, s in together.neighbors[1] if s == pytest.approx(1.0, abs=1e-5)]
+    assert "zz-a" in best and set(best) <= {"zz-a", articles[0].id}
     assert "zz-b" not in dict(together.neighbors[0])
     # a draft lists others but is nobody's neighbour
     assert "zz-c" not in dict(together.neighbors[1])
-    assert together.neighbors[2][0][0] in ("zz-a", "zz-b")
+    assert together.neighbors[2][0][0] in ("zz-a", "zz-b", articles[0].id)  # copies: ties
+    assert {"zz-a", "zz-b"} <= set(dict(together.neighbors[2]))
     # without order the new articles do not list one another
     apart = fold_in_articles(bundle, [first, twin])
     assert not {"zz-a", "zz-b"} & {a for pairs in apart.neighbors for a, _ in pairs}

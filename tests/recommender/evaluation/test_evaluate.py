@@ -692,7 +692,9 @@ def test_cli_evaluate_writes_table_json_and_report(
     printed = capsys.readouterr().out
     assert "coview" in printed and "hybrid" in printed and "new query articles" in printed
     summary = json.loads(out_json.read_text())
-    assert set(summary["strategies"]) == {"coview", "hybrid"}
+    # each related strategy again with same-story collapsing (on by default, as served)
+    assert set(summary["strategies"]) == {"coview", "hybrid", "coview+stories", "hybrid+stories"}
+    assert summary["per_story"] == 1
     assert summary["blend_params"]["half_life_days"] is None
     assert summary["strategies"]["coview"]["all"]["hit_rate@5"] == pytest.approx(3 / 4)
     assert out_html.read_text().startswith("<!doctype html>")

@@ -281,8 +281,9 @@ def two_hosts(tmp_path: Path, postgres_rules_url: str) -> Iterator[list[str]]:
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    if urllib.request.urlopen(f"{base}/readyz", timeout=5).status == 200:
-                        break
+                    with urllib.request.urlopen(f"{base}/readyz", timeout=5) as ready:
+                        if ready.status == 200:
+                            break
                 except OSError:
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:

@@ -4,7 +4,10 @@ A real ``python -m service`` (two gunicorn workers, so a rule must reach the oth
 serves a bundle trained on a small hand-made catalogue whose answers are known in advance:
 
 - ``e-wind-1`` "Offshore wind farm approved" is the article under test;
-- ``e-wind-2`` shares most of its words (the top content neighbour) but no reader;
+- ``e-wind-2`` shares some of its words (its closest content neighbour of another story) but
+  no reader;
+- ``e-wind-wire`` is a wire copy of it (the same words: its top content neighbour, one story
+  with it), so readers never get it: the preview lists it as folded away;
 - ``s-derby`` shares no words but 30 sessions (the top co-view neighbour), so with the
   service's weights (co-view 1.5) it leads the readers' list, and with the co-view weight at 0
   ``e-wind-2`` does;
@@ -46,6 +49,7 @@ TOKEN = "browser-test-rules-token"
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 QUERY = "e-wind-1"
 CONTENT_TWIN = "e-wind-2"
+WIRE_COPY = "e-wind-wire"
 COVIEW_TWIN = "s-derby"
 XSS_ID = "e-xss"
 XSS_TITLE = "<script>alert(1)</script> test"
@@ -57,7 +61,14 @@ WIND = (
 #: id, title, section, body words, days before NOW it was published
 ARTICLES = [
     (QUERY, "Offshore wind farm approved", "energy", WIND + " approval permit", 1),
-    (CONTENT_TWIN, "Second offshore wind farm planned", "energy", WIND + " planned second", 1),
+    (
+        CONTENT_TWIN,
+        "Second offshore wind farm planned",
+        "energy",
+        "offshore wind farm turbines coast planned second expansion ministry tender auction bids",
+        1,
+    ),
+    (WIRE_COPY, "Coastal turbines get the go-ahead", "energy", WIND + " approval permit", 1),
     ("e-grid", "Grid operator upgrades substations", "energy", "grid substations power lines", 2),
     (XSS_ID, XSS_TITLE, "energy", "harbour turbines blades crane vessel", 1),
     (COVIEW_TWIN, "City derby ends with a late winner", "sports", "derby goal striker match", 1),
@@ -302,9 +313,15 @@ def test_preview_editor_workflow_in_a_real_browser(page: Any, service: Service) 
     _wait_first_reader(page, COVIEW_TWIN)
     for list_id in ("list-readers", "list-content", "list-coview", "list-section", "list-latest"):
         assert page.locator(f"#{list_id} ol.items > li.item").count() > 0, list_id
-    assert page.locator("#list-content ol.items > li.item").first.get_attribute("data-id") == (
-        CONTENT_TWIN
+    content_ids = page.eval_on_selector_all(
+        "#list-content ol.items > li.item", "items => items.map(i => i.dataset.id)"
     )
+    assert content_ids[:2] == [WIRE_COPY, CONTENT_TWIN]  # text only: no stories there
+    # readers never get the wire copy: folded away as the page's own story, and said so
+    assert WIRE_COPY not in _reader_ids(page)
+    folded = page.inner_text(f"#list-readers .collapsed-list li[data-id='{WIRE_COPY}']")
+    assert "Coastal turbines get the go-ahead" in folded and "same story as this article" in folded
+    assert "Folded away: same story" in page.inner_text("#list-readers .collapsed-list h3")
     first = page.locator("#list-readers ol.items > li.item").first
     assert "30 sessions" in first.inner_text()
     twin = page.locator(f"#list-content li.item[data-id='{CONTENT_TWIN}']")
@@ -313,6 +330,9 @@ def test_preview_editor_workflow_in_a_real_browser(page: Any, service: Service) 
     # since the previous model the soup recipes entered the list (read with it 20 times)
     assert page.locator("#compare .entered + ul li[data-id='c-soup']").count() == 1
     _screenshot(page, "lists")
+    page.locator("#list-readers .collapsed-list").screenshot(
+        path=str(ARTIFACTS / "preview-stories-folded.png")
+    )
 
     # the XSS title is text, in the lists as in the search results; no dialog opened
     xss = page.locator(f"#list-readers li.item[data-id='{XSS_ID}'] .title")
@@ -397,6 +417,7 @@ def test_preview_editor_workflow_in_a_real_browser(page: Any, service: Service) 
     assert [rule["id"] for rule in listed["rules"]] == [2]
     with pytest.raises(urllib.error.HTTPError) as refused:
         _request(f"{service.url}/v1/rules")
+    refused.value.close()  # the error holds the answer's socket
     assert refused.value.code == 401
     _screenshot(page, "final")
 

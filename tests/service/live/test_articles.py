@@ -150,9 +150,14 @@ def test_two_new_articles_find_each_other(sample: Sample, sample_client: FlaskCl
     twin = {**record, "id": "twin-of-" + record["id"]}
     response = put(sample_client, twin)
     assert body(response)["new"] is True
-    related = body(sample_client.get(f"/v1/articles/{twin['id']}/related?strategy=content"))
+    url = f"/v1/articles/{twin['id']}/related?strategy=content"
+    related = body(sample_client.get(url + "&per_story=0"))
     assert related["items"][0]["id"] == record["id"]
     assert related["items"][0]["score"] == pytest.approx(1.0, abs=1e-5)
+    # one story (the twin joined the first's at its fold-in): by default never listed
+    collapsed = body(sample_client.get(url + "&explain=true"))
+    assert record["id"] not in [item["id"] for item in collapsed["items"]]
+    assert {"id": record["id"], "under": twin["id"]} in collapsed["collapsed"]
 
 
 def test_new_article_counts_views_and_shows_them(
