@@ -18,7 +18,8 @@ WORKDIR /src
 COPY pyproject.toml README.md* ./
 COPY recommender ./recommender
 COPY service ./service
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# [dask]: the same image runs the optional Dask scheduler and workers (docs/scale.md)
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[dask]"
 
 # --- runtime: Python, the installed wheels, a non-root user; no compilers, no pip cache
 FROM ${PYTHON_IMAGE} AS runtime
@@ -43,7 +44,7 @@ RUN groupadd --system --gid 10001 newsrec \
     && chown newsrec:newsrec /models /data /var/lib/newsrec
 # The wheels are bind-mounted from the builder, so they never become a layer of this image.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels newsrec
+    pip install --no-cache-dir --no-index --find-links=/wheels "newsrec[dask]"
 
 WORKDIR /app
 COPY --chmod=0755 docker/trainer.sh /app/docker/trainer.sh

@@ -21,7 +21,7 @@ help: ## list the targets
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m pip install -q -e '.[dev,bench,dask]'
 	touch $@
 
 venv: $(BIN)/.installed ## create .venv and install the project with its dev extras

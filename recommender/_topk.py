@@ -8,11 +8,15 @@ the training pipeline sorts articles by id.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
 import numpy as np
 import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
 PAD = -1
+_T = TypeVar("_T")
 
 
 def order_rows(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -70,7 +74,11 @@ def entries_topn(
 
 
 def sparse_rows_topn(
-    matrix: sp.csr_matrix, n: int, *, exclude_diagonal_offset: int | None = None
+    matrix: sp.csr_matrix,
+    n: int,
+    *,
+    exclude_diagonal_offset: int | None = None,
+    exclude_columns: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Keep the ``n`` largest entries of every row of a sparse matrix.
 
@@ -82,6 +90,9 @@ def sparse_rows_topn(
         How many neighbours to keep per row.
     exclude_diagonal_offset : int or None
         When given, entry ``(i, i + offset)`` is dropped (a query is never its own neighbour).
+    exclude_columns : ndarray of int, optional
+        When given, entry ``(i, exclude_columns[i])`` is dropped (the same, for queries that
+        are not consecutive rows; ``-1``: nothing to drop).
 
     Returns
     -------
@@ -93,8 +104,29 @@ def sparse_rows_topn(
     keep = data > 0
     if exclude_diagonal_offset is not None:
         keep &= cols != rows + exclude_diagonal_offset
+    if exclude_columns is not None:
+        keep &= cols != np.asarray(exclude_columns, dtype=np.int64)[rows]
     neighbors, scores, _ = entries_topn(rows[keep], cols[keep], data[keep], matrix.shape[0], n)
     return neighbors, scores
+
+
+class BlockMapper(Protocol):
+    """Runs a function over blocks of work and returns the results in block order.
+
+    ``shared`` is handed to every call as keyword arguments; an engine that runs the blocks
+    elsewhere (:class:`recommender.distributed.DaskMapper`) ships it once, not per block.
+    ``n_threads`` is how many threads one block may use where it runs; ``min_blocks`` how
+    many blocks at least keep every worker busy (smaller blocks, same results).
+    """
+
+    n_threads: int
+
+    @property
+    def min_blocks(self) -> int: ...
+
+    def __call__(
+        self, fn: Callable[..., _T], blocks: Sequence[Any], shared: dict[str, Any]
+    ) -> list[_T]: ...
 
 
 def cosine_topn(
@@ -104,13 +136,17 @@ def cosine_topn(
     *,
     candidate_rows: np.ndarray | None = None,
     self_offset: int | None = None,
+    self_rows: np.ndarray | None = None,
     chunk_size: int = 2048,
     n_threads: int = 2,
+    mapper: BlockMapper | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-n dot products (cosine on L2-normalised rows), in row chunks.
 
     The product is computed by ``sparse_dot_topn`` one chunk of query rows at a time, so the
-    extra memory is bounded by ``chunk_size * n`` whatever the catalogue size.
+    extra memory is bounded by ``chunk_size * n`` whatever the catalogue size. Each chunk is
+    independent of the others: a row's list does not depend on the chunking, the threads or
+    where the chunk ran.
 
     Parameters
     ----------
@@ -123,37 +159,73 @@ def cosine_topn(
     self_offset : int or None
         When the queries are rows of the candidates, query ``i`` is candidate ``i + self_offset``
         (in reported row ids) and is removed from its own list.
+    self_rows : ndarray of int, optional
+        The same for queries that are not consecutive rows: query ``i`` is row
+        ``self_rows[i]`` (``-1``: none) and is removed from its own list.
     chunk_size : int
         Query rows per product.
     n_threads : int
         Threads for the product (pass 2 on a 2-core machine; ``-1`` would mean one).
+    mapper : BlockMapper, optional
+        Runs the chunks (default: one after the other here); its ``n_threads`` replaces
+        ``n_threads``.
     """
     if candidate_rows is None:
         candidate_rows = np.arange(candidates.shape[0], dtype=np.int64)
-    candidates_t = candidates.T.tocsr()
     n_queries = queries.shape[0]
+    if self_rows is None and self_offset is not None:
+        self_rows = np.arange(n_queries, dtype=np.int64) + self_offset
+    if mapper is not None:
+        chunk_size = min(chunk_size, max(1, -(-n_queries // mapper.min_blocks)))
+    shared = {
+        "queries": queries,
+        "candidates_t": candidates.T.tocsr(),
+        "candidate_rows": candidate_rows,
+        "self_rows": self_rows,
+        "n": n,
+    }
+    blocks = [
+        (start, min(start + chunk_size, n_queries)) for start in range(0, n_queries, chunk_size)
+    ]
+    if mapper is None:
+        parts = [topn_block(block, n_threads=n_threads, **shared) for block in blocks]
+    else:
+        parts = mapper(topn_block, blocks, {**shared, "n_threads": mapper.n_threads})
     neighbors = np.full((n_queries, n), PAD, dtype=np.int32)
     scores = np.zeros((n_queries, n), dtype=np.float32)
-    # one spare slot per row for the query itself, and one for a tie at the boundary
-    keep = min(n + 2, max(candidates.shape[0], 1))
-    for start in range(0, n_queries, chunk_size):
-        stop = min(start + chunk_size, n_queries)
-        product = sp_matmul_topn(
-            queries[start:stop],
-            candidates_t,
-            top_n=keep,
-            threshold=0.0,
-            n_threads=n_threads if n_threads > 1 else None,
-        ).tocoo()
-        mapped = sp.csr_matrix(
-            (product.data, (product.row, candidate_rows[product.col])),
-            shape=(stop - start, int(candidate_rows.max(initial=0)) + 1),
-        )
-        offset = None if self_offset is None else self_offset + start
-        chunk_neighbors, chunk_scores = sparse_rows_topn(mapped, n, exclude_diagonal_offset=offset)
+    for (start, stop), (chunk_neighbors, chunk_scores) in zip(blocks, parts, strict=True):
         neighbors[start:stop] = chunk_neighbors
         scores[start:stop] = chunk_scores
     return neighbors, scores
+
+
+def topn_block(
+    block: tuple[int, int],
+    *,
+    queries: sp.csr_matrix,
+    candidates_t: sp.csr_matrix,
+    candidate_rows: np.ndarray,
+    self_rows: np.ndarray | None,
+    n: int,
+    n_threads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk of :func:`cosine_topn`: the lists of query rows ``start:stop``."""
+    start, stop = block
+    # one spare slot per row for the query itself, and one for a tie at the boundary
+    keep = min(n + 2, max(candidates_t.shape[1], 1))
+    product = sp_matmul_topn(
+        queries[start:stop],
+        candidates_t,
+        top_n=keep,
+        threshold=0.0,
+        n_threads=n_threads if n_threads > 1 else None,
+    ).tocoo()
+    mapped = sp.csr_matrix(
+        (product.data, (product.row, candidate_rows[product.col])),
+        shape=(stop - start, int(candidate_rows.max(initial=0)) + 1),
+    )
+    exclude = None if self_rows is None else self_rows[start:stop]
+    return sparse_rows_topn(mapped, n, exclude_columns=exclude)
 
 
 def csr_topn(

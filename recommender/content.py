@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
-from recommender._topk import cosine_topn
+from recommender._topk import BlockMapper, cosine_topn
 from recommender.errors import DataError
 
 _TOKEN_SAFE = re.compile(r"[^0-9a-z]+")
@@ -87,6 +88,19 @@ def resolve_stop_words(value: str | None) -> str | list[str] | None:
     return read_stop_words(value)
 
 
+def document_digests(docs: Sequence[str]) -> np.ndarray:
+    """A 64-bit digest of each composed document (``uint64``): bundles keep them, so that an
+    incremental run (:mod:`recommender.incremental`) knows which articles' text changed."""
+    return np.fromiter(
+        (
+            int.from_bytes(hashlib.blake2b(doc.encode(), digest_size=8).digest(), "little")
+            for doc in docs
+        ),
+        dtype=np.uint64,
+        count=len(docs),
+    )
+
+
 class ContentModel(BaseEstimator):  # type: ignore[misc]
     """TF-IDF content model with exact top-n cosine neighbours.
 
@@ -151,7 +165,11 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
         )
 
     def fit(
-        self, articles: Sequence[ArticleText], candidate_mask: np.ndarray | None = None
+        self,
+        articles: Sequence[ArticleText],
+        candidate_mask: np.ndarray | None = None,
+        *,
+        mapper: BlockMapper | None = None,
     ) -> ContentModel:
         """Fit the vocabulary and find every article's neighbours.
 
@@ -161,22 +179,29 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
             Sorted by ``article_id``; row ``i`` of every learned array is ``articles[i]``.
         candidate_mask : ndarray of bool, optional
             Articles that may appear as neighbours (the published ones). Default: all.
+        mapper : BlockMapper, optional
+            Runs the neighbour search's row chunks elsewhere (a Dask cluster:
+            :mod:`recommender.distributed`); the lists are the same.
         """
         if len(articles) == 0:
             raise ValueError("no articles to fit")
         if self.title_weight < 1 or self.n_neighbors < 1:
             raise ValueError("title_weight and n_neighbors must be at least 1")
         docs = [compose_document(a, self.title_weight, self.author_weight) for a in articles]
+        self.digests_ = document_digests(docs)
         self.vectorizer_ = self._vectorizer(len(docs))
         matrix = self.vectorizer_.fit_transform(docs)
         del docs
         self.matrix_ = sp.csr_matrix(matrix, dtype=np.float32)
         self.matrix_.sort_indices()
-        self.neighbors_, self.scores_ = self._neighbors(self.matrix_, candidate_mask)
+        self.neighbors_, self.scores_ = self._neighbors(self.matrix_, candidate_mask, mapper)
         return self
 
     def _neighbors(
-        self, matrix: sp.csr_matrix, candidate_mask: np.ndarray | None
+        self,
+        matrix: sp.csr_matrix,
+        candidate_mask: np.ndarray | None,
+        mapper: BlockMapper | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         if candidate_mask is None:
             candidate_mask = np.ones(matrix.shape[0], dtype=bool)
@@ -190,6 +215,7 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
             self_offset=0,
             chunk_size=self.chunk_size,
             n_threads=self.n_threads,
+            mapper=mapper,
         )
 
     @property

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from recommender._topk import csr_topn
+from recommender._topk import BlockMapper, csr_topn
 
 NORMALIZATIONS = ("cosine", "jaccard", "lift", "llr")
 #: Sessions read together at which ``lift`` keeps half its value: raw lift ranks a pair of
@@ -142,6 +142,8 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         session_weight: np.ndarray | None = None,
         candidate_mask: np.ndarray | None = None,
         bot_sessions: np.ndarray | None = None,
+        *,
+        mapper: BlockMapper | None = None,
     ) -> CoviewModel:
         """Learn neighbours from a binary session x article matrix.
 
@@ -155,6 +157,9 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
             Articles that may appear as neighbours (the published ones).
         bot_sessions : ndarray of bool, shape (n_sessions,), optional
             Sessions left out as crawlers (:func:`recommender.crawlers.crawler_sessions`).
+        mapper : BlockMapper, optional
+            Runs the chunks elsewhere (a Dask cluster: :mod:`recommender.distributed`); the
+            lists are the same.
         """
         if self.normalization not in NORMALIZATIONS:
             raise ValueError(
@@ -182,7 +187,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
             weighted = sp.csr_matrix(sp.diags(weights.astype(np.float32)) @ binary)
             total = float(weights.sum())
         self.neighbors_, self.scores_, self.counts_, self.n_pairs_ = self._neighbors(
-            binary, weighted, total, candidate_mask
+            binary, weighted, total, candidate_mask, mapper
         )
         return self
 
@@ -192,53 +197,41 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         weighted: sp.csr_matrix,
         total: float,
         candidate_mask: np.ndarray | None,
+        mapper: BlockMapper | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         n_articles = binary.shape[1]
-        same = weighted is binary
         binary_t = binary.T.tocsr()
-        item_weight = np.asarray(weighted.sum(axis=0), dtype=np.float64).ravel()
+        shared = {
+            "model": self,
+            "binary_t": binary_t,
+            "binary": binary,
+            "weighted": None if weighted is binary else weighted,
+            "item_weight": np.asarray(weighted.sum(axis=0), dtype=np.float64).ravel(),
+            "total": total,
+            "candidate_mask": candidate_mask,
+        }
+        bounds = self._chunk_bounds(binary, binary_t, 1 if mapper is None else mapper.min_blocks)
+        if mapper is None:
+            # scipy's sparse product and numpy's sorts release the GIL: chunks run on both cores
+            with ThreadPoolExecutor(max_workers=max(self.n_threads, 1)) as pool:
+                parts = list(pool.map(lambda b: coview_block(b, **shared), bounds))
+        else:
+            parts = mapper(coview_block, bounds, shared)
         neighbors = np.full((n_articles, self.n_neighbors), -1, dtype=np.int32)
         scores = np.zeros((n_articles, self.n_neighbors), dtype=np.float32)
         counts = np.zeros((n_articles, self.n_neighbors), dtype=np.int32)
-
-        def chunk(bounds: tuple[int, int]) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
-            start, stop = bounds
-            block = binary_t[start:stop]
-            # the co-view counts of the chunk's articles, never turned into (row, col) triples:
-            # every step below works on the product's own CSR arrays
-            raw = block @ binary
-            cols, together = raw.indices, raw.data
-            rows = np.repeat(np.arange(start, stop, dtype=np.int32), np.diff(raw.indptr))
-            keep = (cols != rows) & (together >= self.min_count)
-            if candidate_mask is not None:
-                keep &= candidate_mask[cols]
-            if same:
-                weight_together = together.astype(np.float64)
-            else:
-                weight_together = _aligned(block @ weighted, raw)
-            score = self._normalise(weight_together, item_weight[rows], item_weight[cols], total)
-            score[~keep] = 0
-            top_neighbors, top_scores, top_counts = csr_topn(
-                raw.indptr, cols, score, self.n_neighbors, extra=together
-            )
-            assert top_counts is not None
-            return start, int(np.count_nonzero(keep)), top_neighbors, top_scores, top_counts
-
         n_pairs = 0
-        # scipy's sparse product and numpy's sorts release the GIL: chunks run on both cores
-        with ThreadPoolExecutor(max_workers=max(self.n_threads, 1)) as pool:
-            for start, pairs, top_neighbors, top_scores, top_counts in pool.map(
-                chunk, self._chunk_bounds(binary, binary_t)
-            ):
-                stop = start + top_neighbors.shape[0]
-                neighbors[start:stop] = top_neighbors
-                scores[start:stop] = top_scores
-                counts[start:stop] = top_counts
-                n_pairs += pairs
+        for (start, stop), (pairs, top_neighbors, top_scores, top_counts) in zip(
+            bounds, parts, strict=True
+        ):
+            neighbors[start:stop] = top_neighbors
+            scores[start:stop] = top_scores
+            counts[start:stop] = top_counts
+            n_pairs += pairs
         return neighbors, scores, counts, n_pairs
 
     def _chunk_bounds(
-        self, binary: sp.csr_matrix, binary_t: sp.csr_matrix
+        self, binary: sp.csr_matrix, binary_t: sp.csr_matrix, min_blocks: int = 1
     ) -> list[tuple[int, int]]:
         """Row ranges of at most ``chunk_size`` articles and about equal work.
 
@@ -249,7 +242,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         """
         n_articles = binary_t.shape[0]
         work = np.cumsum(binary_t @ np.diff(binary.indptr).astype(np.float64))
-        size = max(self.chunk_size, 1)
+        size = max(min(self.chunk_size, -(-n_articles // max(min_blocks, 1))), 1)
         budget = work[-1] * size / n_articles if n_articles else 0.0
         budget = min(budget, MAX_CHUNK_WORK)
         bounds = []
@@ -293,3 +286,43 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self)
         valid = self.neighbors_[row] >= 0
         return self.neighbors_[row][valid], self.scores_[row][valid], self.counts_[row][valid]
+
+
+def coview_block(
+    bounds: tuple[int, int],
+    *,
+    model: CoviewModel,
+    binary_t: sp.csr_matrix,
+    binary: sp.csr_matrix,
+    weighted: sp.csr_matrix | None,
+    item_weight: np.ndarray,
+    total: float,
+    candidate_mask: np.ndarray | None,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """One chunk of the co-view lists: articles ``start:stop``.
+
+    Returns ``(pairs kept, neighbours, scores, counts)``. ``weighted`` is ``None`` when the
+    sessions are not weighted. Each chunk is independent of the others (a row's list does
+    not depend on where or with what the chunk ran).
+    """
+    start, stop = bounds
+    block = binary_t[start:stop]
+    # the co-view counts of the chunk's articles, never turned into (row, col) triples:
+    # every step below works on the product's own CSR arrays
+    raw = block @ binary
+    cols, together = raw.indices, raw.data
+    rows = np.repeat(np.arange(start, stop, dtype=np.int32), np.diff(raw.indptr))
+    keep = (cols != rows) & (together >= model.min_count)
+    if candidate_mask is not None:
+        keep &= candidate_mask[cols]
+    if weighted is None:
+        weight_together = together.astype(np.float64)
+    else:
+        weight_together = _aligned(block @ weighted, raw)
+    score = model._normalise(weight_together, item_weight[rows], item_weight[cols], total)
+    score[~keep] = 0
+    top_neighbors, top_scores, top_counts = csr_topn(
+        raw.indptr, cols, score, model.n_neighbors, extra=together
+    )
+    assert top_counts is not None
+    return int(np.count_nonzero(keep)), top_neighbors, top_scores, top_counts

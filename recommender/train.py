@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from recommender import bundle as bundle_mod
+from recommender._topk import BlockMapper
 from recommender.blend import BlendParams
 from recommender.config import TrainConfig
 from recommender.content import ContentModel
@@ -186,6 +187,8 @@ def train(
     before_publish: Callable[[bundle_mod.BundleContents], None] | None = None,
     check_views: Callable[[ViewEvents | ViewCounts | None], None] | None = None,
     log: Callable[[str], None] | None = None,
+    mapper: BlockMapper | None = None,
+    content_fitter: ContentFitter | None = None,
 ) -> TrainResult:
     """Train every model and publish a bundle into ``out_dir``.
 
@@ -222,6 +225,13 @@ def train(
         raise to stop the run (the thin-log check, :func:`recommender.evaluation.gate.log_volume`).
     log : callable, optional
         Receives the calibration's lines (what it tried, chose and why).
+    mapper : BlockMapper, optional
+        Runs the expensive stages' blocks (content and co-view neighbours, the view log's
+        files) on a cluster (:mod:`recommender.distributed`); the bundle is the same.
+    content_fitter : callable, optional
+        Builds the content model instead of a full fit (``newsrec train --incremental``:
+        :mod:`recommender.incremental`); called with the articles, the published mask and
+        the config. A model with a ``training_`` record puts it in the manifest.
 
     Raises
     ------
@@ -250,6 +260,7 @@ def train(
                     session_gap_minutes=config.session_gap_minutes,
                     max_invalid=config.max_invalid,
                     not_after=_not_after(articles, now),
+                    mapper=mapper,
                 )
                 rows = map_view_rows(views, article_ids)
         if check_views is not None:
@@ -258,17 +269,7 @@ def train(
         n_unknown = int((~known).sum())
         now_ts = _now_ts(now, views, articles)
         with stages.stage("content"):
-            content = ContentModel(
-                n_neighbors=config.n_neighbors,
-                title_weight=config.title_weight,
-                min_df=config.min_df,
-                max_df=config.max_df,
-                max_features=config.max_features,
-                stop_words=config.stop_words,
-                author_weight=config.author_weight,
-                chunk_size=config.chunk_size,
-                n_threads=config.n_threads,
-            ).fit(articles, candidate_mask=published)
+            content = _fit_content(articles, published, config, mapper, content_fitter)
         if calibrator is not None:
             with stages.stage("calibrate"):
                 calibration = calibrator(
@@ -286,7 +287,9 @@ def train(
         coview: CoviewModel | None = None
         with stages.stage("co-view"):
             if isinstance(views, ViewEvents):
-                coview = fit_coview(views, rows, len(articles), published, config, now_ts)
+                coview = fit_coview(
+                    views, rows, len(articles), published, config, now_ts, mapper=mapper
+                )
         with stages.stage("popularity"):
             popularity = PopularityModel(
                 trending_baseline_days=config.trending_baseline_days,
@@ -316,6 +319,8 @@ def train(
             )
             contents.manifest["blend"] = params.to_dict()
             contents.manifest["settings_origin"] = origin
+            if hasattr(content, "training_"):
+                contents.manifest["training"] = content.training_
             contents.manifest["calibration"] = (
                 {"status": "off"} if calibration is None else calibration.record()
             )
@@ -342,6 +347,41 @@ def train(
     return TrainResult(manifest["version"], path, manifest, stages.reports, calibration)
 
 
+class ContentFitter(Protocol):
+    """What :func:`train` calls instead of a full content fit (``--incremental``)."""
+
+    def __call__(
+        self, articles: Sequence[Article], published: np.ndarray, config: TrainConfig
+    ) -> ContentModel: ...
+
+
+def content_model(config: TrainConfig) -> ContentModel:
+    """The content model ``config`` describes, unfitted."""
+    return ContentModel(
+        n_neighbors=config.n_neighbors,
+        title_weight=config.title_weight,
+        min_df=config.min_df,
+        max_df=config.max_df,
+        max_features=config.max_features,
+        stop_words=config.stop_words,
+        author_weight=config.author_weight,
+        chunk_size=config.chunk_size,
+        n_threads=config.n_threads,
+    )
+
+
+def _fit_content(
+    articles: Sequence[Article],
+    published: np.ndarray,
+    config: TrainConfig,
+    mapper: BlockMapper | None,
+    content_fitter: ContentFitter | None,
+) -> ContentModel:
+    if content_fitter is not None:
+        return content_fitter(articles, published, config)
+    return content_model(config).fit(articles, candidate_mask=published, mapper=mapper)
+
+
 def _setting_names() -> list[str]:
     """Every training and blend setting, the keys of a manifest's ``settings_origin``."""
     return [f.name for f in fields(TrainConfig)] + [f.name for f in fields(BlendParams)]
@@ -356,6 +396,7 @@ def fit_coview(
     now_ts: int,
     *,
     keep: np.ndarray | None = None,
+    mapper: BlockMapper | None = None,
 ) -> CoviewModel:
     """The co-view model of the views whose article row is known (and ``keep``, when given).
 
@@ -373,6 +414,8 @@ def fit_coview(
         Where the session time decay (``coview_half_life_days``) is measured from.
     keep : ndarray of bool, optional
         Views to use besides (a calibration's views before its held-out day).
+    mapper : BlockMapper, optional
+        Runs the chunks on a cluster (:mod:`recommender.distributed`).
     """
     known = rows >= 0 if keep is None else (rows >= 0) & keep
     sessions = views.session_codes[known]
@@ -400,7 +443,13 @@ def fit_coview(
         normalization=config.coview_normalization,
         min_count=config.coview_min_count,
         chunk_size=max(config.chunk_size, 4096),
-    ).fit(matrix, session_weight=weights, candidate_mask=published, bot_sessions=bots)
+    ).fit(
+        matrix,
+        session_weight=weights,
+        candidate_mask=published,
+        bot_sessions=bots,
+        mapper=mapper,
+    )
 
 
 def json_dumps(*values: Any) -> str:
@@ -497,6 +546,8 @@ def _contents(
         bundle_mod.WORDS_ARRAY: np.array([count_words(a.body) for a in articles], dtype=np.int32),
         bundle_mod.STORIES_ARRAY: story_clusters(content.neighbors_, content.scores_),
     }
+    if hasattr(content, "digests_"):  # what a later --incremental run compares texts with
+        arrays["content_digest"] = content.digests_
     counts: dict[str, Any] = {
         "articles": len(articles),
         "article_rows": table.n_rows,

@@ -32,6 +32,7 @@ import yaml
 
 from recommender.bundle import Bundle, latest_version
 from recommender.cli import build_parser
+from recommender.distributed import DASK_ADDRESS_VARIABLE
 from service.app import create_app
 from service.settings import Settings
 from tests.support import free_port
@@ -173,7 +174,11 @@ def test_compose_schema_rejects_a_misspelt_key() -> None:
 
 def test_compose_has_redis_api_and_trainer() -> None:
     services = _compose()["services"]
-    assert set(services) == {"redis", "api", "trainer"}
+    assert {name for name, s in services.items() if not s.get("profiles")} == {
+        "redis",
+        "api",
+        "trainer",
+    }
     redis = services["redis"]
     assert redis["image"] == "redis:7-alpine"
     command = redis["command"]
@@ -187,6 +192,21 @@ def test_compose_has_redis_api_and_trainer() -> None:
     assert services["api"]["depends_on"] == {"redis": {"condition": "service_healthy"}}
     assert services["api"]["ports"] == ["8000:8000"]
     assert services["api"]["environment"]["NEWSREC_REDIS_URL"] == "redis://redis:6379/0"
+
+
+def test_compose_dask_profile_is_a_cluster_the_trainer_can_use() -> None:
+    """The optional profile: a scheduler, workers pointed at it, reading the trainer's data."""
+    services = _compose()["services"]
+    dask = {name for name, s in services.items() if "dask" in s.get("profiles", ())}
+    assert dask == {"dask-scheduler", "dask-worker"}
+    scheduler, worker = services["dask-scheduler"]["command"], services["dask-worker"]["command"]
+    port = scheduler[scheduler.index("--port") + 1]
+    assert worker[:3] == ["dask", "worker", f"tcp://dask-scheduler:{port}"]
+    trainer = services["trainer"]
+    # off unless asked for: one process by default
+    assert trainer["environment"]["NEWSREC_DASK_ADDRESS"] == "${NEWSREC_DASK_ADDRESS:-}"
+    data = trainer["environment"]["NEWSREC_DATA_DIR"]
+    assert _mount(services["dask-worker"], data) == (_mount(trainer, data)[0], "ro")
 
 
 def test_compose_healthy_dependencies_have_health_checks() -> None:
@@ -209,6 +229,12 @@ def test_compose_commands_exist() -> None:
             argv = shlex.split(argv)
         if argv[0] == "newsrec":
             assert _is_newsrec_command(argv[1:]), (name, argv)
+        elif argv[0] == "dask":
+            # the installed dask parses the options (an unknown one fails before --help)
+            done = subprocess.run(
+                [str(BIN / "dask"), *argv[1:], "--help"], capture_output=True, timeout=120
+            )
+            assert done.returncode == 0, (name, done.stderr.decode()[-500:])
         else:
             # a script: the Dockerfile copies it there from a file of this repository
             assert argv[0] in copied, f"{name}: {argv[0]} is not copied into the image"
@@ -233,6 +259,8 @@ def test_compose_newsrec_variables_are_read_by_something() -> None:
     api = {k for k in services["api"]["environment"] if k.startswith("NEWSREC_")}
     assert api <= settings, f"the service reads no {sorted(api - settings)}"
     job = {k for k in services["trainer"]["environment"] if k.startswith("NEWSREC_")}
+    # newsrec train itself reads the Dask address
+    trainer |= {DASK_ADDRESS_VARIABLE}
     assert job <= settings | trainer, f"nothing reads {sorted(job - settings - trainer)}"
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from recommender.cli._args import (
@@ -91,14 +93,68 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="publish even if the view log is far thinner than LATEST's (fewer than half its "
         "sessions or view rows), or, with --gate, if the gate refuses (the verdict is recorded)",
     )
+    scale = p.add_argument_group("large archives (docs/scale.md)")
+    scale.add_argument(
+        "--incremental",
+        action="store_true",
+        help="start from the bundle in --out/LATEST: keep its vocabulary, vectorise only new and "
+        "changed articles and update the lists they enter (no calibration: LATEST's settings); "
+        "refits instead when LATEST is missing or incompatible, the vocabulary is older than "
+        "--refit-after or new terms pass --max-new-terms (the summary says which and why)",
+    )
+    scale.add_argument(
+        "--full",
+        action="store_true",
+        help="with --incremental: refit the vocabulary and every list (the weekly run)",
+    )
+    scale.add_argument(
+        "--max-new-terms",
+        type=non_negative_float,
+        default=0.25,
+        metavar="SHARE",
+        help="with --incremental: refit when this share of the words of the new and changed "
+        "articles is unknown to the vocabulary (default 0.25)",
+    )
+    scale.add_argument(
+        "--refit-after",
+        type=non_negative_float,
+        default=7.0,
+        metavar="DAYS",
+        help="with --incremental: refit when the vocabulary is older (default 7)",
+    )
+    scale.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=os.environ.get("NEWSREC_DASK_ADDRESS") or None,
+        help="run the content, co-view and view-log stages on a Dask cluster: a scheduler "
+        "address (tcp://host:8786) or local[:N] (a local cluster of N workers, default 2); "
+        "default: $NEWSREC_DASK_ADDRESS, else one process. Needs newsrec[dask]",
+    )
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.dask:
+        from recommender.distributed import dask_mapper
+
+        with dask_mapper(args.dask) as mapper:
+            print(f"dask: {args.dask}, {mapper.n_workers} workers")
+            code = _prepare(args, mapper)
+            for stage, seconds in mapper.block_seconds.items():
+                print(
+                    f"dask blocks of {stage}: {len(seconds)}, median {median(seconds):.3f} s, "
+                    f"max {max(seconds):.3f} s, sum {sum(seconds):.1f} s"
+                )
+            return code
+    return _prepare(args, None)
+
+
+def _prepare(args: argparse.Namespace, mapper: Any) -> int:
     from recommender.blend import BlendParams
     from recommender.config import read_config
     from recommender.evaluation.calibrate import calibrate
     from recommender.evaluation.gate import ThinLogError
+    from recommender.incremental import plan_incremental
     from recommender.train import train
 
     run = read_config(args.config, max_invalid=args.max_invalid, keep=args.keep)
@@ -112,7 +168,21 @@ def _run(args: argparse.Namespace) -> int:
         "progress": progress,
         "log": print,
         "check_views": lambda views: _check_volume(args, views),
+        "mapper": mapper,
     }
+    if args.incremental and not args.full:
+        plan = plan_incremental(
+            args.out,
+            config=run.train if args.config else None,
+            params=common["params"] if args.config else None,
+            overrides={"max_invalid": args.max_invalid, "keep": args.keep},
+            max_new_terms=args.max_new_terms,
+            refit_after_days=args.refit_after,
+            mapper=mapper,
+        )
+        common.update(
+            config=plan.config, params=plan.params, calibrator=None, content_fitter=plan.fitter
+        )
     views = args.views[0] if args.views and len(args.views) == 1 else args.views
     try:
         return _train(args, common, views, train)
@@ -140,6 +210,8 @@ def _check_volume(args: argparse.Namespace, views: Any) -> None:
 
 
 def _train(args: argparse.Namespace, common: dict[str, Any], views: Any, train: Any) -> int:
+    from recommender.incremental import describe
+
     gate = None
     if args.gate:
         from recommender.evaluation.gate import train_with_gate
@@ -175,6 +247,10 @@ def _train(args: argparse.Namespace, common: dict[str, Any], views: Any, train: 
         )
     )
     print(f"co-view: {result.manifest['coview']}")
+    training = result.manifest.get("training")
+    if training is None and args.full:
+        training = {"mode": "full", "reason": "--full"}
+    print(describe(training))
     if gate is not None:
         print(gate.message(), file=sys.stdout if gate.passed else sys.stderr)
         if not gate.passed:

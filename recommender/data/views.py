@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +39,9 @@ from recommender.data._columns import (
 )
 from recommender.data._files import file_format
 from recommender.errors import DataError
+
+if TYPE_CHECKING:
+    from recommender._topk import BlockMapper
 
 __all__ = [
     "FUTURE_TOLERANCE",
@@ -318,6 +321,7 @@ def read_views(
     session_gap_minutes: float = 30,
     max_invalid: int = 0,
     not_after: int | None = None,
+    mapper: BlockMapper | None = None,
 ) -> ViewEvents | ViewCounts:
     """Read a view log: raw view events or per-article view counts.
 
@@ -347,6 +351,9 @@ def read_views(
         does (epoch milliseconds, a year 2099 typo; counted in ``n_future`` when skipped).
         :func:`latest_plausible_time` computes the limit ``newsrec train`` uses. ``None``:
         no limit.
+    mapper : BlockMapper, optional
+        For a directory: parses its files as partitions elsewhere (a Dask cluster,
+        :mod:`recommender.distributed`); the result is the same.
 
     Returns
     -------
@@ -381,6 +388,7 @@ def read_views(
             session_gap_minutes=session_gap_minutes,
             max_invalid=max_invalid,
             not_after=not_after,
+            mapper=mapper,
         )
     if Path(path).is_dir():
         return read_views_dir(
@@ -388,6 +396,7 @@ def read_views(
             session_gap_minutes=session_gap_minutes,
             max_invalid=max_invalid,
             not_after=not_after,
+            mapper=mapper,
         )
     return _read_views_file(Path(path), session_gap_minutes, max_invalid, not_after=not_after)
 
@@ -416,6 +425,16 @@ def _read_views_file(
 
 #: Files :func:`read_views_dir` reads; anything else in the directory is left alone.
 VIEW_FILE_SUFFIXES = (".jsonl", ".csv", ".jsonl.gz", ".csv.gz")
+
+
+def view_partition(
+    file: Path, *, session_gap_minutes: float, max_invalid: int, not_after: int | None
+) -> tuple[ViewEvents | ViewCounts, list[Any]]:
+    """One file of a view log directory, parsed as :func:`read_views_dir` parses it: the
+    part and its keys (a partition a cluster worker parses)."""
+    keys_out: list[Any] = []
+    part = _read_views_file(file, session_gap_minutes, max_invalid, keys_out, not_after)
+    return part, keys_out
 
 
 def _union_codes(
@@ -450,6 +469,7 @@ def read_views_dir(
     session_gap_minutes: float = 30,
     max_invalid: int = 0,
     not_after: int | None = None,
+    mapper: BlockMapper | None = None,
 ) -> ViewEvents | ViewCounts:
     """Read every view file of a directory as one view log (e.g. the service's event log).
 
@@ -470,6 +490,10 @@ def read_views_dir(
         How many bad rows may be dropped over all files together.
     not_after : int or None, default None
         As in :func:`read_views`.
+    mapper : BlockMapper, optional
+        Parses the files as partitions elsewhere (each within ``max_invalid``); when they
+        hold more bad rows together than allowed, the files are read again here, in order,
+        for the error of the first one too many.
 
     Returns
     -------
@@ -486,7 +510,7 @@ def read_views_dir(
         raise ValueError(f"max_invalid must be >= 0, got {max_invalid}")
     directory = Path(path)
     return _read_joined(
-        _view_files(directory), str(directory), session_gap_minutes, max_invalid, not_after
+        _view_files(directory), str(directory), session_gap_minutes, max_invalid, not_after, mapper
     )
 
 
@@ -496,6 +520,7 @@ def read_view_sources(
     session_gap_minutes: float = 30,
     max_invalid: int = 0,
     not_after: int | None = None,
+    mapper: BlockMapper | None = None,
 ) -> ViewEvents | ViewCounts:
     """Read several view files and directories as one view log (``newsrec train --views A
     --views B``): an imported history beside the service's event log, say.
@@ -510,7 +535,7 @@ def read_view_sources(
     ----------
     paths : sequence of str or Path
         Files and directories, at least one.
-    session_gap_minutes, max_invalid, not_after :
+    session_gap_minutes, max_invalid, not_after, mapper :
         As in :func:`read_views_dir` (``max_invalid`` counts over all files together).
 
     Returns
@@ -539,7 +564,7 @@ def read_view_sources(
                 seen.add(file.resolve())
                 files.append(file)
     where = " + ".join(str(p) for p in paths)
-    return _read_joined(files, where, session_gap_minutes, max_invalid, not_after)
+    return _read_joined(files, where, session_gap_minutes, max_invalid, not_after, mapper)
 
 
 def _shape(part: ViewEvents | ViewCounts, key: str | None) -> str:
@@ -554,12 +579,31 @@ def _read_joined(
     session_gap_minutes: float,
     max_invalid: int,
     not_after: int | None,
+    mapper: BlockMapper | None = None,
 ) -> ViewEvents | ViewCounts:
-    """The view files ``files``, in that order, joined into one log named ``where``."""
+    """The view files ``files``, in that order, joined into one log named ``where`` (with
+    ``mapper``, parsed as partitions elsewhere: see :func:`read_views_dir`)."""
     parts: list[ViewEvents | ViewCounts] = []
     keys: list[list[Any]] = []
     invalid: list[DataError] = []
-    for file in files:
+    to_read = files
+    if mapper is not None:
+        parsed = mapper(
+            view_partition,
+            files,
+            {
+                "session_gap_minutes": session_gap_minutes,
+                "max_invalid": max_invalid,
+                "not_after": not_after,
+            },
+        )
+        if sum(len(part.invalid) for part, _ in parsed) <= max_invalid:
+            to_read = []  # parsed: the loop below re-reads them only for the error
+            for part, part_keys in parsed:
+                invalid.extend(part.invalid)
+                parts.append(part)
+                keys.append(part_keys)
+    for file in to_read:
         keys_out: list[Any] = []
         part = _read_views_file(
             file, session_gap_minutes, max_invalid - len(invalid), keys_out, not_after

@@ -345,6 +345,7 @@ def train_with_gate(
     check_views: Callable[[ViewEvents | ViewCounts | None], None] | None = None,
     log: Callable[[str], None] | None = None,
     gate_log: Callable[[str], None] | None = None,
+    **options: Any,
 ) -> tuple[TrainResult, GateResult]:
     """Train a bundle, and make it ``LATEST`` only if it passes the gate (or ``force``).
 
@@ -361,6 +362,8 @@ def train_with_gate(
         The gate's (see :func:`run_gate`).
     gate_log : callable, optional
         Receives the gate's progress lines.
+    **options
+        Passed to :func:`recommender.train.train` (``mapper``, ``content_fitter``).
 
     Returns
     -------
@@ -398,6 +401,7 @@ def train_with_gate(
         before_publish=gate,
         check_views=check_views,
         log=log,
+        **options,
     )
     (verdict,) = found
     if verdict.published:

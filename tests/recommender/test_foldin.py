@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from recommender.bundle import Bundle
@@ -19,6 +20,7 @@ from recommender.foldin import (
     STORED_DECIMALS,
     fold_in_articles,
     merge_additions,
+    merge_additions_rows,
     stored_vector,
     vector_from_stored,
 )
@@ -36,6 +38,46 @@ def test_merge_additions_is_bounded_and_ranked() -> None:
     assert merge_additions(base, [(7, 0.1)], 4) == [*base, (7, 0.1)]
     # a fresher score of the same article replaces the old one
     assert merge_additions(base, [(2, 0.95)], 3) == [(2, 0.95), (3, 0.9), (1, 0.5)]
+
+
+def test_merge_additions_rows_is_merge_additions_on_every_row() -> None:
+    """The array form an incremental run uses makes each list what the list form makes."""
+    rng = np.random.default_rng(11)
+    width, n_rows = 5, 40
+    # few distinct scores: many ties, broken by row number (article id order)
+    neighbors = np.full((n_rows, width), -1, dtype=np.int32)
+    scores = np.zeros((n_rows, width), dtype=np.float32)
+    for r in range(n_rows):
+        length = int(rng.integers(0, width + 1))
+        cols = rng.choice(n_rows, length, replace=False)
+        pairs = sorted(
+            ((int(c), float(rng.integers(1, 6)) / 8) for c in cols), key=lambda p: (-p[1], p[0])
+        )
+        for k, (c, v) in enumerate(pairs):
+            neighbors[r, k], scores[r, k] = c, v
+    rows = rng.integers(0, n_rows, 300)
+    added = rng.integers(0, n_rows, 300)
+    added_scores = (rng.integers(1, 6, 300) / 8).astype(np.float32)
+    expected = {}
+    for r in np.unique(rows).tolist():
+        base = [(int(c), float(v)) for c, v in zip(neighbors[r], scores[r], strict=True) if c >= 0]
+        offers = [
+            (int(c), float(v))
+            for c, v in zip(added[rows == r], added_scores[rows == r], strict=True)
+        ]
+        expected[r] = merge_additions(base, offers, width)
+    untouched = [r for r in range(n_rows) if r not in expected]
+    before = neighbors[untouched].copy()
+    kept = merge_additions_rows(neighbors, scores, rows, added, added_scores)
+    for r, merged in expected.items():
+        got = [(int(c), float(v)) for c, v in zip(neighbors[r], scores[r], strict=True) if c >= 0]
+        assert got == merged, r
+    np.testing.assert_array_equal(neighbors[untouched], before)
+    # an addition is kept when its article is in the merged list with its score
+    for i in range(rows.size):
+        r, c, v = int(rows[i]), int(added[i]), float(added_scores[i])
+        last = max(j for j in range(rows.size) if rows[j] == r and added[j] == c)
+        assert kept[i] == (i == last and (c, v) in expected[r])
 
 
 def test_stored_vector_round_trips() -> None:

@@ -1,0 +1,277 @@
+"""Large archives (issue 14): incremental against full training, and Dask against one process.
+
+Usage::
+
+    .venv/bin/python bench/scale.py --articles 50000 --new 5000
+    .venv/bin/python bench/scale.py --skip-incremental --dask-articles 20000
+    .venv/bin/python bench/scale.py --articles 45000 --new 5000 --source 105000
+
+Incremental part: a generated archive of ``--articles + --new`` articles (``newsrec
+generate-sample``, cached in ``bench/out/scale-<n>``); ``--new`` of them, drawn at random (so
+they continue the archive's stories, as most of a day's articles do), are held back as the
+new ones. It trains the archive fully (LATEST), then times:
+
+* one incremental run adding all ``--new`` articles at once, and a full rebuild of the same
+  catalogue (``newsrec train``), each in a fresh process, with its peak RSS;
+* a chain of 7 daily incremental runs adding a seventh each, then recall@10 of the final
+  incremental lists against (a) a full rebuild with the same vocabulary and (b) the full
+  rebuild with a refitted vocabulary.
+
+Dask part: ``newsrec train`` on a ``--dask-articles`` sample whose view log is a directory of
+daily files, in one process and with ``--dask local:2``, alternated ``--repeat`` times; the
+ratio and the per-block times the command prints.
+
+Every run is ``--no-calibrate`` (calibration is a separate stage, timed by bench/train.py).
+The 1-minute load average is recorded before each run: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+NEWSREC = Path(sys.executable).parent / "newsrec"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(argv: list[str], timeout: float) -> dict[str, Any]:
+    """One command in a fresh process: wall seconds, peak RSS (GiB), stdout, load before."""
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    wall = time.perf_counter() - start
+    # the child is reaped by communicate(); its peak RSS is in RUSAGE_CHILDREN only as the
+    # maximum over all children so far, so read it from /usr/bin/time when present
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv} failed ({proc.returncode}): {err[-2000:]}")
+    peak = _peak_gib(err)
+    return {"seconds": round(wall, 2), "peak_gib": peak, "load_1m": round(load, 2), "out": out}
+
+
+def _peak_gib(stderr: str) -> float | None:
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
+    return round(int(match.group(1)) / 2**20, 2) if match else None
+
+
+def timed(argv: list[str]) -> list[str]:
+    return ["/usr/bin/time", "-v", *argv] if Path("/usr/bin/time").exists() else argv
+
+
+def sample(n_articles: int, days: int, name: str, source: int | None) -> tuple[Path, Path]:
+    """A generated sample of ``n_articles``; with ``source``, drawn at random (seed 2) from
+    the cached sample of ``source`` articles (its whole view log: views of the others count
+    as views of unknown articles), which saves generating one per size."""
+    from recommender.sources.sample import generate_sample
+
+    if source is not None and source > n_articles:
+        big_articles, big_views = sample(source, days, f"scale-{source}", None)
+        folder = OUT / f"{name}-of-{source}"
+        if not (folder / "articles.jsonl").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            lines = big_articles.read_text(encoding="utf-8").splitlines()
+            keep = np.sort(np.random.default_rng(2).choice(len(lines), n_articles, replace=False))
+            write_lines(folder / "articles.jsonl", [lines[i] for i in keep.tolist()])
+        return folder / "articles.jsonl", big_views
+    folder = OUT / name
+    if not (folder / "articles.jsonl").exists():
+        log(f"generating {n_articles} articles into {folder}")
+        start = time.perf_counter()
+        generate_sample(folder, n_articles=n_articles, days=days, seed=0, sessions=5 * n_articles)
+        log(f"  {time.perf_counter() - start:.0f} s")
+    return folder / "articles.jsonl", folder / "views.csv"
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def train_argv(articles: Path, views: Path, models: Path, *extra: str) -> list[str]:
+    command = [str(NEWSREC), "train", "--articles", str(articles), "--views", str(views)]
+    return timed([*command, "--out", str(models), "--no-calibrate", "--no-progress", *extra])
+
+
+def recall_at(found: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
+    hits = total = 0
+    for a, b in zip(found[:, :k].tolist(), truth[:, :k].tolist(), strict=True):
+        want = {c for c in b if c >= 0}
+        total += len(want)
+        hits += len(want & set(a))
+    return hits / total if total else 1.0
+
+
+def incremental_part(args: argparse.Namespace) -> dict[str, Any]:
+    import scipy.sparse as sp
+
+    from recommender._topk import cosine_topn
+    from recommender.bundle import Bundle
+    from recommender.content import compose_document
+    from recommender.data.articles import read_articles
+
+    n_total = args.articles + args.new
+    articles, views = sample(n_total, args.days, f"scale-{n_total}", args.source)
+    work = OUT / f"scale-{n_total}-runs"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    lines = articles.read_text(encoding="utf-8").splitlines()
+    rng = np.random.default_rng(1)
+    new = np.zeros(len(lines), dtype=bool)
+    new[rng.choice(len(lines), args.new, replace=False)] = True
+    old_lines = [line for line, flag in zip(lines, new.tolist(), strict=True) if not flag]
+    new_lines = [line for line, flag in zip(lines, new.tolist(), strict=True) if flag]
+    yesterday = write_lines(work / "yesterday.jsonl", old_lines)
+    batches = np.array_split(np.arange(len(new_lines)), 7)
+    days = [
+        write_lines(
+            work / f"day{d + 1}.jsonl",
+            old_lines + [new_lines[i] for b in batches[: d + 1] for i in b],
+        )
+        for d in range(7)
+    ]
+    result: dict[str, Any] = {"archive": args.articles, "new": args.new}
+    chain = work / "chain"
+    log("full training of the archive (LATEST)")
+    result["archive_full"] = run(train_argv(yesterday, views, chain), args.timeout)
+    once = work / "once"
+    shutil.copytree(chain, once)
+    log(f"incremental: {args.new} new at once")
+    result["incremental"] = run(train_argv(days[-1], views, once, "--incremental"), args.timeout)
+    log("full rebuild of the same catalogue")
+    full = work / "full"
+    result["full"] = run(train_argv(days[-1], views, full), args.timeout)
+    log("7 daily increments")
+    result["chain"] = [
+        run(train_argv(day, views, chain, "--incremental"), args.timeout) for day in days
+    ]
+    final = Bundle.load_latest(chain)
+    refit = Bundle.load_latest(full)
+    assert final.article_ids == refit.article_ids
+    table = read_articles(days[-1])
+    docs = [compose_document(a, 3) for a in table.articles]
+    matrix = sp.csr_matrix(final.vectorizer.transform(docs), dtype=np.float32)
+    published = np.flatnonzero(final.is_published)
+    log("oracle: every list with the same vocabulary")
+    same_vocab, _ = cosine_topn(
+        matrix, matrix[published], 10, candidate_rows=published, self_offset=0
+    )
+    result["recall10_same_vocabulary"] = round(recall_at(final.content_neighbors, same_vocab), 4)
+    result["recall10_refitted"] = round(
+        recall_at(final.content_neighbors, np.asarray(refit.content_neighbors)), 4
+    )
+    result["chain_training"] = [
+        json.loads((chain / v / "manifest.json").read_text()).get("training")
+        for v in sorted(p.name for p in chain.iterdir() if (p / "manifest.json").exists())
+    ][-1]
+    return result
+
+
+def dask_part(args: argparse.Namespace) -> dict[str, Any]:
+    articles, views = sample(
+        args.dask_articles, args.days, f"scale-dask-{args.dask_articles}", args.source
+    )
+    log_dir = articles.parent / "events"
+    if not log_dir.exists():
+        lines = views.read_text(encoding="utf-8").splitlines()
+        by_day: dict[str, list[str]] = {}
+        for row in lines[1:]:
+            by_day.setdefault(row.split(",")[2][:10], []).append(row)
+        log_dir.mkdir()
+        for day, rows in by_day.items():
+            write_lines(log_dir / f"events-{day}-bench.csv", [lines[0], *rows])
+    work = OUT / f"scale-dask-{args.dask_articles}-runs"
+    shutil.rmtree(work, ignore_errors=True)
+    single: list[dict[str, Any]] = []
+    dask: list[dict[str, Any]] = []
+    for i in range(args.repeat):
+        log(f"dask part, round {i + 1}: one process")
+        single.append(run(train_argv(articles, log_dir, work / f"single{i}"), args.timeout))
+        log(f"dask part, round {i + 1}: --dask local:2")
+        dask.append(
+            run(train_argv(articles, log_dir, work / f"dask{i}", "--dask", "local:2"), args.timeout)
+        )
+    blocks = re.findall(
+        r"dask blocks of (\w+): (\d+), median ([\d.]+) s, max ([\d.]+) s, sum ([\d.]+) s",
+        dask[-1]["out"],
+    )
+    one = median(r["seconds"] for r in single)
+    many = median(r["seconds"] for r in dask)
+    return {
+        "articles": args.dask_articles,
+        "partitions": len(list(log_dir.iterdir())),
+        "single_seconds": [r["seconds"] for r in single],
+        "dask_seconds": [r["seconds"] for r in dask],
+        "loads": [r["load_1m"] for r in single + dask],
+        "speed_ratio": round(one / many, 3),
+        "blocks": [
+            {"stage": s, "n": int(n), "median_s": float(m), "max_s": float(x), "sum_s": float(t)}
+            for s, n, m, x, t in blocks
+        ],
+        "single_stages": _stages(single[-1]["out"]),
+        "dask_stages": _stages(dask[-1]["out"]),
+    }
+
+
+def _stages(out: str) -> dict[str, float]:
+    return {
+        m.group(1).strip(): float(m.group(2))
+        for m in re.finditer(r"^([a-z][a-z -]*?)\s+([\d.]+)\s+\d+%\s+\d+\s*$", out, re.M)
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=50_000)
+    parser.add_argument("--new", type=int, default=5_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--dask-articles", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--source",
+        type=int,
+        default=None,
+        help="draw the samples from the cached sample of this many articles",
+    )
+    parser.add_argument("--timeout", type=float, default=3600, help="cap per command (seconds)")
+    parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--json", type=Path, default=OUT / "scale.json")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if not args.skip_incremental:
+        result["incremental"] = incremental_part(args)
+    if not args.skip_dask:
+        result["dask"] = dask_part(args)
+    for part in ("incremental", "dask"):
+        for value in (result.get(part) or {}).values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict):
+                    item.pop("out", None)
+    args.json.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
