@@ -4,8 +4,8 @@ best, on its own last day of views, before it trains the published bundle on eve
 When the log is rich enough
 ---------------------------
 The views must be events with times. The held-out part is the last day of the log (the 24 hours
-ending at its last view); when that day holds fewer than :data:`MIN_PAIRS` replay pairs, the
-last :data:`HELD_OUT_SHARE` of the views (by time) instead, when that reaches further back. The
+ending at its last view); when that day holds fewer than :data:`TARGET_PAIRS` replay pairs,
+the last :data:`HELD_OUT_SHARE` of the views (by time) instead, when that gives more. The
 log is rich enough when the held-out part gives at least :data:`MIN_PAIRS` replay pairs whose
 query article has metadata and at least :data:`MIN_TRAINING_VIEWS` views come before it.
 Otherwise the run keeps the settings it was given (the defaults, or the config file's), and
@@ -16,8 +16,11 @@ How it scores a setting
 Exactly as ``newsrec evaluate`` scores a test period, on the held-out part: a model of what was
 known before it (articles first seen and views before the cut), the held-out sessions replayed
 as pairs on the live catalogue of each pair's time (:func:`~recommender.evaluation.replay.
-prepare_replay`: articles published since are folded in), each list ranked by
-:func:`recommender.blend.related` at the pair's time. Two shortcuts keep it inside the training
+prepare_replay`: articles published since are folded in), each list ranked as
+:func:`recommender.blend.related` ranks it at the pair's time. The candidates of every pair
+and their signals are collected once (:class:`~recommender.evaluation.candidates.
+CandidateTable`, held to the replay's own lists pair by pair by a test), so a setting costs a
+few numpy passes and the whole grid fits the budget. Two shortcuts keep it inside the training
 budget, neither of which lets the held-out part into the model: the content model is the run's
 own (content does not depend on the views nor on any searched setting, so it is fitted once):
 the model at the cut keeps the rows of the articles known before it, and their neighbour lists
@@ -39,11 +42,13 @@ The search
 ----------
 Coordinate-wise, cheap moves first, each setting over a small grid (:data:`BLEND_GRID`,
 :data:`TRAIN_GRID`), keeping a value only when it gains at least ``min_gain`` over the best so
-far (smaller differences are replay noise): the blend settings (each a re-ranking of the same
-replay), then the cheap training settings (each rebuilds the co-view model at the cut, about a
-second on 10M views; content and the replay are kept), then the blend settings once more if
-any setting moved. A setting a configuration file set is never searched. The search
-stops at ``max_seconds`` (the rest of the grid is skipped, said so).
+far and :data:`SIGNIFICANCE` standard errors of the paired difference (smaller differences are
+replay noise, and a search of many settings finds some by chance): the blend settings (each a
+re-scoring of the same candidates), then the cheap training settings (each rebuilds the
+co-view model at the cut, about a second on 10M views; content and the replay are kept), then
+the blend settings again while any setting moves (:data:`MAX_PASSES` passes at most). A setting
+a configuration file set is never searched. The search stops at ``max_seconds`` (the rest of
+the grid is skipped, said so).
 """
 
 from __future__ import annotations
@@ -65,8 +70,9 @@ from recommender.content import ContentModel
 from recommender.crawlers import bot_settings
 from recommender.data.articles import Article
 from recommender.data.views import ViewCounts, ViewEvents
-from recommender.evaluation.evaluate import group_masks, score_lists
-from recommender.evaluation.lists import RecentViews, popular_at_time, replay_lists
+from recommender.evaluation.candidates import CandidateTable
+from recommender.evaluation.evaluate import group_masks
+from recommender.evaluation.lists import RecentViews, popular_at_time
 from recommender.evaluation.metrics import hit_rate_at_k
 from recommender.evaluation.replay import Replay, ReplayPairs, prepare_replay, replay_pairs
 from recommender.evaluation.split import first_seen
@@ -78,13 +84,17 @@ from recommender.windows import DAY
 OBJECTIVE = "hit_rate@10"
 #: Replay pairs the held-out part must give (query article with metadata).
 MIN_PAIRS = 200
+#: Replay pairs the last day should give; with fewer, the held-out part reaches back to the
+#: last :data:`HELD_OUT_SHARE` of the views when that gives more (a day of a small site is too
+#: few pairs to tell settings apart).
+TARGET_PAIRS = 3_000
 #: Views the log must hold before the held-out part.
 MIN_TRAINING_VIEWS = 1_000
 #: The held-out share of the views when the last day is too thin.
 HELD_OUT_SHARE = 0.1
 #: Pairs replayed per query group at most (established, new): the sample every setting is
 #: scored on.
-MAX_PAIRS_PER_GROUP = 1_000
+MAX_PAIRS_PER_GROUP = 3_000
 #: ... fewer on a large catalogue, where each pair costs more (the popularity prior reads every
 #: row): ``PAIR_ROW_BUDGET / articles`` pairs per group, at least :data:`MIN_PAIRS_PER_GROUP`
 #: (250 at 100,000 articles).
@@ -98,6 +108,12 @@ MIN_GROUP_PAIRS = 25
 #: Gain of the objective a change needs to be kept, at least: also never less than two more
 #: pairs hit per objective group (``2 / pairs`` of the smallest group), replay noise.
 MIN_GAIN = 0.002
+#: ... and at least this many standard errors of the paired difference (the pairs one setting
+#: hits and the other misses, weighted as the objective weighs them): a change that wins a few
+#: pairs of a thousand by chance is not kept.
+SIGNIFICANCE = 1.0
+#: Passes over the blend settings at most (another one only after a setting moved).
+MAX_PASSES = 4
 #: Seconds the search may take (the preparation comes on top).
 MAX_SECONDS = 45.0
 
@@ -109,7 +125,11 @@ BLEND_GRID: Mapping[str, tuple[Any, ...]] = {
     # setting shows its worth until it is off
     "half_life_days": (None, 1.0, 3.0, 7.0, 30.0),
     "freshness_weight": (0.0, 0.25, 0.5, 0.75, 0.9),
-    "coview_weight": (0.0, 0.5, 1.5, 4.0, 10.0),
+    # the content weight against the co-view weight: a site whose text says little of what
+    # its readers open next (short titles, a catalogue of films) wants content out of the way
+    # wherever co-views exist
+    "content_weight": (0.1, 0.25, 0.5, 1.0, 2.0),
+    "coview_weight": (0.0, 0.5, 1.5, 4.0, 10.0, 30.0),
     "coview_evidence": (1.0, 3.0, 10.0, 30.0, 100.0),
     "popularity_weight": (0.0, 0.25, 0.5, 1.0),
     "popular_candidates": (0, 100, 300, 1000),
@@ -128,15 +148,16 @@ TRAIN_GRID: Mapping[str, tuple[Any, ...]] = {
 #: What "rich enough" means, for the output and the manifest.
 RULE = (
     f"view events with times; held out: the last day, or the last {HELD_OUT_SHARE:.0%} of the "
-    f"views when the last day has fewer than {MIN_PAIRS} replay pairs; rich enough with at "
-    f"least {MIN_PAIRS} replay pairs there (query article with metadata) and "
+    f"views when the last day has fewer than {TARGET_PAIRS} replay pairs and that has more; "
+    f"rich enough with at least {MIN_PAIRS} replay pairs there (query article with metadata) and "
     f"{MIN_TRAINING_VIEWS} views before it"
 )
 OBJECTIVE_RULE = (
     f"{OBJECTIVE} of the hybrid, the mean of the established and the new query articles' "
     f"(each group's pairs sampled to at most {MAX_PAIRS_PER_GROUP}; a group under "
-    f"{MIN_GROUP_PAIRS} pairs left out); a change is kept when it gains at least {MIN_GAIN} and "
-    "two more pairs hit per group"
+    f"{MIN_GROUP_PAIRS} pairs left out); a change is kept when it gains at least {MIN_GAIN}, "
+    f"two more pairs hit per group and {SIGNIFICANCE:g} standard errors of the paired "
+    "difference"
 )
 
 
@@ -293,11 +314,13 @@ def held_out_cut(
     until = int(ts.max()) + 1
     cut, period = until - DAY, "the last day"
     pairs = replay_pairs(events, cut, until, **bot_settings(config))
-    if _usable(pairs, articles) < MIN_PAIRS:
+    if _usable(pairs, articles) < TARGET_PAIRS:
         share_cut = int(np.quantile(ts, 1.0 - HELD_OUT_SHARE))
         if share_cut < cut:
-            cut, period = share_cut, f"the last {HELD_OUT_SHARE:.0%} of the views"
-            pairs = replay_pairs(events, cut, until, **bot_settings(config))
+            wider = replay_pairs(events, share_cut, until, **bot_settings(config))
+            if _usable(wider, articles) > _usable(pairs, articles):
+                cut, period = share_cut, f"the last {HELD_OUT_SHARE:.0%} of the views"
+                pairs = wider
     usable = _usable(pairs, articles)
     before = int((ts < cut).sum())
     if usable < MIN_PAIRS:
@@ -616,12 +639,17 @@ def calibrate(
         found = hit_rate_at_k(ranks[masks[group]], 10)
         return None if np.isnan(found) else float(found)
 
-    def score(replay: Replay, prm: BlendParams, changed: str) -> Trial:
+    # each pair's weight in the objective: the groups weigh the same
+    weight = np.zeros(replay.n_pairs)
+    for g in groups:
+        weight[masks[g]] += 1.0 / max(int(masks[g].sum()), 1) / len(groups)
+    hits: dict[int, np.ndarray] = {}
+
+    table = CandidateTable(replay, params, int(most), cosines, POPULAR_TICK)
+
+    def score(table: CandidateTable, prm: BlendParams, changed: str) -> Trial:
         began = time.perf_counter()
-        lists = replay_lists(
-            replay, "hybrid", params=prm, similarity=cosines, popular_tick=POPULAR_TICK
-        )
-        ranks = score_lists(replay, lists).ranks
+        ranks = table.ranks(prm)
         trial = Trial(
             number=len(result.trials) + 1,
             changed=changed,
@@ -629,12 +657,21 @@ def calibrate(
             hit_rate_at_10=hit(ranks, "all") or 0.0,
             established=hit(ranks, "established"),
             new=hit(ranks, "new"),
-            seconds=round(time.perf_counter() - began, 2),
+            seconds=round(time.perf_counter() - began, 3),
         )
         result.trials.append(trial)
+        hits[trial.number] = (ranks > 0) & (ranks <= 10)
         return trial
 
-    best = score(replay, params, "given settings")
+    def better(trial: Trial, best: Trial) -> bool:
+        """A gain of at least ``min_gain`` and ``SIGNIFICANCE`` standard errors of the
+        paired difference (the pairs one hits and the other misses)."""
+        gain = trial.objective - best.objective
+        changed = hits[trial.number].astype(np.float64) - hits[best.number]
+        noise = SIGNIFICANCE * float(np.sqrt(np.sum((weight * changed) ** 2)))
+        return gain >= min_gain and gain >= noise
+
+    best = score(table, params, "given settings")
     best.kept = True
     best_config, best_params = config, params
     out_of_time = False
@@ -654,8 +691,8 @@ def calibrate(
                     continue
                 change: dict[str, Any] = {name: value}
                 candidate = dataclasses.replace(best_params, **change)
-                trial = score(replay, candidate, f"{name}={_fmt(value)}")
-                if trial.objective - best.objective >= min_gain:
+                trial = score(table, candidate, f"{name}={_fmt(value)}")
+                if better(trial, best):
                     trial.kept, best, best_params, moved = True, trial, candidate, True
         return moved
 
@@ -665,18 +702,23 @@ def calibrate(
             if value == getattr(best_config, name) or late():
                 continue
             candidate_config = best_config.replace(**{name: value})
-            candidate_replay = _with_coview(replay, at_cut, views, candidate_config)
-            trial = score(candidate_replay, best_params, f"{name}={_fmt(value)}")
-            if trial.objective - best.objective >= min_gain:
-                trial.kept, best, best_config, replay = (
+            candidate_table = table.with_replay(
+                _with_coview(replay, at_cut, views, candidate_config)
+            )
+            trial = score(candidate_table, best_params, f"{name}={_fmt(value)}")
+            if better(trial, best):
+                trial.kept, best, best_config, table = (
                     True,
                     trial,
                     candidate_config,
-                    candidate_replay,
+                    candidate_table,
                 )
                 moved = True
-    if moved:  # one more pass: a setting can matter only once another has moved
-        blend_pass()
+    # more passes while a setting moves: a setting can matter only once another has moved
+    passes = 1
+    while moved and passes < MAX_PASSES and not late():
+        moved = blend_pass()
+        passes += 1
     if out_of_time:
         result.notes.append(
             f"stopped at the time budget of {max_seconds:g} s: the rest of the grid was not tried"
