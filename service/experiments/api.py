@@ -64,12 +64,21 @@ def list_experiments() -> Response:
     parse_none(request.args)
     rt = runtime()
     registry = _registry(rt)
-    running = registry.running()
+    running = registry.running_all()
+    loaded = rt.store.current()
+    current = None if loaded is None else loaded.bundle.version
     return json_response(
         {
-            "running": None if running is None else running.name,
+            # the related experiment running (kept for callers of one surface), and all
+            "running": next((e.name for e in running if e.surface == "related"), None),
+            "running_all": [e.name for e in running],
             "experiments": [
-                {**e.as_json(), "configured": e in registry.configured} for e in registry.all()
+                {
+                    **e.as_json(),
+                    "configured": e in registry.configured,
+                    "serving": registry.serving(e, current),
+                }
+                for e in registry.all()
             ],
         }
     )
