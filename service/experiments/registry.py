@@ -116,7 +116,7 @@ class Experiments:
             return None
         return (found.st_mtime_ns, found.st_size)
 
-    def _load(self) -> None:
+    def _load(self, *, hold: bool = True) -> None:
         stamp = self._file_stamp()
         added: list[Experiment] = []
         if stamp is not None and self.api_path is not None:
@@ -133,7 +133,8 @@ class Experiments:
         self._codes = codes
         text = json.dumps([e.as_json() for e in self.all(look=False)], sort_keys=True)
         self._digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-        self._hold_models(retry=True)
+        if hold:
+            self._hold_models(retry=True)
 
     def check_models(self, experiment: Experiment) -> None:
         """Load the model versions ``experiment``'s variants name; raises
@@ -250,7 +251,7 @@ class Experiments:
             raise PermissionError(f"{experiment.name!r} is defined in NEWSREC_EXPERIMENTS")
         self.check_models(experiment)
         with self._lock:
-            self._load()
+            self._load(hold=False)  # the file's latest state; _write holds the models
             kept = [e for e in self._added if e.name != experiment.name]
             check_no_overlap([*self.configured, *kept, experiment])
             self._write([*kept, experiment])
@@ -261,7 +262,7 @@ class Experiments:
         if any(e.name == name for e in self.configured):
             raise PermissionError(f"{name!r} is defined in NEWSREC_EXPERIMENTS")
         with self._lock:
-            self._load()
+            self._load(hold=False)
             kept = [e for e in self._added if e.name != name]
             if len(kept) == len(self._added):
                 return False
