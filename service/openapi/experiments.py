@@ -170,6 +170,7 @@ def schemas() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "experiment": NAME,
+            "surface": surface,
             "running": {"type": "boolean"},
             "control": NAME,
             "variants": {"type": "array", "items": _ref("ExperimentArm")},

@@ -133,6 +133,7 @@ def test_impressions_clicks_and_views_of_two_surfaces_reach_both_reports(
     response = client.post("/v1/events", json=events, headers=BROWSER)
     assert response.status_code == 202, response.get_data(as_text=True)
     report = body(client.get("/v1/experiments/popular-window/report", headers=AUTH))
+    assert report["surface"] == "most-viewed"
     arms = {v["name"]: v for v in report["variants"]}
     assert (arms["day"]["impressions"], arms["day"]["clicks"]) == (1, 1)
     assert arms["day"]["sessions"] == 1 and arms["page"]["impressions"] == 0
