@@ -96,7 +96,8 @@ class Experiments:
             [] if self.config_path is None else read_experiments(self.config_path, now=clock())
         )
         for experiment in self.configured:
-            self.check_models(experiment)
+            if experiment.end is None or experiment.end > clock():  # an ended one serves nothing
+                self.check_models(experiment)
         self._lock = threading.Lock()
         self._added: list[Experiment] = []
         self._stamp: tuple[int, int] | None = None

@@ -209,6 +209,13 @@ def test_a_model_version_that_cannot_be_served_is_refused_at_start(
             models_dir=broken,
         )
     assert "variant 'broken'" in str(refused.value) and "cannot be served" in str(refused.value)
+    # an experiment that has ended serves nothing: its pruned version does not stop start-up
+    ended = tmp_path / "ended.json"
+    variants = [{"name": "current"}, {"name": "gone", "model": "20200101T000000Z-pruned"}]
+    definition = {"name": "old", "end": "2021-01-01T00:00:00Z", **_experiment(variants)}
+    ended.write_text(json.dumps({"experiments": [definition]}))
+    app = make(experiments=ended)
+    assert body(app.test_client().get("/v1/model"))["experiments"] == []
 
 
 def test_the_api_refuses_a_model_version_naming_the_field_and_releases_models(
