@@ -273,3 +273,31 @@ def test_the_live_layer_folds_new_articles_into_a_variants_model(
         for other in ids(b)[:3]
     ]
     assert any(record["id"] in ids(answer) for answer in shown)
+
+
+def test_a_worker_starting_later_loads_the_version_or_falls_back_without_it(
+    site: Site, make: Callable[..., Flask], tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    for version in (site.a, site.b):
+        (models / version).symlink_to(site.models / version, target_is_directory=True)
+    set_latest_version(models, site.a)
+    first = make(models_dir=models).test_client()
+    good = _experiment([{"name": "current"}, {"name": "new", "model": site.b}])
+    assert first.put(f"/v1/experiments/{EXPERIMENT}", json=good, headers=AUTH).status_code == 200
+    url = f"/v1/articles/{site.ids[1]}/related?n=5"
+    session, answer = reader_in(first, "new", url)
+    # another worker of the host (same state dir) reads the API's file at its start
+    second = make(models_dir=models)
+    assert second.extensions["newsrec"].experiments.models.held() == [site.b]
+    assert body(second.test_client().get(f"{url}&session_id={session}")) == answer
+    # the version pruned meanwhile: a new worker serves the variant from LATEST, and says so
+    (models / site.b).unlink()
+    third = make(models_dir=models).test_client()
+    assert body(third.get(f"{url}&session_id={session}"))["model_version"] == site.a
+    listed = body(third.get("/v1/experiments", headers=AUTH))["experiments"]
+    assert listed[0]["serving"] == {"current": site.a, "new": site.a}
+    # and defining it again is refused now
+    again = third.put(f"/v1/experiments/{EXPERIMENT}", json=good, headers=AUTH)
+    assert again.status_code == 400 and "variants[1].model" in body(again)["error"]["message"]
