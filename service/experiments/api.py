@@ -48,7 +48,14 @@ def report_of(rt: Runtime, name: str) -> dict[str, Any]:
         tally = rt.live.store.tally(experiment.name)
     except LiveUnavailable as exc:
         raise ApiError(503, "live_unavailable", f"the live store does not answer ({exc})") from None
-    return build_report(experiment, tally, rt.live.clock())
+    report = build_report(experiment, tally, rt.live.clock())
+    loaded = rt.store.current()
+    # the model version serving each variant, and those a variant names itself
+    report["serving"] = _registry(rt).serving(
+        experiment, None if loaded is None else loaded.bundle.version
+    )
+    report["models"] = {v.name: v.model for v in experiment.variants if v.model is not None}
+    return report
 
 
 @experiments_api.after_request

@@ -177,6 +177,16 @@ def schemas() -> dict[str, Any]:
             "comparisons": {"type": "array", "items": {"type": "object"}},
             "test": {"type": "string", "description": "The test, and why."},
             "winner": {"type": ["string", "null"]},
+            "serving": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "null"]},
+                "description": "The model version serving each variant (null: a holdout).",
+            },
+            "models": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "The model version each variant with its own names.",
+            },
             "verdict": {"type": "string", "examples": ["B wins: CTR 4.60% against 4.00% ..."]},
         },
         "required": ["experiment", "control", "variants", "comparisons", "winner", "verdict"],

@@ -7,6 +7,7 @@ content and co-view) and ``B`` on the texts alone, so their lists differ. ``A`` 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,9 @@ def test_model_and_experiments_routes_say_which_version_serves_each_variant(
     listed = body(client.get("/v1/experiments", headers=AUTH))["experiments"]
     assert listed[0]["serving"] == {"current": site.a, "text-only": site.b, "none": None}
     assert listed[0]["variants"][1]["model"] == site.b
+    report = body(client.get(f"/v1/experiments/{EXPERIMENT}/report", headers=AUTH))
+    assert report["serving"] == listed[0]["serving"]
+    assert report["models"] == {"text-only": site.b}
 
 
 def test_a_model_version_that_cannot_be_served_is_refused_at_start(
@@ -301,3 +305,19 @@ def test_a_worker_starting_later_loads_the_version_or_falls_back_without_it(
     # and defining it again is refused now
     again = third.put(f"/v1/experiments/{EXPERIMENT}", json=good, headers=AUTH)
     assert again.status_code == 400 and "variants[1].model" in body(again)["error"]["message"]
+
+
+def test_the_report_page_names_the_model_of_a_model_variant(
+    site: Site, make: Callable[..., Flask]
+) -> None:
+    from tests.service.editorial.test_preview import HASH, SECRET, USER, log_in
+
+    variants = [{"name": "current"}, {"name": "text-only", "model": site.b}]
+    client = make(variants, editor_user=USER, editor_password_hash=HASH, secret_key=SECRET)
+    client = client.test_client()
+    assert log_in(client).status_code == 302
+    html = client.get(f"/preview/experiments/{EXPERIMENT}").get_data(as_text=True)
+    row = re.search(r'<tr data-variant="text-only">(.*?)</tr>', html, flags=re.S)
+    assert row is not None and f"model {site.b}" in row.group(1)
+    control = re.search(r'<tr data-variant="current">(.*?)</tr>', html, flags=re.S)
+    assert control is not None and "model" not in control.group(1)
