@@ -152,6 +152,8 @@ class Snapshot:
     live: LiveView | None
     #: the model's (or live layer's) version plus the rules' version
     version: str
+    #: the part of ``version`` after the model's: the rules' and the experiments'
+    tail: str = ""
 
     @property
     def data_version(self) -> str:
@@ -178,10 +180,23 @@ def snapshot(rt: Runtime, environ: WSGIEnvironment | None = None) -> Snapshot:
     version = bundle.version if live is None else live.version
     if rt.experiments is not None:
         rules_version += rt.experiments.version()
-    snap = Snapshot(bundle, rules, live, version + rules_version)
+    snap = Snapshot(bundle, rules, live, version + rules_version, rules_version)
     if environ is not None:
         environ[SNAPSHOT] = snap
     return snap
+
+
+def variant_snapshot(rt: Runtime, snap: Snapshot, arm: Assignment | None) -> Snapshot:
+    """``snap`` with the model of the reader's variant, when it names one (and it can be
+    served): its bundle, its live view, and its version in cache keys."""
+    if arm is None or arm.variant.model is None or rt.experiments is None:
+        return snap
+    bundle = rt.experiments.bundle(arm.variant.model)
+    if bundle is None or bundle is snap.bundle:
+        return snap
+    live = None if rt.live is None else rt.live.view(bundle)
+    version = bundle.version if live is None else live.version
+    return Snapshot(bundle, snap.rules, live, version + snap.tail, snap.tail)
 
 
 def _live_ttl(rt: Runtime) -> int:
@@ -239,9 +254,15 @@ def split_session(
     return (rest or None), given[0]
 
 
-def assignment(rt: Runtime, session_id: str | None) -> Assignment | None:
-    """The reader's variant in the experiment running now, if any."""
-    return None if rt.experiments is None else rt.experiments.assign(session_id)
+def assignment(rt: Runtime, session_id: str | None, surface: str = "related") -> Assignment | None:
+    """The reader's variant in the experiment of ``surface`` running now, if any."""
+    return None if rt.experiments is None else rt.experiments.assign(session_id, surface=surface)
+
+
+def _holdout(answer: dict[str, Any]) -> dict[str, Any]:
+    """An empty list (a holdout variant's)."""
+    answer["items"] = []
+    return answer
 
 
 def listed(answer: dict[str, Any], experiment: str, variant: str, list_key: str) -> dict[str, Any]:
@@ -266,8 +287,11 @@ def answer_related(
         params = parse_related(args, default_n=settings.default_n, max_n=settings.max_n)
     else:  # the common request: skip parsing an empty query
         params = rt.default_related
-    snap = snapshot(rt, environ)
+    main = snapshot(rt, environ)
     arm = assignment(rt, session_id)
+    # a variant with its own model reads that bundle (and its live view) throughout; the
+    # answer's version stays the main one, which the fast path files it under
+    snap = variant_snapshot(rt, main, arm)
     options = rt.options_for(snap.bundle)
     if arm is None:
         experiment, variant = "", f"related.{params.strategy}"
@@ -297,63 +321,72 @@ def answer_related(
             )
         return listed(answer, experiment, variant, list_key)
 
-    return _cached(rt, key, build, None, snap.version)
+    return _cached(rt, key, build, None, main.version)
 
 
 def answer_most_viewed(
     rt: Runtime, environ: WSGIEnvironment, args: MultiDict[str, str] | None
 ) -> Answer:
     """The most viewed articles of a window, optionally of one section."""
-    args, _ = split_session(args)  # no experiment varies this list
+    args, session_id = split_session(args)
     params = parse_most_viewed(
         args or EMPTY_ARGS, default_n=rt.settings.default_n, max_n=rt.settings.max_n
     )
     snap = snapshot(rt, environ)
+    arm = assignment(rt, session_id, "most-viewed")
+    experiment, variant, tag = "", "most-viewed", ""
+    if arm is not None:
+        experiment, variant = arm.experiment.name, arm.variant.name
+        tag = f":x:{_escape(arm.tag)}"
+        if arm.variant.window is not None:
+            params = dataclasses.replace(params, window=arm.variant.window)
+        if arm.variant.published_within_days is not None:
+            days = arm.variant.published_within_days
+            params = dataclasses.replace(params, published_within_days=days)
     parts = (params.window, params.category, params.n, params.published_within_days)
-    key = cache_key(snap.version, "most-viewed", *parts)
+    key = cache_key(snap.version, "most-viewed", *parts) + tag
     list_key = cache_key("", "most-viewed", *parts)
-    return _cached(
-        rt,
-        key,
-        lambda: listed(
-            most_viewed_response(
-                snap.bundle, params, rt.options_for(snap.bundle), snap.rules, snap.live
-            ),
-            "",
-            "most-viewed",
-            list_key,
-        ),
-        None if snap.live is None else _live_ttl(rt),
-        snap.version,
-    )
+    holdout = arm is not None and arm.variant.holdout
+
+    def build() -> dict[str, Any]:
+        answer = most_viewed_response(
+            snap.bundle, params, rt.options_for(snap.bundle), snap.rules, snap.live
+        )
+        return listed(_holdout(answer) if holdout else answer, experiment, variant, list_key)
+
+    return _cached(rt, key, build, None if snap.live is None else _live_ttl(rt), snap.version)
 
 
 def answer_latest(
     rt: Runtime, environ: WSGIEnvironment, args: MultiDict[str, str] | None
 ) -> Answer:
     """The newest published articles, optionally of one section."""
-    args, _ = split_session(args)  # no experiment varies this list
+    args, session_id = split_session(args)
     params = parse_latest(
         args or EMPTY_ARGS, default_n=rt.settings.default_n, max_n=rt.settings.max_n
     )
     snap = snapshot(rt, environ)
+    arm = assignment(rt, session_id, "latest")
+    experiment, variant, tag = "", "latest", ""
+    if arm is not None:
+        experiment, variant = arm.experiment.name, arm.variant.name
+        tag = f":x:{_escape(arm.tag)}"
+        if arm.variant.category is not None:
+            params = dataclasses.replace(params, category=arm.variant.category)
+        if arm.variant.max_age_days is not None:
+            params = dataclasses.replace(params, max_age_days=arm.variant.max_age_days)
     parts = (params.n, params.category, ",".join(params.exclude), params.max_age_days)
-    key = cache_key(snap.version, "latest", *parts)
+    key = cache_key(snap.version, "latest", *parts) + tag
     list_key = cache_key("", "latest", *parts)
+    holdout = arm is not None and arm.variant.holdout
+
+    def build() -> dict[str, Any]:
+        answer = latest_response(snap.bundle, params, rt.options, snap.rules, snap.live)
+        return listed(_holdout(answer) if holdout else answer, experiment, variant, list_key)
+
     # the version moves with every publish and unpublish (the lifecycle generation): a
     # cached list never outlives a change of the catalogue
-    return _cached(
-        rt,
-        key,
-        lambda: listed(
-            latest_response(snap.bundle, params, rt.options, snap.rules, snap.live),
-            "",
-            "latest",
-            list_key,
-        ),
-        None,
-        snap.version,
-    )
+    return _cached(rt, key, build, None, snap.version)
 
 
 def answer_article(

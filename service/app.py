@@ -201,7 +201,9 @@ def create_app(
     )
     app.extensions[EXTENSION] = rt
     ingest = app.extensions["newsrec.events"] = build_ingest(settings)
-    rt.experiments = ingest.experiments = build_experiments(settings, ingest.hasher)
+    rt.experiments = ingest.experiments = build_experiments(
+        settings, ingest.hasher, check=lambda bundle: smoke_check(bundle, served(bundle))
+    )
     register_error_handlers(app)
     cors = init_cors(app, settings)  # first: its preflight answer must come before other hooks
     if cache is not None and settings.local_cache_size > 0:

@@ -60,6 +60,7 @@ from service.answers import (
     answer_related,
     assignment,
     snapshot,
+    variant_snapshot,
 )
 from service.errors import INTERNAL_ERROR, REQUEST_ID, ApiError, as_api_error, error_body
 from service.live.events import body_limit, record_events
@@ -85,6 +86,12 @@ MOST_VIEWED_ROUTE = "/v1/most-viewed"
 LATEST_ROUTE = "/v1/latest"
 EVENTS_ROUTE = "/v1/events"
 
+#: The experiment surface of each route taking ``session_id``.
+_SURFACES = {
+    RELATED_ROUTE: "related",
+    MOST_VIEWED_ROUTE: "most-viewed",
+    LATEST_ROUTE: "latest",
+}
 #: ``session_id`` in a query: answers differ by the reader's variant, not by the session, so
 #: entries are filed under the query without it plus the variant.
 _SESSION_RE = re.compile(r"(?:^|&)session_id=([^&]*)")
@@ -148,18 +155,31 @@ class FastPath:
     def _key(version: str, environ: dict[str, Any], query: str) -> str:
         return f"{version}\0{environ.get('PATH_INFO', '')}\0{query}"
 
-    def _reader_query(self, route: str, query: str) -> str | None:
-        """The query to file under: without ``session_id``, plus the reader's variant of a
-        related list; None when the session id is not one (Flask answers the 400)."""
+    def _reader_query(self, route: str, query: str, environ: dict[str, Any]) -> str | None:
+        """The query to file under: without ``session_id``, plus the reader's variant of the
+        route's experiment (and the version of the variant's model, when it has one); None
+        when the session id is not one or the route takes none (Flask answers the 400)."""
         found = _SESSION_RE.search(query)
         if found is None:
             return query
         session_id = unquote_plus(found.group(1))
         if not _SESSION_VALUE_RE.fullmatch(session_id) or _SESSION_RE.search(query, found.end()):
             return None
+        surface = _SURFACES.get(route)
+        if surface is None:  # a route without session_id: Flask answers the 400
+            return None
         rest = (query[: found.start()] + query[found.end() :]).lstrip("&")
-        arm = assignment(self.runtime, session_id) if route == RELATED_ROUTE else None
-        return rest if arm is None else f"{rest}\0{arm.tag}"
+        arm = assignment(self.runtime, session_id, surface)
+        if arm is None:
+            return rest
+        if arm.variant.model is None:
+            return f"{rest}\0{arm.tag}"
+        # the variant's own model: its version (and live view's) is part of the answer's
+        try:
+            variant = variant_snapshot(self.runtime, snapshot(self.runtime, environ), arm)
+        except ApiError:  # no model yet: Flask answers the 503
+            return None
+        return f"{rest}\0{arm.tag}\0{variant.version}"
 
     def answer(self, environ: dict[str, Any]) -> Reply | None:
         """``(route template, status line, body, headers)`` of a page read, else None (Flask
@@ -180,7 +200,7 @@ class FastPath:
         query = environ.get("QUERY_STRING", "")
         if route is None or len(query) > MAX_QUERY:
             return None
-        filed = self._reader_query(route, query) if "session_id=" in query else query
+        filed = self._reader_query(route, query, environ) if "session_id=" in query else query
         if filed is None:
             return None
         status = "200 OK"

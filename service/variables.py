@@ -432,8 +432,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "experiments",
         "",
         "a .toml or .json file path",
-        "A/B tests of the related lists (docs/experiments.md); more through `/v1/experiments` "
-        "(bearer NEWSREC_RULES_TOKEN), kept in NEWSREC_STATE_DIR. A bad file stops start-up.",
+        "A/B tests of the related, most-viewed or latest lists (docs/experiments.md); more "
+        "through `/v1/experiments` (bearer NEWSREC_RULES_TOKEN), kept in NEWSREC_STATE_DIR. A "
+        "bad file, or a model version it names that cannot be served, stops start-up.",
         path,
     ),
     EnvVar(

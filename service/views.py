@@ -72,7 +72,22 @@ def model() -> Response:
     rt = runtime()
     loaded = current_model(rt)
     options = rt.options_for(loaded.bundle)
-    return json_response(model_summary(loaded.bundle, loaded.loaded_at, options))
+    summary = model_summary(loaded.bundle, loaded.loaded_at, options)
+    registry = rt.experiments
+    # which model version serves each variant of the experiments running
+    summary["experiments"] = (
+        []
+        if registry is None
+        else [
+            {
+                "name": e.name,
+                "surface": e.surface,
+                "variants": registry.serving(e, loaded.bundle.version),
+            }
+            for e in registry.running_all()
+        ]
+    )
+    return json_response(summary)
 
 
 @api.post("/v1/admin/reload")

@@ -48,7 +48,14 @@ def report_of(rt: Runtime, name: str) -> dict[str, Any]:
         tally = rt.live.store.tally(experiment.name)
     except LiveUnavailable as exc:
         raise ApiError(503, "live_unavailable", f"the live store does not answer ({exc})") from None
-    return build_report(experiment, tally, rt.live.clock())
+    report = build_report(experiment, tally, rt.live.clock())
+    loaded = rt.store.current()
+    # the model version serving each variant, and those a variant names itself
+    report["serving"] = _registry(rt).serving(
+        experiment, None if loaded is None else loaded.bundle.version
+    )
+    report["models"] = {v.name: v.model for v in experiment.variants if v.model is not None}
+    return report
 
 
 @experiments_api.after_request
@@ -64,12 +71,21 @@ def list_experiments() -> Response:
     parse_none(request.args)
     rt = runtime()
     registry = _registry(rt)
-    running = registry.running()
+    running = registry.running_all()
+    loaded = rt.store.current()
+    current = None if loaded is None else loaded.bundle.version
     return json_response(
         {
-            "running": None if running is None else running.name,
+            # the related experiment running (kept for callers of one surface), and all
+            "running": next((e.name for e in running if e.surface == "related"), None),
+            "running_all": [e.name for e in running],
             "experiments": [
-                {**e.as_json(), "configured": e in registry.configured} for e in registry.all()
+                {
+                    **e.as_json(),
+                    "configured": e in registry.configured,
+                    "serving": registry.serving(e, current),
+                }
+                for e in registry.all()
             ],
         }
     )

@@ -97,6 +97,7 @@ def build_report(experiment: Experiment, tally: Tally, now: float) -> dict[str, 
     winner, text = verdict(control, comparisons)
     return {
         "experiment": experiment.name,
+        "surface": experiment.surface,
         "description": experiment.description,
         "start": iso(experiment.start),
         "end": None if experiment.end is None else iso(experiment.end),

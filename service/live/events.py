@@ -353,7 +353,7 @@ def record_events(rt: Runtime, ingest: EventIngest, environ: WSGIEnvironment, da
         flags = live.store.record(views, now) if views else []
         shown = 0
         if any(e.target is not None for e in valid) or (
-            experiments is not None and experiments.running(now) is not None
+            experiments is not None and bool(experiments.running_all(now))
         ):
             shown = _record_interactions(ingest, live, valid, sessions, flags, now)
     except LiveUnavailable as exc:
@@ -399,7 +399,7 @@ def _record_interactions(
         for e, session in zip(valid, sessions, strict=True)
     ]
     experiments = ingest.experiments
-    running = None if experiments is None else experiments.running(now)
+    running = [] if experiments is None else experiments.running_all(now)
     items, logged = tally_items(accepted, running, ingest.dedup_seconds)
     if not items:
         return 0

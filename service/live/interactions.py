@@ -112,12 +112,12 @@ class Accepted(NamedTuple):
 
 
 def tally_items(
-    events: Sequence[Accepted], running: Any, dedup_seconds: float
+    events: Sequence[Accepted], running: Sequence[Any], dedup_seconds: float
 ) -> tuple[list[Interaction], list[tuple[int, int, str]]]:
     """The tally increments of a request's accepted events, in order, and for each
     impression or click (its increment's index, the event's index, its kind), to log it.
 
-    ``running`` is the experiment readers are assigned to now, or None.
+    ``running`` are the experiments readers are assigned to now (one per surface at most).
     """
     items: list[Interaction] = []
     logged: list[tuple[int, int, str]] = []
@@ -152,9 +152,11 @@ def tally_items(
                         SESSION_SECONDS,
                     )
                 )
-        if event.counted_view and running is not None:
-            variant = running.assign(session).name
-            name = running.name
+        if not event.counted_view:
+            continue
+        for experiment in running:
+            variant = experiment.assign(session).name
+            name = experiment.name
             items += (
                 Interaction("view", name, variant, 0, at),
                 Interaction(

@@ -307,6 +307,10 @@ class LiveView:
         return rank(scores, mask)
 
 
+#: Seconds after which the live view of a bundle no request reads is dropped.
+IDLE_SECONDS = 60.0
+
+
 class Live:
     """The live layer of one app (one worker): its store and its snapshots.
 
@@ -357,9 +361,12 @@ class Live:
         self._next_check = float("-inf")
         self._generation = -1
         self._records: dict[str, str] = {}
-        self._catalogue: tuple[Bundle, int, LiveCatalogue] | None = None
-        self._counts: LiveCounts | None = None
-        self._view: LiveView | None = None
+        # per bundle version: the model in service, and those of experiment variants
+        # (service.experiments.models); a version unused for IDLE_SECONDS is dropped
+        self._catalogues: dict[str, tuple[Bundle, int, LiveCatalogue]] = {}
+        self._counts: dict[float | None, LiveCounts] = {}
+        self._views: dict[str, LiveView] = {}
+        self._used: dict[str, float] = {}
         self._background = background
         self._watcher_pid = 0
         self._stopped = threading.Event()
@@ -414,7 +421,9 @@ class Live:
                 self._lock.release()
         generation = self._generation
         tick = int(self.clock() // self.refresh_seconds)
-        view = self._view
+        version = bundle.version
+        self._used[version] = now
+        view = self._views.get(version)
         if (
             view is not None
             and view.bundle is bundle
@@ -430,15 +439,27 @@ class Live:
             self._counts_for(bundle, tick),
             self.trending_min_views,
         )
-        self._view = view
+        self._views[version] = view
+        self._forget_idle(now)
         return view
 
+    def _forget_idle(self, now: float) -> None:
+        """Drop the views of bundles no request used lately (a swapped-out model, a variant's
+        model whose experiment ended), so their memory is freed."""
+        idle = [v for v, at in list(self._used.items()) if now - at > IDLE_SECONDS]
+        for version in idle:
+            self._used.pop(version, None)
+            self._views.pop(version, None)
+            self._catalogues.pop(version, None)
+        if len(self._counts) > len(self._views) + 1:
+            self._counts = {v.counts.bundle_now: v.counts for v in list(self._views.values())}
+
     def _catalogue_for(self, bundle: Bundle, generation: int) -> LiveCatalogue:
-        cached = self._catalogue
+        cached = self._catalogues.get(bundle.version)
         if cached is not None and cached[0] is bundle and cached[1] == generation:
             return cached[2]
         catalogue, superseded = self._build_catalogue(bundle, self._records)
-        self._catalogue = (bundle, generation, catalogue)
+        self._catalogues[bundle.version] = (bundle, generation, catalogue)
         if superseded:
             # on failure another worker, or a later build, clears them
             with contextlib.suppress(LiveUnavailable):
@@ -448,11 +469,11 @@ class Live:
     def _counts_for(self, bundle: Bundle, tick: int) -> LiveCounts:
         tick_time = tick * self.refresh_seconds
         bundle_now = manifest_time(bundle, "now")
-        cached = self._counts
-        if cached is not None and cached.time == tick_time and cached.bundle_now == bundle_now:
+        cached = self._counts.get(bundle_now)
+        if cached is not None and cached.time == tick_time:
             return cached
         counts = LiveCounts(self.store, tick_time, bundle_now)
-        self._counts = counts
+        self._counts[bundle_now] = counts
         return counts
 
 

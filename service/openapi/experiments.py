@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from recommender.blend import STRATEGIES
-from service.experiments.config import MAX_VARIANTS, NAME_RE
+from service.experiments.config import MAX_VARIANTS, MODEL_RE, NAME_RE, SURFACES
+from service.params import MAX_CATEGORY_LENGTH, MAX_DAYS, MOST_VIEWED_WINDOWS
 
 NAME = {"type": "string", "pattern": f"^{NAME_RE.pattern}$"}
 _SECURITY: list[dict[str, list[str]]] = [{"rulesToken": []}, {"editorSession": []}]
@@ -44,6 +45,14 @@ POSITION = {"type": "integer", "minimum": 1, "description": "1 for the first ite
 def schemas() -> dict[str, Any]:
     """The experiments' schemas."""
     when = {"type": ["string", "null"], "format": "date-time"}
+    days = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DAYS}
+    surface = {
+        "type": "string",
+        "enum": list(SURFACES),
+        "default": "related",
+        "description": "The lists the experiment varies; one experiment per surface runs at "
+        "a time.",
+    }
     ratio = {"type": ["number", "null"]}
     interval = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
     variant = {
@@ -58,14 +67,41 @@ def schemas() -> dict[str, Any]:
                 "NEWSREC_CONTENT_WEIGHT and the others, lower case: `popularity_weight`).",
             },
             "holdout": {"type": "boolean", "description": "No recommendations at all."},
+            "model": {
+                "type": "string",
+                "pattern": f"^{MODEL_RE.pattern}$",
+                "description": "related: the model version serving this variant (a bundle of "
+                "the models directory, as `newsrec models` lists it); refused (400) when it "
+                "does not exist or cannot be served.",
+            },
+            "window": {
+                "type": "string",
+                "enum": list(MOST_VIEWED_WINDOWS),
+                "description": "most-viewed: the window, instead of the page's.",
+            },
+            "published_within_days": {
+                **days,
+                "description": "most-viewed: only articles published within these days.",
+            },
+            "category": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_CATEGORY_LENGTH,
+                "description": "latest: only this section, instead of the page's.",
+            },
+            "max_age_days": {**days, "description": "latest: only articles this recent."},
         },
         "required": ["name"],
         "additionalProperties": False,
+        "description": "A related variant sets strategy, blend and model; a most-viewed one "
+        "window and published_within_days; a latest one category and max_age_days; any "
+        "variant may be a holdout instead.",
     }
     definition = {
         "type": "object",
         "properties": {
             "name": {**NAME, "description": "Must equal the path's, when given."},
+            "surface": surface,
             "description": {"type": "string", "maxLength": 500},
             "start": {**when, "description": "Default: now."},
             "end": {**when, "description": "Default: open (delete it to end it)."},
@@ -88,7 +124,13 @@ def schemas() -> dict[str, Any]:
             "start": {"type": "string", "format": "date-time"},
             "end": when,
             "variants": {"type": "array", "items": _ref("ExperimentVariant")},
+            "surface": surface,
             "configured": {"type": "boolean", "description": "From NEWSREC_EXPERIMENTS."},
+            "serving": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "null"]},
+                "description": "The model version serving each variant (null: a holdout).",
+            },
         },
         "required": ["name", "start", "end", "variants"],
     }
@@ -128,12 +170,23 @@ def schemas() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "experiment": NAME,
+            "surface": surface,
             "running": {"type": "boolean"},
             "control": NAME,
             "variants": {"type": "array", "items": _ref("ExperimentArm")},
             "comparisons": {"type": "array", "items": {"type": "object"}},
             "test": {"type": "string", "description": "The test, and why."},
             "winner": {"type": ["string", "null"]},
+            "serving": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "null"]},
+                "description": "The model version serving each variant (null: a holdout).",
+            },
+            "models": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "The model version each variant with its own names.",
+            },
             "verdict": {"type": "string", "examples": ["B wins: CTR 4.60% against 4.00% ..."]},
         },
         "required": ["experiment", "control", "variants", "comparisons", "winner", "verdict"],
@@ -145,7 +198,15 @@ def schemas() -> dict[str, Any]:
         "ExperimentList": {
             "type": "object",
             "properties": {
-                "running": {"type": ["string", "null"]},
+                "running": {
+                    "type": ["string", "null"],
+                    "description": "The related experiment running.",
+                },
+                "running_all": {
+                    "type": "array",
+                    "items": NAME,
+                    "description": "Every experiment running (one per surface at most).",
+                },
                 "experiments": {"type": "array", "items": _ref("Experiment")},
             },
             "required": ["running", "experiments"],

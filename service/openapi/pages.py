@@ -58,7 +58,8 @@ def parameters(settings: Settings) -> dict[str, Any]:
             "in": "query",
             "required": False,
             "description": "The reader's session id (the widget's): picks the reader's variant "
-            "of the experiment running (docs/experiments.md); never part of a cache key.",
+            "of the experiment of this list running (docs/experiments.md); never part of a "
+            "cache key.",
             "schema": {"type": "string", "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]{1,200}$"},
         },
         "article_id": {
@@ -327,7 +328,8 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "without views in the window are left out).",
                 "tags": ["recommendations"],
                 "parameters": [
-                    _p(name) for name in ("n", "window", "category", "published_within_days")
+                    _p(name)
+                    for name in ("n", "window", "category", "published_within_days", "session_id")
                 ],
                 "responses": {
                     "200": _json_response("The most viewed articles.", "MostViewedResponse"),
@@ -358,13 +360,13 @@ def paths(settings: Settings) -> dict[str, Any]:
             "latestArticlesHtml",
             "Newest articles as HTML",
             "/v1/latest",
-            ("n", "category", "exclude", "max_age_days"),
+            ("n", "category", "exclude", "max_age_days", "session_id"),
         ),
         "/v1/most-viewed.html": _fragment_path(
             "mostViewedHtml",
             "Most viewed articles as HTML",
             "/v1/most-viewed",
-            ("n", "window", "category", "published_within_days"),
+            ("n", "window", "category", "published_within_days", "session_id"),
         ),
         "/v1/latest": {
             "get": {
@@ -377,7 +379,9 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "rule are left out; max_age_days is measured from the model's now (or the "
                 "clock with NEWSREC_NOW_FROM_CLOCK).",
                 "tags": ["recommendations"],
-                "parameters": [_p(name) for name in ("n", "category", "exclude", "max_age_days")],
+                "parameters": [
+                    _p(name) for name in ("n", "category", "exclude", "max_age_days", "session_id")
+                ],
                 "responses": {
                     "200": _json_response("The newest articles.", "LatestResponse"),
                     **_api_errors(),

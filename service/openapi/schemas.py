@@ -287,6 +287,23 @@ def schemas() -> dict[str, Any]:
                         "required": ["value", "source"],
                     },
                 },
+                "experiments": {
+                    "type": "array",
+                    "description": "The experiments running, and the model version serving "
+                    "each variant (null: a holdout).",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": text,
+                            "surface": text,
+                            "variants": {
+                                "type": "object",
+                                "additionalProperties": nullable(text),
+                            },
+                        },
+                        "required": ["name", "surface", "variants"],
+                    },
+                },
                 "calibration": {
                     **nullable(text),
                     "description": "The bundle's self-calibration at training: `calibrated`, "

@@ -364,7 +364,7 @@
     if (!id) return hide(block);
     var exclude = excluded(block, id);
     if (exclude.length) params.set("exclude", exclude.join(","));
-    // the reader's variant of an A/B test (none without consent to measuring)
+    // the reader's variant of an A/B test of the list (none without consent to measuring)
     if (!beaconOff) params.set("session_id", sessionId());
     load(block, "related", "/v1/articles/" + encodeURIComponent(id) + "/related", params,
       block.getAttribute("data-title") || "You might also like");
@@ -380,6 +380,7 @@
     if (category) params.set("category", category);
     if (age) params.set("max_age_days", age);
     if (exclude.length) params.set("exclude", exclude.join(","));
+    if (!beaconOff) params.set("session_id", sessionId());
     load(block, "latest", "/v1/latest", params, block.getAttribute("data-title") || "New articles");
   }
 
@@ -389,6 +390,7 @@
     var category = block.getAttribute("data-category");
     if (window_) params.set("window", window_);
     if (category) params.set("category", category);
+    if (!beaconOff) params.set("session_id", sessionId());
     load(block, "most-viewed", "/v1/most-viewed", params,
       block.getAttribute("data-title") || "Most viewed");
   }

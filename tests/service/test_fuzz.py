@@ -48,10 +48,20 @@ BEYOND_THE_SCHEMA: dict[str, tuple[str, tuple[str, ...]]] = {
             "unknown_list",
         ),
     ),
-    # experiments overlapping in time, an end before the start, blend settings out of bounds
+    # experiments overlapping in time, an end before the start, blend settings out of bounds,
+    # a model version the service cannot serve, a variant field of another surface
     "PUT /v1/experiments/{name}": (
         "invalid_experiment",
-        ("overlap", "end must be after", "blend", "holdout", "must differ", "path's"),
+        (
+            "overlap",
+            "end must be after",
+            "blend",
+            "holdout",
+            "must differ",
+            "path's",
+            "model version",
+            "sets only",
+        ),
     ),
     # ids and sections the model does not know, an end already past, a target listing itself,
     # an author named with the token only

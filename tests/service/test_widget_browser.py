@@ -395,6 +395,7 @@ def test_widget_renders_related_and_most_viewed_on_a_news_page(
     # most viewed: the window passed through as given, a ranked list in the sidebar
     (most_viewed_request,) = visit.api_requests("/v1/most-viewed")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(most_viewed_request.url).query)
+    assert query.pop("session_id") == reader  # its A/B tests too
     assert query == {"n": ["8"], "window": [WINDOW]}
     ranked = page.locator("aside section.newsrec--most-viewed")
     assert ranked.get_attribute("aria-label") == "Most read"
@@ -579,6 +580,7 @@ def test_widget_escapes_what_the_api_sends_and_keeps_only_web_links(
     # most viewed: the window passed through as given; a failing answer hides the block
     (request,) = visit.api_requests("/v1/most-viewed")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+    # data-newsrec-beacon="off": no session id
     assert query == {"n": ["8"], "window": ["24h"], "category": ["sports"]}
     assert page.locator("[data-newsrec-most-viewed]").is_hidden()
     assert visit.api_requests("/v1/events") == []  # data-newsrec-beacon="off"
@@ -690,6 +692,7 @@ def test_widget_cards_with_new_articles_reading_time_and_views(
     # new articles: the page's own article left out, newest first, as the API answers
     (request,) = visit.api_requests("/v1/latest")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+    assert len(query.pop("session_id")) == 1  # the reader's variant of an A/B test
     assert query == {"n": ["8"], "exclude": [article_id]}  # 5 and 3 spare
     latest = _get_json(f"{service.url}/v1/latest?n=5&exclude={article_id}")["items"]
     block = page.locator("aside section.newsrec--latest")
