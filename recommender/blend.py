@@ -69,6 +69,11 @@ class BlendParams:
         A popular candidate joins only with a content similarity of at least this share of
         the query's closest neighbour's: a site-wide hit sharing a few common words with the
         page is not related to it, however read.
+    section_weight : float
+        A candidate of the query's own section (both known) has its hybrid score multiplied
+        by ``1 + section_weight``: on a shop's real "also viewed" lists 95% of the links stay
+        in their category (bench/RESULTS-quality-real.md). 0 (the default) turns it off; the
+        self-calibration weighs it on the site's own log.
     """
 
     content_weight: float = 1.0
@@ -80,6 +85,7 @@ class BlendParams:
     popularity_weight: float = 0.5
     popular_candidates: int = 300
     popular_min_similarity: float = 0.25
+    section_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -168,6 +174,8 @@ class Scored:
     freshness: float | None = None
     coview_weight: float | None = None
     popularity: float | None = None
+    #: the same-section factor ``1 + section_weight`` (1: another section); ``None`` when unused
+    section: float | None = None
     #: the cap the item exceeds (``"max_per_section"``, ``"max_per_author"``): taken only
     #: because the list could not be filled within the caps (see :class:`Caps`)
     over_cap: str | None = None
@@ -287,6 +295,8 @@ class _Candidates:
     #: what ``content`` and ``coview`` were divided by (the hybrid's max-normalisation)
     content_top: float = 1.0
     coview_top: float = 1.0
+    #: the same-section factor of each candidate; ``None`` when unused
+    section: np.ndarray | None = None
 
     def items(self, positions: list[int]) -> list[Scored]:
         """The candidates at ``positions`` as :class:`Scored` (one conversion per array)."""
@@ -305,6 +315,9 @@ class _Candidates:
             )
         ]
         counts = self.coview_count[take].tolist()
+        sections: list[float | None] = (
+            [None] * take.size if self.section is None else self.section[take].tolist()
+        )
         w = self.coview_weight
         c_top, v_top = self.content_top, self.coview_top
         return [
@@ -318,10 +331,13 @@ class _Candidates:
                 freshness=None if fresh != fresh else fresh,
                 coview_weight=w,
                 popularity=None if pop != pop else pop,
+                section=section,
                 content_cosine=None if content != content else content * c_top,
                 coview_score=None if coview != coview else coview * v_top,
             )
-            for row, score, content, coview, fresh, pop, count in zip(*columns, counts, strict=True)
+            for row, score, content, coview, fresh, pop, count, section in zip(
+                *columns, counts, sections, strict=True
+            )
         ]
 
 
@@ -429,6 +445,7 @@ def _candidates(
         score = content if strategy == "content" else coview
         fresh = np.full(rows.size, np.nan)
         pop = np.full(rows.size, np.nan)
+        section = None
         content_top = coview_top = 1.0  # the raw signals
     else:
         # each signal max-normalised to [0, 1] for this query, then blended
@@ -449,6 +466,9 @@ def _candidates(
         else:
             pop = factor
             score = score * factor
+        section = _same_section(signals, row, rows, params)
+        if section is not None:
+            score = score * section
     order = np.lexsort((rows, -score))
     return _Candidates(
         rows[order],
@@ -461,7 +481,24 @@ def _candidates(
         pop[order],
         content_top=content_top,
         coview_top=coview_top,
+        section=None if section is None else section[order],
     )
+
+
+def _same_section(
+    signals: Signals, row: int, rows: np.ndarray, params: BlendParams
+) -> np.ndarray | None:
+    """The factor ``1 + section_weight`` of each candidate of the query's own section (1 for
+    the others, and for every candidate of an uncategorised query); ``None`` when the weight
+    is 0."""
+    if params.section_weight <= 0:
+        return None
+    own = signals.categories[row]
+    if not own:
+        return np.ones(rows.size)
+    categories = signals.categories
+    same = np.fromiter((categories[r] == own for r in rows.tolist()), bool, rows.size)
+    return np.where(same, 1.0 + params.section_weight, 1.0)
 
 
 def score_candidates(

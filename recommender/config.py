@@ -287,6 +287,7 @@ BLEND_BOUNDS: Mapping[str, BlendBound] = {
     "popularity_weight": BlendBound(0.0, slider_high=2.0),
     "popular_candidates": BlendBound(0, high=100_000, integer=True),
     "popular_min_similarity": BlendBound(0.0),
+    "section_weight": BlendBound(0.0, slider_high=2.0),
 }
 _OFF_WORDS = ("off", "none")
 

@@ -44,6 +44,7 @@ EXPLAIN_PARTS = (
     "freshness",
     "coview_weight",
     "popularity",
+    "section",
     "content_cosine",
     "coview_score",
 )
@@ -342,6 +343,7 @@ def _item(
             "freshness",
             "coview_weight",
             "popularity",
+            "section",
             "content_cosine",
             "coview_score",
         ):

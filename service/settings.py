@@ -62,6 +62,7 @@ class Settings:
     popularity_weight: float = 0.5
     popular_candidates: int = 300
     popular_min_similarity: float = 0.25
+    section_weight: float = 0.0
     half_life_days: float | None = 3.0
     freshness_weight: float = 0.75
     section_half_lives: tuple[tuple[str, float], ...] = ()
@@ -258,6 +259,7 @@ def _blend_values(settings: Settings) -> dict[str, Any]:
         "popularity_weight": settings.popularity_weight,
         "popular_candidates": settings.popular_candidates,
         "popular_min_similarity": settings.popular_min_similarity,
+        "section_weight": settings.section_weight,
         "half_life_days": settings.half_life_days,
         "freshness_weight": settings.freshness_weight,
         "section_half_life_days": dict(settings.section_half_lives),

@@ -230,6 +230,15 @@ ENV_VARS: tuple[EnvVar, ...] = (
         blend("popular_min_similarity"),
     ),
     EnvVar(
+        "NEWSREC_SECTION_WEIGHT",
+        "section_weight",
+        "0",
+        blend_expected("section_weight"),
+        "A hybrid candidate of the article's own section has its score multiplied by "
+        "1 + this weight; 0 turns it off.",
+        blend("section_weight"),
+    ),
+    EnvVar(
         "NEWSREC_HALF_LIFE_DAYS",
         "half_life_days",
         "3",

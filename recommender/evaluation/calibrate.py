@@ -132,7 +132,8 @@ BLEND_GRID: Mapping[str, tuple[Any, ...]] = {
     "coview_weight": (0.0, 0.5, 1.5, 4.0, 10.0, 30.0),
     "coview_evidence": (1.0, 3.0, 10.0, 30.0, 100.0),
     "popularity_weight": (0.0, 0.25, 0.5, 1.0),
-    "popular_candidates": (0, 100, 300, 1000),
+    "popular_candidates": (0, 100, 300),
+    "section_weight": (0.0, 0.25, 0.5, 1.0),
 }
 #: Training settings searched (each rebuilds the co-view model at the cut, nothing else), in
 #: this order; one :class:`~recommender.config.TrainConfig` does not have is skipped.

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -223,7 +224,28 @@ class CandidateTable:
         self.pop_cosine[inverse[nc : nc + npop]] = self.p_cos
         self.coview = np.full(m, np.nan)
         self.coview[inverse[nc + npop :]] = v_score
-        self.views = np.zeros(m)
+        is_published = np.asarray(signals.is_published, dtype=bool)
+        self.is_published = is_published
+        self.target = np.asarray(replay.pair_target, dtype=np.int64)
+        # a pair whose target is no candidate and whose list is full without the popular
+        # extras scores 0 under every setting: its candidates are left out
+        allowed = is_published[self.rows] & (self.rows != self.query[self.pair_of])
+        present = np.zeros(self.pairs, dtype=bool)
+        present[self.pair_of[self.rows == self.target[self.pair_of]]] = True
+        base = np.bincount(
+            self.pair_of[allowed & ~(np.isnan(self.listed) & np.isnan(self.coview))],
+            minlength=self.pairs,
+        )
+        self.scored = present | (base < self.n)
+        keep = self.scored[self.pair_of]
+        self.pair_of, self.rows, self.listed, self.coview = (
+            a[keep] for a in (self.pair_of, self.rows, self.listed, self.coview)
+        )
+        self.pop_rank, self.pop_cosine, allowed = (
+            a[keep] for a in (self.pop_rank, self.pop_cosine, allowed)
+        )
+        self.allowed = allowed
+        self.views = np.zeros(self.rows.size)
         if self.view_keys.size:
             wanted = self.pair_tick[self.pair_of] * size + self.rows
             at = np.minimum(np.searchsorted(self.view_keys, wanted), self.view_keys.size - 1)
@@ -231,12 +253,15 @@ class CandidateTable:
             self.views[found] = self.view_values[at[found]]
         self.in_listed = ~np.isnan(self.listed)
         self.in_coview = ~np.isnan(self.coview)
-        is_published = np.asarray(signals.is_published, dtype=bool)
-        self.is_published = is_published
-        self.allowed = is_published[self.rows] & (self.rows != self.query[self.pair_of])
+        self.coview_norm = (
+            np.where(self.in_coview, self.coview, 0.0) / self.coview_top[self.pair_of]
+        )
         self.published = np.asarray(signals.published_ts, dtype=np.int64)[self.rows]
-        self.target = np.asarray(replay.pair_target, dtype=np.int64)
+        self._cache: dict[tuple[Any, ...], Any] = {}
         self.categories = [signals.categories[r] for r in self.query.tolist()]
+        sections = np.asarray(signals.categories, dtype=object)
+        own = sections[self.query][self.pair_of]
+        self.same_section = (sections[self.rows] == own) & (own != "")
         self._target_at = self._target_positions()
 
     def _target_positions(self) -> np.ndarray:
@@ -259,42 +284,85 @@ class CandidateTable:
         """Every candidate's hybrid score under ``params``, and whether it is a candidate at
         all (a popular extra only within ``popular_candidates``)."""
         self.check(params)
-        extra = self.pop_rank < params.popular_candidates
-        included = self.in_listed | extra | self.in_coview
-        content = np.where(self.in_listed, self.listed, np.where(extra, self.pop_cosine, 0.0))
-        with_content = self.in_listed | extra
-        top = np.zeros(self.pairs, dtype=np.float64)
-        np.maximum.at(top, self.pair_of[with_content], content[with_content])
-        top[top == 0] = 1.0
-        content_norm = content / top[self.pair_of]
-        coview_norm = np.where(self.in_coview, self.coview, 0.0) / self.coview_top[self.pair_of]
-        if self.has_support:
-            s = self.support
-            weight = params.coview_weight * s / (s + params.coview_evidence)
-        else:
-            weight = np.zeros(self.pairs)
-        total = params.content_weight + weight
-        w = weight[self.pair_of]
-        weighted = params.content_weight * content_norm + w * coview_norm
-        t = total[self.pair_of]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            blended = np.where(t > 0, weighted / np.where(t > 0, t, 1.0), 0.0)
-        if params.section_half_life_days:
-            half_lives: np.ndarray | float | None = np.array(
-                [params.half_life(self.replay.signals.categories[r]) or np.inf for r in self.rows],
-                dtype=np.float64,
-            )
-        else:
-            half_lives = params.half_life_days
-        by_time = _ranked_at_pair_time(self.replay, "hybrid", params, Filters())
-        now = self.now if by_time else self.group_now
-        fresh = freshness_factors(
-            self.published, now[self.pair_of], half_lives, params.freshness_weight
+        included, _ = self._cached(("content", params.popular_candidates), params)
+        blended = self._cached(
+            (
+                "blend",
+                params.popular_candidates,
+                params.content_weight,
+                params.coview_weight,
+                params.coview_evidence,
+            ),
+            params,
         )
+        by_time = _ranked_at_pair_time(self.replay, "hybrid", params, Filters())
+        fresh = self._cached(
+            (
+                "fresh",
+                by_time,
+                params.half_life_days,
+                params.freshness_weight,
+                tuple(sorted(params.section_half_life_days.items())),
+            ),
+            params,
+        )
+        # the order of ranking's own products (equal scores must stay equal)
         score = blended * fresh
         if params.popularity_weight > 0:
-            score = score * np.power(1.0 + np.maximum(self.views, 0.0), params.popularity_weight)
+            score = score * self._cached(("popularity", params.popularity_weight), params)
+        if params.section_weight > 0:
+            score = score * np.where(self.same_section, 1.0 + params.section_weight, 1.0)
         return score, included
+
+    def _cached(self, key: tuple[Any, ...], params: BlendParams) -> Any:
+        """One part of the scores, kept for the next settings that share its key (a search
+        changes one setting at a time)."""
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) > 32:
+                self._cache.clear()
+            found = self._cache[key] = self._part(key[0], params)
+        return found
+
+    def _part(self, name: str, params: BlendParams) -> Any:
+        if name == "content":
+            extra = self.pop_rank < params.popular_candidates
+            included = self.in_listed | extra | self.in_coview
+            content = np.where(self.in_listed, self.listed, np.where(extra, self.pop_cosine, 0.0))
+            with_content = self.in_listed | extra
+            top = np.zeros(self.pairs, dtype=np.float64)
+            np.maximum.at(top, self.pair_of[with_content], content[with_content])
+            top[top == 0] = 1.0
+            return included, content / top[self.pair_of]
+        if name == "blend":
+            _, content_norm = self._cached(("content", params.popular_candidates), params)
+            if self.has_support:
+                s = self.support
+                weight = params.coview_weight * s / (s + params.coview_evidence)
+            else:
+                weight = np.zeros(self.pairs)
+            total = params.content_weight + weight
+            w = weight[self.pair_of]
+            weighted = params.content_weight * content_norm + w * self.coview_norm
+            t = total[self.pair_of]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(t > 0, weighted / np.where(t > 0, t, 1.0), 0.0)
+        if name == "fresh":
+            if params.section_half_life_days:
+                categories = self.replay.signals.categories
+                half_lives: np.ndarray | float | None = np.array(
+                    [params.half_life(categories[r]) or np.inf for r in self.rows.tolist()],
+                    dtype=np.float64,
+                )
+            else:
+                half_lives = params.half_life_days
+            by_time = _ranked_at_pair_time(self.replay, "hybrid", params, Filters())
+            now = self.now if by_time else self.group_now
+            return freshness_factors(
+                self.published, now[self.pair_of], half_lives, params.freshness_weight
+            )
+        assert name == "popularity"
+        return np.power(1.0 + np.maximum(self.views, 0.0), params.popularity_weight)
 
     def ranks(self, params: BlendParams) -> np.ndarray:
         """Each pair's target position in its list of ``n`` (1-based; 0: not in it)."""
@@ -315,7 +383,7 @@ class CandidateTable:
             before = np.bincount(self.pair_of[ahead], minlength=self.pairs)
             place = before + 1
             ranks[has] = np.where(place[has] <= self.n, place[has], 0)
-        short = np.flatnonzero(~has & (counted < self.n) & (self.target >= 0))
+        short = np.flatnonzero(~has & (counted < self.n) & (self.target >= 0) & self.scored)
         for i in short.tolist():
             ranks[i] = self._filler_rank(i, shown, int(counted[i]))
         return ranks

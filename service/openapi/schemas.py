@@ -106,6 +106,11 @@ def schemas() -> dict[str, Any]:
                     "candidate's views in the last 24 hours, w: NEWSREC_POPULARITY_WEIGHT); "
                     "hybrid only, null when off.",
                 },
+                "section": {
+                    **number_or_null,
+                    "description": "Factor 1 + NEWSREC_SECTION_WEIGHT for a candidate of the "
+                    "article's own section, 1 for another; hybrid only, null when off.",
+                },
                 "final": {"type": "number", "description": "The item's score."},
                 "rule": {
                     **ref("PublicRule"),

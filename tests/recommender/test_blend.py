@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from recommender.blend import BlendParams, SignalArrays, popular_from_views, related
+from recommender.errors import SettingError
 from recommender.windows import DAY
 
 NOW = 100 * DAY
@@ -170,3 +171,26 @@ def test_an_uncategorised_article_gets_no_section_fillers() -> None:
     # the "" section's most viewed (rows 2 and 3) are no section of this article
     items = related(signals, 0, 3, now_ts=NOW, section_popular=[2, 3], site_popular=[5, 2])
     assert [(i.row, i.source) for i in items] == [(1, "related"), (5, "popular"), (2, "popular")]
+
+
+def test_section_weight_lifts_the_page_sections_candidates() -> None:
+    """Rows 1-3 are equally similar; row 2 shares the query's section: with a section weight
+    it outranks the more similar row 4 of another section, and explain gives the factor."""
+    signals = _signals([0] * 7)
+    signals.categories = ["news", "sport", "news", "sport", "sport", "news", "news"]
+    off = BlendParams(popularity_weight=0.0)
+    assert [s.row for s in related(signals, 0, 4, now_ts=NOW, params=off)] == [4, 1, 2, 3]
+    assert all(s.section is None for s in related(signals, 0, 4, now_ts=NOW, params=off))
+    on = BlendParams(popularity_weight=0.0, section_weight=0.5)
+    scored = related(signals, 0, 4, now_ts=NOW, params=on)
+    # 0.5 / 0.6 * 1.5 = 1.25 beats row 4's 1
+    assert [s.row for s in scored] == [2, 4, 1, 3]
+    assert [s.section for s in scored] == [1.5, 1.0, 1.0, 1.0]
+    # an uncategorised page has no section to favour
+    signals.categories[0] = ""
+    assert [s.row for s in related(signals, 0, 4, now_ts=NOW, params=on)] == [4, 1, 2, 3]
+
+
+def test_section_weight_is_refused_below_zero() -> None:
+    with pytest.raises(SettingError, match="section_weight"):
+        BlendParams(section_weight=-0.1)

@@ -165,3 +165,29 @@ def test_environment_variable_wins_over_the_bundle_and_says_so(
     blend = body(app.test_client().get("/v1/model"))["blend"]
     assert blend["coview_weight"] == {"value": 0.5, "source": "environment"}
     assert blend["coview_evidence"]["source"] == "bundle"
+
+
+def test_section_weight_variable_lifts_the_page_section_and_explain_shows_it(
+    trained: dict[str, Path],
+) -> None:
+    """NEWSREC_SECTION_WEIGHT reaches the served ranking: a candidate of the page's own section
+    scores 1 + weight times what it scores without, explain gives the factor."""
+    env = _env(trained["plain"], NEWSREC_SECTION_WEIGHT="2")
+    client = create_app(Settings.from_env(env), redis_ping=lambda: False).test_client()
+    plain = create_app(
+        Settings.from_env(_env(trained["plain"])), redis_ping=lambda: False
+    ).test_client()
+    checked = {1.0: 0, 3.0: 0}
+    for page in body(client.get("/v1/most-viewed?n=20"))["items"]:
+        url = f"/v1/articles/{page['id']}/related?n=50&explain=true"
+        answer, before = body(client.get(url)), body(plain.get(url))
+        assert all(i["explain"]["section"] is None for i in before["items"])
+        scores = {i["id"]: i["score"] for i in before["items"] if i["source"] == "related"}
+        for item in answer["items"]:
+            if item["source"] != "related" or item["id"] not in scores:
+                continue
+            factor = 3.0 if item["category"] == page["category"] else 1.0
+            assert item["explain"]["section"] == factor
+            assert item["score"] == pytest.approx(scores[item["id"]] * factor, rel=1e-3)
+            checked[factor] += 1
+    assert checked[1.0] and checked[3.0], checked

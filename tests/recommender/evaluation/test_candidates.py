@@ -40,6 +40,7 @@ def _random_params(rng: np.random.Generator) -> BlendParams:
         freshness_weight=float(rng.choice([0.0, 0.5, 0.75, 0.9])),
         popularity_weight=float(rng.choice([0.0, 0.25, 0.5, 1.0])),
         popular_candidates=int(rng.choice([0, 20, 100, 300])),
+        section_weight=float(rng.choice([0.0, 0.5, 2.0])),
     )
 
 
