@@ -535,6 +535,8 @@ BLEND_SWEEPS: dict[str, list[Any]] = {
     "coview_weight": [0.0, 1.5, 5.0, 20.0],
     "coview_evidence": [1.0, 10.0, 100.0],
     "popularity_weight": [0.0, 0.5, 1.0],
+    "content_weight": [0.1, 0.5, 1.0],
+    "section_weight": [0.0, 0.5, 1.0],
 }
 
 
