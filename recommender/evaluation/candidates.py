@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from recommender.blend import BlendParams, Filters
+from recommender.blend import BlendParams, Filters, _listed
 from recommender.evaluation.lists import RecentViews, _ranked_at_pair_time, popular_at_time
 from recommender.evaluation.replay import Replay
 from recommender.freshness import freshness_factors
@@ -412,8 +412,3 @@ class CandidateTable:
 def _flat(*columns: list[np.ndarray]) -> tuple[np.ndarray, ...]:
     """Each column's arrays end to end (an empty column: no integers)."""
     return tuple(np.concatenate(c) if c else np.zeros(0, dtype=np.int64) for c in columns)
-
-
-def _listed(neighbors: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    valid = neighbors >= 0
-    return neighbors[valid].astype(np.int64), scores[valid].astype(np.float64)
