@@ -51,7 +51,7 @@ def test_table_ranks_are_the_replayed_lists_ranks(replay: Replay) -> None:
     similarity = _QuerySimilarity(replay.similarity)
     table = CandidateTable(replay, BlendParams(), 300, similarity, TICK)
     rng = np.random.default_rng(3)
-    settings = [BlendParams(), *(_random_params(rng) for _ in range(12))]
+    settings = [BlendParams(), *(_random_params(rng) for _ in range(8))]
     hits = []
     for params in settings:
         lists = replay_lists(
