@@ -144,6 +144,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         bot_sessions: np.ndarray | None = None,
         *,
         mapper: BlockMapper | None = None,
+        rows: np.ndarray | None = None,
     ) -> CoviewModel:
         """Learn neighbours from a binary session x article matrix.
 
@@ -160,6 +161,9 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         mapper : BlockMapper, optional
             Runs the chunks elsewhere (a Dask cluster: :mod:`recommender.distributed`); the
             lists are the same.
+        rows : ndarray of int, optional
+            Compute the lists of these article rows only (the others stay empty), each the
+            same as a whole fit gives it: what a self-calibration reads of a model it tries.
         """
         if self.normalization not in NORMALIZATIONS:
             raise ValueError(
@@ -187,7 +191,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
             weighted = sp.csr_matrix(sp.diags(weights.astype(np.float32)) @ binary)
             total = float(weights.sum())
         self.neighbors_, self.scores_, self.counts_, self.n_pairs_ = self._neighbors(
-            binary, weighted, total, candidate_mask, mapper
+            binary, weighted, total, candidate_mask, mapper, rows
         )
         return self
 
@@ -198,9 +202,14 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         total: float,
         candidate_mask: np.ndarray | None,
         mapper: BlockMapper | None = None,
+        only: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         n_articles = binary.shape[1]
         binary_t = binary.T.tocsr()
+        ids = None
+        if only is not None:  # the chunks run over these rows' transposed rows
+            ids = np.unique(np.asarray(only, dtype=np.int32))
+            binary_t = binary_t[ids]
         shared = {
             "model": self,
             "binary_t": binary_t,
@@ -209,6 +218,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
             "item_weight": np.asarray(weighted.sum(axis=0), dtype=np.float64).ravel(),
             "total": total,
             "candidate_mask": candidate_mask,
+            "row_ids": ids,
         }
         bounds = self._chunk_bounds(binary, binary_t, 1 if mapper is None else mapper.min_blocks)
         if mapper is None:
@@ -224,9 +234,10 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         for (start, stop), (pairs, top_neighbors, top_scores, top_counts) in zip(
             bounds, parts, strict=True
         ):
-            neighbors[start:stop] = top_neighbors
-            scores[start:stop] = top_scores
-            counts[start:stop] = top_counts
+            at = slice(start, stop) if ids is None else ids[start:stop]
+            neighbors[at] = top_neighbors
+            scores[at] = top_scores
+            counts[at] = top_counts
             n_pairs += pairs
         return neighbors, scores, counts, n_pairs
 
@@ -298,8 +309,10 @@ def coview_block(
     item_weight: np.ndarray,
     total: float,
     candidate_mask: np.ndarray | None,
+    row_ids: np.ndarray | None = None,
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-    """One chunk of the co-view lists: articles ``start:stop``.
+    """One chunk of the co-view lists: articles ``start:stop`` (``row_ids[start:stop]`` when
+    ``binary_t`` holds only the rows ``row_ids``).
 
     Returns ``(pairs kept, neighbours, scores, counts)``. ``weighted`` is ``None`` when the
     sessions are not weighted. Each chunk is independent of the others (a row's list does
@@ -311,7 +324,8 @@ def coview_block(
     # every step below works on the product's own CSR arrays
     raw = block @ binary
     cols, together = raw.indices, raw.data
-    rows = np.repeat(np.arange(start, stop, dtype=np.int32), np.diff(raw.indptr))
+    ids = np.arange(start, stop, dtype=np.int32) if row_ids is None else row_ids[start:stop]
+    rows = np.repeat(ids, np.diff(raw.indptr))
     keep = (cols != rows) & (together >= model.min_count)
     if candidate_mask is not None:
         keep &= candidate_mask[cols]

@@ -397,6 +397,8 @@ def fit_coview(
     *,
     keep: np.ndarray | None = None,
     mapper: BlockMapper | None = None,
+    only_rows: np.ndarray | None = None,
+    crawlers: np.ndarray | None = None,
 ) -> CoviewModel:
     """The co-view model of the views whose article row is known (and ``keep``, when given).
 
@@ -416,6 +418,11 @@ def fit_coview(
         Views to use besides (a calibration's views before its held-out day).
     mapper : BlockMapper, optional
         Runs the chunks on a cluster (:mod:`recommender.distributed`).
+    only_rows : ndarray of int, optional
+        Only these rows' neighbour lists (:meth:`CoviewModel.fit`'s ``rows``).
+    crawlers : ndarray of bool, optional
+        The crawler verdict of every session under ``config``'s bot settings, when already
+        known (:func:`crawler_sessions` of the same views).
     """
     known = rows >= 0 if keep is None else (rows >= 0) & keep
     sessions = views.session_codes[known]
@@ -431,13 +438,15 @@ def fit_coview(
         )
     # a crawler's pace counts every view it made, also of articles the catalogue lacks
     read = slice(None) if keep is None else keep
-    bots = crawler_sessions(
-        views.session_codes[read],
-        views.timestamps[read],
-        views.n_sessions,
-        views_per_minute=config.bot_views_per_minute,
-        burst_views=config.bot_burst_views,
-    )
+    bots = crawlers
+    if bots is None:
+        bots = crawler_sessions(
+            views.session_codes[read],
+            views.timestamps[read],
+            views.n_sessions,
+            views_per_minute=config.bot_views_per_minute,
+            burst_views=config.bot_burst_views,
+        )
     return CoviewModel(
         n_neighbors=config.n_neighbors,
         normalization=config.coview_normalization,
@@ -449,6 +458,7 @@ def fit_coview(
         candidate_mask=published,
         bot_sessions=bots,
         mapper=mapper,
+        rows=only_rows,
     )
 
 

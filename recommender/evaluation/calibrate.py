@@ -67,7 +67,7 @@ from recommender.blend import BlendParams, SignalArrays
 from recommender.bundle import Bundle, BundleContents
 from recommender.config import BLEND_BOUNDS, TrainConfig, check_blend_value
 from recommender.content import ContentModel
-from recommender.crawlers import bot_settings
+from recommender.crawlers import bot_settings, crawler_sessions
 from recommender.data.articles import Article
 from recommender.data.views import ViewCounts, ViewEvents
 from recommender.evaluation.candidates import CandidateTable
@@ -340,6 +340,8 @@ class _AtCut:
     before: np.ndarray  # views before the cut
     published: np.ndarray  # the cut's rows that may be neighbours
     cut: int
+    #: the crawler verdicts of the views before the cut, by bot settings
+    crawlers: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
 
 
 def _subset_lists(
@@ -427,14 +429,27 @@ def _coview_arrays(model: Any) -> dict[str, np.ndarray]:
 
 def _with_coview(replay: Replay, at_cut: _AtCut, events: ViewEvents, config: TrainConfig) -> Replay:
     """The replay with the co-view model of ``config`` at the cut (nothing else changes)."""
+    n = len(at_cut.bundle)
+    queries = np.unique(replay.query_rows)
+    rule = (config.bot_views_per_minute, config.bot_burst_views)
+    if rule not in at_cut.crawlers:
+        at_cut.crawlers[rule] = crawler_sessions(
+            events.session_codes[at_cut.before],
+            events.timestamps[at_cut.before],
+            events.n_sessions,
+            views_per_minute=config.bot_views_per_minute,
+            burst_views=config.bot_burst_views,
+        )
     model = fit_coview(
         events,
         at_cut.rows,
-        len(at_cut.bundle),
+        n,
         at_cut.published,
         config,
         at_cut.cut,
         keep=at_cut.before,
+        only_rows=queries[queries < n],  # ranking reads a query's own list only
+        crawlers=at_cut.crawlers[rule],
     )
     signals = replay.signals
     assert isinstance(signals, SignalArrays)

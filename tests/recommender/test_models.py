@@ -135,6 +135,30 @@ def test_coview_counts_match_the_oracle() -> None:
         assert listed == {b for b in range(12) if b != a and together[a, b] >= 1}
 
 
+@pytest.mark.parametrize("normalization", ["cosine", "llr", "lift"])
+def test_coview_fit_of_some_rows_gives_those_rows_the_whole_fit_lists(normalization: str) -> None:
+    """A self-calibration fits co-views for its query rows only: each of their lists is the
+    whole fit's, every other row has none."""
+    rng = np.random.default_rng(7)
+    x = session_matrix(rng.integers(0, 300, 4000), rng.integers(0, 200, 4000), 300, 200)
+    weights = rng.random(300).astype(np.float32)
+    mask = rng.random(200) > 0.1
+    kwargs = {"session_weight": weights, "candidate_mask": mask}
+    whole = CoviewModel(n_neighbors=8, normalization=normalization, chunk_size=16).fit(x, **kwargs)
+    rows = np.array([150, 3, 77, 3, 199, 0])
+    some = CoviewModel(n_neighbors=8, normalization=normalization, chunk_size=16).fit(
+        x, **kwargs, rows=rows
+    )
+    for attribute in ("neighbors_", "scores_", "counts_"):
+        np.testing.assert_array_equal(
+            getattr(some, attribute)[rows], getattr(whole, attribute)[rows]
+        )
+    others = np.setdiff1d(np.arange(200), rows)
+    assert (some.neighbors_[others] == -1).all()
+    assert (whole.neighbors_[others] >= 0).any()
+    np.testing.assert_array_equal(some.support_, whole.support_)
+
+
 def test_coview_session_matrix_counts_each_pair_once() -> None:
     rng = np.random.default_rng(2)
     sessions, articles = rng.integers(0, 40, 500), rng.integers(0, 9, 500)
