@@ -383,18 +383,35 @@ def _popular_candidates(
     (those at least ``popular_min_similarity`` times the closest listed one's ``scores``)."""
     if popular is None or params.popular_candidates <= 0 or popular.rows.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    top = popular.rows[: params.popular_candidates]
-    # ~300 x ~50 comparisons: cheaper than np.isin's sort at these sizes
-    fresh = (
-        (top[:, None] != listed[None, :]).all(axis=1) if listed.size else np.ones(top.size, bool)
-    )
-    extra = top[(top != row) & fresh]
-    if extra.size == 0:
-        return extra, np.zeros(0, dtype=np.float64)
-    similarity = np.asarray(popular.similarity(row, extra), dtype=np.float64)
+    # The whole rows array when it is short enough: the tick's similarity knows where its
+    # rows sit (recommender.similarity.SubsetSimilarity) and skips looking them up.
+    rows = popular.rows
+    top = rows if rows.size <= params.popular_candidates else rows[: params.popular_candidates]
+    # Scoring all of them and then dropping the query and the listed rows gives each the
+    # cosine it gets alone; few pass the threshold, so those few are compared with the list.
+    similarity = np.asarray(popular.similarity(row, top), dtype=np.float64)
     closest = float(scores.max()) if scores.size else 0.0
-    keep = similarity > max(params.popular_min_similarity * closest, 0.0)
-    return extra[keep], similarity[keep]
+    keep = np.flatnonzero(similarity > max(params.popular_min_similarity * closest, 0.0))
+    extra = top[keep]
+    if extra.size:
+        fresh = extra != row
+        if listed.size:
+            fresh &= (extra[:, None] != listed[None, :]).all(axis=1)
+        keep, extra = keep[fresh], extra[fresh]
+    return extra, similarity[keep]
+
+
+def _merged(listed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(listed, return_inverse=True)`` in half the numpy calls (the same sort, the
+    same result): the distinct rows, ascending, and where each of ``listed`` is among them."""
+    order = listed.argsort()
+    ranked = listed[order]
+    first = np.empty(ranked.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=first[1:])
+    inverse = np.empty(ranked.size, dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    return ranked[first], inverse
 
 
 def _candidates(
@@ -424,7 +441,7 @@ def _candidates(
     else:
         v_rows = np.zeros(0, dtype=np.int64)
         v_scores = v_counts = np.zeros(0, dtype=np.float64)
-    rows, inverse = np.unique(np.concatenate([c_rows, v_rows]), return_inverse=True)
+    rows, inverse = _merged(np.concatenate([c_rows, v_rows]))
     m = rows.size
     in_content, in_coview = inverse[:nc], inverse[nc:]
     w_coview: float | None = None

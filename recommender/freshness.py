@@ -9,6 +9,8 @@ decay computed without underflow, an undated article neutral and one dated after
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from recommender.windows import DAY
@@ -49,7 +51,11 @@ def freshness_factors(
         ``freshness_weight``.
     """
     published = np.asarray(published_ts, dtype=np.int64)
-    if half_life_days is None or weight <= 0 or not np.isfinite(half_life_days).any():
+    if half_life_days is None or weight <= 0:
+        return np.ones(published.shape, dtype=np.float64)
+    if isinstance(half_life_days, float | int) and 0 < half_life_days < math.inf:
+        return _one_half_life(published, now_ts, float(half_life_days), weight)
+    if not np.isfinite(half_life_days).any():
         return np.ones(published.shape, dtype=np.float64)
     age_days = np.maximum(now_ts - published, 0) / DAY
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -60,6 +66,23 @@ def freshness_factors(
     if np.ndim(half_life_days):
         half_lives = np.where(np.isinf(half_life_days), 0.0, half_lives)
     factor: np.ndarray = (1.0 - weight) + weight * np.power(0.5, half_lives)
+    return factor
+
+
+def _one_half_life(
+    published: np.ndarray, now_ts: int, half_life_days: float, weight: float
+) -> np.ndarray:
+    """:func:`freshness_factors` with one finite, positive half-life, in fewer numpy calls
+    (it runs on every uncached answer): the same operations on the same values, so the same
+    bits. Ages are at least 0 and the half-life positive, so there is no NaN to replace and
+    nothing below 0 to clip."""
+    half_lives = np.maximum(now_ts - published, 0) / DAY
+    half_lives /= half_life_days
+    half_lives[published < 0] = UNDATED_HALF_LIVES
+    np.minimum(half_lives, MAX_HALF_LIVES, out=half_lives)
+    factor: np.ndarray = np.power(0.5, half_lives)
+    factor *= weight
+    factor += 1.0 - weight
     return factor
 
 

@@ -94,6 +94,7 @@ class SubsetSimilarity:
     reads only the query terms' entries among those rows."""
 
     def __init__(self, full: RowSimilarity, rows: np.ndarray) -> None:
+        given = rows
         rows = np.asarray(rows, dtype=np.int64)
         rows = rows[(rows >= 0) & (rows < len(full))]
         self.full = full
@@ -107,18 +108,35 @@ class SubsetSimilarity:
             format="csr",
         )
         self._by_term = sp.csc_matrix(stacked)
+        # The caller asks about the very array it made the subset of (a tick's most read
+        # rows), query after query: where each of its rows sits is worked out once, here.
+        self._given: np.ndarray | None = None
+        self._given_positions = np.zeros(0, dtype=np.intp)
+        if isinstance(given, np.ndarray) and given.dtype == np.int64 and given.ndim == 1:
+            position, inside = self._positions(given)
+            if inside.all():
+                self._given, self._given_positions = given, position
+
+    def _positions(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's position in :attr:`sorted_rows`, and whether it is there at all."""
+        if self.sorted_rows.size == 0:
+            return np.zeros(rows.size, dtype=np.intp), np.zeros(rows.size, dtype=bool)
+        position = np.minimum(np.searchsorted(self.sorted_rows, rows), self.sorted_rows.size - 1)
+        return position, self.sorted_rows[position] == rows
 
     def __call__(self, row: int, rows: np.ndarray) -> np.ndarray:
         """The cosine of ``row`` with each of ``rows`` (0 for a row outside the subset)."""
         rows = np.asarray(rows, dtype=np.int64)
-        out = np.zeros(rows.size, dtype=np.float64)
         if rows.size == 0 or row >= len(self.full) or self.sorted_rows.size == 0:
-            return out
+            return np.zeros(rows.size, dtype=np.float64)
         terms, weights = self.full._vector(row)
         if terms.size == 0:
-            return out
-        position = np.minimum(np.searchsorted(self.sorted_rows, rows), self.sorted_rows.size - 1)
-        inside = self.sorted_rows[position] == rows
+            return np.zeros(rows.size, dtype=np.float64)
+        if rows is self._given:
+            found: np.ndarray = _dots(self._by_term, terms, weights)[self._given_positions]
+            return found
+        out = np.zeros(rows.size, dtype=np.float64)
+        position, inside = self._positions(rows)
         out[inside] = _dots(self._by_term, terms, weights)[position[inside]]
         return out
 

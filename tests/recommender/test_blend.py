@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.blend import BlendParams, SignalArrays, popular_from_views, related
+from recommender.blend import BlendParams, SignalArrays, _merged, popular_from_views, related
 from recommender.errors import SettingError
 from recommender.windows import DAY
 
@@ -194,3 +194,13 @@ def test_section_weight_lifts_the_page_sections_candidates() -> None:
 def test_section_weight_is_refused_below_zero() -> None:
     with pytest.raises(SettingError, match="section_weight"):
         BlendParams(section_weight=-0.1)
+
+
+def test_merged_candidate_rows_are_numpys_unique() -> None:
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 2, 7, 60, 400):
+        listed = rng.integers(0, 50, size).astype(np.int64)
+        rows, inverse = _merged(listed)
+        expected_rows, expected_inverse = np.unique(listed, return_inverse=True)
+        assert rows.tolist() == expected_rows.tolist()
+        assert inverse.tolist() == expected_inverse.tolist()

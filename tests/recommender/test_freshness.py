@@ -191,3 +191,19 @@ def test_bundle_without_views_takes_now_from_its_newest_article(tmp_path: Path) 
         bundle, row, 2, now_ts=int(dt.datetime(2003, 5, 9, 8, tzinfo=dt.UTC).timestamp())
     )
     assert all(item.score > 0 for item in items)
+
+
+@given(
+    st.lists(st.integers(-1, 3 * YEAR), min_size=1, max_size=30),
+    st.sampled_from([0.001, 0.5, 3.0, 365.0, 1e9]),
+    st.sampled_from([0.0, 0.3, 0.75, 0.9]),
+)
+@settings(max_examples=60, deadline=None)
+def test_freshness_of_one_half_life_is_the_per_candidate_arithmetic_bit_for_bit(
+    ages: list[int], half_life: float, weight: float
+) -> None:
+    published = np.array([-1 if a < 0 else NOW - a + YEAR // 2 for a in ages], dtype=np.int64)
+    one = freshness_factors(published, NOW, half_life, weight)
+    # one half-life per candidate takes the general path: the same bits
+    each = freshness_factors(published, NOW, np.full(published.size, half_life), weight)
+    assert one.tolist() == each.tolist()

@@ -56,3 +56,14 @@ def test_similarity_among_a_few_rows_is_the_full_one_there_and_zero_elsewhere() 
     fresh = RowSimilarity(base, extra)
     fresh.among(np.array([1, 2]))(3, np.array([1, 2]))
     assert fresh._base_by_term is None
+
+
+def test_similarity_among_its_own_rows_is_the_full_one_bit_for_bit() -> None:
+    base, extra = _rows(5, 40), _rows(6, 4)
+    full = RowSimilarity(base, extra)
+    given = np.array([41, 7, 0, 19, 3, 40], dtype=np.int64)  # most read first, not sorted
+    subset = full.among(given)
+    for query in (2, 7, 42):
+        # the array it was made of (positions worked out once) and a copy of it (looked up)
+        assert subset(query, given).tolist() == full(query, given).tolist()
+        assert subset(query, given.copy()).tolist() == full(query, given).tolist()
