@@ -92,7 +92,8 @@ def _bounded(key: str, version: str, route: str) -> str:
 
 
 def cache_key(version: str, route: str, *parts: object) -> str:
-    """``nr:v1:<model_version>:<route>:<normalised parameters...>``; ``%`` and ``:`` in a part
+    """``nr:v1:<version>:<route>:<normalised parameters...>`` (``version``: a
+    :attr:`Snapshot.version`: model, served settings, rules); ``%`` and ``:`` in a part
     are %-escaped, so parts never run into each other; ``None`` is an empty part."""
     texts = ("" if p is None else _escape(str(p)) for p in parts)
     return _bounded(":".join(("nr:v1", version, route, *texts)), version, route)
@@ -150,15 +151,21 @@ class Snapshot:
     bundle: Bundle
     rules: ActiveRules | None
     live: LiveView | None
-    #: the model's (or live layer's) version plus the rules' version
+    #: the model's (or live layer's) version, the served settings' digest and the rules'
+    #: version
     version: str
-    #: the part of ``version`` after the model's: the rules' and the experiments'
+    #: the part of ``version`` after the model's and the settings': the rules' and the
+    #: experiments'
     tail: str = ""
+    #: ``+o.`` and :func:`service.ranking.options_digest` of the options the bundle is
+    #: served with
+    settings: str = ""
 
     @property
     def data_version(self) -> str:
-        """The version of the model and live data alone (answers that ignore rules)."""
-        return self.bundle.version if self.live is None else self.live.version
+        """The version of the model and live data, and the served settings (answers that
+        ignore rules)."""
+        return (self.bundle.version if self.live is None else self.live.version) + self.settings
 
 
 def snapshot(rt: Runtime, environ: WSGIEnvironment | None = None) -> Snapshot:
@@ -178,9 +185,14 @@ def snapshot(rt: Runtime, environ: WSGIEnvironment | None = None) -> Snapshot:
     rules, rules_version = _rules(rt)
     live = None if rt.live is None else rt.live.view(bundle)
     version = bundle.version if live is None else live.version
+    # the settings too: answers cached in Redis by a worker with other settings (before a
+    # restart, or another deployment on the same Redis) are never read
+    settings = f"+o.{rt.options_digest(bundle)}"
     if rt.experiments is not None:
         rules_version += rt.experiments.version()
-    snap = Snapshot(bundle, rules, live, version + rules_version, rules_version)
+    snap = Snapshot(
+        bundle, rules, live, version + settings + rules_version, rules_version, settings
+    )
     if environ is not None:
         environ[SNAPSHOT] = snap
     return snap
@@ -196,7 +208,8 @@ def variant_snapshot(rt: Runtime, snap: Snapshot, arm: Assignment | None) -> Sna
         return snap
     live = None if rt.live is None else rt.live.view(bundle)
     version = bundle.version if live is None else live.version
-    return Snapshot(bundle, snap.rules, live, version + snap.tail, snap.tail)
+    settings = f"+o.{rt.options_digest(bundle)}"  # the variant bundle's own served settings
+    return Snapshot(bundle, snap.rules, live, version + settings + snap.tail, snap.tail, settings)
 
 
 def _live_ttl(rt: Runtime) -> int:

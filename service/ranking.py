@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 import time
 import weakref
 from collections.abc import Sequence
@@ -83,6 +85,17 @@ class RankingOptions:
     max_per_author: int | None = None
     per_story: int = 1
     served: ServedBlend | None = None
+
+
+def options_digest(options: RankingOptions) -> str:
+    """12 hex digits naming every setting of ``options`` that shapes an answer (blend, window,
+    clock, reading speed, caps, same-story collapsing; not where each came from): cache keys
+    carry it, so a restart with other settings never reads the answers of the old ones."""
+    named = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+    named["blend"] = options.blend.to_dict()
+    del named["served"]
+    text = json.dumps(named, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 class ServedOptions:

@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
+
+from service.ranking import options_digest
 
 if TYPE_CHECKING:
     from recommender.bundle import Bundle
@@ -44,11 +46,24 @@ class Runtime:
     live: Live | None = None
     served: ServedOptions | None = None
     experiments: Experiments | None = None
+    #: ``id(options) -> (options, digest)`` (:meth:`options_digest`)
+    _digests: dict[int, tuple[RankingOptions, str]] = field(default_factory=dict, repr=False)
 
     def options_for(self, bundle: Bundle) -> RankingOptions:
         """The ranking options ``bundle`` is served with (its blend settings under the
         environment's, see :func:`service.settings.served_blend`)."""
         return self.options if self.served is None else self.served(bundle)
+
+    def options_digest(self, bundle: Bundle) -> str:
+        """:func:`service.ranking.options_digest` of :meth:`options_for` (worked out once per
+        options: they are memoised per bundle)."""
+        options = self.options_for(bundle)
+        found = self._digests.get(id(options))
+        if found is None or found[0] is not options:
+            if len(self._digests) > 8:  # one entry per bundle served: old ones go
+                self._digests.clear()
+            found = self._digests[id(options)] = (options, options_digest(options))
+        return found[1]
 
 
 def runtime() -> Runtime:

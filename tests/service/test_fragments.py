@@ -146,7 +146,9 @@ def test_fragments_are_cacheable(app: Flask, client: FlaskClient) -> None:
     assert other.status_code == 200 and other.headers["ETag"] != etag
     cache: DictCache = app.extensions["newsrec"].cache
     keys = [k for k in cache.data if ".html:" in k]
-    assert len(keys) == 2 and all(k.startswith(f"nr:v1:{VERSION_1}:related.html:") for k in keys)
+    # the version: the bundle's, then the served settings' digest (+o.)
+    assert len(keys) == 2 and all(k.startswith(f"nr:v1:{VERSION_1}+o.") for k in keys)
+    assert all(":related.html:" in k for k in keys)
     assert cache.data[keys[0]] == first.get_data()
 
 
