@@ -108,6 +108,7 @@ class SubsetSimilarity:
             format="csr",
         )
         self._by_term = sp.csc_matrix(stacked)
+        self._indptr = self._by_term.indptr.astype(np.intp)
         # The caller asks about the very array it made the subset of (a tick's most read
         # rows), query after query: where each of its rows sits is worked out once, here.
         self._given: np.ndarray | None = None
@@ -133,21 +134,33 @@ class SubsetSimilarity:
         if terms.size == 0:
             return np.zeros(rows.size, dtype=np.float64)
         if rows is self._given:
-            found: np.ndarray = _dots(self._by_term, terms, weights)[self._given_positions]
+            dots = _dots(self._by_term, terms, weights, self._indptr)
+            found: np.ndarray = dots[self._given_positions]
             return found
         out = np.zeros(rows.size, dtype=np.float64)
         position, inside = self._positions(rows)
-        out[inside] = _dots(self._by_term, terms, weights)[position[inside]]
+        out[inside] = _dots(self._by_term, terms, weights, self._indptr)[position[inside]]
         return out
 
 
-def _dots(by_term: sp.csc_matrix, terms: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _dots(
+    by_term: sp.csc_matrix,
+    terms: np.ndarray,
+    weights: np.ndarray,
+    indptr: np.ndarray | None = None,
+) -> np.ndarray:
     """Every row's dot product with the vector ``(terms, weights)``, reading only the
-    vector's columns of ``by_term``."""
-    starts = by_term.indptr[terms]
-    lengths = by_term.indptr[terms + 1] - starts
-    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    positions = offsets + np.arange(int(lengths.sum()))
+    vector's columns of ``by_term`` (``indptr``: its ``indptr`` as ``intp``, when kept).
+
+    The positions are computed in ``intp``: numpy's indexing, ``repeat`` and ``cumsum`` cast
+    ``int32`` operands first, which cost more than the work at these sizes."""
+    indptr = by_term.indptr if indptr is None else indptr
+    terms = terms.astype(np.intp)
+    starts = indptr[terms]
+    lengths = indptr[terms + 1] - starts
+    ends = lengths.cumsum()
+    offsets = np.repeat(starts - ends + lengths, lengths)
+    positions = offsets + np.arange(int(ends[-1]) if ends.size else 0)
     dense: np.ndarray = np.bincount(
         by_term.indices[positions],
         by_term.data[positions] * np.repeat(weights, lengths),
