@@ -244,6 +244,8 @@ class Popular:
     quiet: bool = False
 
     def views_of(self, rows: np.ndarray) -> np.ndarray:
+        if rows.size and int(np.maximum.reduce(rows)) < self.views.size:
+            return np.asarray(self.views[rows], dtype=np.float64)  # every row inside (usual)
         out = np.zeros(rows.size, dtype=np.float64)
         inside = rows < self.views.size
         out[inside] = self.views[rows[inside]]
@@ -410,7 +412,7 @@ def _merged(listed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first[:1] = True
     np.not_equal(ranked[1:], ranked[:-1], out=first[1:])
     inverse = np.empty(ranked.size, dtype=np.intp)
-    inverse[order] = np.cumsum(first) - 1
+    inverse[order] = np.add.accumulate(first, dtype=np.intp) - 1
     return ranked[first], inverse
 
 
@@ -435,8 +437,10 @@ def _candidates(
     nc = c_rows.size
     if signals.has_coview and signals.coview_neighbors is not None:
         assert signals.coview_scores is not None and signals.coview_counts is not None
-        valid = signals.coview_neighbors[row] >= 0
-        v_rows, v_scores = _listed(signals.coview_neighbors[row], signals.coview_scores[row])
+        neighbors = signals.coview_neighbors[row]
+        valid = neighbors >= 0
+        v_rows = neighbors[valid].astype(np.int64)
+        v_scores = signals.coview_scores[row][valid].astype(np.float64)
         v_counts = signals.coview_counts[row][valid].astype(np.float64)
     else:
         v_rows = np.zeros(0, dtype=np.int64)
@@ -466,8 +470,9 @@ def _candidates(
         content_top = coview_top = 1.0  # the raw signals
     else:
         # each signal max-normalised to [0, 1] for this query, then blended
-        content_top = (float(c_scores.max()) if nc else 0.0) or 1.0
-        coview_top = (float(v_scores.max()) if v_scores.size else 0.0) or 1.0
+        # np.maximum.reduce: the ndarray.max wrapper costs more than the 50 comparisons
+        content_top = (float(np.maximum.reduce(c_scores)) if nc else 0.0) or 1.0
+        coview_top = (float(np.maximum.reduce(v_scores)) if v_scores.size else 0.0) or 1.0
         content = np.bincount(in_content, c_scores / content_top, minlength=m)
         coview = np.bincount(in_coview, v_scores / coview_top, minlength=m)
         counts = np.bincount(in_coview, v_counts, minlength=m)
