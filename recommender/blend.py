@@ -392,8 +392,8 @@ def _popular_candidates(
     # Scoring all of them and then dropping the query and the listed rows gives each the
     # cosine it gets alone; few pass the threshold, so those few are compared with the list.
     similarity = np.asarray(popular.similarity(row, top), dtype=np.float64)
-    closest = float(scores.max()) if scores.size else 0.0
-    keep = np.flatnonzero(similarity > max(params.popular_min_similarity * closest, 0.0))
+    closest = float(np.maximum.reduce(scores)) if scores.size else 0.0
+    keep = (similarity > max(params.popular_min_similarity * closest, 0.0)).nonzero()[0]
     extra = top[keep]
     if extra.size:
         fresh = extra != row
