@@ -48,6 +48,8 @@ class Runtime:
     experiments: Experiments | None = None
     #: ``id(options) -> (options, digest)`` (:meth:`options_digest`)
     _digests: dict[int, tuple[RankingOptions, str]] = field(default_factory=dict, repr=False)
+    #: the last bundle asked about and its digest
+    _digest: tuple[Bundle, str] | None = field(default=None, repr=False)
 
     def options_for(self, bundle: Bundle) -> RankingOptions:
         """The ranking options ``bundle`` is served with (its blend settings under the
@@ -56,13 +58,18 @@ class Runtime:
 
     def options_digest(self, bundle: Bundle) -> str:
         """:func:`service.ranking.options_digest` of :meth:`options_for` (worked out once per
-        options: they are memoised per bundle)."""
+        bundle: a bundle's options never change; this runs on every request, cached answers
+        included, so the bundle in service is looked up by identity first)."""
+        last = self._digest
+        if last is not None and last[0] is bundle:
+            return last[1]
         options = self.options_for(bundle)
         found = self._digests.get(id(options))
         if found is None or found[0] is not options:
             if len(self._digests) > 8:  # one entry per bundle served: old ones go
                 self._digests.clear()
             found = self._digests[id(options)] = (options, options_digest(options))
+        self._digest = (bundle, found[1])
         return found[1]
 
 
