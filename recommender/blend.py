@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from recommender._unique import unique_inverse
 from recommender.config import blend_settings_from_table, check_blend_value, read_toml_table
 from recommender.freshness import freshness_factors
 from recommender.stories import Stories, StoryCount
@@ -385,12 +386,10 @@ def _popular_candidates(
     (those at least ``popular_min_similarity`` times the closest listed one's ``scores``)."""
     if popular is None or params.popular_candidates <= 0 or popular.rows.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    # The whole rows array when it is short enough: the tick's similarity knows where its
-    # rows sit (recommender.similarity.SubsetSimilarity) and skips looking them up.
+    # all the rows when they are few enough: a tick's similarity has located them already
     rows = popular.rows
     top = rows if rows.size <= params.popular_candidates else rows[: params.popular_candidates]
-    # Scoring all of them and then dropping the query and the listed rows gives each the
-    # cosine it gets alone; few pass the threshold, so those few are compared with the list.
+    # each scored alone, as before; only the few above the threshold are compared with the list
     similarity = np.asarray(popular.similarity(row, top), dtype=np.float64)
     closest = float(np.maximum.reduce(scores)) if scores.size else 0.0
     keep = (similarity > max(params.popular_min_similarity * closest, 0.0)).nonzero()[0]
@@ -401,19 +400,6 @@ def _popular_candidates(
             fresh &= (extra[:, None] != listed[None, :]).all(axis=1)
         keep, extra = keep[fresh], extra[fresh]
     return extra, similarity[keep]
-
-
-def _merged(listed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(listed, return_inverse=True)`` in half the numpy calls (the same sort, the
-    same result): the distinct rows, ascending, and where each of ``listed`` is among them."""
-    order = listed.argsort()
-    ranked = listed[order]
-    first = np.empty(ranked.size, dtype=bool)
-    first[:1] = True
-    np.not_equal(ranked[1:], ranked[:-1], out=first[1:])
-    inverse = np.empty(ranked.size, dtype=np.intp)
-    inverse[order] = np.add.accumulate(first, dtype=np.intp) - 1
-    return ranked[first], inverse
 
 
 def _candidates(
@@ -445,7 +431,7 @@ def _candidates(
     else:
         v_rows = np.zeros(0, dtype=np.int64)
         v_scores = v_counts = np.zeros(0, dtype=np.float64)
-    rows, inverse = _merged(np.concatenate([c_rows, v_rows]))
+    rows, inverse = unique_inverse(np.concatenate([c_rows, v_rows]))
     m = rows.size
     in_content, in_coview = inverse[:nc], inverse[nc:]
     w_coview: float | None = None
@@ -470,7 +456,6 @@ def _candidates(
         content_top = coview_top = 1.0  # the raw signals
     else:
         # each signal max-normalised to [0, 1] for this query, then blended
-        # np.maximum.reduce: the ndarray.max wrapper costs more than the 50 comparisons
         content_top = (float(np.maximum.reduce(c_scores)) if nc else 0.0) or 1.0
         coview_top = (float(np.maximum.reduce(v_scores)) if v_scores.size else 0.0) or 1.0
         content = np.bincount(in_content, c_scores / content_top, minlength=m)

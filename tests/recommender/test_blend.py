@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.blend import BlendParams, SignalArrays, _merged, popular_from_views, related
+from recommender._unique import unique_inverse
+from recommender.blend import BlendParams, SignalArrays, popular_from_views, related
 from recommender.errors import SettingError
 from recommender.windows import DAY
 
@@ -196,11 +197,11 @@ def test_section_weight_is_refused_below_zero() -> None:
         BlendParams(section_weight=-0.1)
 
 
-def test_merged_candidate_rows_are_numpys_unique() -> None:
+def test_unique_inverse_is_numpys_unique() -> None:
     rng = np.random.default_rng(3)
     for size in (0, 1, 2, 7, 60, 400):
         listed = rng.integers(0, 50, size).astype(np.int64)
-        rows, inverse = _merged(listed)
+        rows, inverse = unique_inverse(listed)
         expected_rows, expected_inverse = np.unique(listed, return_inverse=True)
         assert rows.tolist() == expected_rows.tolist()
         assert inverse.tolist() == expected_inverse.tolist()
