@@ -21,7 +21,6 @@ import numpy as np
 
 from recommender.blend import (
     BlendParams,
-    Caps,
     Filters,
     Popular,
     Scored,
@@ -30,6 +29,7 @@ from recommender.blend import (
     related,
 )
 from recommender.bundle import Bundle
+from recommender.caps import Caps
 from recommender.errors import BundleError
 from recommender.reading import DEFAULT_WORDS_PER_MINUTE, reading_minutes
 from recommender.stories import Stories

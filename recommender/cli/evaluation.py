@@ -157,7 +157,8 @@ def _evaluate_clicks(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from recommender.blend import BlendParams, Caps
+    from recommender.blend import BlendParams
+    from recommender.caps import Caps
     from recommender.config import TrainConfig
     from recommender.evaluation.evaluate import evaluate, format_report
 

@@ -61,7 +61,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from recommender.blend import BlendParams, SignalArrays
 from recommender.bundle import Bundle, BundleContents
@@ -70,14 +69,12 @@ from recommender.content import ContentModel
 from recommender.crawlers import bot_settings, crawler_sessions
 from recommender.data.articles import Article
 from recommender.data.views import ViewCounts, ViewEvents
-from recommender.evaluation.candidates import CandidateTable
+from recommender.evaluation.candidates import CandidateTable, PopularCosines
 from recommender.evaluation.evaluate import group_masks
-from recommender.evaluation.lists import RecentViews, popular_at_time
 from recommender.evaluation.metrics import hit_rate_at_k
 from recommender.evaluation.replay import Replay, ReplayPairs, prepare_replay, replay_pairs
 from recommender.evaluation.split import first_seen
 from recommender.popularity import PopularityModel
-from recommender.similarity import RowSimilarity
 from recommender.train import fit_coview
 from recommender.windows import DAY
 
@@ -504,62 +501,6 @@ def sample_pairs(
 
 
 # --- the search --------------------------------------------------------------------------------
-
-
-class PopularCosines:
-    """The content cosine of every query of a replay with every row that can be one of its
-    popular candidates, computed once (one sparse product) for all of a search's replays.
-
-    A popular candidate is one of the ``limit`` most read rows at a tick of the replay, so the
-    rows are the union of those over the ticks; a row outside them (none, when the replays ask
-    for at most ``limit`` candidates) is asked of the replay's :class:`RowSimilarity`.
-    """
-
-    def __init__(self, replay: Replay, limit: int, tick: int) -> None:
-        self.similarity = replay.similarity
-        recent = RecentViews(replay)
-        params = BlendParams(popular_candidates=limit)
-        pool: set[int] = set()
-        for tick_ts in np.unique(replay.pair_ts - replay.pair_ts % tick).tolist():
-            popular = popular_at_time(replay, recent, self._fallback, int(tick_ts), params)
-            pool.update(popular.rows.tolist())
-        self.queries = np.unique(replay.query_rows)
-        self.rows = np.array(sorted(pool), dtype=np.int64)
-        if self.similarity is None or not self.rows.size or not self.queries.size:
-            self.cosines = np.zeros((self.queries.size, self.rows.size), dtype=np.float32)
-        else:
-            product = (
-                _vectors(self.similarity, self.queries) @ _vectors(self.similarity, self.rows).T
-            )
-            self.cosines = np.asarray(product.toarray(), dtype=np.float32)
-
-    def _fallback(self, row: int, rows: np.ndarray) -> np.ndarray:
-        if self.similarity is None:
-            return np.zeros(rows.size)
-        return self.similarity(row, rows)
-
-    def __call__(self, row: int, rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.int64)
-        q = int(np.searchsorted(self.queries, row))
-        if q >= self.queries.size or self.queries[q] != row or not self.rows.size:
-            return self._fallback(row, rows)
-        position = np.minimum(np.searchsorted(self.rows, rows), self.rows.size - 1)
-        inside = self.rows[position] == rows
-        if not inside.all():
-            return self._fallback(row, rows)
-        out: np.ndarray = self.cosines[q, position].astype(np.float64)
-        return out
-
-
-def _vectors(similarity: RowSimilarity, rows: np.ndarray) -> sp.csr_matrix:
-    """The vectors of sorted ``rows`` (the base's come before the folded-in ones)."""
-    in_base = rows < similarity.n_base
-    return sp.csr_matrix(
-        sp.vstack(
-            [similarity.base[rows[in_base]], similarity.extra[rows[~in_base] - similarity.n_base]],
-            format="csr",
-        )
-    )
 
 
 def calibrate(

@@ -29,11 +29,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommender.blend import BlendParams, Filters, _listed
 from recommender.evaluation.lists import RecentViews, _ranked_at_pair_time, popular_at_time
 from recommender.evaluation.replay import Replay
 from recommender.freshness import freshness_factors
+from recommender.similarity import RowSimilarity
 
 #: A popular rank no setting reaches: the candidate is not a popular extra.
 _NOT_POPULAR = np.iinfo(np.int64).max
@@ -412,3 +414,59 @@ class CandidateTable:
 def _flat(*columns: list[np.ndarray]) -> tuple[np.ndarray, ...]:
     """Each column's arrays end to end (an empty column: no integers)."""
     return tuple(np.concatenate(c) if c else np.zeros(0, dtype=np.int64) for c in columns)
+
+
+class PopularCosines:
+    """The content cosine of every query of a replay with every row that can be one of its
+    popular candidates, computed once (one sparse product) for all of a search's replays.
+
+    A popular candidate is one of the ``limit`` most read rows at a tick of the replay, so the
+    rows are the union of those over the ticks; a row outside them (none, when the replays ask
+    for at most ``limit`` candidates) is asked of the replay's :class:`RowSimilarity`.
+    """
+
+    def __init__(self, replay: Replay, limit: int, tick: int) -> None:
+        self.similarity = replay.similarity
+        recent = RecentViews(replay)
+        params = BlendParams(popular_candidates=limit)
+        pool: set[int] = set()
+        for tick_ts in np.unique(replay.pair_ts - replay.pair_ts % tick).tolist():
+            popular = popular_at_time(replay, recent, self._fallback, int(tick_ts), params)
+            pool.update(popular.rows.tolist())
+        self.queries = np.unique(replay.query_rows)
+        self.rows = np.array(sorted(pool), dtype=np.int64)
+        if self.similarity is None or not self.rows.size or not self.queries.size:
+            self.cosines = np.zeros((self.queries.size, self.rows.size), dtype=np.float32)
+        else:
+            product = (
+                _vectors(self.similarity, self.queries) @ _vectors(self.similarity, self.rows).T
+            )
+            self.cosines = np.asarray(product.toarray(), dtype=np.float32)
+
+    def _fallback(self, row: int, rows: np.ndarray) -> np.ndarray:
+        if self.similarity is None:
+            return np.zeros(rows.size)
+        return self.similarity(row, rows)
+
+    def __call__(self, row: int, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        q = int(np.searchsorted(self.queries, row))
+        if q >= self.queries.size or self.queries[q] != row or not self.rows.size:
+            return self._fallback(row, rows)
+        position = np.minimum(np.searchsorted(self.rows, rows), self.rows.size - 1)
+        inside = self.rows[position] == rows
+        if not inside.all():
+            return self._fallback(row, rows)
+        out: np.ndarray = self.cosines[q, position].astype(np.float64)
+        return out
+
+
+def _vectors(similarity: RowSimilarity, rows: np.ndarray) -> sp.csr_matrix:
+    """The vectors of sorted ``rows`` (the base's come before the folded-in ones)."""
+    in_base = rows < similarity.n_base
+    return sp.csr_matrix(
+        sp.vstack(
+            [similarity.base[rows[in_base]], similarity.extra[rows[~in_base] - similarity.n_base]],
+            format="csr",
+        )
+    )

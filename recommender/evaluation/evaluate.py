@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from recommender.blend import BlendParams, Caps, Filters
+from recommender.blend import BlendParams, Filters
+from recommender.caps import Caps
 from recommender.config import TrainConfig
 from recommender.evaluation import REPLAY_STRATEGIES
 from recommender.evaluation.lists import ReplayLists, replay_lists

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommender.blend import BlendParams, Caps, Filters, Popular, popular_from_views, related
+from recommender.blend import BlendParams, Filters, Popular, popular_from_views, related
+from recommender.caps import Caps
 from recommender.evaluation.metrics import KS
 from recommender.evaluation.replay import Replay
 from recommender.similarity import RowSimilarity

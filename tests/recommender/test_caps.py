@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.blend import BlendParams, Caps, SignalArrays, related
+from recommender.blend import BlendParams, SignalArrays, related
+from recommender.caps import Caps
 
 NOW = 1_000_000
 SECTIONS = ["politics", "politics", "politics", "politics", "economy", "economy", "", "politics"]

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.blend import BlendParams, Caps, SignalArrays, related
+from recommender.blend import BlendParams, SignalArrays, related
 from recommender.bundle import MANIFEST, STORIES_ARRAY, Bundle
+from recommender.caps import Caps
 from recommender.data.articles import read_articles
 from recommender.errors import BundleError
 from recommender.evaluation.evaluate import same_story_share

@@ -171,6 +171,7 @@ def test_related_explain_gives_score_parts(
         "freshness": pytest.approx(0.55),  # 0.1 + 0.9 * 0.5
         "coview_weight": pytest.approx(0.75),
         "popularity": None,
+        "section": None,  # the same-section factor is off by default
         # the raw signals beside the blended ones: n1's best content neighbour scores 1.0,
         # its best co-view one 0.8 (n3 itself)
         "content_cosine": pytest.approx(0.6),

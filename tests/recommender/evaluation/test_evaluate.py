@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from recommender.blend import BlendParams, Caps, popular_from_views, related
+from recommender.blend import BlendParams, popular_from_views, related
 from recommender.bundle import Bundle
+from recommender.caps import Caps
 from recommender.cli import main
 from recommender.config import TrainConfig
 from recommender.content import compose_document
