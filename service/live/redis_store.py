@@ -508,15 +508,19 @@ class RedisLiveStore:
         p = self.prefix
         checked = [i for i, item in enumerate(items) if item.once or item.after]
         counted = [True] * len(items)  # an item without conditions always counts
-        if len(checked) == 1 and not items[checked[0]].after:  # one impression: no script
-            item = items[checked[0]]
-            ttl = max(int(item.ttl * 1000), 1)
-            flag = self._command(
-                "record_interactions", "SET", p + "seen:" + str(item.once), "1", "NX", "PX", ttl
-            )
-            counted[checked[0]] = bool(flag)
+        ttls = {items[i].ttl for i in checked}
+        if len(ttls) == 1 and not any(items[i].after for i in checked):
+            # impressions: dedup keys of one lifetime, as views' (one, without a script)
+            keys = [p + "seen:" + str(items[i].once) for i in checked]
+            ttl = max(int(ttls.pop() * 1000), 1)
+            if len(keys) == 1:
+                flags = [self._command("record_interactions", "SET", keys[0], "1", "NX", "PX", ttl)]
+            else:
+                flags = self._run("record_interactions", self._dedup, keys, [ttl])
+            for i, flag in zip(checked, flags, strict=True):
+                counted[i] = bool(flag)
         elif checked:
-            keys: list[str] = []
+            keys = []
             args: list[Any] = []
             for i in checked:
                 item = items[i]
