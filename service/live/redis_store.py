@@ -244,9 +244,9 @@ class RedisLiveStore:
         self._add = self.client.register_script(_ADD_SCRIPT)
         self._tally = self.client.register_script(_TALLY_SCRIPT)
         self._check = self.client.register_script(_CHECK_SCRIPT)
-        #: the request path's own connection, per thread (see :meth:`_command`)
-        self._local = threading.local()
-        self._held: list[tuple[int, Any]] = []
+        #: the request path's idle connections, of process ``_idle_pid`` (see :meth:`_command`)
+        self._idle: list[Any] = []
+        self._idle_pid = os.getpid()
         self.flush_seconds = flush_seconds
         self._buffer = _CountBuffer()
         self._flush_lock = threading.Lock()
@@ -270,24 +270,32 @@ class RedisLiveStore:
         return result
 
     def _command(self, what: str, *args: Any) -> Any:
-        """One command on this thread's own connection: the events route's one round trip.
+        """One command on a connection of the store's own: the events route's round trip.
 
         redis-py's ``execute_command`` costs about 70 us of CPU per command around the round
         trip itself (pool checkout and return, retry wrapper, observability hooks: measured
-        with redis-py 8.1, about a sixth of a single-event post); a connection held by the
-        thread costs a ``send`` and a ``read``. Errors are those of :meth:`_call`; a broken
-        connection is dropped and the next command connects again.
+        with redis-py 8.1, about a sixth of a single-event post); here a command costs a
+        ``send`` and a ``read`` on a connection taken from a plain list (one per thread
+        asking at once; a sync worker keeps one). Errors are those of :meth:`_call`; a
+        broken connection is closed and connects again on its next use.
         """
         if self.breaker.open:
             raise LiveUnavailable(f"live store {what}: Redis skipped after repeated failures")
-        local = self._local
         pid = os.getpid()
-        conn = getattr(local, "conn", None)
-        if conn is None or local.pid != pid:  # a forked child never uses its parent's socket
-            conn = self.client.connection_pool.make_connection()
-            local.conn, local.pid = conn, pid
-            with self._start_lock:
-                self._held.append((pid, conn))
+        if self._idle_pid != pid:  # a forked child never uses its parent's sockets
+            self._idle, self._idle_pid = [], pid
+        idle = self._idle
+        try:
+            conn = idle.pop()  # atomic: no two threads get one connection
+        except IndexError:
+            pool = self.client.connection_pool
+            conn = pool.connection_class(**pool.connection_kwargs)
+        try:
+            return self._send(conn, what, args)
+        finally:
+            idle.append(conn)
+
+    def _send(self, conn: Any, what: str, args: Sequence[Any]) -> Any:
         try:
             # as redis-py's pool checks a connection it hands out: one Redis closed (a
             # restart, a timeout) reads as readable; connect again rather than fail a request
@@ -562,12 +570,10 @@ class RedisLiveStore:
         if self.flush_seconds > 0:
             with contextlib.suppress(LiveUnavailable):
                 self.flush()
-        with self._start_lock:
-            held, self._held = self._held, []
-        for pid, conn in held:
-            if pid == os.getpid():
+        if self._idle_pid == os.getpid():
+            idle, self._idle = self._idle, []
+            for conn in idle:
                 conn.disconnect()
-        self._local = threading.local()
         self.client.close()
 
 

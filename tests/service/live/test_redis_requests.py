@@ -5,9 +5,11 @@ its scripts flushed). Redis DB 14 (or the slot's), flushed before and after."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -53,6 +55,7 @@ def test_buffered_tallies_reach_other_workers_within_the_flush_interval(
         time.sleep(0.02)
     assert reader.tally("exp1") == {("exp1", "B", 1, TODAY): {"impression": 20}}
     writer.close()
+    reader.close()
 
 
 def test_buffered_tallies_wait_for_the_flush_as_one_increment_per_day_and_field(
@@ -95,9 +98,9 @@ def test_buffered_tallies_are_written_when_the_process_exits(
         """
     )
     subprocess.run([sys.executable, "-c", program], check=True, cwd=ROOT, timeout=60)
-    assert RedisLiveStore(LIVE_REDIS_URL).tally("exp1") == {
-        ("exp1", "B", 1, TODAY): {"impression": 7}
-    }
+    reader = RedisLiveStore(LIVE_REDIS_URL)
+    assert reader.tally("exp1") == {("exp1", "B", 1, TODAY): {"impression": 7}}
+    reader.close()
 
 
 def test_closing_a_buffered_store_writes_its_tallies(
@@ -106,9 +109,9 @@ def test_closing_a_buffered_store_writes_its_tallies(
     store = _buffered(flush_seconds=3600)
     store.record_interactions([_shown(f"s{i}", 3) for i in range(4)], NOW)
     store.close()
-    assert RedisLiveStore(LIVE_REDIS_URL).tally("exp1") == {
-        ("exp1", "B", 3, TODAY): {"impression": 4}
-    }
+    reader = RedisLiveStore(LIVE_REDIS_URL)
+    assert reader.tally("exp1") == {("exp1", "B", 3, TODAY): {"impression": 4}}
+    reader.close()
 
 
 @pytest.mark.parametrize("flush_seconds", [0.0, 60.0])
@@ -147,4 +150,23 @@ def test_the_request_path_loads_its_scripts_again_after_redis_lost_them(
     assert store.record_interactions([click, marker], NOW) == [True, True]
     store.flush()
     assert overall(store, hour_label(NOW)) == {"a": 4.0}
+    store.close()
+
+
+def test_a_thread_that_ends_leaves_no_connection_open(
+    live_redis: redis.Redis,  # noqa: F811
+) -> None:
+    store = _buffered()
+    db = live_redis.connection_pool.connection_kwargs["db"]
+
+    def connections() -> int:
+        return sum(1 for client in live_redis.client_list() if int(client["db"]) == db)
+
+    before = connections()
+    for i in range(20):  # e.g. a threaded development server: a thread per request
+        thread = threading.Thread(target=store.record, args=([view("a", session=f"t{i}")], NOW))
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert connections() <= before + 1
     store.close()
