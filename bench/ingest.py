@@ -626,8 +626,10 @@ def main() -> int:
         if args.kind == "view"
         else f" Every event is a{'n' if args.kind == 'impression' else ''} {args.kind} of "
         "the `most-viewed` list (position 1 to 10), so it goes through the list checks and "
-        "the tally script (`record_interactions`, one script call per request, not buffered) "
-        "instead of the view counters."
+        "`record_interactions` instead of the view counters: its dedup keys decided in the "
+        "request's round trip, the tally increments buffered like the views' (with "
+        "`NEWSREC_LIVE_FLUSH_SECONDS=0`, *counters per request*: the tally script per "
+        "request)."
     )
     lines = [
         title,
