@@ -326,17 +326,24 @@ def counted_today(client: redis.Redis) -> int:
 
 #: Impressions and clicks have their sections after the views' one.
 KIND_HEADING = "## Impressions and clicks"
+VIEWS_HEADING = "## Ingestion (issue 4)"
 
 
 def results_file(section: str, kind: str, path: Path = RESULTS) -> str:
     """RESULTS-ingest.md (``path``) with ``section`` in place: the views' section first, then
-    one per kind of list event, each replaced by its own next run."""
+    one per kind of list event, each replaced by its own next run; any other ``## `` section
+    (written by hand: comparisons, notes) is kept after them."""
     old = path.read_text() if path.exists() else ""
-    parts = old.split(f"\n{KIND_HEADING} (")
-    views, kinds = parts[0], {}
-    for part in parts[1:]:
-        name = part.split("s,", 1)[0]
-        kinds[name] = f"{KIND_HEADING} ({part}"
+    views, kinds, others = "", {}, []
+    for part in re.split(r"\n(?=## )", "\n" + old):
+        if not part.strip():
+            continue
+        if part.startswith(f"{KIND_HEADING} ("):
+            kinds[part[len(KIND_HEADING) + 2 :].split("s,", 1)[0]] = part
+        elif part.startswith(VIEWS_HEADING):
+            views = part
+        else:
+            others.append(part)
     if kind == "view":
         views = section
     else:
@@ -345,7 +352,9 @@ def results_file(section: str, kind: str, path: Path = RESULTS) -> str:
     for name in ("impression", "click"):
         if name in kinds:
             out += "\n" + kinds[name].rstrip("\n") + "\n"
-    return out
+    for part in others:
+        out += "\n" + part.rstrip("\n") + "\n"
+    return out.lstrip("\n")
 
 
 def main() -> int:
@@ -608,7 +617,7 @@ def main() -> int:
         )
     errors = sum(r.non_2xx + r.socket_errors for rs in results.values() for r in rs)
     title = (
-        "## Ingestion (issue 4): POST /v1/events, and related's latency meanwhile"
+        f"{VIEWS_HEADING}: POST /v1/events, and related's latency meanwhile"
         if args.kind == "view"
         else f"{KIND_HEADING} ({args.kind}s, issue 18)"
     )
@@ -617,8 +626,10 @@ def main() -> int:
         if args.kind == "view"
         else f" Every event is a{'n' if args.kind == 'impression' else ''} {args.kind} of "
         "the `most-viewed` list (position 1 to 10), so it goes through the list checks and "
-        "the tally script (`record_interactions`, one script call per request, not buffered) "
-        "instead of the view counters."
+        "`record_interactions` instead of the view counters: its dedup keys decided in the "
+        "request's round trip, the tally increments buffered like the views' (with "
+        "`NEWSREC_LIVE_FLUSH_SECONDS=0`, *counters per request*: the tally script per "
+        "request)."
     )
     lines = [
         title,

@@ -461,9 +461,11 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "1",
         "a number of seconds, 0 or more",
         "How often each worker writes the views it counted to the live counters in Redis, "
-        "one increment per article and hour however many views it had (0: with every "
-        "request). Whether a view counts is always decided at once; a worker killed "
-        "without a graceful stop loses its last unwritten counts (not its event log).",
+        "one increment per article and hour however many views it had, and the "
+        "impressions and clicks it counted to the experiment tallies, one per day and "
+        "field (0: with every request). Whether an event counts is always decided at "
+        "once; a worker killed without a graceful stop loses its last unwritten counts "
+        "(not its event log).",
         number(0.0, inclusive=True),
     ),
     EnvVar(

@@ -30,7 +30,9 @@ reads (``bench/ingest.py``): the increments were two thirds of it, and a popular
 takes one per second instead of one per view. The price: counts reach Redis up to a second
 late (well inside a refresh tick), and a worker killed without a graceful stop loses its last
 second of counts (its event log lines stay, so the next training has them). With the setting
-at 0, the increments go in the same script as the dedup keys.
+at 0, the increments go in the same script as the dedup keys. Experiment tallies
+(``x:<YYYYMMDD>`` hashes) are buffered alike: the request's round trip checks the ``once`` and
+``after`` keys, the ``HINCRBY`` waits for the flush.
 
 Windows and the bundle (the merge rule)
 ---------------------------------------

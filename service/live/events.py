@@ -428,6 +428,8 @@ def post_events() -> Response:
 
 
 def _accepted(accepted: int, counted: int, rejected: list[dict[str, Any]]) -> bytes:
+    if not rejected:  # nearly every answer: the same bytes as dumps() gives, without it
+        return b'{"accepted":%d,"counted":%d,"rejected":[]}' % (accepted, counted)
     return dumps({"accepted": accepted, "counted": counted, "rejected": rejected})
 
 

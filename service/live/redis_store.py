@@ -93,21 +93,29 @@ return out
 """
 
 # Buffered counts, applied once: KEYS the writing process's sequence key, then the buckets;
-# ARGV[1] the write's sequence number, then per bucket its expiry and number of members, then
-# (member, views) pairs, bucket after bucket. A process numbers its writes and retries them in
-# order, so a write retried after a timeout that Redis had in fact applied finds its number
-# already recorded and does nothing. One key per process, kept an hour after its last write.
+# ARGV[1] the write's sequence number, then per key its expiry, its type (z: a bucket's sorted
+# set, h: a day's experiment tally hash) and number of members, then (member, count) pairs,
+# key after key. A process numbers its writes and retries them in order, so a write retried
+# after a timeout that Redis had in fact applied finds its number already recorded and does
+# nothing. One key per process, kept an hour after its last write.
 _ADD_SCRIPT = """
 local seq = tonumber(ARGV[1])
 if seq <= tonumber(redis.call('GET', KEYS[1]) or '0') then return 0 end
 redis.call('SET', KEYS[1], seq, 'EX', 3600)
 local a = 2
 for k = 2, #KEYS do
-  local expiry, n = ARGV[a], tonumber(ARGV[a + 1])
-  a = a + 2
-  for i = 1, n do
-    redis.call('ZINCRBY', KEYS[k], ARGV[a + 1], ARGV[a])
-    a = a + 2
+  local expiry, kind, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  a = a + 3
+  if kind == 'h' then
+    for i = 1, n do
+      redis.call('HINCRBY', KEYS[k], ARGV[a], ARGV[a + 1])
+      a = a + 2
+    end
+  else
+    for i = 1, n do
+      redis.call('ZINCRBY', KEYS[k], ARGV[a + 1], ARGV[a])
+      a = a + 2
+    end
   end
   redis.call('EXPIREAT', KEYS[k], expiry)
 end
@@ -135,6 +143,22 @@ for i = 1, #KEYS / 3 do
   end
 end
 for t, at in pairs(touched) do redis.call('EXPIREAT', t, at) end
+return out
+"""
+
+# The conditions of buffered tally items (their increments wait in the buffer): per item two
+# KEYS (its ``once`` key or "", its ``after`` key or "") and one ARGV (the once key's lifetime
+# in ms). Returns 1 (counted) or 0 per item.
+_CHECK_SCRIPT = """
+local out = {}
+for i = 1, #KEYS / 2 do
+  local o, a = KEYS[2 * i - 1], KEYS[2 * i]
+  local ok = a == '' or redis.call('EXISTS', a) == 1
+  if ok and o ~= '' then
+    ok = redis.call('SET', o, '1', 'NX', 'PX', ARGV[i]) and true or false
+  end
+  if ok then out[i] = 1 else out[i] = 0 end
+end
 return out
 """
 
@@ -171,7 +195,9 @@ class RedisLiveStore:
         :meth:`record` checks the dedup keys in Redis (so what it answers is exact) and adds
         the counted views to this process's buffer, which a thread writes to Redis every
         ``flush_seconds``, one ``ZINCRBY`` per bucket and article however many views it
-        had (see :meth:`flush`).
+        had (see :meth:`flush`). Experiment tallies alike: :meth:`record_interactions`
+        checks the ``once`` and ``after`` keys in Redis and buffers the increments, one
+        ``HINCRBY`` per day and field per write.
     """
 
     def __init__(
@@ -211,11 +237,16 @@ class RedisLiveStore:
             retry=Retry(NoBackoff(), 0),
         )
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        self._no_script: type[Exception] = redis.exceptions.NoScriptError
         self._record = self.client.register_script(_RECORD_SCRIPT)
         self._drop = self.client.register_script(_DROP_SCRIPT)
         self._dedup = self.client.register_script(_DEDUP_SCRIPT)
         self._add = self.client.register_script(_ADD_SCRIPT)
         self._tally = self.client.register_script(_TALLY_SCRIPT)
+        self._check = self.client.register_script(_CHECK_SCRIPT)
+        #: the request path's idle connections, of process ``_idle_pid`` (see :meth:`_command`)
+        self._idle: list[Any] = []
+        self._idle_pid = os.getpid()
         self.flush_seconds = flush_seconds
         self._buffer = _CountBuffer()
         self._flush_lock = threading.Lock()
@@ -237,6 +268,61 @@ class RedisLiveStore:
             raise LiveUnavailable(f"live store {what} failed: {exc}") from exc
         self.breaker.succeeded()
         return result
+
+    def _command(self, what: str, *args: Any) -> Any:
+        """One command on a connection of the store's own: the events route's round trip.
+
+        redis-py's ``execute_command`` costs about 70 us of CPU per command around the round
+        trip itself (pool checkout and return, retry wrapper, observability hooks: measured
+        with redis-py 8.1, about a sixth of a single-event post); here a command costs a
+        ``send`` and a ``read`` on a connection taken from a plain list (one per thread
+        asking at once; a sync worker keeps one). Errors are those of :meth:`_call`; a
+        broken connection is closed and connects again on its next use.
+        """
+        if self.breaker.open:
+            raise LiveUnavailable(f"live store {what}: Redis skipped after repeated failures")
+        pid = os.getpid()
+        if self._idle_pid != pid:  # a forked child never uses its parent's sockets
+            self._idle, self._idle_pid = [], pid
+        idle = self._idle
+        try:
+            conn = idle.pop()  # atomic: no two threads get one connection
+        except IndexError:
+            pool = self.client.connection_pool
+            conn = pool.connection_class(**pool.connection_kwargs)
+        try:
+            return self._send(conn, what, args)
+        finally:
+            idle.append(conn)
+
+    def _send(self, conn: Any, what: str, args: Sequence[Any]) -> Any:
+        try:
+            # as redis-py's pool checks a connection it hands out: one Redis closed (a
+            # restart, a timeout) reads as readable; connect again rather than fail a request
+            if conn.is_connected and conn.can_read(timeout=0):
+                conn.disconnect()
+        except self._errors:
+            conn.disconnect()
+        try:
+            conn.send_command(*args)
+            result = conn.read_response()
+        except self._no_script:
+            raise
+        except self._errors as exc:
+            conn.disconnect()
+            self.breaker.failed(exc, what)
+            raise LiveUnavailable(f"live store {what} failed: {exc}") from exc
+        self.breaker.succeeded()
+        return result
+
+    def _run(self, what: str, script: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """``script`` (registered) by :meth:`_command`; loaded first when Redis lacks it (a
+        restarted Redis, ``SCRIPT FLUSH``)."""
+        try:
+            return self._command(what, "EVALSHA", script.sha, len(keys), *keys, *args)
+        except self._no_script:
+            self._command(what, "SCRIPT", "LOAD", script.script)
+            return self._command(what, "EVALSHA", script.sha, len(keys), *keys, *args)
 
     def record(self, views: Sequence[View], now: float) -> list[bool]:
         """See :meth:`LiveStore.record`."""
@@ -281,7 +367,10 @@ class RedisLiveStore:
         self._ensure_flusher()
         p = self.prefix
         keys = [p + "seen:" + dedup_key(view) for view in views]
-        flags = self._call("record", lambda: self._dedup(keys=keys, args=[self.dedup_ms]))
+        if len(keys) == 1:  # a beacon's one view: a plain command, no script
+            flags = [self._command("record", "SET", keys[0], "1", "NX", "PX", self.dedup_ms)]
+        else:
+            flags = self._run("record", self._dedup, keys, [self.dedup_ms])
         counted = [bool(flag) for flag in flags]
         self._buffer.add(views, counted)
         return counted
@@ -308,10 +397,12 @@ class RedisLiveStore:
             atexit.register(_flush_at_exit, ref)
 
     def flush(self) -> int:
-        """Write the buffered counts to Redis now; the number of (bucket, article) increments.
+        """Write the buffered counts to Redis now; the number of increments ((bucket, article)
+        and (tally day, field)).
 
-        Called every ``flush_seconds`` by this process's thread, before :meth:`counts` (a
-        process reads its own views) and when the process exits normally. The buffer goes
+        Called every ``flush_seconds`` by this process's thread, before :meth:`counts` and
+        :meth:`tally` (a process reads its own views and tallies) and when the process exits
+        normally. The buffer goes
         in scripts of about :data:`FLUSH_CHUNK` increments, each applied at most once (numbered
         per process). A script Redis does not answer stays queued, first in line for the next
         flush, and :class:`LiveUnavailable` is raised: a view counted by :meth:`record` is
@@ -399,10 +490,13 @@ class RedisLiveStore:
             )
 
     def record_interactions(self, items: Sequence[Interaction], now: float) -> list[bool]:
-        """See :meth:`LiveStore.record_interactions`: one script call, never buffered (the
-        ``once`` keys decide at once, across hosts)."""
+        """See :meth:`LiveStore.record_interactions`. Whether an item counts is decided at
+        once, across hosts (its ``once`` and ``after`` keys, in Redis); with ``flush_seconds``
+        above 0 the tally increments then wait in this process's buffer, like the views'."""
         if not items:
             return []
+        if self.flush_seconds > 0:
+            return self._record_interactions_buffered(items)
         p = self.prefix
         keys: list[str] = []
         args: list[Any] = []
@@ -417,8 +511,42 @@ class RedisLiveStore:
         result = self._call("record_interactions", lambda: self._tally(keys=keys, args=args))
         return [bool(flag) for flag in result]
 
+    def _record_interactions_buffered(self, items: Sequence[Interaction]) -> list[bool]:
+        self._ensure_flusher()
+        p = self.prefix
+        checked = [i for i, item in enumerate(items) if item.once or item.after]
+        counted = [True] * len(items)  # an item without conditions always counts
+        ttls = {items[i].ttl for i in checked}
+        if len(ttls) == 1 and not any(items[i].after for i in checked):
+            # impressions: dedup keys of one lifetime, as views' (one, without a script)
+            keys = [p + "seen:" + str(items[i].once) for i in checked]
+            ttl = max(int(ttls.pop() * 1000), 1)
+            if len(keys) == 1:
+                flags = [self._command("record_interactions", "SET", keys[0], "1", "NX", "PX", ttl)]
+            else:
+                flags = self._run("record_interactions", self._dedup, keys, [ttl])
+            for i, flag in zip(checked, flags, strict=True):
+                counted[i] = bool(flag)
+        elif checked:
+            keys = []
+            args: list[Any] = []
+            for i in checked:
+                item = items[i]
+                keys += (
+                    "" if item.once is None else p + "seen:" + item.once,
+                    "" if item.after is None else p + "seen:" + item.after,
+                )
+                args.append(max(int(item.ttl * 1000), 1))
+            flags = self._run("record_interactions", self._check, keys, args)
+            for i, flag in zip(checked, flags, strict=True):
+                counted[i] = bool(flag)
+        self._buffer.add_tally(items, counted)
+        return counted
+
     def tally(self, experiment: str | None = None) -> Tally:
         """See :meth:`LiveStore.tally`: one ``HGETALL`` per day kept."""
+        if self.flush_seconds > 0:
+            self.flush()  # a process reads its own tallies
         prefix = self.prefix + "x:"
 
         def run() -> list[tuple[str, dict[bytes, bytes]]]:
@@ -442,6 +570,10 @@ class RedisLiveStore:
         if self.flush_seconds > 0:
             with contextlib.suppress(LiveUnavailable):
                 self.flush()
+        if self._idle_pid == os.getpid():
+            idle, self._idle = self._idle, []
+            for conn in idle:
+                conn.disconnect()
         self.client.close()
 
 
@@ -452,11 +584,13 @@ FLUSH_CHUNK = 2_000
 
 class _CountBuffer:
     """Views counted by this process and not yet written, per (hour, section) and article;
-    expanded into bucket keys (hour, day, hour-and-section) only when taken."""
+    expanded into bucket keys (hour, day, hour-and-section) only when taken. Experiment tally
+    increments alike, per day and field."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self._groups: dict[tuple[int, str], dict[str, int]] = {}
+        self._tallies: dict[str, dict[str, int]] = {}
 
     def add(self, views: Sequence[View], counted: Sequence[bool]) -> None:
         # the request path: one dict update per counted view
@@ -470,11 +604,25 @@ class _CountBuffer:
                         group = groups[key] = {}
                     group[view.article_id] = group.get(view.article_id, 0) + 1
 
-    def take(self, prefix: str) -> dict[str, tuple[int, dict[str, int]]]:
-        """Everything buffered (bucket key to expiry and counts), leaving the buffer empty."""
+    def add_tally(self, items: Sequence[Interaction], counted: Sequence[bool]) -> None:
+        with self.lock:
+            tallies = self._tallies
+            for item, flag in zip(items, counted, strict=True):
+                if flag:
+                    day = tally_day(item.timestamp)
+                    fields = tallies.get(day)
+                    if fields is None:
+                        fields = tallies[day] = {}
+                    field = tally_field(item)
+                    fields[field] = fields.get(field, 0) + 1
+
+    def take(self, prefix: str) -> dict[str, tuple[int, str, dict[str, int]]]:
+        """Everything buffered (key to expiry, type ``z`` or ``h`` and counts), leaving the
+        buffer empty."""
         with self.lock:
             groups, self._groups = self._groups, {}
-        taken: dict[str, tuple[int, dict[str, int]]] = {}
+            tallies, self._tallies = self._tallies, {}
+        taken: dict[str, tuple[int, str, dict[str, int]]] = {}
         for (hour, category), group in groups.items():
             label = hour_label(hour * HOUR)
             labels = [label, day_label(hour * HOUR)]
@@ -484,29 +632,31 @@ class _CountBuffer:
                 key = prefix + name
                 found = taken.get(key)
                 if found is None:
-                    found = taken[key] = (bucket_expiry(name), {})
-                counts = found[1]
+                    found = taken[key] = (bucket_expiry(name), "z", {})
+                counts = found[2]
                 for article_id, views in group.items():
                     counts[article_id] = counts.get(article_id, 0) + views
+        for day, fields in tallies.items():
+            taken[f"{prefix}x:{day}"] = (tally_expiry(day), "h", fields)
         return taken
 
 
 def _add_calls(
-    taken: Mapping[str, tuple[int, dict[str, int]]], chunk: int
+    taken: Mapping[str, tuple[int, str, dict[str, int]]], chunk: int
 ) -> Iterator[tuple[list[str], list[Any], int]]:
-    """``(keys, args, increments)`` of the flush scripts: whole buckets, about ``chunk``
-    increments per script (a larger bucket goes alone)."""
+    """``(keys, args, increments)`` of the flush scripts: whole keys, about ``chunk``
+    increments per script (a larger key goes alone)."""
     keys: list[str] = []
     args: list[Any] = []
     size = 0
-    for key, (expiry, part) in taken.items():
+    for key, (expiry, kind, part) in taken.items():
         if keys and size + len(part) > chunk:
             yield keys, args, size
             keys, args, size = [], [], 0
         keys.append(key)
-        args += (expiry, len(part))
-        for member, views in part.items():
-            args += (member, views)
+        args += (expiry, kind, len(part))
+        for member, count in part.items():
+            args += (member, count)
         size += len(part)
     if keys:
         yield keys, args, size

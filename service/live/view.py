@@ -379,6 +379,10 @@ class Live:
         pid = os.getpid()
         if self._watcher_pid == pid:
             return
+        if self._watcher_pid:
+            # a forked child: the parent's thread may have held the lock at the fork, and no
+            # thread of this process will ever release it
+            self._lock = threading.Lock()
         with self._lock:
             if self._watcher_pid != pid:
                 self._watcher_pid = pid

@@ -151,3 +151,49 @@ def test_a_graceful_stop_writes_the_counts_workers_still_buffer(
         proc.wait(timeout=15)
     views = live_redis.zscore(f"nr:live:{day_label(time.time())}", "n1")
     assert views == 30.0
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_a_graceful_stop_writes_the_impressions_and_clicks_workers_still_buffer(
+    tmp_path: Path,
+    live_redis: redis.Redis,  # noqa: F811
+) -> None:
+    with serving(tmp_path, NEWSREC_LIVE_FLUSH_SECONDS="3600") as (base, proc):
+        status, data, _ = _request(f"{base}/v1/most-viewed?n=3")
+        assert status == 200
+        shown = json.loads(data)
+        events = [
+            {
+                "type": "impression",
+                "list_id": shown["list_id"],
+                "position": position,
+                "article_id": item["id"],
+                "session_id": f"reader-{reader}",
+            }
+            for reader in range(4)
+            for position, item in enumerate(shown["items"], start=1)
+        ]
+        events.append({**events[0], "type": "click"})
+        for chunk in (events[:6], events[6:]):  # likely both workers
+            request = urllib.request.Request(
+                f"{base}/v1/events",
+                data=json.dumps(chunk).encode(),
+                headers={"Content-Type": "text/plain", "User-Agent": BROWSER},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert json.loads(response.read())["counted"] == len(chunk)
+        assert not live_redis.keys("nr:live:x:*")  # still buffered
+        proc.terminate()  # what a deploy or a restart does
+        proc.wait(timeout=15)
+    tally = {
+        key.decode().split("\x1f", 2)[2]: int(value)
+        for key, value in live_redis.hgetall(f"nr:live:x:{day_label(time.time())[2:]}").items()
+    }
+    assert tally == {
+        "1\x1fimpression": 4,
+        "2\x1fimpression": 4,
+        "3\x1fimpression": 4,
+        "1\x1fclick": 1,
+    }
