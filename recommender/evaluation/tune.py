@@ -383,6 +383,7 @@ def config_toml(result: TuneResult) -> str:
         "popularity_weight",
         "half_life_days",
         "freshness_weight",
+        "section_weight",
     ):
         value = getattr(params, name)
         out.write(f"{name} = {_toml_value('off' if value is None else float(value))}\n")
