@@ -129,7 +129,8 @@ def test_readme_examples_answer_under_make_demo(demo: tuple[int, str]) -> None:
             failures.append(f"{example}: HTTP {status} {body[:300]}")
         elif body.startswith("{"):
             for key, items in _lists(json.loads(body)):
-                # no event was refused, no URL dropped, and the demo starts with no rule
-                if not items and key not in ("rejected", "rules", "dropped"):
+                # no event was refused, no URL dropped, and the demo starts with no rule and
+                # no experiment
+                if not items and key not in ("rejected", "rules", "dropped", "experiments"):
                     failures.append(f"{example}: {key} is empty: {body[:300]}")
     assert not failures, "\n".join(failures)

@@ -102,7 +102,11 @@ def test_latest_is_cached_under_the_versioned_key(make_app: Callable[..., Flask]
     cache: DictCache = app.extensions["newsrec"].cache
     first = client.get("/v1/latest?exclude=s1,n1&n=3")
     again = client.get("/v1/latest?n=3&exclude=n1,s1")  # the same normalised parameters
-    key = cache_key(VERSION_1, "latest", 3, None, "n1,s1", None)
+    rt = app.extensions["newsrec"]
+    bundle = rt.store.current().bundle
+    assert bundle.version == VERSION_1
+    served = f"{VERSION_1}+o.{rt.options_digest(bundle)}"  # with the served settings' digest
+    key = cache_key(served, "latest", 3, None, "n1,s1", None)
     assert list(cache.data) == [key]
     assert first.get_data() == again.get_data() == cache.data[key]
 

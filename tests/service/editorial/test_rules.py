@@ -452,8 +452,12 @@ def test_rules_cached_answer_never_hides_a_new_rule(
 
 def test_rules_without_database_keep_the_cache_keys(client: FlaskClient, db: Path) -> None:
     related_ids(client)
-    keys = list(client.application.extensions["newsrec"].cache.data)
-    assert keys == ["nr:v1:20261101T120000Z-v1:related:n1:6:hybrid::::0"]
+    rt = client.application.extensions["newsrec"]
+    keys = list(rt.cache.data)
+    bundle = rt.store.current().bundle
+    # the model's version and its served settings' digest, nothing of the rules
+    served = f"{bundle.version}+o.{rt.options_digest(bundle)}"
+    assert keys == [f"nr:v1:{served}:related:n1:6:hybrid::::0"]
     assert not db.exists()
 
 
