@@ -137,8 +137,8 @@ class CandidateTable:
         )
         order = np.argsort(self.now, kind="stable")
         ticks = self.now - self.now % popular_tick if popular_tick > 0 else self.now
-        listed = self.c_pair * self.size + self.c_row  # sorted: pairs in order, rows unique
-        listed_sorted = np.sort(listed)
+        # every (pair, row) of the content lists, sorted for the lookups below
+        listed_sorted = np.sort(self.c_pair * self.size + self.c_row)
         k = -1
         previous = None
         top = np.zeros(0, np.int64)

@@ -58,7 +58,8 @@ class Assignment:
 
     @property
     def tag(self) -> str:
-        """What cache keys carry: the definition's digest and the variant."""
+        """What cache keys carry of the reader's arm: the experiment and the variant (the
+        definitions' digest is in the snapshot's version, :meth:`Experiments.version`)."""
         return f"{self.experiment.name}.{self.variant.name}"
 
 
