@@ -528,6 +528,7 @@ TRAIN_SWEEPS: dict[str, list[Any]] = {
     "max_df": [0.1, 0.5, 1.0],
     "coview_normalization": ["cosine", "jaccard", "lift", "llr"],
     "coview_min_count": [1, 2],
+    "coview_next_weight": [0.0, 0.5, 1.0],
 }
 BLEND_SWEEPS: dict[str, list[Any]] = {
     "half_life_days": [3.0, 30.0, 365.0, None],

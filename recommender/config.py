@@ -47,6 +47,10 @@ __all__ = [
 # --- the [train] table --------------------------------------------------------------------------
 
 
+#: The largest ``coview_next_weight``: "read next" at ten times "read together".
+MAX_NEXT_WEIGHT = 10.0
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every parameter of a training run; ``[train]`` in ``newsrec.toml`` sets any of them."""
@@ -63,6 +67,8 @@ class TrainConfig:
     bot_views_per_minute: float | None = 10.0
     bot_burst_views: int | None = 20
     coview_half_life_days: float | None = None
+    coview_next_weight: float = 0.0
+    coview_next_window: int = 2
     session_gap_minutes: float = 30
     trending_min_views: int = 5
     trending_baseline_days: float = 7
@@ -138,6 +144,23 @@ class TrainConfig:
             isinstance(burst, bool) or not isinstance(burst, int) or burst < 1
         ):
             raise DataError("[train]", None, "bot_burst_views", "must be an integer >= 1, or off")
+        weight = self.coview_next_weight
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not 0 <= weight <= MAX_NEXT_WEIGHT
+        ):
+            raise DataError(
+                "[train]",
+                None,
+                "coview_next_weight",
+                f"must be a number from 0 (off) to {MAX_NEXT_WEIGHT:g}",
+            )
+        window = self.coview_next_window
+        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 20:
+            raise DataError(
+                "[train]", None, "coview_next_window", "must be an integer from 1 to 20"
+            )
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied."""

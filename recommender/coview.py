@@ -1,4 +1,5 @@
-"""Co-view similarity: "readers of this also read", from a session x article matrix."""
+"""Co-view similarity: "readers of this also read", from a session x article matrix, and
+optionally "readers of this read next" (:func:`next_read_counts`) blended into the same lists."""
 
 from __future__ import annotations
 
@@ -44,6 +45,66 @@ def session_matrix(
     np.cumsum(np.bincount(sessions, minlength=n_sessions), out=indptr[1:])
     ones = np.ones(articles.size, dtype=np.float32)
     return sp.csr_matrix((ones, articles, indptr), shape=(n_sessions, n_articles))
+
+
+def next_read_counts(
+    session_codes: np.ndarray,
+    article_rows: np.ndarray,
+    timestamps: np.ndarray,
+    n_articles: int,
+    window: int,
+    *,
+    session_weight: np.ndarray | None = None,
+    left_out: np.ndarray | None = None,
+) -> sp.csr_matrix:
+    """Directed "read next" counts: entry ``(a, b)`` is how many sessions first read ``b``
+    within ``window`` articles after first reading ``a``.
+
+    Each session's articles are taken in the order of their first view (by time, ties in the
+    given order of the views); a later view of an article already read does not move it.
+
+    Parameters
+    ----------
+    session_codes, article_rows, timestamps : ndarray
+        One entry per view.
+    n_articles : int
+    window : int
+        How many following articles count as "read next" (1: only the very next one).
+    session_weight : ndarray, optional
+        Weight of each session (time decay), indexed by session code.
+    left_out : ndarray of bool, optional
+        Sessions that count nothing (crawlers), indexed by session code.
+
+    Returns
+    -------
+    csr_matrix of float64, shape (n_articles, n_articles)
+    """
+    if window < 1:
+        raise ValueError("window must be at least 1")
+    sessions = np.asarray(session_codes, dtype=np.int64)
+    articles = np.asarray(article_rows, dtype=np.int64)
+    order = np.lexsort((np.arange(sessions.size), np.asarray(timestamps), sessions))
+    sessions, articles = sessions[order], articles[order]
+    # the first view of every (session, article), kept in reading order
+    _, first = np.unique(sessions * n_articles + articles, return_index=True)
+    first.sort()
+    sessions, articles = sessions[first], articles[first]
+    if left_out is not None and sessions.size:
+        kept = ~np.asarray(left_out, dtype=bool)[sessions]
+        sessions, articles = sessions[kept], articles[kept]
+    sources, targets, weights = [], [], []
+    for step in range(1, window + 1):
+        same = sessions[step:] == sessions[:-step]
+        sources.append(articles[:-step][same])
+        targets.append(articles[step:][same])
+        if session_weight is not None:
+            weights.append(np.asarray(session_weight, dtype=np.float64)[sessions[step:][same]])
+    src = np.concatenate(sources) if sources else np.empty(0, dtype=np.int64)
+    dst = np.concatenate(targets) if targets else np.empty(0, dtype=np.int64)
+    data = np.concatenate(weights) if weights else np.ones(src.size)
+    counts = sp.csr_matrix((data, (src, dst)), shape=(n_articles, n_articles))
+    counts.sum_duplicates()
+    return counts
 
 
 def _xlogx(x: np.ndarray) -> np.ndarray:
@@ -120,6 +181,13 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         are cut to about equal work. Bounds the extra memory (one chunk per thread).
     n_threads : int
         Chunks computed at once.
+    next_weight : float
+        Weight of "read next" (the ``next_counts`` :meth:`fit` is given) against "read
+        together". 0: co-views only. Otherwise a pair's score is its normalised co-view score
+        over the best of its list plus ``next_weight`` times its "read next" count (over
+        ``sqrt(n_a * n_b)``, as a cosine) over the best of its list: on a log where what a
+        reader opens next follows from what they just read (MovieLens), the order of a
+        session says more than the set (bench/RESULTS-quality-real.md).
     """
 
     def __init__(
@@ -129,12 +197,14 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         min_count: int = 2,
         chunk_size: int = 4096,
         n_threads: int = 2,
+        next_weight: float = 0.0,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.normalization = normalization
         self.min_count = min_count
         self.chunk_size = chunk_size
         self.n_threads = n_threads
+        self.next_weight = next_weight
 
     def fit(
         self,
@@ -145,6 +215,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         *,
         mapper: BlockMapper | None = None,
         rows: np.ndarray | None = None,
+        next_counts: sp.csr_matrix | None = None,
     ) -> CoviewModel:
         """Learn neighbours from a binary session x article matrix.
 
@@ -164,12 +235,19 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         rows : ndarray of int, optional
             Compute the lists of these article rows only (the others stay empty), each the
             same as a whole fit gives it: what a self-calibration reads of a model it tries.
+        next_counts : csr_matrix of shape (n_articles, n_articles), optional
+            "Read next" counts of the same sessions (:func:`next_read_counts`, crawlers left
+            out); used when ``next_weight`` is above 0, which then requires them.
         """
         if self.normalization not in NORMALIZATIONS:
             raise ValueError(
                 f"normalization must be one of {', '.join(NORMALIZATIONS)}, "
                 f"not {self.normalization!r}"
             )
+        if self.next_weight < 0 or not np.isfinite(self.next_weight):
+            raise ValueError("next_weight must be a number >= 0")
+        if self.next_weight > 0 and next_counts is None:
+            raise ValueError("next_weight above 0 needs next_counts")
         sessions = sp.csr_matrix(sessions, dtype=np.float32)
         per_session = np.diff(sessions.indptr)
         bots = (
@@ -190,8 +268,12 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         else:
             weighted = sp.csr_matrix(sp.diags(weights.astype(np.float32)) @ binary)
             total = float(weights.sum())
+        following = None
+        if self.next_weight > 0 and next_counts is not None:
+            following = sp.csr_matrix(next_counts, dtype=np.float64)
+            following.sort_indices()
         self.neighbors_, self.scores_, self.counts_, self.n_pairs_ = self._neighbors(
-            binary, weighted, total, candidate_mask, mapper, rows
+            binary, weighted, total, candidate_mask, mapper, rows, following
         )
         return self
 
@@ -203,6 +285,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         candidate_mask: np.ndarray | None,
         mapper: BlockMapper | None = None,
         only: np.ndarray | None = None,
+        following: sp.csr_matrix | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         n_articles = binary.shape[1]
         binary_t = binary.T.tocsr()
@@ -219,6 +302,9 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
             "total": total,
             "candidate_mask": candidate_mask,
             "row_ids": ids,
+            "following": None
+            if following is None
+            else (following if ids is None else following[ids]),
         }
         bounds = self._chunk_bounds(binary, binary_t, 1 if mapper is None else mapper.min_blocks)
         if mapper is None:
@@ -299,6 +385,18 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         return self.neighbors_[row][valid], self.scores_[row][valid], self.counts_[row][valid]
 
 
+def _over_row_best(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """``values`` divided by the largest of their CSR row (rows whose best is 0 stay 0)."""
+    lengths = np.diff(indptr)
+    best = np.zeros(lengths.size)
+    filled = lengths > 0
+    if values.size:
+        best[filled] = np.maximum.reduceat(values, indptr[:-1][filled])
+    scale = np.repeat(np.where(best > 0, best, 1.0), lengths)
+    result: np.ndarray = values / scale
+    return result
+
+
 def coview_block(
     bounds: tuple[int, int],
     *,
@@ -310,9 +408,11 @@ def coview_block(
     total: float,
     candidate_mask: np.ndarray | None,
     row_ids: np.ndarray | None = None,
+    following: sp.csr_matrix | None = None,
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """One chunk of the co-view lists: articles ``start:stop`` (``row_ids[start:stop]`` when
-    ``binary_t`` holds only the rows ``row_ids``).
+    ``binary_t`` holds only the rows ``row_ids``). ``following`` holds the "read next" counts
+    of the same rows as ``binary_t`` when the model blends them in.
 
     Returns ``(pairs kept, neighbours, scores, counts)``. ``weighted`` is ``None`` when the
     sessions are not weighted. Each chunk is independent of the others (a row's list does
@@ -335,6 +435,16 @@ def coview_block(
         weight_together = _aligned(block @ weighted, raw)
     score = model._normalise(weight_together, item_weight[rows], item_weight[cols], total)
     score[~keep] = 0
+    if following is not None and model.next_weight > 0:
+        # a session that read b after a read both: "read next" lies on the co-view pattern
+        after = _aligned(following[start:stop], raw)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            after /= np.sqrt(item_weight[rows] * item_weight[cols])
+        after[~keep | ~np.isfinite(after)] = 0
+        score[~np.isfinite(score)] = 0
+        score = _over_row_best(score, raw.indptr) + model.next_weight * _over_row_best(
+            after, raw.indptr
+        )
     top_neighbors, top_scores, top_counts = csr_topn(
         raw.indptr, cols, score, model.n_neighbors, extra=together
     )

@@ -30,7 +30,7 @@ from recommender._topk import BlockMapper
 from recommender.blend import BlendParams
 from recommender.config import TrainConfig
 from recommender.content import ContentModel
-from recommender.coview import CoviewModel, session_matrix
+from recommender.coview import CoviewModel, next_read_counts, session_matrix
 from recommender.crawlers import crawler_sessions
 from recommender.data.articles import Article, ArticleTable, read_articles
 from recommender.data.views import (
@@ -447,11 +447,23 @@ def fit_coview(
             views_per_minute=config.bot_views_per_minute,
             burst_views=config.bot_burst_views,
         )
+    following = None
+    if config.coview_next_weight > 0:
+        following = next_read_counts(
+            sessions,
+            rows[known],
+            views.timestamps[known],
+            n_articles,
+            config.coview_next_window,
+            session_weight=weights,
+            left_out=bots,
+        )
     return CoviewModel(
         n_neighbors=config.n_neighbors,
         normalization=config.coview_normalization,
         min_count=config.coview_min_count,
         chunk_size=max(config.chunk_size, 4096),
+        next_weight=config.coview_next_weight,
     ).fit(
         matrix,
         session_weight=weights,
@@ -459,6 +471,7 @@ def fit_coview(
         bot_sessions=bots,
         mapper=mapper,
         rows=only_rows,
+        next_counts=following,
     )
 
 

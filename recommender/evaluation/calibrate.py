@@ -136,6 +136,9 @@ BLEND_GRID: Mapping[str, tuple[Any, ...]] = {
 #: this order; one :class:`~recommender.config.TrainConfig` does not have is skipped.
 TRAIN_GRID: Mapping[str, tuple[Any, ...]] = {
     "coview_normalization": ("cosine", "llr", "jaccard", "lift"),
+    # the order of a session: where what a reader opens next follows from what they just read
+    "coview_next_weight": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "coview_next_window": (1, 2, 3, 5),
     "coview_min_count": (1, 2, 3, 5),
     # crawlers by pace: a log of one session per reader that rates or reads in bulk (a signup
     # form, an imported history) wants a looser rule than a news site
