@@ -368,3 +368,32 @@ def test_train_says_coview_absent_when_no_session_reads_two_articles(
     assert main([*args, "--out", str(tmp_path / "m2"), "--no-calibrate"]) == 0
     out = capsys.readouterr().out
     assert "co-view: absent: no usable sessions" in out and "co-view: built" not in out
+
+
+def test_train_config_read_next_puts_the_article_opened_next_first(
+    inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """a2 is read just before a1 as often as b1 just after it: co-views alone tie them (a2,
+    the lower id, first); with ``coview_next_weight`` b1, opened after a1, comes first."""
+    views = tmp_path / "ordered.csv"
+    views.write_text(
+        "session_id,article_id,timestamp\n"
+        + "".join(
+            f"s{i},a2,2026-10-05T1{i}:00:00Z\ns{i},a1,2026-10-05T1{i}:01:00Z\n"
+            f"t{i},a1,2026-10-05T1{i}:00:00Z\nt{i},b1,2026-10-05T1{i}:01:00Z\n"
+            for i in range(3)
+        )
+    )
+    config = tmp_path / "newsrec.toml"
+    config.write_text("[train]\ncoview_min_count = 1\ncoview_next_weight = 0.5\n")
+    args = ["train", "--articles", str(inputs[0]), "--views", str(views), "--no-calibrate"]
+    assert main([*args, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*args, "--out", str(tmp_path / "next"), "--config", str(config)]) == 0
+    a1, a2, b1 = 0, 1, 2
+    plain = Bundle.load_latest(tmp_path / "plain")
+    ordered = Bundle.load_latest(tmp_path / "next")
+    assert plain.coview_neighbors is not None and ordered.coview_neighbors is not None
+    assert plain.coview_neighbors[a1, :2].tolist() == [a2, b1]
+    assert ordered.coview_neighbors[a1, :2].tolist() == [b1, a2]
+    manifest = json.loads((ordered.path / "manifest.json").read_text())
+    assert manifest["settings_origin"]["coview_next_weight"] == "config"
