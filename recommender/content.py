@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from recommender._topk import BlockMapper, cosine_topn
 from recommender.errors import DataError
 
 _TOKEN_SAFE = re.compile(r"[^0-9a-z]+")
+#: Catalogues from this size on count their terms in two processes (:func:`fit_tfidf`): below
+#: it, starting a process costs more than it saves.
+PARALLEL_FIT_MIN_DOCS = 20_000
 
 
 class ArticleText(Protocol):
@@ -101,6 +107,90 @@ def document_digests(docs: Sequence[str]) -> np.ndarray:
     )
 
 
+def _count_terms(params: dict[str, Any], docs: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
+    """One share of :func:`fit_tfidf`: the share's sorted terms and its term counts."""
+    counter = CountVectorizer(**params)
+    counts = counter.fit_transform(docs)
+    return counter.get_feature_names_out(), sp.csr_matrix(counts)
+
+
+def fit_tfidf(
+    vectorizer: TfidfVectorizer, docs: Sequence[str], n_jobs: int = 1
+) -> tuple[TfidfVectorizer, sp.csr_matrix]:
+    """``vectorizer.fit_transform(docs)``, with the terms counted in ``n_jobs`` processes.
+
+    Counting the terms (scikit-learn's tokenizer, in Python) is most of a fit. Each process
+    counts a share of the documents with a ``CountVectorizer`` of the same analysis; the shares'
+    vocabularies are merged, the ``min_df``/``max_df`` bounds applied to the whole, and a
+    ``TfidfTransformer`` of the same settings weighs the counts, as ``fit_transform`` does. The
+    vectorizer returned is a ``TfidfVectorizer`` given that vocabulary and ``idf_``: its
+    vocabulary, idf, matrix and later ``transform`` equal a sequential fit's (tested).
+
+    With one job, fewer than :data:`PARALLEL_FIT_MIN_DOCS` documents or a ``max_features``
+    cap, it is the sequential ``fit_transform``.
+    """
+    params = vectorizer.get_params()
+    if n_jobs < 2 or len(docs) < PARALLEL_FIT_MIN_DOCS or params["max_features"] is not None:
+        return vectorizer, vectorizer.fit_transform(docs)
+    analysis = {
+        name: params[name]
+        for name in (
+            "input",
+            "encoding",
+            "decode_error",
+            "strip_accents",
+            "lowercase",
+            "preprocessor",
+            "tokenizer",
+            "stop_words",
+            "token_pattern",
+            "ngram_range",
+            "analyzer",
+            "dtype",
+        )
+    }
+    edges = np.linspace(0, len(docs), n_jobs + 1).astype(int)
+    shares = Parallel(n_jobs=n_jobs)(
+        delayed(_count_terms)(analysis, docs[start:stop])
+        for start, stop in itertools.pairwise(edges)
+    )
+    terms = np.unique(np.concatenate([share_terms for share_terms, _ in shares]))
+    parts = []
+    for share_terms, counts in shares:
+        # both sorted, so the mapping keeps each row's column order
+        columns = np.searchsorted(terms, share_terms)
+        parts.append(
+            sp.csr_matrix(
+                (counts.data, columns[counts.indices], counts.indptr),
+                shape=(counts.shape[0], terms.size),
+            )
+        )
+    counts = sp.csr_matrix(sp.vstack(parts, format="csr"), dtype=params["dtype"])
+    n_docs = counts.shape[0]
+    max_df, min_df = params["max_df"], params["min_df"]
+    max_count = float(max_df if isinstance(max_df, Integral) else max_df * n_docs)
+    min_count = float(min_df if isinstance(min_df, Integral) else min_df * n_docs)
+    if max_count < min_count:
+        raise ValueError("max_df corresponds to < documents than min_df")
+    df = np.bincount(counts.indices, minlength=terms.size)
+    kept = np.flatnonzero((df <= max_count) & (df >= min_count))
+    if kept.size == 0:
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    counts = counts[:, kept]
+    transformer = TfidfTransformer(
+        norm=params["norm"],
+        use_idf=params["use_idf"],
+        smooth_idf=params["smooth_idf"],
+        sublinear_tf=params["sublinear_tf"],
+    )
+    matrix = transformer.fit_transform(counts)
+    fitted = TfidfVectorizer(
+        **{**params, "vocabulary": {str(term): i for i, term in enumerate(terms[kept])}}
+    )
+    fitted.idf_ = transformer.idf_
+    return fitted, sp.csr_matrix(matrix)
+
+
 class ContentModel(BaseEstimator):  # type: ignore[misc]
     """TF-IDF content model with exact top-n cosine neighbours.
 
@@ -127,7 +217,8 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
     chunk_size : int
         Query rows per sparse product; bounds the extra memory of the neighbour search.
     n_threads : int
-        Threads for the neighbour search.
+        Threads for the neighbour search, and processes counting the terms of a large
+        catalogue (:func:`fit_tfidf`).
     """
 
     def __init__(
@@ -189,8 +280,9 @@ class ContentModel(BaseEstimator):  # type: ignore[misc]
             raise ValueError("title_weight and n_neighbors must be at least 1")
         docs = [compose_document(a, self.title_weight, self.author_weight) for a in articles]
         self.digests_ = document_digests(docs)
-        self.vectorizer_ = self._vectorizer(len(docs))
-        matrix = self.vectorizer_.fit_transform(docs)
+        self.vectorizer_, matrix = fit_tfidf(
+            self._vectorizer(len(docs)), docs, n_jobs=self.n_threads
+        )
         del docs
         self.matrix_ = sp.csr_matrix(matrix, dtype=np.float32)
         self.matrix_.sort_indices()
