@@ -194,6 +194,28 @@ def bench_max_df(
     }
 
 
+def bench_fit(folder: Path, repeat: int) -> dict[str, Any]:
+    """The TF-IDF fit alone, scikit-learn's ``fit_transform`` against :func:`fit_tfidf` with
+    its terms counted in two processes, alternated on the same documents; median seconds."""
+    from recommender.content import ContentModel, compose_document, fit_tfidf
+    from recommender.data.articles import read_articles
+
+    articles = sorted(read_articles(folder / "articles.jsonl").articles, key=lambda a: a.id)
+    model = ContentModel()
+    docs = [compose_document(a, model.title_weight, model.author_weight) for a in articles]
+    times: dict[str, list[float]] = {"sequential": [], "two processes": []}
+    for _ in range(repeat):
+        for name, jobs in (("sequential", 1), ("two processes", 2)):
+            start = time.perf_counter()
+            fit_tfidf(model._vectorizer(len(docs)), docs, n_jobs=jobs)
+            times[name].append(time.perf_counter() - start)
+    return {
+        "articles": len(docs),
+        "seconds": {name: statistics.median(t) for name, t in times.items()},
+        "load": os.getloadavg()[0],
+    }
+
+
 def bench_coview(n_articles: int, n_events: int, repeat: int) -> dict[str, Any]:
     """Our co-view model against implicit's CosineRecommender (fit + similar items for all).
 
@@ -339,9 +361,23 @@ def main() -> None:
         action="store_true",
         help="only the content stage at max_df 0.1 and 0.5 (the default) on --articles",
     )
+    parser.add_argument(
+        "--fit-only",
+        action="store_true",
+        help="only the TF-IDF fit, sequential against two processes, on --articles",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     command = command_line("train.py")
+    if args.fit_only:
+        fit = bench_fit(ensure_sample(args.articles), args.repeat)
+        one, two = fit["seconds"]["sequential"], fit["seconds"]["two processes"]
+        print(
+            f"== TF-IDF fit, {fit['articles']} articles (median of {args.repeat}, load "
+            f"{load_before:.2f} before, {fit['load']:.2f} after): sequential {one:.1f} s, "
+            f"two processes {two:.1f} s ({two / one:.2f}x)"
+        )
+        return
     if args.max_df_only:
         md = bench_max_df(ensure_sample(args.articles), args.repeat)
         base = md["seconds"][0.1]
