@@ -68,6 +68,7 @@ TRAIN_SPACE: dict[str, tuple[Any, ...]] = {
     "n_neighbors": (50, 100, 150),
     "coview_normalization": ("cosine", "llr", "jaccard"),
     "coview_min_count": (1, 2, 3),
+    "coview_next_weight": (0.0, 0.5, 1.0),
     "title_weight": (1, 3, 5),
     "max_df": (0.05, 0.1, 0.3, 0.5),
     "min_df": (1, 2, 5),
