@@ -56,6 +56,7 @@ def next_read_counts(
     *,
     session_weight: np.ndarray | None = None,
     left_out: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> sp.csr_matrix:
     """Directed "read next" counts: entry ``(a, b)`` is how many sessions first read ``b``
     within ``window`` articles after first reading ``a``.
@@ -74,6 +75,9 @@ def next_read_counts(
         Weight of each session (time decay), indexed by session code.
     left_out : ndarray of bool, optional
         Sessions that count nothing (crawlers), indexed by session code.
+    rows : ndarray of int, optional
+        Count only the pairs read after these articles (the rows a partial co-view fit
+        computes); the other rows stay empty.
 
     Returns
     -------
@@ -92,19 +96,26 @@ def next_read_counts(
     if left_out is not None and sessions.size:
         kept = ~np.asarray(left_out, dtype=bool)[sessions]
         sessions, articles = sessions[kept], articles[kept]
-    sources, targets, weights = [], [], []
+    wanted = None
+    if rows is not None:
+        wanted = np.zeros(n_articles, dtype=bool)
+        wanted[np.asarray(rows, dtype=np.int64)] = True
+    counts = sp.csr_matrix((n_articles, n_articles), dtype=np.float64)
+    # one step at a time: a step's pairs are at most one per view, so the memory stays at
+    # one step's arrays whatever the window
     for step in range(1, window + 1):
         same = sessions[step:] == sessions[:-step]
-        sources.append(articles[:-step][same])
-        targets.append(articles[step:][same])
-        if session_weight is not None:
-            weights.append(np.asarray(session_weight, dtype=np.float64)[sessions[step:][same]])
-    src = np.concatenate(sources) if sources else np.empty(0, dtype=np.int64)
-    dst = np.concatenate(targets) if targets else np.empty(0, dtype=np.int64)
-    data = np.concatenate(weights) if weights else np.ones(src.size)
-    counts = sp.csr_matrix((data, (src, dst)), shape=(n_articles, n_articles))
+        if wanted is not None:
+            same &= wanted[articles[:-step]]
+        data = (
+            np.ones(int(same.sum()))
+            if session_weight is None
+            else np.asarray(session_weight, dtype=np.float64)[sessions[step:][same]]
+        )
+        pairs = (articles[:-step][same].astype(np.int32), articles[step:][same].astype(np.int32))
+        counts = counts + sp.csr_matrix((data, pairs), shape=(n_articles, n_articles))
     counts.sum_duplicates()
-    return counts
+    return sp.csr_matrix(counts)
 
 
 def _xlogx(x: np.ndarray) -> np.ndarray:

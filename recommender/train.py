@@ -457,6 +457,7 @@ def fit_coview(
             config.coview_next_window,
             session_weight=weights,
             left_out=bots,
+            rows=only_rows,
         )
     return CoviewModel(
         n_neighbors=config.n_neighbors,

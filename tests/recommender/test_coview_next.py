@@ -102,10 +102,14 @@ def test_coview_with_next_read_matches_the_brute_force_oracle(
     want = _brute(sessions, articles, times, n_sessions, n_articles, window, weight, 6)
     for row in range(n_articles):
         assert [int(b) for b in model.neighbors_[row] if b >= 0] == want[row], row
-    # the fit of some rows gives them the whole fit's lists
+    # the fit of some rows, with the "read next" counts of those rows only, gives them the
+    # whole fit's lists
     rows = np.array([3, 17, 0])
+    partial = next_read_counts(sessions, articles, times, n_articles, window, rows=rows)
+    assert partial[rows].nnz == following[rows].nnz > 0
+    assert partial.nnz == following[rows].nnz
     some = CoviewModel(n_neighbors=6, min_count=1, chunk_size=chunk_size, next_weight=weight)
-    some.fit(x, next_counts=following, rows=rows)
+    some.fit(x, next_counts=partial, rows=rows)
     np.testing.assert_array_equal(some.neighbors_[rows], model.neighbors_[rows])
     np.testing.assert_array_equal(some.scores_[rows], model.scores_[rows])
 
