@@ -85,10 +85,11 @@ def next_read_counts(
     """
     if window < 1:
         raise ValueError("window must be at least 1")
-    sessions = np.asarray(session_codes, dtype=np.int64)
-    articles = np.asarray(article_rows, dtype=np.int64)
-    order = np.lexsort((np.arange(sessions.size), np.asarray(timestamps), sessions))
-    sessions, articles = sessions[order], articles[order]
+    sessions = np.asarray(session_codes)
+    articles = np.asarray(article_rows)
+    order = np.lexsort((np.asarray(timestamps), sessions))  # stable: ties keep the given order
+    sessions, articles = sessions[order].astype(np.int64), articles[order].astype(np.int64)
+    del order
     # the first view of every (session, article), kept in reading order
     _, first = np.unique(sessions * n_articles + articles, return_index=True)
     first.sort()
