@@ -164,6 +164,9 @@ def dask_mapper(address: str, *, timeout: float = 30) -> Iterator[DaskMapper]:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # no dashboard; the scheduler's HTTP routes (metrics) on a free local port: it
+            # would try 8787 first and warn when another cluster holds it
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         )
         client = connect(cluster, timeout=timeout)
     else:
