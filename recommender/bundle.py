@@ -63,6 +63,9 @@ WORDS_ARRAY = "article_words"
 #: The story of each article (int32: the smallest row of its same-story cluster, see
 #: :mod:`recommender.stories`), for same-story collapsing; absent in older bundles.
 STORIES_ARRAY = "story_clusters"
+#: Sessions that read each co-view neighbour next (int32, like ``coview_counts``), in bundles
+#: trained with ``coview_next_weight`` above 0 only.
+NEXT_ARRAY = "coview_next_sessions"
 _VERSION_RE = re.compile(r"^\d{8}T\d{6}Z(-[0-9a-z]+)*$")
 
 #: Arrays every bundle has, and the optional co-view ones (absent when trained from counts).
@@ -370,6 +373,8 @@ class Bundle:
         self.coview_scores: np.ndarray | None = arrays.get("coview_scores")
         self.coview_counts: np.ndarray | None = arrays.get("coview_counts")
         self.coview_support: np.ndarray | None = arrays.get("coview_support")
+        #: sessions that read each co-view neighbour next; ``None`` without "read next"
+        self.coview_next_sessions: np.ndarray | None = arrays.get(NEXT_ARRAY)
         #: words per article (-1 unknown); ``None`` in bundles written before reading times
         self.word_counts: np.ndarray | None = arrays.get(WORDS_ARRAY)
         #: each article's story (:mod:`recommender.stories`); ``None`` in bundles written
@@ -448,6 +453,10 @@ class Bundle:
             stories.shape != (n,) or (n and (int(stories.min()) < 0 or int(stories.max()) >= n))
         ):
             raise BundleError(f"{path}: {STORIES_ARRAY} is not one story row per article")
+        following = arrays.get(NEXT_ARRAY)
+        listed = arrays.get("coview_neighbors")
+        if following is not None and (listed is None or following.shape != listed.shape):
+            raise BundleError(f"{path}: {NEXT_ARRAY} is not one count per co-view neighbour")
         return cls(path, manifest, meta, arrays)
 
     @classmethod

@@ -228,6 +228,7 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         mapper: BlockMapper | None = None,
         rows: np.ndarray | None = None,
         next_counts: sp.csr_matrix | None = None,
+        next_sessions: sp.csr_matrix | None = None,
     ) -> CoviewModel:
         """Learn neighbours from a binary session x article matrix.
 
@@ -250,6 +251,9 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         next_counts : csr_matrix of shape (n_articles, n_articles), optional
             "Read next" counts of the same sessions (:func:`next_read_counts`, crawlers left
             out); used when ``next_weight`` is above 0, which then requires them.
+        next_sessions : csr_matrix of shape (n_articles, n_articles), optional
+            The same counts unweighted by any time decay: each listed pair's count is kept as
+            ``next_sessions_`` (what an editor is shown: "read next in 3 sessions").
         """
         if self.normalization not in NORMALIZATIONS:
             raise ValueError(
@@ -286,6 +290,9 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
             following.sort_indices()
         self.neighbors_, self.scores_, self.counts_, self.n_pairs_ = self._neighbors(
             binary, weighted, total, candidate_mask, mapper, rows, following
+        )
+        self.next_sessions_ = (
+            None if next_sessions is None else pair_values(next_sessions, self.neighbors_)
         )
         return self
 
@@ -395,6 +402,27 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self)
         valid = self.neighbors_[row] >= 0
         return self.neighbors_[row][valid], self.scores_[row][valid], self.counts_[row][valid]
+
+
+def pair_values(matrix: sp.csr_matrix, neighbors: np.ndarray) -> np.ndarray:
+    """``matrix[row, neighbors[row, j]]`` for every listed neighbour, as int32 (0 where the
+    matrix has no entry or the slot is empty)."""
+    matrix = sp.csr_matrix(matrix)
+    matrix.sum_duplicates()  # sorted indices: each row's columns in order
+    n_rows, width = neighbors.shape
+    n_cols = np.int64(matrix.shape[1])
+    have = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    have = have * n_cols + matrix.indices
+    wanted = np.arange(n_rows, dtype=np.int64)[:, None] * n_cols + neighbors
+    out = np.zeros((n_rows, width), dtype=np.int32)
+    listed = neighbors >= 0
+    if have.size == 0 or not listed.any():
+        return out
+    at = np.minimum(np.searchsorted(have, wanted[listed]), have.size - 1)
+    found = have[at] == wanted[listed]
+    values = np.where(found, np.rint(matrix.data[at]), 0)
+    out[listed] = values.astype(np.int32)
+    return out
 
 
 def _over_row_best(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:

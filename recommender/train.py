@@ -12,6 +12,7 @@ evaluation package trains through this module.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import resource
@@ -447,18 +448,20 @@ def fit_coview(
             views_per_minute=config.bot_views_per_minute,
             burst_views=config.bot_burst_views,
         )
-    following = None
+    following = next_sessions = None
     if config.coview_next_weight > 0:
-        following = next_read_counts(
+        read_next = functools.partial(
+            next_read_counts,
             sessions,
             rows[known],
             views.timestamps[known],
             n_articles,
             config.coview_next_window,
-            session_weight=weights,
             left_out=bots,
             rows=only_rows,
         )
+        next_sessions = read_next()
+        following = next_sessions if weights is None else read_next(session_weight=weights)
     return CoviewModel(
         n_neighbors=config.n_neighbors,
         normalization=config.coview_normalization,
@@ -473,6 +476,7 @@ def fit_coview(
         mapper=mapper,
         rows=only_rows,
         next_counts=following,
+        next_sessions=next_sessions,
     )
 
 
@@ -599,6 +603,8 @@ def _contents(
             coview_counts=coview.counts_,
             coview_support=coview.support_,
         )
+        if coview.next_sessions_ is not None:
+            arrays[bundle_mod.NEXT_ARRAY] = coview.next_sessions_
     if views is not None:
         counts["view_rows"] = int(views.article_codes.size)
         counts["invalid_view_rows"] = len(views.invalid)

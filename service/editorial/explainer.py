@@ -80,17 +80,22 @@ class Explainer:
             for r, s in zip(bundle.content_neighbors[row], bundle.content_scores[row], strict=True)
             if r >= 0
         }
-        self.coview: dict[int, tuple[float, int]] = {}
+        self.coview: dict[int, tuple[float, int, int | None]] = {}
         if bundle.has_coview and bundle.coview_neighbors is not None:
             assert bundle.coview_scores is not None and bundle.coview_counts is not None
-            for r, s, c in zip(
+            following = bundle.coview_next_sessions
+            nexts = (
+                [None] * bundle.coview_neighbors.shape[1] if following is None else following[row]
+            )
+            for r, s, c, f in zip(
                 bundle.coview_neighbors[row],
                 bundle.coview_scores[row],
                 bundle.coview_counts[row],
+                nexts,
                 strict=True,
             ):
                 if r >= 0:
-                    self.coview[int(r)] = (float(s), int(c))
+                    self.coview[int(r)] = (float(s), int(c), None if f is None else int(f))
         self._matrix: sp.csr_matrix | None = None
         self._names = _names(bundle)
 
@@ -119,7 +124,7 @@ class Explainer:
             "status": live.status(row),
             "age_days": None,
             "content": {"cosine": None, "terms": []},
-            "coview": {"score": None, "sessions": None},
+            "coview": {"score": None, "sessions": None, "next_sessions": None},
             "freshness": None,
             "popularity": None,
             "score": None,
@@ -159,6 +164,8 @@ class Explainer:
             "coview": {
                 "score": None if coview is None else rounded(coview[0]),
                 "sessions": None if coview is None else coview[1],
+                # sessions that read it next (a bundle trained with coview_next_weight)
+                "next_sessions": None if coview is None else coview[2],
             },
             "freshness": rounded(fresh),
             "popularity": None,

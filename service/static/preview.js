@@ -400,7 +400,8 @@
     var v = item.coview || {};
     chips.push(el("span", { class: "chip", title: "Co-view similarity (the API's explain.coview_score); sessions that read both" },
       v.score === null || v.score === undefined ? "co-view score –" :
-        "co-view score " + fmt(v.score) + " · " + plural(v.sessions, "session")));
+        "co-view score " + fmt(v.score) + " · " + plural(v.sessions, "session") +
+        (typeof v.next_sessions === "number" ? " · read next in " + v.next_sessions : "")));
     chips.push(el("span", { class: "chip", title: "Freshness factor 0.5^(age / half-life)" },
       "fresh ×" + fmt(item.freshness, 2)));
     if (item.popularity !== null && item.popularity !== undefined) {

@@ -395,5 +395,10 @@ def test_train_config_read_next_puts_the_article_opened_next_first(
     assert plain.coview_neighbors is not None and ordered.coview_neighbors is not None
     assert plain.coview_neighbors[a1, :2].tolist() == [a2, b1]
     assert ordered.coview_neighbors[a1, :2].tolist() == [b1, a2]
+    # the editor's "read next in 3 sessions": b1 came after a1 in all 3, a2 in none
+    assert plain.coview_next_sessions is None
+    assert ordered.coview_next_sessions is not None
+    assert ordered.coview_next_sessions[a1, :2].tolist() == [3, 0]
+    assert ordered.coview_counts is not None and ordered.coview_counts[a1, :2].tolist() == [3, 3]
     manifest = json.loads((ordered.path / "manifest.json").read_text())
     assert manifest["settings_origin"]["coview_next_weight"] == "config"

@@ -14,14 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from recommender.bundle import publish
+from recommender.bundle import NEXT_ARRAY, publish
 from service.settings import Settings, SettingsError
-from tests.conftest import IDS, VERSION_1, VERSION_2, VIEWS, body, bundle_contents
+from tests.conftest import IDS, ROW, VERSION_1, VERSION_2, VIEWS, body, bundle_contents
 
 USER = "editor"
 PASSWORD = "s3cret-passphrase"
@@ -287,16 +288,42 @@ def test_preview_lists_of_an_article(editor: FlaskClient) -> None:
     assert [i["rank"] for i in latest["items"]] == [1, 2, 3]
 
 
+def test_preview_item_says_how_many_sessions_read_it_next(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """A bundle trained with ``coview_next_weight`` keeps, per co-view neighbour, the sessions
+    that read it next; the editor sees them beside the sessions that read both."""
+    contents = bundle_contents("v1")
+    following = np.zeros_like(contents.arrays["coview_counts"])
+    following[ROW["n1"]] = [5, 0, 2]  # n3 read next in 5 of its 12 sessions, s2 in none
+    contents.arrays[NEXT_ARRAY] = following
+    publish(contents, tmp_path / "models", version=VERSION_1, keep=10)
+    client = make_app(
+        models_dir=tmp_path / "models",
+        rules_db=tmp_path / "rules.sqlite3",
+        editor_user=USER,
+        editor_password_hash=HASH,
+        secret_key=SECRET,
+    ).test_client()
+    assert log_in(client).status_code == 302
+    readers = body(client.get("/preview/api/articles/n1"))["lists"]["readers"]["items"]
+    by_id = {item["id"]: item["coview"] for item in readers}
+    assert by_id["n3"] == {"score": 0.8, "sessions": 12, "next_sessions": 5}
+    assert by_id["s2"] == {"score": 0.4, "sessions": 6, "next_sessions": 0}
+    assert by_id["s1"] == {"score": None, "sessions": None, "next_sessions": None}
+
+
 def test_preview_item_score_parts(editor: FlaskClient) -> None:
     readers = body(editor.get("/preview/api/articles/n1"))["lists"]["readers"]["items"]
     n3 = readers[1]
     assert n3["content"]["cosine"] == 0.6  # the content neighbour's score
-    assert n3["coview"] == {"score": 0.8, "sessions": 12}  # read together in 12 sessions
+    # read together in 12 sessions; this bundle was trained without "read next"
+    assert n3["coview"] == {"score": 0.8, "sessions": 12, "next_sessions": None}
     # 3 days old, half-life 3, weight 0.9: 0.1 + 0.9 * 0.5
     assert n3["freshness"] == 0.55 and n3["age_days"] == 3.0
     assert n3["category"] == "news" and n3["rule"] is None and n3["blocked_by"] is None
     s3 = readers[5]  # a fallback: no neighbour of n1
-    assert s3["coview"] == {"score": None, "sessions": None}
+    assert s3["coview"] == {"score": None, "sessions": None, "next_sessions": None}
     assert s3["content"]["terms"] == []  # this hand-made bundle has no vectorizer
 
 
