@@ -45,6 +45,7 @@ from recommender.errors import DataError
 from recommender.popularity import PopularityModel
 from recommender.reading import count_words
 from recommender.stories import STORY_THRESHOLD, story_clusters
+from recommender.viewlog import LogSummary, ReducedLog, reduce_view_log
 from recommender.windows import DAY
 
 STAGES = (
@@ -126,6 +127,11 @@ def _isoformat(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+def view_rows(views: ViewEvents | ViewCounts | LogSummary) -> int:
+    """How many view rows a log held (bad rows dropped)."""
+    return views.n_rows if isinstance(views, LogSummary) else int(views.article_codes.size)
+
+
 def map_view_rows(views: ViewEvents | ViewCounts, article_ids: list[str]) -> np.ndarray:
     """The article row of every view, ``-1`` for ids the catalogue does not have."""
     index = {article_id: row for row, article_id in enumerate(article_ids)}
@@ -143,6 +149,11 @@ def session_weights(
     """Weight of each session: ``0.5 ** (age of its last view / half-life)``."""
     last = np.full(n_sessions, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, session_codes, timestamps)
+    return decay_weights(last, now, half_life_days)
+
+
+def decay_weights(last: np.ndarray, now: int, half_life_days: float) -> np.ndarray:
+    """Weight of sessions whose last view was at ``last``: ``0.5 ** (age / half-life)``."""
     age_days = np.maximum(now - last, 0) / DAY
     return np.asarray(0.5 ** (age_days / half_life_days), dtype=np.float32)
 
@@ -186,10 +197,12 @@ def train(
     progress: bool = False,
     publish: bool = True,
     before_publish: Callable[[bundle_mod.BundleContents], None] | None = None,
-    check_views: Callable[[ViewEvents | ViewCounts | None], None] | None = None,
+    check_views: Callable[[ViewEvents | ViewCounts | LogSummary | None], None] | None = None,
     log: Callable[[str], None] | None = None,
     mapper: BlockMapper | None = None,
     content_fitter: ContentFitter | None = None,
+    stream_views: bool = False,
+    spill_dir: str | Path | None = None,
 ) -> TrainResult:
     """Train every model and publish a bundle into ``out_dir``.
 
@@ -233,6 +246,15 @@ def train(
         Builds the content model instead of a full fit (``newsrec train --incremental``:
         :mod:`recommender.incremental`); called with the articles, the published mask and
         the config. A model with a ``training_`` record puts it in the manifest.
+    stream_views : bool
+        Read a log of view events in bounded memory, file by file, reduced to what co-view
+        and popularity need (:mod:`recommender.viewlog`; with ``mapper``, on the cluster);
+        the bundle is the same. No calibration (it replays the whole log): ``calibrator``
+        must be ``None``, and ``check_views`` is called with a
+        :class:`~recommender.viewlog.LogSummary`.
+    spill_dir : path, optional
+        With ``stream_views``: where the log's partitions are spilled (on a cluster, a
+        directory every worker shares); default: the system's temporary directory.
 
     Raises
     ------
@@ -241,6 +263,8 @@ def train(
     """
     config = config or TrainConfig()
     params = params or BlendParams()
+    if stream_views and calibrator is not None:
+        raise ValueError("stream_views trains without calibration: it replays the whole log")
     origin = {name: "config" if name in fixed else "default" for name in _setting_names()}
     calibration: Any = None
     stages = _Stages(progress, len(STAGES) if calibrator is not None else len(STAGES) - 1)
@@ -252,10 +276,26 @@ def train(
             articles = table.articles
             article_ids = [a.id for a in articles]
             published = np.array([a.status == "published" for a in articles], dtype=bool)
-        views: ViewEvents | ViewCounts | None = None
+        views: ViewEvents | ViewCounts | LogSummary | None = None
+        reduced: ReducedLog | None = None
         rows = np.zeros(0, dtype=np.int64)
         with stages.stage("load views"):
-            if views_path is not None:
+            if views_path is not None and stream_views:
+                reduced = reduce_view_log(
+                    views_path,
+                    article_ids,
+                    session_gap_minutes=config.session_gap_minutes,
+                    max_invalid=config.max_invalid,
+                    not_after=_not_after(articles, now),
+                    now=None if now is None else _now_ts(now, None),
+                    bot_views_per_minute=config.bot_views_per_minute,
+                    bot_burst_views=config.bot_burst_views,
+                    trending_baseline_days=config.trending_baseline_days,
+                    spill_dir=spill_dir,
+                    mapper=mapper,
+                )
+                views = None if reduced is None else reduced.summary
+            if views_path is not None and views is None:
                 views = read_views(
                     views_path,
                     session_gap_minutes=config.session_gap_minutes,
@@ -267,11 +307,11 @@ def train(
         if check_views is not None:
             check_views(views)
         known = rows >= 0
-        n_unknown = int((~known).sum())
+        n_unknown = int((~known).sum()) if reduced is None else reduced.summary.n_unknown
         now_ts = _now_ts(now, views, articles)
         with stages.stage("content"):
             content = _fit_content(articles, published, config, mapper, content_fitter)
-        if calibrator is not None:
+        if calibrator is not None and not isinstance(views, LogSummary):
             with stages.stage("calibrate"):
                 calibration = calibrator(
                     articles,
@@ -291,12 +331,25 @@ def train(
                 coview = fit_coview(
                     views, rows, len(articles), published, config, now_ts, mapper=mapper
                 )
+            elif reduced is not None:
+                weights = None
+                if config.coview_half_life_days:
+                    weights = decay_weights(reduced.last_seen, now_ts, config.coview_half_life_days)
+                coview = _coview_model(config).fit(
+                    reduced.sessions,
+                    session_weight=weights,
+                    candidate_mask=published,
+                    bot_sessions=reduced.crawlers,
+                    mapper=mapper,
+                )
         with stages.stage("popularity"):
             popularity = PopularityModel(
                 trending_baseline_days=config.trending_baseline_days,
                 trending_min_views=config.trending_min_views,
             )
-            if views is None:
+            if reduced is not None:
+                popularity.fit_counts(reduced.window_views, reduced.baseline_views, now_ts)
+            elif views is None or isinstance(views, LogSummary):
                 popularity.fit(rows, np.zeros(0, dtype=np.int64), len(articles), now_ts)
             elif isinstance(views, ViewEvents):
                 popularity.fit(rows[known], views.timestamps[known], len(articles), now_ts)
@@ -462,13 +515,7 @@ def fit_coview(
         )
         next_sessions = read_next()
         following = next_sessions if weights is None else read_next(session_weight=weights)
-    return CoviewModel(
-        n_neighbors=config.n_neighbors,
-        normalization=config.coview_normalization,
-        min_count=config.coview_min_count,
-        chunk_size=max(config.chunk_size, 4096),
-        next_weight=config.coview_next_weight,
-    ).fit(
+    return _coview_model(config).fit(
         matrix,
         session_weight=weights,
         candidate_mask=published,
@@ -477,6 +524,16 @@ def fit_coview(
         rows=only_rows,
         next_counts=following,
         next_sessions=next_sessions,
+    )
+
+
+def _coview_model(config: TrainConfig) -> CoviewModel:
+    return CoviewModel(
+        n_neighbors=config.n_neighbors,
+        normalization=config.coview_normalization,
+        min_count=config.coview_min_count,
+        chunk_size=max(config.chunk_size, 4096),
+        next_weight=config.coview_next_weight,
     )
 
 
@@ -500,7 +557,7 @@ def _not_after(articles: list[Any], now: dt.datetime | None) -> int:
 
 def _now_ts(
     now: dt.datetime | None,
-    views: ViewEvents | ViewCounts | None,
+    views: ViewEvents | ViewCounts | LogSummary | None,
     articles: Sequence[Any] = (),
 ) -> int:
     """The model's "now", from its data: ``now`` when given, else the newest view, else the
@@ -512,6 +569,8 @@ def _now_ts(
         return int(now.timestamp())
     if isinstance(views, ViewEvents) and views.timestamps.size:
         return int(views.timestamps.max())
+    if isinstance(views, LogSummary) and views.max_time is not None:
+        return views.max_time
     if isinstance(views, ViewCounts) and views.timestamps is not None and views.timestamps.size:
         return int(views.timestamps.max()) + DAY
     published = [a.published_at.timestamp() for a in articles if a.published_at is not None]
@@ -555,7 +614,7 @@ def _contents(
     config: TrainConfig,
     articles_path: str | Path,
     views_path: ViewPaths | None,
-    views: ViewEvents | ViewCounts | None,
+    views: ViewEvents | ViewCounts | LogSummary | None,
     n_unknown: int,
     now_ts: int,
 ) -> bundle_mod.BundleContents:
@@ -606,7 +665,7 @@ def _contents(
         if coview.next_sessions_ is not None:
             arrays[bundle_mod.NEXT_ARRAY] = coview.next_sessions_
     if views is not None:
-        counts["view_rows"] = int(views.article_codes.size)
+        counts["view_rows"] = view_rows(views)
         counts["invalid_view_rows"] = len(views.invalid)
         counts["future_view_rows"] = views.n_future
     inputs = [
@@ -616,7 +675,7 @@ def _contents(
         sources = [views_path] if isinstance(views_path, str | Path) else views_path
         inputs += [{"role": "views", "path": str(p), "sha256": file_digest(p)} for p in sources]
     views_kind = (
-        "none" if views is None else ("events" if isinstance(views, ViewEvents) else "counts")
+        "none" if views is None else ("counts" if isinstance(views, ViewCounts) else "events")
     )
     manifest: dict[str, Any] = {
         "created_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),

@@ -16,7 +16,7 @@ from recommender.cli._args import (
     positive_int,
     table,
 )
-from recommender.cli.exits import EXIT_GATE_REFUSED, EXIT_OK
+from recommender.cli.exits import EXIT_GATE_REFUSED, EXIT_OK, EXIT_USAGE
 
 # The library is imported inside the handlers: ``newsrec`` builds every command's parser
 # at start-up, and scikit-learn and pyarrow would cost every command seconds to import.
@@ -130,10 +130,28 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "address (tcp://host:8786) or local[:N] (a local cluster of N workers, default 2); "
         "default: $NEWSREC_DASK_ADDRESS, else one process. Needs newsrec[dask]",
     )
+    scale.add_argument(
+        "--stream-views",
+        action="store_true",
+        help="read a log of view events file by file in bounded memory, reduced to what "
+        "co-view and popularity need (with --dask, on the workers); the same bundle. No "
+        "calibration (it replays the whole log) and no --gate",
+    )
+    scale.add_argument(
+        "--spill-dir",
+        metavar="DIR",
+        default=None,
+        help="with --stream-views: where the log's files are spilled by session between the "
+        "two passes (about the log's size in binary; on a cluster, a directory every worker "
+        "shares); default: the system's temporary directory",
+    )
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.stream_views and args.gate:
+        print("--stream-views cannot go with --gate: it replays the whole log", file=sys.stderr)
+        return EXIT_USAGE
     if args.dask:
         from recommender.distributed import dask_mapper
 
@@ -163,12 +181,14 @@ def _prepare(args: argparse.Namespace, mapper: Any) -> int:
         "config": run.train,
         "params": BlendParams(**run.blend),
         "fixed": run.fixed,
-        "calibrator": None if args.no_calibrate else calibrate,
+        "calibrator": None if args.no_calibrate or args.stream_views else calibrate,
         "now": args.now,
         "progress": progress,
         "log": print,
         "check_views": lambda views: _check_volume(args, views),
         "mapper": mapper,
+        "stream_views": args.stream_views,
+        "spill_dir": args.spill_dir,
     }
     if args.incremental and not args.full:
         plan = plan_incremental(
@@ -229,6 +249,8 @@ def _train(args: argparse.Namespace, common: dict[str, Any], views: Any, train: 
         result = train(args.articles, views, args.out, **common)
     if args.no_calibrate:
         print("calibration: off (--no-calibrate)")
+    elif args.stream_views:
+        print("calibration: off (--stream-views: it replays the whole log)")
     counts = result.manifest["counts"]
     published = gate is None or gate.published
     print(

@@ -53,6 +53,8 @@ __all__ = [
     "read_view_sources",
     "read_views",
     "read_views_dir",
+    "view_files",
+    "view_partition",
 ]
 
 #: What ``newsrec train --views`` takes: a file, a directory, or several of them.
@@ -554,6 +556,24 @@ def read_view_sources(
         raise ValueError(f"max_invalid must be >= 0, got {max_invalid}")
     if not paths:
         raise ValueError("read_view_sources needs at least one path")
+    files, where = view_files(paths)
+    return _read_joined(files, where, session_gap_minutes, max_invalid, not_after, mapper)
+
+
+def view_files(paths: ViewPaths) -> tuple[list[Path], str]:
+    """The files a view log is read from, in order, and the name it is reported under
+    (as :func:`read_views` reads ``paths``): a directory stands for its view files in name
+    order; a file given twice is read once.
+
+    Raises
+    ------
+    DataError
+        A missing source, or a directory without view files.
+    """
+    if isinstance(paths, str | Path):
+        if Path(paths).is_dir():
+            return _view_files(Path(paths)), str(paths)
+        return [Path(paths)], str(paths)
     files: list[Path] = []
     seen: set[Path] = set()
     for source in map(Path, paths):
@@ -563,8 +583,7 @@ def read_view_sources(
             if file.resolve() not in seen:
                 seen.add(file.resolve())
                 files.append(file)
-    where = " + ".join(str(p) for p in paths)
-    return _read_joined(files, where, session_gap_minutes, max_invalid, not_after, mapper)
+    return files, " + ".join(str(p) for p in paths)
 
 
 def _shape(part: ViewEvents | ViewCounts, key: str | None) -> str:

@@ -65,7 +65,8 @@ from recommender.evaluation.split import (
     prepare_split,
     train_at_split,
 )
-from recommender.train import Calibrator, TrainResult, train
+from recommender.train import Calibrator, TrainResult, train, view_rows
+from recommender.viewlog import LogSummary
 from recommender.windows import DAY
 
 METRIC = "hit_rate@10"
@@ -342,7 +343,7 @@ def train_with_gate(
     progress: bool = False,
     tolerance: float = DEFAULT_TOLERANCE,
     force: bool = False,
-    check_views: Callable[[ViewEvents | ViewCounts | None], None] | None = None,
+    check_views: Callable[[ViewEvents | ViewCounts | LogSummary | None], None] | None = None,
     log: Callable[[str], None] | None = None,
     gate_log: Callable[[str], None] | None = None,
     **options: Any,
@@ -421,7 +422,7 @@ class ThinLogError(Exception):
 
 
 def log_volume(
-    models_dir: str | Path, views: ViewEvents | ViewCounts | None
+    models_dir: str | Path, views: ViewEvents | ViewCounts | LogSummary | None
 ) -> tuple[str, str] | None:
     """Whether ``views`` is far thinner than the log the bundle ``LATEST`` names was trained on.
 
@@ -449,8 +450,8 @@ def log_volume(
         old_sessions, old_rows = counts.get("sessions"), counts.get("view_rows")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    new_rows = 0 if views is None else int(views.article_codes.size)
-    new_sessions = views.n_sessions if isinstance(views, ViewEvents) else 0
+    new_rows = 0 if views is None else view_rows(views)
+    new_sessions = views.n_sessions if isinstance(views, ViewEvents | LogSummary) else 0
     thinner = []
     if isinstance(old_sessions, int) and new_sessions < THIN_LOG_SHARE * old_sessions:
         thinner.append(f"{new_sessions:,} sessions against its {old_sessions:,}")
