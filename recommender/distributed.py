@@ -97,11 +97,12 @@ class DaskMapper:
         if not blocks:
             return []
         # scattered once to every worker, not shipped with each task; small values travel
-        # inside the task
+        # inside the task. Each value is scattered inside a list of one: scatter would take
+        # a list or a dict apart into one future per element.
         remote: dict[str, Any] = {
             name: value
             if value is None or isinstance(value, int | float | str)
-            else self.client.scatter(value, broadcast=True, hash=False)
+            else self.client.scatter([value], broadcast=True, hash=False)[0]
             for name, value in shared.items()
         }
         futures = [

@@ -191,3 +191,26 @@ def test_dask_cluster_bundle_is_byte_identical_when_a_worker_dies_mid_run(
     # nothing half-written is left beside it
     assert [p.name for p in models.iterdir() if p.name.startswith(".tmp-")] == []
     assert np.load(outcome["result"].path / "content_neighbors.npy").shape[0] == 600
+
+
+def test_dask_cluster_reads_and_reduces_the_log_on_its_workers_to_the_single_bundle(
+    inputs: dict[str, Path], single: Path, cluster: dict[str, Any], tmp_path: Path
+) -> None:
+    # --stream-views on a real scheduler and two worker processes: each worker parses its
+    # files by path and reduces its session buckets; the bundle is the in-memory one's
+    with dask_mapper(cluster["address"]) as mapper:
+        result = train(
+            inputs["articles"],
+            inputs["views"],
+            tmp_path / "models",
+            config=CONFIG,
+            mapper=mapper,
+            stream_views=True,
+            spill_dir=tmp_path / "spill",
+        )
+        ran = mapper.block_seconds
+    assert len(ran["spill_partition"]) == len(list(inputs["views"].iterdir()))
+    assert len(ran["reduce_bucket"]) >= len(ran["spill_partition"])
+    assert "view_partition" not in ran  # the log never came to this process whole
+    assert_same_bundle(result.path, single)
+    assert list((tmp_path / "spill").iterdir()) == []
