@@ -5,6 +5,8 @@ Usage::
     .venv/bin/python bench/scale.py --articles 50000 --new 5000
     .venv/bin/python bench/scale.py --skip-incremental --dask-articles 20000
     .venv/bin/python bench/scale.py --articles 45000 --new 5000 --source 105000
+    .venv/bin/python bench/scale.py --skip-incremental --skip-dask \
+        --log-events 10000000,30000000 --log-whole 10000000,30000000
 
 Incremental part: a generated archive of ``--articles + --new`` articles (``newsrec
 generate-sample``, cached in ``bench/out/scale-<n>``); ``--new`` of them, drawn at random (so
@@ -20,6 +22,12 @@ new ones. It trains the archive fully (LATEST), then times:
 Dask part: ``newsrec train`` on a ``--dask-articles`` sample whose view log is a directory of
 daily files, in one process and with ``--dask local:2``, alternated ``--repeat`` times; the
 ratio and the per-block times the command prints.
+
+Big-log part (``--log-events 10000000,30000000 --log-whole 10000000``): generated logs of
+that many view events as daily CSV files (cached in ``bench/out/log-<n>``) over a
+``--log-articles`` catalogue, trained with ``--stream-views`` in one process and on
+``--dask local:2``, and with the in-memory reader for the ``--log-whole`` sizes: the
+log's stages (load views, co-view, popularity) and the peak RSS of the largest process.
 
 Every run is ``--no-calibrate`` (calibration is a separate stage, timed by bench/train.py).
 The 1-minute load average is recorded before each run: the machine is shared.
@@ -233,6 +241,115 @@ def dask_part(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def big_log(n_events: int, articles: Path, days: int) -> Path:
+    """A generated log of ``n_events`` view events over ``days`` daily CSV files (cached in
+    bench/out): sessions of about 4 views a minute or so apart, starting anywhere in the
+    period (a session begun before midnight goes on in the next day's file), articles drawn
+    from the catalogue by a Zipf law; session ids are strings, times Unix seconds."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    folder = OUT / f"log-{n_events}"
+    if (folder / "done").exists():
+        return folder / "events"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "events").mkdir(parents=True)
+    log(f"generating a log of {n_events:,} events into {folder}")
+    start = time.perf_counter()
+    ids = [json.loads(line)["id"] for line in articles.read_text(encoding="utf-8").splitlines()]
+    rng = np.random.default_rng(14)
+    lengths = rng.geometric(0.25, size=n_events // 4 + 1)
+    lengths = lengths[: np.searchsorted(np.cumsum(lengths), n_events) + 1]
+    lengths[-1] -= int(lengths.sum()) - n_events
+    session = np.repeat(np.arange(lengths.size), lengths)
+    begin = 1_790_000_000 - days * 86_400
+    first = rng.integers(begin, begin + days * 86_400, size=lengths.size)
+    gaps = rng.exponential(70.0, size=n_events).astype(np.int64)
+    gaps[np.cumsum(lengths) - lengths] = 0
+    times = first[session] + (
+        np.cumsum(gaps) - np.repeat(np.cumsum(gaps)[np.cumsum(lengths) - lengths], lengths)
+    )
+    rank = np.minimum(rng.zipf(1.3, size=n_events), len(ids)) - 1
+    perm = rng.permutation(len(ids))
+    article = perm[rank]
+    order = np.argsort(times, kind="stable")
+    day = (times[order] - begin) // 86_400
+    bounds = np.searchsorted(day, np.arange(int(day.max()) + 2))
+    catalogue = pa.array(ids, pa.string())
+    for d in range(bounds.size - 1):
+        at = order[bounds[d] : bounds[d + 1]]
+        if not at.size:
+            continue
+        table = pa.table(
+            {
+                "session_id": pc.binary_join_element_wise(
+                    "s", pc.cast(pa.array(session[at]), pa.string()), ""
+                ),
+                "article_id": catalogue.take(pa.array(article[at])),
+                "timestamp": pa.array(times[at]),
+            }
+        )
+        pa_csv.write_csv(table, folder / "events" / f"events-{d:03d}.csv")
+    (folder / "done").write_text(f"{n_events}\n")
+    log(f"  {time.perf_counter() - start:.0f} s")
+    return folder / "events"
+
+
+def log_part(args: argparse.Namespace) -> dict[str, Any]:
+    """Co-view and popularity of big logs: ``--stream-views`` in one process and on
+    ``local:2``, and the in-memory reader for the sizes in ``--log-whole``."""
+    articles, _ = sample(args.log_articles, 30, f"scale-{args.log_articles}", None)
+    results: dict[str, Any] = {"articles": args.log_articles, "runs": []}
+    for n_events in args.log_events:
+        events = big_log(n_events, articles, 30)
+        size = sum(p.stat().st_size for p in events.iterdir())
+        modes = [
+            ("stream", ["--stream-views"]),
+            ("stream-dask", ["--stream-views", "--dask", "local:2"]),
+        ]
+        if n_events in args.log_whole:
+            modes.append(("whole", []))
+        for mode, extra in modes:
+            models = OUT / f"log-{n_events}-runs" / mode
+            shutil.rmtree(models, ignore_errors=True)
+            log(f"log of {n_events:,} events: {mode}")
+            spill = ["--spill-dir", str(OUT / "spill")] if "--stream-views" in extra else []
+            done = run(train_argv(articles, events, models, *extra, *spill), args.timeout)
+            stages = _stages(done["out"])
+            results["runs"].append(
+                {
+                    "events": n_events,
+                    "csv_gib": round(size / 2**30, 2),
+                    "files": len(list(events.iterdir())),
+                    "mode": mode,
+                    "wall_s": done["seconds"],
+                    "peak_gib": done["peak_gib"],
+                    "load_1m": done["load_1m"],
+                    "log_stages_s": round(
+                        sum(stages.get(k, 0.0) for k in ("load views", "co-view", "popularity")), 2
+                    ),
+                    "stages": stages,
+                }
+            )
+            log(json.dumps(results["runs"][-1]))
+        if n_events in args.log_whole:  # the streamed bundles are the in-memory one's
+            whole = _latest(OUT / f"log-{n_events}-runs" / "whole")
+            for mode in ("stream", "stream-dask"):
+                other = _latest(OUT / f"log-{n_events}-runs" / mode)
+                same = all(
+                    (whole / p.name).read_bytes() == (other / p.name).read_bytes()
+                    for p in whole.iterdir()
+                    if p.suffix == ".npy"
+                )
+                results.setdefault("same_arrays_as_whole", {})[f"{n_events}-{mode}"] = same
+    return results
+
+
+def _latest(models: Path) -> Path:
+    return models / (models / "LATEST").read_text().strip()
+
+
 def _stages(out: str) -> dict[str, float]:
     return {
         m.group(1).strip(): float(m.group(2))
@@ -256,6 +373,19 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600, help="cap per command (seconds)")
     parser.add_argument("--skip-incremental", action="store_true")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument(
+        "--log-events",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[],
+        help="big-log part: comma-separated event counts (e.g. 10000000,30000000)",
+    )
+    parser.add_argument("--log-articles", type=int, default=5_000)
+    parser.add_argument(
+        "--log-whole",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[],
+        help="big-log sizes also trained with the in-memory reader (the baseline)",
+    )
     parser.add_argument("--json", type=Path, default=OUT / "scale.json")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -264,6 +394,8 @@ def main() -> None:
         result["incremental"] = incremental_part(args)
     if not args.skip_dask:
         result["dask"] = dask_part(args)
+    if args.log_events:
+        result["log"] = log_part(args)
     for part in ("incremental", "dask"):
         for value in (result.get(part) or {}).values():
             for item in value if isinstance(value, list) else [value]:
