@@ -491,20 +491,21 @@ def _assemble(
     del order
     last_seen = np.empty(n_sessions, dtype=np.int64)
     crawlers = np.empty(n_sessions, dtype=bool)
-    pair_sessions = []
-    at = 0
-    for r in reduced:
+    n_pairs = sum(r["pair_rows"].size for r in reduced)
+    pair_sessions = np.empty(n_pairs, dtype=np.int64)
+    pair_rows = np.empty(n_pairs, dtype=np.int32)
+    at = done = 0
+    for r in reduced:  # each bucket's pairs are let go of once copied: one copy at a time
         mine = code[at : at + r["last_seen"].size]
         last_seen[mine] = r["last_seen"]
         crawlers[mine] = r["crawlers"]
-        pair_sessions.append(mine[r["pair_sessions"]])
-        at += r["last_seen"].size
-    sessions = session_matrix(
-        np.concatenate(pair_sessions),
-        np.concatenate([r["pair_rows"] for r in reduced]),
-        n_sessions,
-        n_articles,
-    )
+        size = r["pair_rows"].size
+        pair_sessions[done : done + size] = mine[r.pop("pair_sessions")]
+        pair_rows[done : done + size] = r.pop("pair_rows")
+        at += mine.size
+        done += size
+    sessions = session_matrix(pair_sessions, pair_rows, n_sessions, n_articles)
+    del pair_sessions, pair_rows
     summary = LogSummary(
         path=where,
         n_rows=sum(p.n_rows for p in spilled),
