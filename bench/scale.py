@@ -315,7 +315,14 @@ def log_part(args: argparse.Namespace) -> dict[str, Any]:
             shutil.rmtree(models, ignore_errors=True)
             log(f"log of {n_events:,} events: {mode}")
             spill = ["--spill-dir", str(OUT / "spill")] if "--stream-views" in extra else []
-            done = run(train_argv(articles, events, models, *extra, *spill), args.timeout)
+            try:
+                done = run(train_argv(articles, events, models, *extra, *spill), args.timeout)
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:  # recorded, not hidden
+                results["runs"].append(
+                    {"events": n_events, "mode": mode, "failed": str(exc)[-500:]}
+                )
+                log(f"  failed: {str(exc)[-500:]}")
+                continue
             stages = _stages(done["out"])
             results["runs"].append(
                 {
@@ -334,8 +341,12 @@ def log_part(args: argparse.Namespace) -> dict[str, Any]:
             )
             log(json.dumps(results["runs"][-1]))
         if n_events in args.log_whole:  # the streamed bundles are the in-memory one's
+            if not (OUT / f"log-{n_events}-runs" / "whole" / "LATEST").exists():
+                continue
             whole = _latest(OUT / f"log-{n_events}-runs" / "whole")
             for mode in ("stream", "stream-dask"):
+                if not (OUT / f"log-{n_events}-runs" / mode / "LATEST").exists():
+                    continue
                 other = _latest(OUT / f"log-{n_events}-runs" / mode)
                 same = all(
                     (whole / p.name).read_bytes() == (other / p.name).read_bytes()

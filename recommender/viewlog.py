@@ -48,7 +48,6 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from recommender._topk import BlockMapper
-from recommender.coview import session_matrix
 from recommender.crawlers import crawler_sessions
 from recommender.data._columns import encode, to_numpy
 from recommender.data.views import ViewCounts, ViewPaths, view_files, view_partition
@@ -307,8 +306,9 @@ def reduce_bucket(
         last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
         np.maximum.at(last, sessions[known], times[known])
         lasts.append(last)
+        # sorted by (session, article): each session's articles in order, as the matrix wants
         pair_key = np.unique(sessions[known] * n_articles + rows[known])
-        pair_sessions.append(pair_key // n_articles + n_local)
+        pair_sessions.append((pair_key // n_articles + n_local).astype(np.int32))
         pair_rows.append((pair_key % n_articles).astype(np.int32))
         counts, baseline = window_counts(
             rows[known], times[known], n_articles, now, trending_baseline_days
@@ -320,7 +320,7 @@ def reduce_bucket(
         "order": np.concatenate(orders) if orders else np.zeros((0, 3), np.int64),
         "last_seen": np.concatenate(lasts) if lasts else np.zeros(0, np.int64),
         "crawlers": np.concatenate(bots) if bots else np.zeros(0, bool),
-        "pair_sessions": np.concatenate(pair_sessions) if pair_sessions else np.zeros(0, np.int64),
+        "pair_sessions": np.concatenate(pair_sessions) if pair_sessions else np.zeros(0, np.int32),
         "pair_rows": np.concatenate(pair_rows) if pair_rows else np.zeros(0, np.int32),
         "window_views": window_views,
         "baseline_views": baseline_views,
@@ -491,21 +491,32 @@ def _assemble(
     del order
     last_seen = np.empty(n_sessions, dtype=np.int64)
     crawlers = np.empty(n_sessions, dtype=bool)
-    n_pairs = sum(r["pair_rows"].size for r in reduced)
-    pair_sessions = np.empty(n_pairs, dtype=np.int64)
-    pair_rows = np.empty(n_pairs, dtype=np.int32)
-    at = done = 0
-    for r in reduced:  # each bucket's pairs are let go of once copied: one copy at a time
+    per_session = np.zeros(n_sessions, dtype=np.int64)
+    at = 0
+    for r in reduced:
         mine = code[at : at + r["last_seen"].size]
         last_seen[mine] = r["last_seen"]
         crawlers[mine] = r["crawlers"]
-        size = r["pair_rows"].size
-        pair_sessions[done : done + size] = mine[r.pop("pair_sessions")]
-        pair_rows[done : done + size] = r.pop("pair_rows")
+        per_session[mine] = np.bincount(r["pair_sessions"], minlength=mine.size)
         at += mine.size
-        done += size
-    sessions = session_matrix(pair_sessions, pair_rows, n_sessions, n_articles)
-    del pair_sessions, pair_rows
+    # the session x article matrix in place, bucket by bucket (each bucket's pairs are let go
+    # of once placed): a bucket's pairs are distinct and sorted by session and article, as
+    # session_matrix() sorts the whole log's; the same arrays, without sorting them again
+    indptr = np.zeros(n_sessions + 1, dtype=np.int64)
+    np.cumsum(per_session, out=indptr[1:])
+    articles = np.empty(int(indptr[-1]), dtype=np.int64)
+    at = 0
+    for r in reduced:
+        mine = code[at : at + r["last_seen"].size]
+        local = r.pop("pair_sessions")
+        starts = np.zeros(mine.size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(local, minlength=mine.size), out=starts[1:])
+        rank = np.arange(local.size, dtype=np.int64) - starts[local]
+        articles[indptr[mine[local]] + rank] = r.pop("pair_rows")
+        at += mine.size
+    ones = np.ones(articles.size, dtype=np.float32)
+    # as session_matrix() builds it: the same dtypes go in, so scipy keeps the same ones
+    sessions = sp.csr_matrix((ones, articles, indptr), shape=(n_sessions, n_articles))
     summary = LogSummary(
         path=where,
         n_rows=sum(p.n_rows for p in spilled),

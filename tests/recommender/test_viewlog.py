@@ -15,6 +15,7 @@ import pytest
 from recommender.bundle import MANIFEST
 from recommender.cli import main
 from recommender.config import TrainConfig
+from recommender.coview import session_matrix
 from recommender.data.views import read_views
 from recommender.errors import DataError
 from recommender.sources.sample import generate_sample
@@ -115,15 +116,18 @@ def test_streamed_log_numbers_sessions_spanning_files_as_the_whole_log(
     assert reduced is not None
     assert reduced.summary.n_sessions == whole.n_sessions
     assert reduced.summary.n_rows == whole.article_codes.size
-    # the session x article matrix of the whole log, row for row
+    # the session x article matrix of the whole log, array for array
     lookup = {a: i for i, a in enumerate(ids)}
     rows = np.array([lookup.get(a, -1) for a in whole.article_ids])[whole.article_codes]
     known = rows >= 0
+    expected = session_matrix(whole.session_codes[known], rows[known], whole.n_sessions, len(ids))
+    for name in ("indptr", "indices", "data"):
+        got, want = getattr(reduced.sessions, name), getattr(expected, name)
+        assert got.dtype == want.dtype, name
+        assert np.array_equal(got, want), name
     pairs = zip(whole.session_codes[known].tolist(), rows[known].tolist(), strict=True)
-    expected = set(pairs)
-    got = reduced.sessions.tocoo()
-    assert set(zip(got.row.tolist(), got.col.tolist(), strict=True)) == expected
-    assert got.nnz == len(expected)
+    coo = reduced.sessions.tocoo()
+    assert set(zip(coo.row.tolist(), coo.col.tolist(), strict=True)) == set(pairs)
 
 
 def _broken(tmp_path: Path, sample: dict[str, Path], rows: dict[int, str]) -> Path:
