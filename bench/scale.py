@@ -73,7 +73,7 @@ def run(argv: list[str], timeout: float) -> dict[str, Any]:
     # the child is reaped by communicate(); its peak RSS is in RUSAGE_CHILDREN only as the
     # maximum over all children so far, so read it from /usr/bin/time when present
     if proc.returncode != 0:
-        raise RuntimeError(f"{argv} failed ({proc.returncode}): {err[-2000:]}")
+        raise RuntimeError(f"{argv} failed ({proc.returncode}): {err[-4000:]}")
     peak = _peak_gib(err)
     return {"seconds": round(wall, 2), "peak_gib": peak, "load_1m": round(load, 2), "out": out}
 
@@ -318,10 +318,8 @@ def log_part(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 done = run(train_argv(articles, events, models, *extra, *spill), args.timeout)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:  # recorded, not hidden
-                results["runs"].append(
-                    {"events": n_events, "mode": mode, "failed": str(exc)[-500:]}
-                )
-                log(f"  failed: {str(exc)[-500:]}")
+                results["runs"].append({"events": n_events, "mode": mode, "failed": _why(exc)})
+                log(f"  failed: {_why(exc)}")
                 continue
             stages = _stages(done["out"])
             results["runs"].append(
@@ -355,6 +353,11 @@ def log_part(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 results.setdefault("same_arrays_as_whole", {})[f"{n_events}-{mode}"] = same
     return results
+
+
+def _why(exc: Exception) -> str:
+    """The end of a failed run's own stderr (before /usr/bin/time's report)."""
+    return str(exc).split("\tCommand being timed")[0][-800:]
 
 
 def _latest(models: Path) -> Path:

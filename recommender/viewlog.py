@@ -52,7 +52,7 @@ from recommender.crawlers import crawler_sessions
 from recommender.data._columns import encode, to_numpy
 from recommender.data.views import ViewCounts, ViewPaths, view_files, view_partition
 from recommender.errors import DataError
-from recommender.popularity import window_counts
+from recommender.popularity import WINDOWS, window_counts
 
 __all__ = ["LogSummary", "ReducedLog", "reduce_bucket", "reduce_view_log", "spill_partition"]
 
@@ -268,7 +268,7 @@ def reduce_bucket(
             )
         )
     orders, lasts, bots, pair_sessions, pair_rows = [], [], [], [], []
-    window_views = np.zeros((n_articles, 4), dtype=np.int64)
+    window_views = np.zeros((n_articles, len(WINDOWS)), dtype=np.int64)
     baseline_views = np.zeros(n_articles, dtype=np.float64)
     n_local = 0
     for by_user in (False, True):
@@ -277,7 +277,9 @@ def reduce_bucket(
         # one id space for the bucket's files: the ids merged by value
         codes, ids = encode(pa.chunked_array([p[0] for p in pieces[by_user]], pa.string()))
         at = np.cumsum([0] + [len(p[0]) for p in pieces[by_user]])
+        # int64: a key times the number of articles is a pair's sort key below
         keys = np.concatenate([codes[at[i] + p[1]] for i, p in enumerate(pieces[by_user])])
+        keys = keys.astype(np.int64)
         rows, times, positions = (
             np.concatenate([p[j] for p in pieces[by_user]]) for j in (2, 3, 4)
         )
@@ -316,14 +318,17 @@ def reduce_bucket(
         window_views += counts
         baseline_views += baseline
         n_local += n
+    read = np.flatnonzero(window_views.any(axis=1) | (baseline_views > 0)).astype(np.int32)
     return {
         "order": np.concatenate(orders) if orders else np.zeros((0, 3), np.int64),
         "last_seen": np.concatenate(lasts) if lasts else np.zeros(0, np.int64),
         "crawlers": np.concatenate(bots) if bots else np.zeros(0, bool),
         "pair_sessions": np.concatenate(pair_sessions) if pair_sessions else np.zeros(0, np.int32),
         "pair_rows": np.concatenate(pair_rows) if pair_rows else np.zeros(0, np.int32),
-        "window_views": window_views,
-        "baseline_views": baseline_views,
+        # only the articles the bucket's views name: a catalogue of millions stays on the driver
+        "read": read,
+        "window_views": window_views[read],
+        "baseline_views": baseline_views[read],
     }
 
 
@@ -526,12 +531,17 @@ def _assemble(
         invalid=[error for p in spilled for error in p.invalid],
         n_future=sum(p.n_future for p in spilled),
     )
+    window_views = np.zeros((n_articles, len(WINDOWS)), dtype=np.int64)
+    baseline_views = np.zeros(n_articles, dtype=np.float64)
+    for r in reduced:  # integers: the sums are exact in any order
+        window_views[r["read"]] += r["window_views"]
+        baseline_views[r["read"]] += r["baseline_views"]
     return ReducedLog(
         summary=summary,
         sessions=sessions,
         last_seen=last_seen,
         crawlers=crawlers,
-        window_views=np.sum([r["window_views"] for r in reduced], axis=0),
-        baseline_views=np.sum([r["baseline_views"] for r in reduced], axis=0),
+        window_views=window_views,
+        baseline_views=baseline_views,
         now=now,
     )

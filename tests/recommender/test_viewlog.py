@@ -130,6 +130,25 @@ def test_streamed_log_numbers_sessions_spanning_files_as_the_whole_log(
     assert set(zip(coo.row.tolist(), coo.col.tolist(), strict=True)) == set(pairs)
 
 
+def test_streamed_log_pairs_of_a_big_catalogue_keep_their_sessions(
+    sample: dict[str, Path], tmp_path: Path
+) -> None:
+    # session x number of articles passes 2**31 in one bucket: the pairs' keys are int64
+    with (sample["articles"]).open() as handle:
+        ids = [json.loads(line)["id"] for line in handle if line.strip()]
+    ids += [f"padding-{i}" for i in range(2_000_000)]
+    whole = read_views(sample["events"])
+    assert whole.n_sessions * len(ids) > 2**31
+    reduced = reduce_view_log(sample["events"], ids, n_buckets=1, spill_dir=tmp_path)
+    assert reduced is not None
+    lookup = {a: i for i, a in enumerate(ids)}
+    rows = np.array([lookup.get(a, -1) for a in whole.article_ids])[whole.article_codes]
+    known = rows >= 0
+    expected = session_matrix(whole.session_codes[known], rows[known], whole.n_sessions, len(ids))
+    assert np.array_equal(reduced.sessions.indptr, expected.indptr)
+    assert np.array_equal(reduced.sessions.indices, expected.indices)
+
+
 def _broken(tmp_path: Path, sample: dict[str, Path], rows: dict[int, str]) -> Path:
     """A copy of the daily files with ``rows[i]`` appended to the ``i``-th file."""
     log = tmp_path / "broken"
