@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from recommender._topk import BlockMapper, csr_topn
+from recommender.windows import DAY
 
 NORMALIZATIONS = ("cosine", "jaccard", "lift", "llr")
 #: Sessions read together at which ``lift`` keeps half its value: raw lift ranks a pair of
@@ -117,6 +118,12 @@ def next_read_counts(
         counts = counts + sp.csr_matrix((data, pairs), shape=(n_articles, n_articles))
     counts.sum_duplicates()
     return sp.csr_matrix(counts)
+
+
+def decay_weights(last: np.ndarray, now: int, half_life_days: float) -> np.ndarray:
+    """Weight of sessions whose last view was at ``last``: ``0.5 ** (age / half-life)``."""
+    age_days = np.maximum(now - last, 0) / DAY
+    return np.asarray(0.5 ** (age_days / half_life_days), dtype=np.float32)
 
 
 def _xlogx(x: np.ndarray) -> np.ndarray:

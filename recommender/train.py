@@ -31,7 +31,7 @@ from recommender._topk import BlockMapper
 from recommender.blend import BlendParams
 from recommender.config import TrainConfig
 from recommender.content import ContentModel
-from recommender.coview import CoviewModel, next_read_counts, session_matrix
+from recommender.coview import CoviewModel, decay_weights, next_read_counts, session_matrix
 from recommender.crawlers import crawler_sessions
 from recommender.data.articles import Article, ArticleTable, read_articles
 from recommender.data.views import (
@@ -45,7 +45,7 @@ from recommender.errors import DataError
 from recommender.popularity import PopularityModel
 from recommender.reading import count_words
 from recommender.stories import STORY_THRESHOLD, story_clusters
-from recommender.viewlog import LogSummary, ReducedLog, reduce_view_log
+from recommender.viewlog import LogSummary, ReducedLog, reduce_view_log, view_rows
 from recommender.windows import DAY
 
 STAGES = (
@@ -127,11 +127,6 @@ def _isoformat(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def view_rows(views: ViewEvents | ViewCounts | LogSummary) -> int:
-    """How many view rows a log held (bad rows dropped)."""
-    return views.n_rows if isinstance(views, LogSummary) else int(views.article_codes.size)
-
-
 def map_view_rows(views: ViewEvents | ViewCounts, article_ids: list[str]) -> np.ndarray:
     """The article row of every view, ``-1`` for ids the catalogue does not have."""
     index = {article_id: row for row, article_id in enumerate(article_ids)}
@@ -150,12 +145,6 @@ def session_weights(
     last = np.full(n_sessions, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, session_codes, timestamps)
     return decay_weights(last, now, half_life_days)
-
-
-def decay_weights(last: np.ndarray, now: int, half_life_days: float) -> np.ndarray:
-    """Weight of sessions whose last view was at ``last``: ``0.5 ** (age / half-life)``."""
-    age_days = np.maximum(now - last, 0) / DAY
-    return np.asarray(0.5 ** (age_days / half_life_days), dtype=np.float32)
 
 
 class _Stages:
@@ -265,6 +254,10 @@ def train(
     params = params or BlendParams()
     if stream_views and calibrator is not None:
         raise ValueError("stream_views trains without calibration: it replays the whole log")
+    if stream_views and config.coview_next_weight > 0:
+        raise ValueError(
+            "stream_views does not count read-next pairs yet: set coview_next_weight = 0"
+        )
     origin = {name: "config" if name in fixed else "default" for name in _setting_names()}
     calibration: Any = None
     stages = _Stages(progress, len(STAGES) if calibrator is not None else len(STAGES) - 1)

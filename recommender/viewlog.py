@@ -50,11 +50,18 @@ import scipy.sparse as sp
 from recommender._topk import BlockMapper
 from recommender.crawlers import crawler_sessions
 from recommender.data._columns import encode, to_numpy
-from recommender.data.views import ViewCounts, ViewPaths, view_files, view_partition
+from recommender.data.views import ViewCounts, ViewEvents, ViewPaths, view_files, view_partition
 from recommender.errors import DataError
 from recommender.popularity import WINDOWS, window_counts
 
-__all__ = ["LogSummary", "ReducedLog", "reduce_bucket", "reduce_view_log", "spill_partition"]
+__all__ = [
+    "LogSummary",
+    "ReducedLog",
+    "reduce_bucket",
+    "reduce_view_log",
+    "spill_partition",
+    "view_rows",
+]
 
 #: Bits of a view's position that number it within its file (the rest number the file).
 _ROW_BITS = 40
@@ -136,6 +143,11 @@ class ReducedLog:
     window_views: np.ndarray
     baseline_views: np.ndarray
     now: int
+
+
+def view_rows(views: ViewEvents | ViewCounts | LogSummary) -> int:
+    """How many view rows a log held (bad rows dropped)."""
+    return views.n_rows if isinstance(views, LogSummary) else int(views.article_codes.size)
 
 
 def _bucket_of(ids: np.ndarray, n_buckets: int) -> np.ndarray:

@@ -176,6 +176,12 @@ def _prepare(args: argparse.Namespace, mapper: Any) -> int:
     from recommender.train import train
 
     run = read_config(args.config, max_invalid=args.max_invalid, keep=args.keep)
+    if args.stream_views and run.train.coview_next_weight > 0:
+        print(
+            "--stream-views does not count read-next pairs yet: set coview_next_weight = 0",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     progress = sys.stderr.isatty() and not args.no_progress
     common: dict[str, Any] = {
         "config": run.train,

@@ -65,8 +65,8 @@ from recommender.evaluation.split import (
     prepare_split,
     train_at_split,
 )
-from recommender.train import Calibrator, TrainResult, train, view_rows
-from recommender.viewlog import LogSummary
+from recommender.train import Calibrator, TrainResult, train
+from recommender.viewlog import LogSummary, view_rows
 from recommender.windows import DAY
 
 METRIC = "hit_rate@10"

@@ -225,3 +225,15 @@ def test_stream_views_cli_trains_without_calibration(
             stream_views=True,
             calibrator=lambda *a, **k: None,
         )
+    with pytest.raises(ValueError, match="read-next"):
+        train(
+            sample["articles"],
+            sample["events"],
+            tmp_path / "y",
+            config=TrainConfig(coview_next_weight=0.5),
+            stream_views=True,
+        )
+    config = tmp_path / "next.toml"
+    config.write_text("[train]\ncoview_next_weight = 0.5\n")
+    assert main([*argv[:-1], "--config", str(config), "--no-progress"]) == 2
+    assert "read-next" in capsys.readouterr().err
