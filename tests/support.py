@@ -1,8 +1,9 @@
-"""Helpers shared by test modules that start real servers or a real browser."""
+"""Helpers shared by test modules: real servers, a real browser, bundles compared byte for byte."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 from collections.abc import Iterator
@@ -103,3 +104,24 @@ def postgres_database(prefix: str) -> Iterator[str]:
     yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     with admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+#: What a manifest records about the run rather than the model.
+RUN_KEYS = {"created_at", "timings", "peak_memory_mib", "version"}
+
+
+def assert_same_bundle(a: Path, b: Path) -> None:
+    """Two bundle folders hold the same model: the same files, byte for byte, and manifests
+    equal but for :data:`RUN_KEYS`."""
+    from recommender.bundle import MANIFEST
+
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    for name in names:
+        if name == MANIFEST:
+            left, right = (json.loads((d / name).read_text()) for d in (a, b))
+            for key in RUN_KEYS:
+                left.pop(key), right.pop(key)
+            assert left == right
+        else:
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name

@@ -26,12 +26,10 @@ from recommender.config import TrainConfig
 from recommender.distributed import dask_mapper, parse_address
 from recommender.sources.sample import generate_sample
 from recommender.train import train
-from tests.support import free_port
+from tests.support import assert_same_bundle, free_port
 
 distributed = pytest.importorskip("distributed", reason="newsrec[dask] is not installed")
 
-#: What a manifest records about the run rather than the model.
-RUN_KEYS = {"created_at", "timings", "peak_memory_mib", "version"}
 CONFIG = TrainConfig(chunk_size=40)
 DASK = Path(sys.executable).parent / "dask"
 SCHEDULER = ("--no-dashboard", "--no-show")
@@ -62,19 +60,6 @@ def single(inputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
     models = tmp_path_factory.mktemp("single")
     result = train(inputs["articles"], inputs["views"], models, config=CONFIG)
     return result.path
-
-
-def assert_same_bundle(a: Path, b: Path) -> None:
-    names = sorted(p.name for p in a.iterdir())
-    assert names == sorted(p.name for p in b.iterdir())
-    for name in names:
-        if name == MANIFEST:
-            left, right = (json.loads((d / name).read_text()) for d in (a, b))
-            for key in RUN_KEYS:
-                left.pop(key), right.pop(key)
-            assert left == right
-        else:
-            assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
 @pytest.fixture

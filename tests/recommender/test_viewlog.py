@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.bundle import MANIFEST
 from recommender.cli import main
 from recommender.config import TrainConfig
 from recommender.coview import session_matrix
@@ -21,23 +20,9 @@ from recommender.errors import DataError
 from recommender.sources.sample import generate_sample
 from recommender.train import train
 from recommender.viewlog import reduce_view_log
+from tests.support import assert_same_bundle
 
-#: What a manifest records about the run rather than the model.
-RUN_KEYS = {"created_at", "timings", "peak_memory_mib", "version"}
 CONFIG = TrainConfig(chunk_size=40)
-
-
-def assert_same_bundle(a: Path, b: Path) -> None:
-    names = sorted(p.name for p in a.iterdir())
-    assert names == sorted(p.name for p in b.iterdir())
-    for name in names:
-        if name == MANIFEST:
-            left, right = (json.loads((d / name).read_text()) for d in (a, b))
-            for key in RUN_KEYS:
-                left.pop(key), right.pop(key)
-            assert left == right
-        else:
-            assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
 @pytest.fixture(scope="module")
