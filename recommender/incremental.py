@@ -15,7 +15,9 @@ and pays only for what changed:
   the reverse additions of the one fold-in (:func:`recommender.foldin.merge_additions`, in
   its array form :func:`~recommender.foldin.merge_additions_rows`):
   cosine is symmetric, so an article enters a list when its score beats the list's weakest
-  entry;
+  entry; an unpublished article is no candidate, so no new article lists it: its list is
+  merged with its exact top-n among the entering articles instead (exact, and cheap: the
+  product of those rows with the day's new articles, not with the archive);
 * co-view and popularity are recomputed from the whole log by the usual pipeline (they cost
   seconds), and the bundle is published atomically as every bundle is.
 
@@ -213,9 +215,13 @@ class IncrementalContent:
         names_gone = np.zeros(len(previous), dtype=bool)
         valid = old_lists >= 0
         names_gone[np.flatnonzero((gone[np.where(valid, old_lists, 0)] & valid).any(axis=1))] = True
-        # unpublished rows too: they are no candidates, so no reverse addition reaches them
-        recompute = ~same_text | ~was_published | ~published
+        recompute = ~same_text | (~was_published & published)
         recompute[held] |= names_gone[old_rows[held]]
+        # unpublished rows keep their lists too, but they are no candidates: no new article
+        # lists them, so no reverse addition reaches them. The entering articles are offered
+        # to them directly (their product with the few entering rows instead of with every
+        # article: 2% of a 1M archive is 20,000 rows, four times a day's new articles)
+        merge_rows = np.flatnonzero(~recompute & ~published)
         recompute_rows = np.flatnonzero(recompute)
         candidate_rows = np.flatnonzero(published)
         width = config.n_neighbors
@@ -245,6 +251,21 @@ class IncrementalContent:
         n_added = _reverse_additions(
             neighbors, scores, top, top_scores, recompute_rows, entering, recompute, width
         )
+        entering_rows = np.flatnonzero(entering)
+        if merge_rows.size and entering_rows.size:
+            offered, offered_scores = cosine_topn(
+                matrix[merge_rows],
+                matrix[entering_rows],
+                width,
+                candidate_rows=entering_rows,
+                chunk_size=config.chunk_size,
+                n_threads=config.n_threads,
+            )
+            valid = offered >= 0
+            targets = np.repeat(merge_rows, width).reshape(offered.shape)
+            merge_additions_rows(
+                neighbors, scores, targets[valid], offered[valid], offered_scores[valid]
+            )
 
         model.vectorizer_ = vectorizer
         model.matrix_ = matrix
@@ -261,6 +282,7 @@ class IncrementalContent:
             "changed_articles": int((held & ~same_text).sum()),
             "removed_articles": int(len(previous) - held.sum()),
             "recomputed_rows": int(recompute_rows.size),
+            "merged_unpublished_rows": int(merge_rows.size),
             "reverse_additions": n_added,
             "new_term_share": round(share, 4),
             "max_new_terms": self.max_new_terms,

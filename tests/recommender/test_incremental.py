@@ -135,6 +135,30 @@ def test_incremental_rows_equal_a_full_rebuild_with_the_same_vocabulary(
     assert training["recomputed_rows"] >= len(computed) + len(listed_changed)
 
 
+def test_incremental_unpublished_lists_equal_a_full_rebuild_without_being_recomputed(
+    day: dict[str, Any], tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    train(day["yesterday"], day["views"], models)
+    previous = Bundle.load_latest(models)
+    bundle = _incremental(day, models)
+    n = bundle.content_neighbors.shape[1]
+    ids, _, neighbors, scores = _full_lists_same_vocabulary(previous, day["today"], n)
+    # unchanged unpublished articles (the sample's drafts and the ones unpublished today)
+    # whose lists named nothing gone: merged with the entering articles, not recomputed
+    unpublished = [
+        r
+        for r, a in enumerate(ids)
+        if not bundle.is_published[r] and previous.has(a) and a not in day["changed"]
+    ]
+    merged = bundle.manifest["training"]["merged_unpublished_rows"]
+    assert 0 < merged <= len(unpublished)
+    entered = {bundle.row(a) for a in day["new"]}
+    assert any(set(neighbors[r].tolist()) & entered for r in unpublished)
+    np.testing.assert_array_equal(bundle.content_neighbors[unpublished], neighbors[unpublished])
+    np.testing.assert_array_equal(bundle.content_scores[unpublished], scores[unpublished])
+
+
 def test_incremental_lists_drop_deleted_and_unpublished_and_take_new_articles(
     day: dict[str, Any], tmp_path: Path
 ) -> None:
