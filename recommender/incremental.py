@@ -51,6 +51,7 @@ from recommender.config import TrainConfig
 from recommender.content import ContentModel, compose_document, document_digests
 from recommender.errors import BundleError
 from recommender.foldin import merge_additions_rows
+from recommender.reading import count_words
 from recommender.train import content_model
 
 __all__ = [
@@ -267,6 +268,14 @@ class IncrementalContent:
                 neighbors, scores, targets[valid], offered[valid], offered_scores[valid]
             )
 
+        old_words = previous.word_counts
+        if old_words is not None:
+            # an unchanged text has its word count already: counting 1M bodies again would
+            # cost minutes (the words are in the digested document)
+            words = np.zeros(n, dtype=np.int32)
+            words[kept] = np.asarray(old_words)[old_rows[kept]]
+            words[vectorise] = [count_words(articles[i].body) for i in vectorise.tolist()]
+            model.words_ = words
         model.vectorizer_ = vectorizer
         model.matrix_ = matrix
         model.neighbors_, model.scores_ = neighbors, scores

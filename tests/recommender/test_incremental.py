@@ -17,6 +17,7 @@ from recommender.config import TrainConfig
 from recommender.content import compose_document
 from recommender.data.articles import read_articles
 from recommender.incremental import plan_incremental
+from recommender.reading import count_words
 from recommender.sources.sample import generate_sample
 from recommender.train import train
 
@@ -133,6 +134,9 @@ def test_incremental_rows_equal_a_full_rebuild_with_the_same_vocabulary(
         bundle.content_neighbors[listed_changed], neighbors[listed_changed]
     )
     assert training["recomputed_rows"] >= len(computed) + len(listed_changed)
+    # word counts: kept for unchanged texts, counted for new and changed ones, as a full run's
+    table = read_articles(day["today"])
+    np.testing.assert_array_equal(bundle.word_counts, [count_words(a.body) for a in table.articles])
 
 
 def test_incremental_unpublished_lists_equal_a_full_rebuild_without_being_recomputed(
