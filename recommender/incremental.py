@@ -36,8 +36,9 @@ share of new terms in the words of the new and changed articles passes ``max_new
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,7 @@ class IncrementalContent:
     force_full: str | None = None
     mapper: BlockMapper | None = None
     now: dt.datetime | None = None
+    _laps: _Laps = field(default_factory=lambda: _Laps(), init=False, repr=False)
 
     def __call__(
         self, articles: Sequence[Any], published: np.ndarray, config: TrainConfig
@@ -119,10 +121,12 @@ class IncrementalContent:
         reason = self._full_reason(config)
         if reason is None:
             assert self.previous is not None
+            self._laps = _Laps()
             docs = [
                 compose_document(a, config.title_weight, config.author_weight) for a in articles
             ]
             digests = document_digests(docs)
+            self._laps("compose and digest")
             reason = self._incremental(model, articles, docs, digests, published, config)
         if reason is not None:
             model.fit(articles, candidate_mask=published, mapper=self.mapper)
@@ -170,6 +174,7 @@ class IncrementalContent:
         held = old_rows >= 0
         same_text = np.zeros(n, dtype=bool)
         same_text[held] = old_digests[old_rows[held]] == digests[held]
+        self._laps("match")
         vectorise = np.flatnonzero(~same_text)
         vectorizer = previous.vectorizer
         # up to REFERENCE_DOCS unchanged articles, spread over the catalogue
@@ -191,6 +196,7 @@ class IncrementalContent:
         if share > self.max_new_terms:
             limit = self.max_new_terms
             return f"new terms are {share:.1%} of the new articles' words (> {limit:.0%})"
+        self._laps("vocabulary and new-term share")
         old_matrix = previous.content_matrix
         kept = np.flatnonzero(same_text)
         fresh = (
@@ -199,6 +205,7 @@ class IncrementalContent:
             else sp.csr_matrix((0, old_matrix.shape[1]), dtype=np.float32)
         )
         matrix = _assemble(old_matrix, old_rows[kept], kept, fresh, vectorise, n)
+        self._laps("vectorise and assemble")
 
         # old row -> new row (-1: deleted); which old rows changed or left the candidates
         old_to_new = np.full(len(previous), -1, dtype=np.int64)
@@ -236,6 +243,7 @@ class IncrementalContent:
             n_threads=config.n_threads,
             mapper=self.mapper,
         )
+        self._laps("exact lists")
         neighbors = np.full((n, width), -1, dtype=np.int32)
         scores = np.zeros((n, width), dtype=np.float32)
         neighbors[recompute_rows] = top
@@ -268,6 +276,7 @@ class IncrementalContent:
                 neighbors, scores, targets[valid], offered[valid], offered_scores[valid]
             )
 
+        self._laps("reverse additions and merges")
         old_words = previous.word_counts
         if old_words is not None:
             # an unchanged text has its word count already: counting 1M bodies again would
@@ -276,6 +285,7 @@ class IncrementalContent:
             words[kept] = np.asarray(old_words)[old_rows[kept]]
             words[vectorise] = [count_words(articles[i].body) for i in vectorise.tolist()]
             model.words_ = words
+        self._laps("word counts")
         model.vectorizer_ = vectorizer
         model.matrix_ = matrix
         model.neighbors_, model.scores_ = neighbors, scores
@@ -295,8 +305,23 @@ class IncrementalContent:
             "reverse_additions": n_added,
             "new_term_share": round(share, 4),
             "max_new_terms": self.max_new_terms,
+            "seconds": self._laps.seconds,
         }
         return None
+
+
+class _Laps:
+    """Seconds of each step of a run since the previous one (the manifest's record: where a
+    daily run's time goes)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 3)
+        self._last = now
 
 
 def _reverse_additions(

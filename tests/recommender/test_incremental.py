@@ -111,6 +111,8 @@ def test_incremental_rows_equal_a_full_rebuild_with_the_same_vocabulary(
     assert training["from_version"] == previous.version
     assert (training["new_articles"], training["changed_articles"]) == (N_NEW, CHANGED)
     assert training["removed_articles"] == DELETED
+    # where the run's time went, step by step
+    assert {"compose and digest", "exact lists", "word counts"} <= set(training["seconds"])
 
     n = bundle.content_neighbors.shape[1]
     ids, matrix, neighbors, scores = _full_lists_same_vocabulary(previous, day["today"], n)
