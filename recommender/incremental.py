@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -122,12 +122,23 @@ class IncrementalContent:
         if reason is None:
             assert self.previous is not None
             self._laps = _Laps()
-            docs = [
-                compose_document(a, config.title_weight, config.author_weight) for a in articles
-            ]
-            digests = document_digests(docs)
+            n = len(articles)
+
+            def doc(i: int) -> str:
+                a = articles[i]
+                return compose_document(a, config.title_weight, config.author_weight)
+
+            # digested a slice at a time: the composed texts of a 1M archive are gigabytes, and
+            # only the new and changed ones are needed again (composed anew)
+            digests = np.concatenate(
+                [
+                    document_digests([doc(i) for i in range(start, min(start + 10_000, n))])
+                    for start in range(0, n, 10_000)
+                ]
+                or [np.zeros(0, dtype=np.uint64)]
+            )
             self._laps("compose and digest")
-            reason = self._incremental(model, articles, docs, digests, published, config)
+            reason = self._incremental(model, articles, doc, digests, published, config)
         if reason is not None:
             model.fit(articles, candidate_mask=published, mapper=self.mapper)
             model.training_ = {
@@ -160,7 +171,7 @@ class IncrementalContent:
         self,
         model: ContentModel,
         articles: Sequence[Any],
-        docs: list[str],
+        doc: Callable[[int], str],
         digests: np.ndarray,
         published: np.ndarray,
         config: TrainConfig,
@@ -190,8 +201,8 @@ class IncrementalContent:
         )
         share = new_term_share(
             vectorizer,
-            [docs[i] for i in measured],
-            [docs[i] for i in (np.unique(sample) if unchanged.size else [])],
+            [doc(i) for i in measured.tolist()],
+            [doc(i) for i in (np.unique(sample).tolist() if unchanged.size else [])],
         )
         if share > self.max_new_terms:
             limit = self.max_new_terms
@@ -199,8 +210,9 @@ class IncrementalContent:
         self._laps("vocabulary and new-term share")
         old_matrix = previous.content_matrix
         kept = np.flatnonzero(same_text)
+        fresh_docs = [doc(i) for i in vectorise.tolist()]
         fresh = (
-            sp.csr_matrix(vectorizer.transform([docs[i] for i in vectorise]), dtype=np.float32)
+            sp.csr_matrix(vectorizer.transform(fresh_docs), dtype=np.float32)
             if vectorise.size
             else sp.csr_matrix((0, old_matrix.shape[1]), dtype=np.float32)
         )
