@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python bench/scale.py --articles 50000 --new 5000
     .venv/bin/python bench/scale.py --skip-incremental --dask-articles 20000
     .venv/bin/python bench/scale.py --articles 45000 --new 5000 --source 105000
+    .venv/bin/python bench/scale.py --big 1000000 --new 5000 --big-step base
 
 Incremental part: a generated archive of ``--articles + --new`` articles (``newsrec
 generate-sample``, cached in ``bench/out/scale-<n>``); ``--new`` of them, drawn at random (so
@@ -20,6 +21,15 @@ new ones. It trains the archive fully (LATEST), then times:
 Dask part: ``newsrec train`` on a ``--dask-articles`` sample whose view log is a directory of
 daily files, in one process and with ``--dask local:2``, alternated ``--repeat`` times; the
 ratio and the per-block times the command prints.
+
+Big-archive part (``--big 1000000``; issue 14's 1M figures), in steps (``--big-step``):
+``base`` builds LATEST of the archive without ``--new`` random articles (generated over 365
+days with ``--big-sessions`` sessions, cached in ``bench/out/big-<n>``) with the real TF-IDF
+fit but lists among blocks of ``--big-block`` consecutive articles only (a full run's
+all-pairs product cannot run here; the manifest says so); ``incremental`` rolls LATEST back
+to that base and times ``newsrec train --incremental`` adding the ``--new``;
+``project`` times blocks of ``--project-rows`` rows against every article, from which
+bench/RESULTS.md projects the full rebuild. Figures in ``bench/out/scale-big-<n>.json``.
 
 Every run is ``--no-calibrate`` (calibration is a separate stage, timed by bench/train.py).
 The 1-minute load average is recorded before each run: the machine is shared.
