@@ -7,6 +7,7 @@ Usage::
     .venv/bin/python bench/scale.py --articles 45000 --new 5000 --source 105000
     .venv/bin/python bench/scale.py --skip-incremental --skip-dask \
         --log-events 10000000,30000000 --log-whole 10000000,30000000
+    .venv/bin/python bench/scale.py --big 1000000 --new 5000 --big-step base
 
 Incremental part: a generated archive of ``--articles + --new`` articles (``newsrec
 generate-sample``, cached in ``bench/out/scale-<n>``); ``--new`` of them, drawn at random (so
@@ -28,6 +29,15 @@ that many view events as daily CSV files (cached in ``bench/out/log-<n>``) over 
 ``--log-articles`` catalogue, trained with ``--stream-views`` in one process and on
 ``--dask local:2``, and with the in-memory reader for the ``--log-whole`` sizes: the
 log's stages (load views, co-view, popularity) and the peak RSS of the largest process.
+
+Big-archive part (``--big 1000000``; issue 14's 1M figures), in steps (``--big-step``):
+``base`` builds LATEST of the archive without ``--new`` random articles (generated over 365
+days with ``--big-sessions`` sessions, cached in ``bench/out/big-<n>``) with the real TF-IDF
+fit but lists among blocks of ``--big-block`` consecutive articles only (a full run's
+all-pairs product cannot run here; the manifest says so); ``incremental`` rolls LATEST back
+to that base and times ``newsrec train --incremental`` adding the ``--new``;
+``project`` times blocks of ``--project-rows`` rows against every article, from which
+bench/RESULTS.md projects the full rebuild. Figures in ``bench/out/scale-big-<n>.json``.
 
 Every run is ``--no-calibrate`` (calibration is a separate stage, timed by bench/train.py).
 The 1-minute load average is recorded before each run: the machine is shared.
@@ -371,6 +381,221 @@ def _stages(out: str) -> dict[str, float]:
     }
 
 
+# --- the big archive (1,000,000 articles): an incremental run, a projected full rebuild ---
+
+
+def big_sample(n_articles: int, sessions: int) -> tuple[Path, Path]:
+    """The big archive: ``generate_sample`` of ``n_articles`` over 365 days (an archive, not a
+    month) with ``sessions`` reader sessions (about 5 views each), cached in bench/out."""
+    from recommender.sources.sample import generate_sample
+
+    folder = OUT / f"big-{n_articles}"
+    if not (folder / "views.csv").exists():
+        log(f"generating {n_articles} articles into {folder}")
+        start = time.perf_counter()
+        generate_sample(folder, n_articles=n_articles, days=365, seed=0, sessions=sessions)
+        log(f"  {time.perf_counter() - start:.0f} s")
+    return folder / "articles.jsonl", folder / "views.csv"
+
+
+def big_split(articles: Path, n_new: int, work: Path) -> Path:
+    """Yesterday's archive: the sample without ``n_new`` articles drawn at random (seed 1);
+    today's is the whole sample. Streamed: the file is gigabytes."""
+    yesterday = work / "yesterday.jsonl"
+    if yesterday.exists():
+        return yesterday
+    with articles.open("rb") as f:
+        n = sum(1 for _ in f)
+    new = np.zeros(n, dtype=bool)
+    new[np.random.default_rng(1).choice(n, n_new, replace=False)] = True
+    partial = yesterday.with_suffix(".tmp")
+    with articles.open("rb") as src, partial.open("wb") as dst:
+        for line, flag in zip(src, new.tolist(), strict=True):
+            if not flag:
+                dst.write(line)
+    partial.rename(yesterday)
+    return yesterday
+
+
+class BlockBase:
+    """Bench only: the content stage of the big archive's base bundle (LATEST), which a full
+    rebuild cannot make here (the all-pairs product of 10^12 pairs takes hours on 2 cores).
+
+    The vocabulary, IDF, document matrix and text digests are a full run's (the real
+    ``TfidfVectorizer`` fit on every article); only the lists are cheaper: each article's
+    top-n among the articles of its block of ``block`` consecutive ids (the archive's ids
+    follow publication time, so a block is a day or two of news). The incremental run that
+    starts from it does the same work as from an exact bundle: it vectorises the new
+    articles, multiplies them with every article and merges into the old lists whatever
+    they hold.
+    """
+
+    def __init__(self, block: int) -> None:
+        self.block = block
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, articles: Any, published: np.ndarray, config: Any) -> Any:
+        import scipy.sparse as sp
+
+        from recommender._topk import cosine_topn
+        from recommender.content import compose_document, document_digests
+        from recommender.train import content_model
+
+        model = content_model(config)
+        start = time.perf_counter()
+        docs = [compose_document(a, config.title_weight, config.author_weight) for a in articles]
+        model.digests_ = document_digests(docs)
+        self.seconds["compose_and_digest"] = time.perf_counter() - start
+        start = time.perf_counter()
+        model.vectorizer_ = model._vectorizer(len(docs))
+        matrix = model.vectorizer_.fit_transform(docs)
+        del docs
+        model.matrix_ = sp.csr_matrix(matrix, dtype=np.float32)
+        model.matrix_.sort_indices()
+        self.seconds["tfidf_fit"] = time.perf_counter() - start
+        log(f"  TF-IDF fit {self.seconds['tfidf_fit']:.0f} s, nnz {model.matrix_.nnz:,}")
+        start = time.perf_counter()
+        n, width = len(articles), config.n_neighbors
+        neighbors = np.full((n, width), -1, dtype=np.int32)
+        scores = np.zeros((n, width), dtype=np.float32)
+        for first in range(0, n, self.block):
+            rows = np.arange(first, min(first + self.block, n))
+            candidates = rows[published[rows]]
+            neighbors[rows], scores[rows] = cosine_topn(
+                model.matrix_[rows],
+                model.matrix_[candidates],
+                width,
+                candidate_rows=candidates,
+                self_rows=rows,
+                chunk_size=config.chunk_size,
+                n_threads=config.n_threads,
+            )
+        self.seconds["block_lists"] = time.perf_counter() - start
+        model.neighbors_, model.scores_ = neighbors, scores
+        model.training_ = {
+            "mode": "full",
+            "reason": (
+                f"bench/scale.py base of the big archive: real TF-IDF fit; lists among "
+                f"blocks of {self.block} consecutive articles only (not a full run's)"
+            ),
+            "vocabulary_fitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        return model
+
+
+def build_base(articles: Path, views: Path, models: Path, block: int) -> None:
+    """The base bundle (run in its own process by :func:`big_part`): prints a JSON line."""
+    from recommender.train import train
+
+    fitter = BlockBase(block)
+    result = train(articles, views, models, content_fitter=fitter, progress=False)
+    print(
+        json.dumps(
+            {
+                "version": result.version,
+                "stages": result.manifest["timings"],
+                "content_parts": {k: round(v, 2) for k, v in fitter.seconds.items()},
+                "counts": result.manifest.get("counts"),
+            }
+        )
+    )
+
+
+def project_blocks(models: Path, rows_per_block: int, blocks: int, n_threads: int) -> None:
+    """Time ``blocks`` blocks of ``rows_per_block`` random rows against every published
+    article of LATEST's matrix, as a full run's content stage computes them (run in its own
+    process by :func:`big_part`): prints a JSON line."""
+    from recommender._topk import cosine_topn
+    from recommender.bundle import Bundle
+
+    bundle = Bundle.load_latest(models)
+    matrix = bundle.content_matrix
+    published = np.flatnonzero(bundle.is_published)
+    start = time.perf_counter()
+    candidates = matrix[published]
+    transposed = candidates.T.tocsr()  # what cosine_topn makes once per call
+    setup = time.perf_counter() - start
+    del transposed
+    rng = np.random.default_rng(3)
+    seconds = []
+    for _ in range(blocks):
+        rows = np.sort(rng.choice(matrix.shape[0], rows_per_block, replace=False))
+        start = time.perf_counter()
+        cosine_topn(
+            matrix[rows],
+            candidates,
+            bundle.content_neighbors.shape[1],
+            candidate_rows=published,
+            self_rows=rows,
+            n_threads=n_threads,
+        )
+        seconds.append(time.perf_counter() - start)
+    print(
+        json.dumps(
+            {
+                "articles": int(matrix.shape[0]),
+                "candidates": int(published.size),
+                "nnz": int(matrix.nnz),
+                "rows_per_block": rows_per_block,
+                "n_threads": n_threads,
+                "block_seconds": [round(s, 2) for s in seconds],
+                "setup_seconds": round(setup, 2),
+                "load_1m": round(os.getloadavg()[0], 2),
+            }
+        )
+    )
+
+
+def big_part(args: argparse.Namespace) -> dict[str, Any]:
+    """Steps ``base``, ``incremental``, ``project`` of the big archive; results merged into
+    ``bench/out/scale-big-<n>.json``."""
+    n = args.big
+    articles, views = big_sample(n, args.big_sessions)
+    work = OUT / f"big-{n}-runs"
+    work.mkdir(parents=True, exist_ok=True)
+    models = work / "models"
+    record_path = OUT / f"scale-big-{n}.json"
+    record: dict[str, Any] = (
+        json.loads(record_path.read_text()) if record_path.exists() else {"articles": n}
+    )
+    here = [sys.executable, str(Path(__file__).resolve())]
+    if "base" in args.big_step:
+        yesterday = big_split(articles, args.new, work)
+        shutil.rmtree(models, ignore_errors=True)
+        log(f"base bundle of {n - args.new} articles (real TF-IDF fit, block lists)")
+        argv = [*here, "--build-base", str(yesterday), str(views), str(models)]
+        done = run(timed([*argv, "--block", str(args.big_block)]), args.timeout)
+        record["base"] = {**json.loads(done.pop("out").splitlines()[-1]), **done}
+        record["base"]["block"] = args.big_block
+    if "incremental" in args.big_step:
+        base_version = record["base"]["version"]
+        log(f"LATEST -> the base bundle {base_version}")
+        subprocess.run(
+            [str(NEWSREC), "models", "--models", str(models), "rollback", base_version],
+            check=True,
+            capture_output=True,
+        )
+        log(f"incremental: {args.new} new articles on {n - args.new}")
+        argv = train_argv(articles, views, models, "--incremental", "--keep", "20")
+        done = run(argv, args.timeout)
+        version = (models / "LATEST").read_text().strip()
+        manifest = json.loads((models / version / "manifest.json").read_text())
+        done.pop("out")
+        done["stages"] = manifest["timings"]
+        done["training"] = manifest["training"]
+        done["version"] = version
+        record.setdefault("incremental_runs", []).append(
+            {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **done}
+        )
+    if "project" in args.big_step:
+        log("blocks of a full rebuild's content product, against every article")
+        argv = [*here, "--project-blocks", str(models), "--block", str(args.project_rows)]
+        done = run(timed([*argv, "--blocks", str(args.project_count)]), args.timeout)
+        record["project"] = {**json.loads(done.pop("out").splitlines()[-1]), **done}
+    record_path.write_text(json.dumps(record, indent=2))
+    return record
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=50_000)
@@ -385,6 +610,24 @@ def main() -> None:
         help="draw the samples from the cached sample of this many articles",
     )
     parser.add_argument("--timeout", type=float, default=3600, help="cap per command (seconds)")
+    parser.add_argument(
+        "--big",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the big-archive part only (issue 14: 1,000,000): --big-step's steps",
+    )
+    parser.add_argument("--big-sessions", type=int, default=2_000_000)
+    parser.add_argument("--big-step", default="base,incremental,project")
+    parser.add_argument(
+        "--big-block", type=int, default=4096, help="base lists among this many consecutive ids"
+    )
+    parser.add_argument("--project-rows", type=int, default=2048)
+    parser.add_argument("--project-count", type=int, default=3)
+    parser.add_argument("--build-base", nargs=3, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--project-blocks", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--block", type=int, default=4096, help=argparse.SUPPRESS)
+    parser.add_argument("--blocks", type=int, default=3, help=argparse.SUPPRESS)
     parser.add_argument("--skip-incremental", action="store_true")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument(
@@ -403,6 +646,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=OUT / "scale.json")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.build_base:
+        build_base(*args.build_base, block=args.block)
+        return
+    if args.project_blocks:
+        project_blocks(args.project_blocks, args.block, args.blocks, n_threads=2)
+        return
+    if args.big:
+        print(json.dumps(big_part(args), indent=2))
+        return
     result: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if not args.skip_incremental:
         result["incremental"] = incremental_part(args)

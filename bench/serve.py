@@ -115,6 +115,8 @@ class Runs:
     ready_s: list[float] = field(default_factory=list)
     service_command: str = ""
     idle_before: float = 1.0
+    #: per repeat, after its runs: the master's and each worker's memory (MiB)
+    memory: list[dict[str, list[dict[str, float]]]] = field(default_factory=list)
 
     def add(self, scenario: str, result: WrkResult) -> None:
         self.results.setdefault(scenario, []).append(result)
@@ -340,6 +342,27 @@ class Server:
         ticks = os.sysconf("SC_CLK_TCK")
         return sum(int(stats[p][11]) + int(stats[p][12]) for p in pids if p in stats) / ticks
 
+    def children(self) -> list[int]:
+        """The pids of the gunicorn master's children (its workers)."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue
+            if int(text[text.rindex(")") + 2 :].split()[1]) == self.process.pid:
+                pids.append(int(stat.parent.name))
+        return sorted(pids)
+
+    def memory(self) -> dict[str, list[dict[str, float]]]:
+        """RSS, PSS and USS (private pages) in MiB of the master and of each worker, from
+        ``/proc/<pid>/smaps_rollup``: the bundle's memory-mapped arrays are shared pages,
+        counted in every worker's RSS but split between them in PSS."""
+        return {
+            "master": [m for m in [_smaps(self.process.pid)] if m],
+            "workers": [m for m in (_smaps(p) for p in self.children()) if m],
+        }
+
     def get(self, path: str) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         conn.request("GET", path)
@@ -357,6 +380,20 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+def _smaps(pid: int) -> dict[str, float]:
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return {}
+    kib = {m[0]: int(m[1]) for m in re.findall(r"^(\w+):\s+(\d+) kB", text, re.M)}
+    private = kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)
+    return {
+        "rss": kib.get("Rss", 0) / 1024,
+        "pss": kib.get("Pss", 0) / 1024,
+        "uss": private / 1024,
+    }
 
 
 _LATENCY_RE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
@@ -504,6 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise RuntimeError(f"/v1/most-viewed answered {status}: {body[:300]!r}")
             run_wrk(wrk, server, "/v1/most-viewed", **{**load, "duration": 2})
             runs.add("most-viewed", run_wrk(wrk, server, "/v1/most-viewed", **load))
+            runs.memory.append(server.memory())
         finally:
             server.stop()
 
@@ -559,6 +597,26 @@ def figures(runs: Runs, args: argparse.Namespace) -> list[Figure]:
             )
         )
     return out
+
+
+def memory_line(memory: list[dict[str, list[dict[str, float]]]]) -> str:
+    """The service's memory after each repeat's runs, medians over the repeats."""
+    workers = [w for m in memory for w in m["workers"]]
+    masters = [w for m in memory for w in m["master"]]
+    if not workers:
+        return "Memory: no worker found."
+    total_pss = _median([sum(w["pss"] for w in m["workers"] + m["master"]) for m in memory])
+
+    def mib(key: str, items: list[dict[str, float]]) -> str:
+        return f"{_median([w[key] for w in items]):,.0f}"
+
+    return (
+        f"Memory after the runs (`/proc/<pid>/smaps_rollup`, MiB, medians over "
+        f"{len(memory)} repeat(s)): per worker RSS {mib('rss', workers)}, PSS "
+        f"{mib('pss', workers)}, USS (private) {mib('uss', workers)}; master RSS "
+        f"{mib('rss', masters) if masters else '-'}; master and workers together PSS "
+        f"{total_pss:,.0f} (what they cost the machine: shared pages counted once)."
+    )
 
 
 def _median(values: Sequence[float]) -> float:
@@ -664,6 +722,8 @@ def render(
             f"Start to `/readyz` 200: median {ready:.2f} s, max "
             f"{max(runs.ready_s):.2f} s ({', '.join(f'{s:.2f}' for s in runs.ready_s)}).",
         ]
+    if runs.memory:
+        lines += ["", memory_line(runs.memory)]
     lines += [
         "",
         "*CPU ratio* = the baseline's CPU time per request (gunicorn master and workers, plus "

@@ -623,7 +623,11 @@ def _contents(
         "content_matrix_indptr": matrix.indptr,
         "popularity_views": popularity.counts_,
         "popularity_trending": popularity.trending_,
-        bundle_mod.WORDS_ARRAY: np.array([count_words(a.body) for a in articles], dtype=np.int32),
+        bundle_mod.WORDS_ARRAY: (
+            content.words_
+            if hasattr(content, "words_")  # an incremental run keeps unchanged texts' counts
+            else np.array([count_words(a.body) for a in articles], dtype=np.int32)
+        ),
         bundle_mod.STORIES_ARRAY: story_clusters(content.neighbors_, content.scores_),
     }
     if hasattr(content, "digests_"):  # what a later --incremental run compares texts with

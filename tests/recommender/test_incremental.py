@@ -17,6 +17,7 @@ from recommender.config import TrainConfig
 from recommender.content import compose_document
 from recommender.data.articles import read_articles
 from recommender.incremental import plan_incremental
+from recommender.reading import count_words
 from recommender.sources.sample import generate_sample
 from recommender.train import train
 
@@ -110,6 +111,8 @@ def test_incremental_rows_equal_a_full_rebuild_with_the_same_vocabulary(
     assert training["from_version"] == previous.version
     assert (training["new_articles"], training["changed_articles"]) == (N_NEW, CHANGED)
     assert training["removed_articles"] == DELETED
+    # where the run's time went, step by step
+    assert {"compose and digest", "exact lists", "word counts"} <= set(training["seconds"])
 
     n = bundle.content_neighbors.shape[1]
     ids, matrix, neighbors, scores = _full_lists_same_vocabulary(previous, day["today"], n)
@@ -133,6 +136,33 @@ def test_incremental_rows_equal_a_full_rebuild_with_the_same_vocabulary(
         bundle.content_neighbors[listed_changed], neighbors[listed_changed]
     )
     assert training["recomputed_rows"] >= len(computed) + len(listed_changed)
+    # word counts: kept for unchanged texts, counted for new and changed ones, as a full run's
+    table = read_articles(day["today"])
+    np.testing.assert_array_equal(bundle.word_counts, [count_words(a.body) for a in table.articles])
+
+
+def test_incremental_unpublished_lists_equal_a_full_rebuild_without_being_recomputed(
+    day: dict[str, Any], tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    train(day["yesterday"], day["views"], models)
+    previous = Bundle.load_latest(models)
+    bundle = _incremental(day, models)
+    n = bundle.content_neighbors.shape[1]
+    ids, _, neighbors, scores = _full_lists_same_vocabulary(previous, day["today"], n)
+    # unchanged unpublished articles (the sample's drafts and the ones unpublished today)
+    # whose lists named nothing gone: merged with the entering articles, not recomputed
+    unpublished = [
+        r
+        for r, a in enumerate(ids)
+        if not bundle.is_published[r] and previous.has(a) and a not in day["changed"]
+    ]
+    merged = bundle.manifest["training"]["merged_unpublished_rows"]
+    assert 0 < merged <= len(unpublished)
+    entered = {bundle.row(a) for a in day["new"]}
+    assert any(set(neighbors[r].tolist()) & entered for r in unpublished)
+    np.testing.assert_array_equal(bundle.content_neighbors[unpublished], neighbors[unpublished])
+    np.testing.assert_array_equal(bundle.content_scores[unpublished], scores[unpublished])
 
 
 def test_incremental_lists_drop_deleted_and_unpublished_and_take_new_articles(
