@@ -97,7 +97,9 @@ def main() -> int:
     models = ingest.ensure_bundle(args.articles, 30)
     work = Path(tempfile.mkdtemp(prefix="newsrec-floor-"))
     version = (models / "LATEST").read_text().strip()
-    ids = json.loads((models / version / "articles.json").read_text())["id"]
+    meta = json.loads((models / version / "articles.json").read_text())
+    # views of unpublished articles are refused (400): post only published ones
+    ids = [i for i, status in zip(meta["id"], meta["status"], strict=True) if status == "published"]
     (work / "ids.txt").write_text("\n".join(ids) + "\n")
     get = work / "get.lua"
     get.write_text('wrk.method = "GET"\n')
