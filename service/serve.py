@@ -81,9 +81,10 @@ def close_unless_unread(graceful: Callable[..., None]) -> Callable[..., None]:
     Recent gunicorn (27 here) ends every connection with ``util.close_graceful``: a half-close,
     then a wait of up to 2 s for the client's own close, so that request bytes the app left
     unread cannot make the kernel answer with a reset that cuts the answer short (RFC 9112
-    9.6). A sync worker pays that wait on every request, unread bytes or not: four more system calls
-    and a sleep and wake-up per request, which cost about a sixth of a bare WSGI request's CPU
-    and of a Flask route's under wrk on this project's 2-core machine (``bench/server_floor.py``).
+    9.6). A sync worker pays that wait on every request, unread bytes or not: four more
+    system calls and a sleep and wake-up per request, a fifth to a quarter of the CPU of a bare
+    WSGI request and of a Flask route under wrk on this project's 2-core machine
+    (``bench/server_floor.py``).
     The close returned here first looks without waiting (a non-blocking peek): bytes waiting
     get ``graceful`` as before; none, and the socket is closed at once (nginx's
     ``lingering_close on`` does the same: it lingers only when the client may send more).
