@@ -64,7 +64,11 @@ def bare_server(
     env = {**os.environ, "PYTHONPATH": pythonpath}
     out = open(log_file, "ab")  # noqa: SIM115 - the server's log, kept open while it runs
     process = subprocess.Popen([*command, f"{module}:app"], env=env, stdout=out, stderr=out)
-    ingest.wait_ready(port, process=process)
+    try:
+        ingest.wait_ready(port, process=process)
+    except RuntimeError:
+        stop(process)
+        raise
     return process, port
 
 
