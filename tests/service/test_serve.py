@@ -322,3 +322,48 @@ def test_over_long_request_line_and_headers_answer_the_api_json_errors(
         error = json.loads(payload)["error"]
         assert error["code"] == code and error["message"]
     assert _get(f"{base}/readyz")[0] == 200  # the workers are fine
+
+
+def _connected() -> tuple[socket.socket, socket.socket]:
+    """A served connection's two ends on 127.0.0.1: (client, server), both blocking."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    server.setblocking(True)
+    return client, server
+
+
+def test_close_is_at_once_when_the_request_was_read_and_lingers_when_bytes_wait() -> None:
+    from service.serve import close_unless_unread
+
+    lingered: list[socket.socket] = []
+
+    def graceful(sock: socket.socket, timeout: float, max_drain: int) -> None:
+        lingered.append(sock)
+        sock.close()
+
+    close = close_unless_unread(graceful)
+    # the request read whole: the answer arrives complete, then the end of the stream
+    client, server = _connected()
+    client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+    assert server.recv(100) == b"GET / HTTP/1.1\r\n\r\n"
+    server.sendall(b"answer")
+    close(server)
+    assert lingered == [] and server.fileno() == -1
+    client.settimeout(5)
+    assert client.recv(100) == b"answer" and client.recv(100) == b""
+    client.close()
+    # bytes the app left unread: gunicorn's lingering close, given the same socket
+    client, server = _connected()
+    client.sendall(b"GET / HTTP/1.1\r\n\r\nmore")
+    assert server.recv(18) == b"GET / HTTP/1.1\r\n\r\n"
+    time.sleep(0.05)  # "more" reaches the server's receive buffer
+    close(server)
+    assert lingered == [server]
+    client.close()
+    # a socket with a timeout (Python would wait before the peek): gunicorn's close too
+    client, server = _connected()
+    server.settimeout(1.0)
+    close(server)
+    assert lingered[-1] is server and len(lingered) == 2
+    client.close()
