@@ -244,7 +244,8 @@ class Server:
 
     @classmethod
     def baseline(cls, workers: int, log_path: Path) -> Server:
-        """The bare WSGI app under gunicorn: sync workers, as the service runs them."""
+        """The bare WSGI app under gunicorn: sync workers and the connection close the service
+        uses (``bench/_quick_close.py``), as the service runs them."""
         port = free_port()
         pythonpath = os.pathsep.join(
             p for p in (str(ROOT / "bench"), os.environ.get("PYTHONPATH")) if p
@@ -263,6 +264,8 @@ class Server:
             "30",
             "--log-level",
             "warning",
+            "--config",
+            "python:_quick_close",
             "_wsgi_baseline:app",
         ]
         server = cls("baseline", command, {"PYTHONPATH": pythonpath}, log_path)

@@ -37,11 +37,7 @@ from _harness import free_port, log
 
 ROOT = Path(__file__).resolve().parent.parent
 #: gunicorn config file giving a bare app the service's close
-QUICK_CLOSE = """\
-import gunicorn.util
-from service.serve import close_unless_unread
-gunicorn.util.close_graceful = close_unless_unread(gunicorn.util.close_graceful)
-"""
+QUICK_CLOSE = ROOT / "bench" / "_quick_close.py"
 SCENARIOS = (
     "bare WSGI, stock close",
     "bare WSGI, service's close",
@@ -114,8 +110,7 @@ def main() -> int:
         ingest.EVENTS_LUA
         % {"ids": work / "ids.txt", "agent": ingest.BROWSER, "batch": 1, "extra": "''", "delay": ""}
     )
-    config = work / "quick_close.py"
-    config.write_text(QUICK_CLOSE)
+    config = QUICK_CLOSE
     redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
     client = redis.Redis.from_url(redis_url)
     env = {
