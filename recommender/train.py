@@ -496,15 +496,9 @@ def fit_coview(
         )
     following = next_sessions = None
     if config.coview_next_weight > 0:
+        sequence = (sessions, rows[known], views.timestamps[known], n_articles)
         read_next = functools.partial(
-            next_read_counts,
-            sessions,
-            rows[known],
-            views.timestamps[known],
-            n_articles,
-            config.coview_next_window,
-            left_out=bots,
-            rows=only_rows,
+            next_read_counts, *sequence, config.coview_next_window, left_out=bots, rows=only_rows
         )
         next_sessions = read_next()
         following = next_sessions if weights is None else read_next(session_weight=weights)
