@@ -414,21 +414,14 @@ class CoviewModel(BaseEstimator):  # type: ignore[misc]
 def pair_values(matrix: sp.csr_matrix, neighbors: np.ndarray) -> np.ndarray:
     """``matrix[row, neighbors[row, j]]`` for every listed neighbour, as int32 (0 where the
     matrix has no entry or the slot is empty)."""
-    matrix = sp.csr_matrix(matrix)
-    matrix.sum_duplicates()  # sorted indices: each row's columns in order
-    n_rows, width = neighbors.shape
-    n_cols = np.int64(matrix.shape[1])
-    have = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    have = have * n_cols + matrix.indices
-    wanted = np.arange(n_rows, dtype=np.int64)[:, None] * n_cols + neighbors
-    out = np.zeros((n_rows, width), dtype=np.int32)
     listed = neighbors >= 0
-    if have.size == 0 or not listed.any():
-        return out
-    at = np.minimum(np.searchsorted(have, wanted[listed]), have.size - 1)
-    found = have[at] == wanted[listed]
-    values = np.where(found, np.rint(matrix.data[at]), 0)
-    out[listed] = values.astype(np.int32)
+    indptr = np.concatenate(([0], np.cumsum(listed.sum(axis=1))))
+    # the lists as a pattern of the matrix's shape, read with the co-view chunks' alignment
+    pattern = sp.csr_matrix(
+        (np.ones(int(indptr[-1])), neighbors[listed], indptr), shape=matrix.shape
+    )
+    out = np.zeros(neighbors.shape, dtype=np.int32)
+    out[listed] = np.rint(_aligned(sp.csr_matrix(matrix), pattern)).astype(np.int32)
     return out
 
 
