@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommender import bundle as bundle_mod
 from recommender._topk import BlockMapper
@@ -48,15 +49,7 @@ from recommender.stories import STORY_THRESHOLD, story_clusters
 from recommender.viewlog import LogSummary, ReducedLog, reduce_view_log, view_rows
 from recommender.windows import DAY
 
-STAGES = (
-    "load articles",
-    "load views",
-    "content",
-    "calibrate",
-    "co-view",
-    "popularity",
-    "publish",
-)
+STAGES = ("load articles", "load views", "content", "calibrate", "co-view", "popularity", "publish")
 
 
 class Calibrator(Protocol):
@@ -446,6 +439,7 @@ def fit_coview(
     mapper: BlockMapper | None = None,
     only_rows: np.ndarray | None = None,
     crawlers: np.ndarray | None = None,
+    matrix: sp.csr_matrix | None = None,
 ) -> CoviewModel:
     """The co-view model of the views whose article row is known (and ``keep``, when given).
 
@@ -470,10 +464,14 @@ def fit_coview(
     crawlers : ndarray of bool, optional
         The crawler verdict of every session under ``config``'s bot settings, when already
         known (:func:`crawler_sessions` of the same views).
+    matrix : csr_matrix, optional
+        :func:`session_matrix` of the same views, when already built (a calibration's
+        trials share one: sorting 10M views costs a second a trial).
     """
     known = rows >= 0 if keep is None else (rows >= 0) & keep
     sessions = views.session_codes[known]
-    matrix = session_matrix(sessions, rows[known], views.n_sessions, n_articles)
+    if matrix is None:
+        matrix = session_matrix(sessions, rows[known], views.n_sessions, n_articles)
     weights = None
     if config.coview_half_life_days:
         weights = session_weights(
