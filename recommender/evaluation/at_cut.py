@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from recommender.bundle import Bundle, BundleContents
 from recommender.config import TrainConfig
 from recommender.content import ContentModel
 from recommender.coview import session_matrix
-from recommender.crawlers import crawler_sessions
+from recommender.crawlers import SessionPace
 from recommender.data.articles import Article
 from recommender.data.views import ViewEvents
 from recommender.evaluation.replay import Replay
@@ -44,8 +44,14 @@ class AtCut:
     cut: int
     #: the session x article matrix of the views before the cut (every trial shares it)
     matrix: sp.csr_matrix
-    #: the crawler verdicts of the views before the cut, by bot settings
-    crawlers: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
+    #: the pace of every session before the cut, whatever the crawler rule (shared too)
+    pace: SessionPace
+
+    def crawlers(self, config: TrainConfig) -> np.ndarray:
+        """The crawler verdict of every session before the cut under ``config``'s rule."""
+        return self.pace.crawlers(
+            views_per_minute=config.bot_views_per_minute, burst_views=config.bot_burst_views
+        )
 
 
 def _subset_lists(
@@ -86,8 +92,22 @@ def model_at_cut(
     sessions = session_matrix(
         events.session_codes[known], view_rows[known], events.n_sessions, index.size
     )
+    pace = SessionPace.of(
+        events.session_codes[before], events.timestamps[before], events.n_sessions
+    )
+    bots = pace.crawlers(
+        views_per_minute=config.bot_views_per_minute, burst_views=config.bot_burst_views
+    )
     coview = fit_coview(
-        events, view_rows, index.size, published, config, cut, keep=before, matrix=sessions
+        events,
+        view_rows,
+        index.size,
+        published,
+        config,
+        cut,
+        keep=before,
+        matrix=sessions,
+        crawlers=bots,
     )
     popularity = PopularityModel(
         trending_baseline_days=config.trending_baseline_days,
@@ -124,7 +144,7 @@ def model_at_cut(
     }
     contents = BundleContents([a.id for a in chosen], meta, arrays, content.vectorizer_, manifest)
     bundle = Bundle.in_memory(contents, "calibration")
-    return AtCut(bundle, view_rows, before, published, cut, sessions)
+    return AtCut(bundle, view_rows, before, published, cut, sessions, pace)
 
 
 def _coview_arrays(model: Any) -> dict[str, np.ndarray]:
@@ -140,15 +160,6 @@ def with_coview(replay: Replay, at_cut: AtCut, events: ViewEvents, config: Train
     """The replay with the co-view model of ``config`` at the cut (nothing else changes)."""
     n = len(at_cut.bundle)
     queries = np.unique(replay.query_rows)
-    rule = (config.bot_views_per_minute, config.bot_burst_views)
-    if rule not in at_cut.crawlers:
-        at_cut.crawlers[rule] = crawler_sessions(
-            events.session_codes[at_cut.before],
-            events.timestamps[at_cut.before],
-            events.n_sessions,
-            views_per_minute=config.bot_views_per_minute,
-            burst_views=config.bot_burst_views,
-        )
     model = fit_coview(
         events,
         at_cut.rows,
@@ -158,7 +169,7 @@ def with_coview(replay: Replay, at_cut: AtCut, events: ViewEvents, config: Train
         at_cut.cut,
         keep=at_cut.before,
         only_rows=queries[queries < n],  # ranking reads a query's own list only
-        crawlers=at_cut.crawlers[rule],
+        crawlers=at_cut.crawlers(config),
         matrix=at_cut.matrix,
     )
     signals = replay.signals
