@@ -18,7 +18,7 @@ from recommender.blend import SignalArrays
 from recommender.bundle import Bundle, BundleContents
 from recommender.config import TrainConfig
 from recommender.content import ContentModel
-from recommender.coview import session_matrix
+from recommender.coview import first_reads, session_matrix
 from recommender.crawlers import SessionPace
 from recommender.data.articles import Article
 from recommender.data.views import ViewEvents
@@ -46,6 +46,21 @@ class AtCut:
     matrix: sp.csr_matrix
     #: the pace of every session before the cut, whatever the crawler rule (shared too)
     pace: SessionPace
+    #: :func:`~recommender.coview.first_reads` of the views before the cut, once a trial of
+    #: "read next" needed them
+    reads: tuple[np.ndarray, np.ndarray] | None = None
+
+    def first_reads(self, events: ViewEvents) -> tuple[np.ndarray, np.ndarray]:
+        """Each session's first reads before the cut, in reading order (built once)."""
+        if self.reads is None:
+            known = self.before & (self.rows >= 0)
+            self.reads = first_reads(
+                events.session_codes[known],
+                self.rows[known],
+                events.timestamps[known],
+                len(self.bundle),
+            )
+        return self.reads
 
     def crawlers(self, config: TrainConfig) -> np.ndarray:
         """The crawler verdict of every session before the cut under ``config``'s rule."""
@@ -171,6 +186,7 @@ def with_coview(replay: Replay, at_cut: AtCut, events: ViewEvents, config: Train
         only_rows=queries[queries < n],  # ranking reads a query's own list only
         crawlers=at_cut.crawlers(config),
         matrix=at_cut.matrix,
+        reads=at_cut.first_reads(events) if config.coview_next_weight > 0 else None,
     )
     signals = replay.signals
     assert isinstance(signals, SignalArrays)

@@ -269,7 +269,14 @@ def test_calibration_trials_share_one_session_matrix_and_get_the_same_coview(
     content = content_model(config).fit(articles)
     cut = int(views.timestamps.max()) + 1 - 86_400
     at_cut = model_at_cut(articles, views, rows, content, config, cut)
-    for change in ({}, {"coview_normalization": "llr"}, {"coview_min_count": 1}):
+    changes: list[dict[str, Any]] = [
+        {},
+        {"coview_normalization": "llr"},
+        {"coview_min_count": 1},
+        {"bot_burst_views": 2},
+        {"coview_next_weight": 1.0, "coview_half_life_days": 7.0},
+    ]
+    for change in changes:
         trial = config.replace(**change)
         n = len(at_cut.bundle)
         shared = fit_coview(
@@ -281,11 +288,14 @@ def test_calibration_trials_share_one_session_matrix_and_get_the_same_coview(
             cut,
             keep=at_cut.before,
             matrix=at_cut.matrix,
+            crawlers=at_cut.crawlers(trial),
+            reads=at_cut.first_reads(views),
         )
         own = fit_coview(views, at_cut.rows, n, at_cut.published, trial, cut, keep=at_cut.before)
-        np.testing.assert_array_equal(shared.neighbors_, own.neighbors_)
-        np.testing.assert_array_equal(shared.scores_, own.scores_)
-        np.testing.assert_array_equal(shared.counts_, own.counts_)
+        for name in ("neighbors_", "scores_", "counts_", "support_"):
+            np.testing.assert_array_equal(getattr(shared, name), getattr(own, name))
+        if trial.coview_next_weight:
+            np.testing.assert_array_equal(shared.next_sessions_, own.next_sessions_)
         assert shared.neighbors_[:, 0].max() >= 0  # the log gives co-views at all
 
 
