@@ -23,6 +23,7 @@ import fcntl
 import importlib.metadata
 import json
 import os
+import pickle
 import platform
 import re
 import secrets
@@ -137,8 +138,6 @@ def _write_file(path: Path, data: bytes) -> None:
 
 def write_bundle_dir(contents: BundleContents, directory: Path) -> dict[str, Any]:
     """Write a bundle's files into ``directory`` (which must exist); returns the manifest."""
-    import joblib
-
     arrays_meta: dict[str, dict[str, Any]] = {}
     for name, array in sorted(contents.arrays.items()):
         array = np.ascontiguousarray(array)
@@ -156,7 +155,9 @@ def write_bundle_dir(contents: BundleContents, directory: Path) -> dict[str, Any
     )
     _write_file(directory / ARTICLES, json.dumps(meta, ensure_ascii=False).encode())
     if contents.vectorizer is not None:
-        joblib.dump(contents.vectorizer, directory / VECTORIZER)
+        # a plain pickle, which joblib.load reads: joblib.dump pickles in Python, 1-2 s for a
+        # vocabulary of 250,000 terms against 0.1 s
+        _write_file(directory / VECTORIZER, pickle.dumps(contents.vectorizer, protocol=5))
     manifest = {
         "format_version": FORMAT_VERSION,
         **contents.manifest,
@@ -539,7 +540,8 @@ class Bundle:
 
     @cached_property
     def vectorizer(self) -> Any:
-        """The fitted TF-IDF vectorizer (a joblib pickle written by this project)."""
+        """The fitted TF-IDF vectorizer: a pickle this project wrote (plain since 2026-12, joblib
+        before; joblib.load reads both)."""
         import joblib
 
         file = self.path / VECTORIZER
