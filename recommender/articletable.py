@@ -24,6 +24,7 @@ microseconds, and no dict of every id in every worker.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import os
@@ -214,9 +215,7 @@ class ArticleTable:
         offsets = self._offsets_view["id"]
         return self._blob_view["id"][offsets[row] : offsets[row + 1]].tobytes()
 
-    def row(self, article_id: str) -> int:
-        """The row of an article id, -1 when unknown (a binary search over sorted ids)."""
-        key = article_id.encode("utf-8", "surrogatepass")
+    def _lower_bound(self, key: bytes) -> int:
         offsets = self._offsets_view["id"]
         blob = self._blob_view["id"]
         lo, hi = 0, self._n
@@ -226,9 +225,20 @@ class ArticleTable:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo < self._n and blob[offsets[lo] : offsets[lo + 1]].tobytes() == key:
+        return lo
+
+    def row(self, article_id: str) -> int:
+        """The row of an article id, -1 when unknown (a binary search over sorted ids)."""
+        key = article_id.encode("utf-8", "surrogatepass")
+        lo = self._lower_bound(key)
+        if lo < self._n and self._id_bytes(lo) == key:
             return lo
         return -1
+
+    def positions(self, article_ids: Sequence[str]) -> np.ndarray:
+        """How many ids of the table sort before each of ``article_ids`` (int64)."""
+        found = [self._lower_bound(a.encode("utf-8", "surrogatepass")) for a in article_ids]
+        return np.array(found, dtype=np.int64)
 
     def rows(self, article_ids: Sequence[str]) -> np.ndarray:
         """The rows of many ids (int64, -1 for unknown ones)."""
@@ -276,15 +286,38 @@ class ArticleTable:
             if value not in values:
                 return np.zeros(self._n, dtype=bool)
             return np.asarray(codes == values.index(value))
-        return np.array([v == value for v in self.column(name)], dtype=bool)
+        mask = np.zeros(self._n, dtype=bool)
+        mask[self.rows_where(name, value)] = True
+        return mask
 
-    def distinct(self, name: str) -> frozenset[str]:
-        """The distinct values of a column (``None`` left out)."""
+    def rows_where(self, name: str, value: str) -> np.ndarray:
+        """The rows whose ``name`` is ``value``, in row order (a text column's values of the
+        right length are the only ones decoded)."""
         codes = self._codes.get(name)
         if codes is not None:
-            used = np.unique(codes)
+            return np.flatnonzero(self.equals(name, value))
+        key = value.encode("utf-8", "surrogatepass")
+        offsets = self._offsets[name]
+        same_length = np.flatnonzero(np.diff(offsets) == len(key)).tolist()
+        view, bounds = self._blob_view[name], self._offsets_view[name]
+        nulls = self._nulls.get(name)
+        found = [
+            r
+            for r in same_length
+            if view[bounds[r] : bounds[r + 1]] == key and (nulls is None or not nulls[r])
+        ]
+        return np.array(found, dtype=np.int64)
+
+    def distinct(self, name: str, mask: np.ndarray | None = None) -> frozenset[str]:
+        """The distinct values of a column (``None`` left out), of the rows of ``mask`` if
+        given."""
+        codes = self._codes.get(name)
+        if codes is not None:
+            used = np.unique(codes if mask is None else codes[mask])
             return frozenset(self._values[name][c] for c in used.tolist() if c >= 0)
-        return frozenset(v for v in self.column(name) if v is not None)
+        values = self.column(name)
+        rows = range(self._n) if mask is None else np.flatnonzero(mask).tolist()
+        return frozenset(values[r] for r in rows if values[r] is not None)
 
 
 class ListTable:
@@ -305,6 +338,10 @@ class ListTable:
     def row(self, article_id: str) -> int:
         return self._index.get(article_id, -1)
 
+    def positions(self, article_ids: Sequence[str]) -> np.ndarray:
+        ids = self._columns["id"]
+        return np.array([bisect.bisect_left(ids, a) for a in article_ids], dtype=np.int64)
+
     def rows(self, article_ids: Sequence[str]) -> np.ndarray:
         index = self._index
         return np.array([index.get(a, -1) for a in article_ids], dtype=np.int64)
@@ -321,8 +358,13 @@ class ListTable:
     def equals(self, name: str, value: str) -> np.ndarray:
         return np.array([v == value for v in self._columns[name]], dtype=bool)
 
-    def distinct(self, name: str) -> frozenset[str]:
-        return frozenset(v for v in self._columns[name] if v is not None)
+    def rows_where(self, name: str, value: str) -> np.ndarray:
+        return np.flatnonzero(self.equals(name, value))
+
+    def distinct(self, name: str, mask: np.ndarray | None = None) -> frozenset[str]:
+        values = self._columns[name]
+        rows = range(self._n) if mask is None else np.flatnonzero(mask).tolist()
+        return frozenset(values[r] for r in rows if values[r] is not None)
 
 
 def read_json_columns(path: Path) -> dict[str, list[Any]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ from recommender.articletable import (
     table_files,
     write_table,
 )
-from recommender.errors import BundleError
+from recommender.bundle import MANIFEST, Bundle
+from recommender.errors import BundleError, UnknownArticleError
 
 COLUMNS: dict[str, list[Any]] = {
     "id": ["", "a1", "a2", "b", "é", "日本", "😀x"],
@@ -151,3 +154,102 @@ def test_articletable_missing_or_truncated_file_names_it(tmp_path: Path, file: s
     path.unlink()
     with pytest.raises(BundleError, match=re.escape(f"{file} is missing")):
         ArticleTable(tmp_path, spec)
+
+
+def to_format_1(path: Path) -> None:
+    """Rewrite a format-2 bundle's article table as the previous release's ``articles.json``
+    (a bundle on disk from before format 2)."""
+    bundle = Bundle.load(path)
+    manifest = json.loads((path / MANIFEST).read_text())
+    spec = manifest.pop("articles")
+    columns = {name: bundle.meta(name) for name in spec["columns"]}
+    for file in table_files(spec):
+        (path / file).unlink()
+    manifest["format_version"] = 1
+    (path / "articles.json").write_text(json.dumps(columns, ensure_ascii=False))
+    (path / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+
+
+@pytest.fixture
+def trained(tmp_path: Path) -> Path:
+    from tests.recommender.test_bundle import _train
+    from tests.recommender.test_train import ARTICLES, VIEWS
+
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES))
+    views = tmp_path / "views.csv"
+    views.write_text(VIEWS)
+    version = _train((articles, views), tmp_path / "models")
+    return tmp_path / "models" / version
+
+
+def test_bundle_format_1_loads_and_answers_as_format_2(trained: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old" / trained.name
+    shutil.copytree(trained, old)
+    to_format_1(old)
+    assert not list(old.glob("articles.*.npy"))
+    new, previous = Bundle.load(trained), Bundle.load(old)
+    assert new.manifest["format_version"] == 2 and previous.manifest["format_version"] == 1
+    assert isinstance(new.table, ArticleTable) and isinstance(previous.table, ListTable)
+    ids = new.meta("id")
+    assert ids == previous.meta("id") == sorted(ids)
+    for row, article_id in enumerate(ids):
+        assert new.row(article_id) == previous.row(article_id) == row
+        assert new.article(row) == previous.article(row)
+        assert new.status(row) == previous.status(row)
+        assert new.author(row) == previous.author(row)
+    assert new.rows([*ids, "nope"]).tolist() == [*range(len(ids)), -1]
+    assert not new.has("nope") and not previous.has("nope")
+    with pytest.raises(UnknownArticleError):
+        new.row("nope")
+    assert new.is_published.tolist() == previous.is_published.tolist()
+    for category in new.known_categories():
+        assert new.in_category(category).tolist() == previous.in_category(category).tolist()
+        assert (
+            new.popular_rows("7d", category).tolist()
+            == previous.popular_rows("7d", category).tolist()
+        )
+    assert new.known_categories() == previous.known_categories()
+    assert list(new.categories) == list(previous.categories)
+
+
+def test_bundle_in_memory_answers_as_loaded(trained: Path) -> None:
+    from recommender.bundle import BundleContents
+
+    loaded = Bundle.load(trained)
+    columns = ("title", "url", "category", "published_at", "image_url", "status")
+    contents = BundleContents(
+        loaded.meta("id"), {c: loaded.meta(c) for c in columns}, loaded.arrays, None
+    )
+    held = Bundle.in_memory(contents)
+    assert [held.article(r) for r in range(len(held))] == [
+        loaded.article(r) for r in range(len(loaded))
+    ]
+
+
+def test_bundle_missing_article_file_names_it(trained: Path) -> None:
+    (trained / "articles.title.utf8.npy").unlink()
+    with pytest.raises(BundleError, match=r"articles\.title\.utf8\.npy is missing"):
+        Bundle.load(trained)
+
+
+def test_bundle_truncated_article_file_names_it(trained: Path) -> None:
+    path = trained / "articles.id.offsets.npy"
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(BundleError, match=r"articles\.id\.offsets\.npy"):
+        Bundle.load(trained)
+
+
+def test_bundle_format_1_without_articles_json_names_it(trained: Path) -> None:
+    to_format_1(trained)
+    (trained / "articles.json").unlink()
+    with pytest.raises(BundleError, match=r"articles\.json is missing"):
+        Bundle.load(trained)
+
+
+def test_bundle_of_an_unknown_format_is_refused(trained: Path) -> None:
+    manifest = json.loads((trained / MANIFEST).read_text())
+    manifest["format_version"] = 3
+    (trained / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="bundle format 3"):
+        Bundle.load(trained)
