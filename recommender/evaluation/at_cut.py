@@ -35,7 +35,11 @@ def iso(ts: int) -> str:
 
 @dataclass
 class AtCut:
-    """The model at the cut: its bundle, and how the run's rows map onto it."""
+    """The model at the cut: its bundle, and how the run's rows map onto it.
+
+    The bundle's co-view lists are empty: the replay ranks its query articles' own lists only,
+    which :func:`with_coview` fits once the pairs are sampled (and again for every setting
+    tried), so the whole catalogue's lists are never computed."""
 
     bundle: Bundle
     rows: np.ndarray  # the row at the cut of each view (-1: unknown or not yet seen)
@@ -123,6 +127,7 @@ def model_at_cut(
         keep=before,
         matrix=sessions,
         crawlers=bots,
+        only_rows=np.zeros(0, dtype=np.int64),
     )
     popularity = PopularityModel(
         trending_baseline_days=config.trending_baseline_days,

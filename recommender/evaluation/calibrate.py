@@ -423,7 +423,9 @@ def calibrate(
     at_cut = model_at_cut(articles, views, rows, content, config, cut)
     per_group = min(max_pairs_per_group, max(MIN_PAIRS_PER_GROUP, PAIR_ROW_BUDGET // len(articles)))
     sample, sizes = sample_pairs(pairs, by_id, frozenset(at_cut.bundle.meta("id")), per_group)
-    replay = prepare_replay(at_cut.bundle, sample, by_id, now_ts=cut)
+    replay = with_coview(
+        prepare_replay(at_cut.bundle, sample, by_id, now_ts=cut), at_cut, views, config
+    )
     result = Calibration(
         "calibrated",
         f"{period} held out",
