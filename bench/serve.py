@@ -187,8 +187,9 @@ def ensure_bundle(n_articles: int, days: int, words: int) -> Path:
 
 def write_ids(models: Path, work: Path) -> tuple[Path, Path]:
     """Files of URL-escaped article ids: all of them shuffled (cold), and 100 (warm)."""
-    version = (models / "LATEST").read_text().strip()
-    ids: list[str] = json.loads((models / version / "articles.json").read_text())["id"]
+    from recommender.bundle import Bundle
+
+    ids: list[str] = Bundle.load_latest(models).meta("id")  # either bundle format
     escaped = [quote(i, safe="") for i in ids]
     random.Random(0).shuffle(escaped)
     cold, warm = work / "ids-all.txt", work / "ids-warm.txt"
