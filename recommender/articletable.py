@@ -159,7 +159,23 @@ class Column(Sequence[Any]):
 
 
 class ArticleTable:
-    """A format-2 bundle's article metadata, memory-mapped (see the module docstring)."""
+    """A format-2 bundle's article metadata, memory-mapped (see the module docstring).
+
+    Parameters
+    ----------
+    path : Path
+        The bundle directory.
+    spec : mapping
+        The manifest's ``articles`` entry, as :func:`write_table` returned it.
+    mmap : bool
+        Map the files (the default: pages shared between processes) or read them in.
+
+    Raises
+    ------
+    BundleError
+        When a column file is missing, unreadable or not of the shape the entry implies
+        (the message names the file).
+    """
 
     def __init__(self, path: Path, spec: Mapping[str, Any], *, mmap: bool = True) -> None:
         self.path = path
