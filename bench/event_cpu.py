@@ -56,8 +56,9 @@ client.flushdb()
 from service.app import create_app
 from service.settings import Settings
 app = create_app(Settings.from_env())
-version = open(models + "/LATEST").read().strip()
-meta = json.load(open(f"{models}/{version}/articles.json"))
+from recommender.bundle import Bundle
+bundle = Bundle.load_latest(models)  # either bundle format
+meta = {"id": bundle.meta("id"), "status": bundle.meta("status")}
 ids = [i for i, s in zip(meta["id"], meta["status"]) if s == "published"]
 code = hashlib.sha256(b"\0most-viewed").hexdigest()[:6]
 agent = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"

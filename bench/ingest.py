@@ -35,7 +35,6 @@ import argparse
 import datetime as dt
 import hashlib
 import http.client
-import json
 import os
 import platform
 import re
@@ -392,8 +391,10 @@ def main() -> int:
     client = redis.Redis.from_url(redis_url)
     client.ping()
     models = ensure_bundle(args.articles, args.days)
-    version = (models / "LATEST").read_text().strip()
-    meta = json.loads((models / version / "articles.json").read_text())
+    from recommender.bundle import Bundle
+
+    bundle = Bundle.load_latest(models)  # either bundle format
+    meta = {"id": bundle.meta("id"), "status": bundle.meta("status")}
     # views of unpublished articles are refused (400): post only published ones
     ids = [i for i, status in zip(meta["id"], meta["status"], strict=True) if status == "published"]
     work = Path(tempfile.mkdtemp(prefix="newsrec-ingest-"))

@@ -187,8 +187,9 @@ def ensure_bundle(n_articles: int, days: int, words: int) -> Path:
 
 def write_ids(models: Path, work: Path) -> tuple[Path, Path]:
     """Files of URL-escaped article ids: all of them shuffled (cold), and 100 (warm)."""
-    version = (models / "LATEST").read_text().strip()
-    ids: list[str] = json.loads((models / version / "articles.json").read_text())["id"]
+    from recommender.bundle import Bundle
+
+    ids: list[str] = Bundle.load_latest(models).meta("id")  # either bundle format
     escaped = [quote(i, safe="") for i in ids]
     random.Random(0).shuffle(escaped)
     cold, warm = work / "ids-all.txt", work / "ids-warm.txt"
@@ -396,6 +397,8 @@ def _smaps(pid: int) -> dict[str, float]:
         "rss": kib.get("Rss", 0) / 1024,
         "pss": kib.get("Pss", 0) / 1024,
         "uss": private / 1024,
+        # the heap: USS also counts file pages (the bundle's) only this process has touched
+        "anon": kib.get("Anonymous", 0) / 1024,
     }
 
 
@@ -616,7 +619,8 @@ def memory_line(memory: list[dict[str, list[dict[str, float]]]]) -> str:
     return (
         f"Memory after the runs (`/proc/<pid>/smaps_rollup`, MiB, medians over "
         f"{len(memory)} repeat(s)): per worker RSS {mib('rss', workers)}, PSS "
-        f"{mib('pss', workers)}, USS (private) {mib('uss', workers)}; master RSS "
+        f"{mib('pss', workers)}, USS (private) {mib('uss', workers)} of which anonymous "
+        f"(heap) {mib('anon', workers)}; master RSS "
         f"{mib('rss', masters) if masters else '-'}; master and workers together PSS "
         f"{total_pss:,.0f} (what they cost the machine: shared pages counted once)."
     )

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import shutil
 import statistics
@@ -96,8 +95,10 @@ def main() -> int:
         sys.exit("wrk is missing: apt-get install -y wrk")
     models = ingest.ensure_bundle(args.articles, 30)
     work = Path(tempfile.mkdtemp(prefix="newsrec-floor-"))
-    version = (models / "LATEST").read_text().strip()
-    meta = json.loads((models / version / "articles.json").read_text())
+    from recommender.bundle import Bundle
+
+    bundle = Bundle.load_latest(models)  # either bundle format
+    meta = {"id": bundle.meta("id"), "status": bundle.meta("status")}
     # views of unpublished articles are refused (400): post only published ones
     ids = [i for i, status in zip(meta["id"], meta["status"], strict=True) if status == "published"]
     (work / "ids.txt").write_text("\n".join(ids) + "\n")

@@ -28,7 +28,7 @@ import bisect
 import itertools
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
 
@@ -129,9 +129,11 @@ class Column(Sequence[Any]):
     def __init__(self, table: ArticleTable, name: str) -> None:
         self._table = table
         self._name = name
+        self._get = table.getter(name)
+        self._n = len(table)
 
     def __len__(self) -> int:
-        return len(self._table)
+        return self._n
 
     @overload
     def __getitem__(self, index: int) -> Any: ...
@@ -140,20 +142,40 @@ class Column(Sequence[Any]):
     def __getitem__(self, index: slice) -> list[Any]: ...
 
     def __getitem__(self, index: int | slice) -> Any:
+        # ranking reads a value per candidate: the plain int path first, checked cheaply
+        if type(index) is int and 0 <= index < self._n:
+            return self._get(index)
         if isinstance(index, slice):
-            return [self._table.value(self._name, i) for i in range(len(self))[index]]
+            return [self._get(i) for i in range(self._n)[index]]
+        index = int(index)
         if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
+            index += self._n
+        if not 0 <= index < self._n:
             raise IndexError(index)
-        return self._table.value(self._name, index)
+        return self._get(index)
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._table.column(self._name))
 
 
 class ArticleTable:
-    """A format-2 bundle's article metadata, memory-mapped (see the module docstring)."""
+    """A format-2 bundle's article metadata, memory-mapped (see the module docstring).
+
+    Parameters
+    ----------
+    path : Path
+        The bundle directory.
+    spec : mapping
+        The manifest's ``articles`` entry, as :func:`write_table` returned it.
+    mmap : bool
+        Map the files (the default: pages shared between processes) or read them in.
+
+    Raises
+    ------
+    BundleError
+        When a column file is missing, unreadable or not of the shape the entry implies
+        (the message names the file).
+    """
 
     def __init__(self, path: Path, spec: Mapping[str, Any], *, mmap: bool = True) -> None:
         self.path = path
@@ -187,6 +209,7 @@ class ArticleTable:
             self._offsets_view[name] = offsets.data
             if column.get("nulls"):
                 self._nulls[name] = self._array(f"{PREFIX}{name}.null.npy", np.bool_, (n,), mmap)
+        self._getters = {name: self._make_getter(name) for name in self._kinds}
         if "id" not in self._kinds or self._kinds["id"] != "text":
             raise BundleError(f"{path}: the article table has no id column")
 
@@ -248,16 +271,39 @@ class ArticleTable:
         return np.array([self.row(a) for a in article_ids], dtype=np.int64)
 
     def value(self, name: str, row: int) -> Any:
-        """One value (a string, or ``None``)."""
-        view = self._codes_view.get(name)
-        if view is not None:
-            code = view[row]
-            return self._values[name][code] if code >= 0 else None
+        """One value (a string, or ``None``) of a row in ``0..n-1``."""
+        return self._getters[name](row)
+
+    def getter(self, name: str) -> Callable[[int], Any]:
+        """A function of a row (``0..n-1``) to its value in one column: the cheapest read of
+        one value, for callers that read many (:class:`Column`, ``Bundle.article``)."""
+        return self._getters[name]
+
+    def _make_getter(self, name: str) -> Callable[[int], Any]:
+        codes = self._codes_view.get(name)
+        if codes is not None:
+            values = [*self._values[name], None]  # code -1 reads the last: None
+
+            def coded(row: int) -> Any:
+                return values[codes[row]]
+
+            return coded
+        blob, offsets = self._blob_view[name], self._offsets_view[name]
         nulls = self._nulls.get(name)
-        if nulls is not None and nulls[row]:
-            return None
-        offsets = self._offsets_view[name]
-        return str(self._blob_view[name][offsets[row] : offsets[row + 1]], "utf-8")
+        if nulls is None:
+
+            def text(row: int) -> Any:
+                return str(blob[offsets[row] : offsets[row + 1]], "utf-8")
+
+            return text
+        null_view = nulls.view(np.uint8).data
+
+        def nullable(row: int) -> Any:
+            if null_view[row]:
+                return None
+            return str(blob[offsets[row] : offsets[row + 1]], "utf-8")
+
+        return nullable
 
     def column(self, name: str) -> list[Any]:
         """A whole column as a list (offline code: training, evaluation)."""
@@ -348,6 +394,9 @@ class ListTable:
 
     def value(self, name: str, row: int) -> Any:
         return self._columns[name][row]
+
+    def getter(self, name: str) -> Callable[[int], Any]:
+        return self._columns[name].__getitem__
 
     def column(self, name: str) -> list[Any]:
         return list(self._columns[name])

@@ -402,6 +402,9 @@ class Bundle:
         self.story_clusters: np.ndarray | None = arrays.get(STORIES_ARRAY)
         self._popular: dict[tuple[str, str | None], np.ndarray] = {}
         self._sections: dict[str, np.ndarray] = {}
+        keys = ("id", "title", "url", "category", "published_at", "image_url")
+        self._article_getters = [(key, table.getter(key)) for key in keys]
+        self._srcset = table.getter("image_srcset") if table.has_column("image_srcset") else None
 
     @classmethod
     def load(cls, path: str | Path, *, mmap: bool = True) -> Bundle:
@@ -558,17 +561,9 @@ class Bundle:
 
     def article(self, row: int) -> dict[str, Any]:
         """The API metadata of one row (``image_srcset`` only when the article has one)."""
-        value = self.table.value
-        item = {
-            "id": value("id", row),
-            "title": value("title", row),
-            "url": value("url", row),
-            "category": value("category", row),
-            "published_at": value("published_at", row),
-            "image_url": value("image_url", row),
-        }
-        if self.table.has_column("image_srcset"):
-            srcset = value("image_srcset", row)
+        item = {key: get(row) for key, get in self._article_getters}
+        if self._srcset is not None:
+            srcset = self._srcset(row)
             if srcset:
                 item["image_srcset"] = srcset
         return item

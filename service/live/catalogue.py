@@ -308,6 +308,8 @@ class LiveCatalogue:
             mask = self.pad(self.bundle.in_category(category))
             if not self.trivial:
                 mask = mask.copy()
+                if category == "":
+                    mask[self.n_bundle :] = True  # a new row without a record has no section
                 for row, item in self.meta.items():
                     mask[row] = item["category"] == category
             self._masks[category] = mask

@@ -145,3 +145,27 @@ def test_bundle_id_positions(two_formats: tuple[Path, Path]) -> None:
         probes = ["", "a", "a1", "a1x", "b", "zz", *ids]
         expected = [sum(i < p for i in ids) for p in probes]
         assert bundle.id_positions(probes).tolist() == expected
+
+
+def test_live_catalogue_sections_agree_with_a_copied_list(two_formats: tuple[Path, Path]) -> None:
+    from service.live.catalogue import LiveCatalogue
+
+    for models in two_formats:
+        bundle = Bundle.load_latest(models)
+        n = len(bundle)
+        record = {"published_ts": 1, "status": "published", "author": "Ann"}
+        meta = {
+            0: {**record, "category": "brand new"},
+            n: {**record, "category": bundle.categories[1]},
+        }
+        catalogue = LiveCatalogue(bundle, new_ids=["zz", "zz2"], meta=meta)
+        expected = [*bundle.meta("category"), "", ""]
+        for row, item in meta.items():
+            expected[row] = item["category"]
+        assert [catalogue.categories[r] for r in range(n + 2)] == expected
+        assert catalogue.known_categories() == set(expected)
+        for category in {*expected, "unknown"}:
+            assert catalogue.in_category(category).tolist() == [c == category for c in expected]
+        authors = catalogue.authors
+        assert authors is not None
+        assert [authors[r] for r in (0, n, n + 1)] == ["Ann", "Ann", ""]
