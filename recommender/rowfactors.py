@@ -15,15 +15,29 @@ whole catalogue's factors per query would cost more than they save.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
 from recommender.freshness import freshness_factors
 
-if TYPE_CHECKING:
-    from recommender.blend import BlendParams
+
+class BlendParams(Protocol):
+    """The freshness settings of :class:`recommender.blend.BlendParams` (which imports this
+    module, so it is named here by what is read of it)."""
+
+    @property
+    def half_life_days(self) -> float | None: ...
+
+    @property
+    def section_half_life_days(self) -> Mapping[str, float]: ...
+
+    @property
+    def freshness_weight(self) -> float: ...
+
+    def half_life(self, category: str) -> float | None: ...
+
 
 #: Entries kept per kind: "now" from the clock moves every second, and a few
 #: (catalogue, settings) pairs may be served at once (an experiment's variant blend).

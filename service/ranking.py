@@ -52,7 +52,6 @@ EXPLAIN_PARTS = (
     "coview_score",
 )
 _categories: weakref.WeakKeyDictionary[Bundle, frozenset[str]] = weakref.WeakKeyDictionary()
-_nows: weakref.WeakKeyDictionary[Bundle, int] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -144,14 +143,10 @@ def manifest_now(bundle: Bundle) -> int:
     BundleError
         When the manifest has no valid ``now``.
     """
-    found = _nows.get(bundle)  # every uncached answer asks: parse the manifest's once
-    if found is None:
-        try:
-            found = int(dt.datetime.fromisoformat(bundle.manifest["now"]).timestamp())
-        except (KeyError, TypeError, ValueError):
-            raise BundleError(f"{bundle.path}: manifest has no valid 'now'") from None
-        _nows[bundle] = found
-    return found
+    try:
+        return int(dt.datetime.fromisoformat(bundle.manifest["now"]).timestamp())
+    except (KeyError, TypeError, ValueError):
+        raise BundleError(f"{bundle.path}: manifest has no valid 'now'") from None
 
 
 def now_ts(bundle: Bundle, options: RankingOptions) -> int:
