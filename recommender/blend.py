@@ -468,12 +468,7 @@ def _candidates(
         counts = np.full(m, -1.0)
         counts[in_coview] = v_counts
         listed = in_content if strategy == "content" else in_coview
-        rows, content, coview, counts = (
-            rows[listed],
-            content[listed],
-            coview[listed],
-            counts[listed],
-        )
+        rows, content, coview, counts = (a[listed] for a in (rows, content, coview, counts))
         score = content if strategy == "content" else coview
         fresh = np.full(rows.size, np.nan)
         pop = np.full(rows.size, np.nan)
@@ -503,7 +498,9 @@ def _candidates(
         section = _same_section(signals, row, rows, params)
         if section is not None:
             score = score * section
-    order = np.lexsort((rows, -score))
+    # the hybrid's rows are ascending (unique): a stable sort by score keeps ties by row
+    hybrid = strategy == "hybrid"
+    order = (-score).argsort(kind="stable") if hybrid else np.lexsort((rows, -score))
     return _Candidates(
         rows[order],
         order,
