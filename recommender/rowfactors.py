@@ -42,8 +42,8 @@ class BlendParams(Protocol):
 #: Entries kept per kind: "now" from the clock moves every second, and a few
 #: (catalogue, settings) pairs may be served at once (an experiment's variant blend).
 KEEP = 4
-#: Misses in a row after which :class:`RowFactors` stops computing whole catalogues.
-GIVE_UP = 16
+#: Keys remembered as asked once (see :meth:`RowFactors._worth`).
+ASKED = 64
 
 
 def half_lives(params: BlendParams, categories: Sequence[str], rows: np.ndarray) -> Any:
@@ -60,38 +60,42 @@ class RowFactors:
 
     Entries are found by the identity of their arrays (never hashed; the catalogue's arrays are
     not changed in place once built) and the values of the settings, and hold those arrays, so
-    an identity is never reused for other data while its entry lives. A caller whose arrays
-    are new objects at every query would only pay for whole catalogues: after
-    :data:`GIVE_UP` misses in a row the methods answer ``None`` and the caller computes its
-    candidates' factors itself.
+    an identity is never reused for other data while its entry lives. A whole catalogue's
+    factors are computed when a second query asks for the same ones: the first gets ``None``
+    and computes its candidates' itself, so a quiet site (or "now" from the clock, which moves
+    every second, at a request a second) never pays a catalogue's worth for one answer.
     """
 
     def __init__(self) -> None:
         self._freshness: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._popularity: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
-        self._misses = 0
+        self._asked: set[tuple[Any, ...]] = set()
 
-    def _missed(self) -> bool:
-        """Count a miss; whether to compute anyway."""
-        self._misses += 1
-        return self._misses <= GIVE_UP
+    def _worth(self, key: tuple[Any, ...]) -> bool:
+        """Whether to compute the factors of ``key`` for the whole catalogue now: not on
+        the first query that asks for them."""
+        if key in self._asked:
+            return True
+        if len(self._asked) >= ASKED:
+            self._asked.clear()
+        self._asked.add(key)
+        return False
 
     def freshness(
         self, published_ts: np.ndarray, params: BlendParams, now_ts: int
     ) -> np.ndarray | None:
         """Each row's freshness factor at ``now_ts``
-        (:func:`recommender.freshness.freshness_factors`), or ``None``: given up, or
-        per-section half-lives (whose arithmetic depends on the candidates together: when none
-        of them decays, every factor is exactly 1)."""
+        (:func:`recommender.freshness.freshness_factors`), or ``None``: the first query to
+        ask, or per-section half-lives (whose arithmetic depends on the candidates together:
+        when none of them decays, every factor is exactly 1)."""
         if params.section_half_life_days:
             return None
         key = (id(published_ts), now_ts, params.half_life_days, params.freshness_weight)
         found = self._freshness.get(key)
         if found is not None and found[0] is published_ts:
-            self._misses = 0
             factors: np.ndarray = found[1]
             return factors
-        if not self._missed():
+        if not self._worth(("freshness", *key)):
             return None
         published = np.asarray(published_ts, dtype=np.int64)
         factors = freshness_factors(
@@ -102,13 +106,12 @@ class RowFactors:
 
     def popularity(self, views: np.ndarray, weight: float) -> np.ndarray | None:
         """``(1 + v) ** weight`` of each row's views ``v`` (negative counted as 0), or
-        ``None`` (given up)."""
+        ``None`` (the first query to ask)."""
         key = (id(views), weight)
         found = self._popularity.get(key)
         if found is not None and found[0] is views:
-            self._misses = 0
             return found[1]
-        if not self._missed():
+        if not self._worth(("popularity", *key)):
             return None
         factors: np.ndarray = np.power(
             1.0 + np.maximum(np.asarray(views, dtype=np.float64), 0.0), weight
