@@ -277,7 +277,7 @@ def static_lists(
                 site_popular=site,
             )
             rows = [item.row for item in items]
-        out.append([bundle.article_ids[r] for r in rows])
+        out.append([bundle.article_id(r) for r in rows])
     return out
 
 
@@ -384,7 +384,7 @@ def run_project(
     replay = prepare_replay(bundle, p.pairs, p.by_id, now_ts=p.start)
     known = known_times(bundle, p.by_id, p.pairs)
     last = int(p.pairs.timestamps.max())
-    row_ids = list(bundle.article_ids) + sorted(a for a, t in known.items() if t <= last)
+    row_ids = list(bundle.meta("id")) + sorted(a for a, t in known.items() if t <= last)
     if p.queries is None:
         evaluated = set(replay.query_ids)
         keep = np.array([q in evaluated for q in p.pairs.query_ids], dtype=bool)

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     bundle = Bundle.load_latest(args.models)
-    ids = list(bundle.article_ids)
+    ids = list(bundle.meta("id"))
     random.Random(0).shuffle(ids)
     print(f"{len(bundle):,} articles, {args.queries:,} queries per setting, {args.repeats} rounds")
     queries = ids[1 : args.queries + 1]

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args(argv)
     os.environ.pop("NEWSREC_REDIS_URL", None)
-    ids = list(Bundle.load_latest(args.models).article_ids)
+    ids = list(Bundle.load_latest(args.models).meta("id"))
     random.Random(0).shuffle(ids)
     cold = _environs(ids[1 : args.queries + 1])
     warm = cold[:100]

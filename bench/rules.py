@@ -96,7 +96,7 @@ def main() -> int:
 
     models = _bundle(args.articles)
     bundle = Bundle.load_latest(models)
-    ids = bundle.article_ids
+    ids = bundle.meta("id")
     query, pinned, blocked = ids[0], ids[10], ids[20]
     rows: list[tuple[str, float, str]] = []
 

@@ -185,7 +185,7 @@ def incremental_part(args: argparse.Namespace) -> dict[str, Any]:
     ]
     final = Bundle.load_latest(chain)
     refit = Bundle.load_latest(full)
-    assert final.article_ids == refit.article_ids
+    assert final.meta("id") == refit.meta("id")
     table = read_articles(days[-1])
     docs = [compose_document(a, 3) for a in table.articles]
     matrix = sp.csr_matrix(final.vectorizer.transform(docs), dtype=np.float32)

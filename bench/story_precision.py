@@ -53,7 +53,7 @@ def measure(folder: Path) -> dict[str, tuple[float, ...]]:
         replay = prepare_replay(bundle, prepared.pairs, prepared.articles, now_ts=split.test_from)
     known = known_times(bundle, prepared.articles, prepared.pairs)
     last = int(prepared.pairs.timestamps.max())
-    row_ids = [*bundle.article_ids, *sorted(a for a, t in known.items() if t <= last)]
+    row_ids = [*bundle.meta("id"), *sorted(a for a, t in known.items() if t <= last)]
     with open(folder / "topics.csv", newline="") as handle:
         topic_of = {r["article_id"]: r["topic"] for r in csv.DictReader(handle)}
     story = np.array([topic_of.get(a, "") for a in row_ids], dtype=object)

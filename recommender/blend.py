@@ -7,7 +7,7 @@ readers get.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
@@ -191,7 +191,9 @@ class Scored:
 class Signals(Protocol):
     """What ranking reads from a model bundle (see :class:`recommender.bundle.Bundle`)."""
 
-    categories: list[str]
+    @property
+    def categories(self) -> Sequence[str]: ...  # read-only: a bundle's reads its article table
+
     published_ts: np.ndarray
     is_published: np.ndarray
     content_neighbors: np.ndarray
@@ -210,7 +212,7 @@ class SignalArrays:
     """:class:`Signals` as plain arrays: a bundle's with rows appended or a list replaced (the
     live catalogue, the offline replay), or a catalogue built by hand."""
 
-    categories: list[str]
+    categories: Sequence[str]
     published_ts: np.ndarray
     is_published: np.ndarray
     content_neighbors: np.ndarray

@@ -1,7 +1,8 @@
 """Versioned model bundles: writing, atomic publishing, loading, listing and rollback.
 
-A bundle is a directory ``models/<version>/`` holding ``manifest.json``, ``articles.json``
-(the metadata the API returns, as columns), the arrays as ``.npy`` files (loaded with
+A bundle is a directory ``models/<version>/`` holding ``manifest.json``, the article table
+(the metadata the API returns, as ``articles.<column>.*.npy`` columns, see
+:mod:`recommender.articletable`), the arrays as ``.npy`` files (loaded with
 ``allow_pickle=False`` and memory-mapped, so server workers share their pages) and the fitted
 TF-IDF vectorizer as ``content_vectorizer.joblib`` (the only pickle, loaded lazily and only
 from bundles whose manifest matches this installation). ``models/LATEST`` names the bundle in
@@ -23,12 +24,13 @@ import fcntl
 import importlib.metadata
 import json
 import os
+import pickle
 import platform
 import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -39,11 +41,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender import __version__
+from recommender.articletable import ArticleTable, ListTable, read_json_columns, write_table
 from recommender.errors import BundleError, UnknownArticleError
 from recommender.similarity import RowSimilarity
 from recommender.windows import WINDOWS, rank
 
-FORMAT_VERSION = 1
+#: Format 2 memory-maps the article metadata (the article table); format 1 held it in
+#: ``articles.json``, parsed by every worker. Both load; training writes format 2.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 #: A staging folder (``.tmp-<version>-*``) older than this many seconds, whose lock no
 #: running publish holds, is a leftover of a killed run: the next publish and ``newsrec
 #: models prune`` remove it.
@@ -52,6 +58,7 @@ _STAGING_PREFIX = ".tmp-"
 _LOCK_SUFFIX = ".lock"
 LATEST = "LATEST"
 MANIFEST = "manifest.json"
+#: The article metadata of a format-1 bundle.
 ARTICLES = "articles.json"
 VECTORIZER = "content_vectorizer.joblib"
 #: Metadata columns kept per article (no raw text: the body never enters a bundle).
@@ -135,10 +142,16 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def write_bundle_dir(contents: BundleContents, directory: Path) -> dict[str, Any]:
-    """Write a bundle's files into ``directory`` (which must exist); returns the manifest."""
-    import joblib
+def write_bundle_dir(
+    contents: BundleContents, directory: Path, *, format_version: int = FORMAT_VERSION
+) -> dict[str, Any]:
+    """Write a bundle's files into ``directory`` (which must exist); returns the manifest.
 
+    ``format_version`` 1 writes the metadata as ``articles.json``, as the previous release
+    did (for comparisons and tests of the format-1 reader).
+    """
+    if format_version not in READABLE_FORMATS:
+        raise BundleError(f"no bundle format {format_version!r}")
     arrays_meta: dict[str, dict[str, Any]] = {}
     for name, array in sorted(contents.arrays.items()):
         array = np.ascontiguousarray(array)
@@ -149,22 +162,30 @@ def write_bundle_dir(contents: BundleContents, directory: Path) -> dict[str, Any
             handle.flush()
             os.fsync(handle.fileno())
         arrays_meta[name] = {"shape": list(array.shape), "dtype": array.dtype.str}
-    meta = {"id": list(contents.article_ids)}
+    meta: dict[str, Any] = {"id": list(contents.article_ids)}
     meta.update({key: list(contents.meta[key]) for key in META_FIELDS})
     meta.update(
         {key: list(contents.meta[key]) for key in OPTIONAL_META_FIELDS if key in contents.meta}
     )
-    _write_file(directory / ARTICLES, json.dumps(meta, ensure_ascii=False).encode())
+    if format_version == 1:
+        _write_file(directory / ARTICLES, json.dumps(meta, ensure_ascii=False).encode())
+        table = None
+    else:
+        table = write_table(directory, meta)
     if contents.vectorizer is not None:
-        joblib.dump(contents.vectorizer, directory / VECTORIZER)
+        # a plain pickle, which joblib.load reads: joblib.dump pickles in Python, 1-2 s for a
+        # vocabulary of 250,000 terms against 0.1 s
+        _write_file(directory / VECTORIZER, pickle.dumps(contents.vectorizer, protocol=5))
     manifest = {
-        "format_version": FORMAT_VERSION,
+        "format_version": format_version,
         **contents.manifest,
         "libraries": library_versions(),
         "n_articles": len(contents.article_ids),
         "arrays": arrays_meta,
         "has_coview": all(name in contents.arrays for name in COVIEW_ARRAYS),
     }
+    if table is not None:
+        manifest["articles"] = table
     _write_file(directory / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
     _fsync_dir(directory)
     return manifest
@@ -177,6 +198,7 @@ def publish(
     version: str | None = None,
     keep: int = 5,
     set_latest: bool = True,
+    format_version: int = FORMAT_VERSION,
 ) -> Path:
     """Write a bundle atomically and (by default) make it the one in use.
 
@@ -196,7 +218,7 @@ def publish(
     contents.manifest = {**contents.manifest, "version": version}
     remove_stale_staging(models)
     with _staging_dir(models, version) as staging:
-        write_bundle_dir(contents, staging)
+        write_bundle_dir(contents, staging, format_version=format_version)
         os.rename(staging, final)
         _fsync_dir(models)
     if set_latest:
@@ -334,36 +356,34 @@ def rollback(models_dir: str | Path, version: str) -> None:
 
 
 class Bundle:
-    """A loaded model bundle: article metadata and memory-mapped arrays.
+    """A loaded model bundle: article metadata (its article table) and memory-mapped arrays.
 
-    Rows are positions in ``article_ids`` (sorted ids); use :meth:`row` and :meth:`article_id`
-    to cross between them.
+    Rows are positions in article id order; use :meth:`row`, :meth:`rows` and
+    :meth:`article_id` to cross between them. Nothing here holds a whole metadata column as a
+    list: :attr:`categories` and :attr:`authors` read one value per index, and :meth:`meta`
+    copies a column out for offline code.
     """
 
     def __init__(
         self,
         path: Path,
         manifest: dict[str, Any],
-        meta: dict[str, list[Any]],
+        table: ArticleTable | ListTable,
         arrays: Mapping[str, np.ndarray],
     ) -> None:
         self.path = path
         self.manifest = manifest
         self.version: str = manifest["version"]
-        self.article_ids: list[str] = meta["id"]
-        self.titles: list[str] = meta["title"]
-        self.urls: list[str] = meta["url"]
-        self.categories: list[str] = meta["category"]
-        self.published_at: list[str | None] = meta["published_at"]
-        self.image_urls: list[str] = meta["image_url"]
-        self.statuses: list[str] = meta["status"]
-        #: optional columns (``None``: a bundle written before they existed)
-        self.authors: list[str] | None = meta.get("author")
-        self.image_srcsets: list[str] | None = meta.get("image_srcset")
-        self._index = {article_id: i for i, article_id in enumerate(self.article_ids)}
+        self.table = table
+        #: each row's section, read value by value (the table's, not a copy)
+        self.categories: Sequence[str] = table.view("category")
+        #: each row's author; ``None``: a bundle written before the column existed
+        self.authors: Sequence[str] | None = (
+            table.view("author") if table.has_column("author") else None
+        )
         self.arrays = dict(arrays)
         self.published_ts: np.ndarray = arrays["published_ts"]
-        self.is_published = np.array([s == "published" for s in self.statuses], dtype=bool)
+        self.is_published: np.ndarray = table.equals("status", "published")
         self.content_neighbors: np.ndarray = arrays["content_neighbors"]
         self.content_scores: np.ndarray = arrays["content_scores"]
         self.popularity_views: np.ndarray = arrays["popularity_views"]
@@ -381,6 +401,7 @@ class Bundle:
         #: before same-story collapsing (every article is then a story of its own)
         self.story_clusters: np.ndarray | None = arrays.get(STORIES_ARRAY)
         self._popular: dict[tuple[str, str | None], np.ndarray] = {}
+        self._sections: dict[str, np.ndarray] = {}
 
     @classmethod
     def load(cls, path: str | Path, *, mmap: bool = True) -> Bundle:
@@ -399,10 +420,10 @@ class Bundle:
             raise BundleError(f"{path}: no {MANIFEST} (not a bundle, or incomplete)") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BundleError(f"{path}/{MANIFEST}: not valid JSON ({exc})") from None
-        if manifest.get("format_version") != FORMAT_VERSION:
+        if manifest.get("format_version") not in READABLE_FORMATS:
             raise BundleError(
                 f"{path}: bundle format {manifest.get('format_version')!r}, "
-                f"this newsrec reads format {FORMAT_VERSION}"
+                f"this newsrec reads formats {', '.join(map(str, READABLE_FORMATS))}"
             )
         # the installed version from package metadata: importing scikit-learn costs a second
         installed = importlib.metadata.version("scikit-learn")
@@ -434,15 +455,8 @@ class Bundle:
                 )
             # a plain ndarray over the mapped pages: numpy's memmap subclass costs on every index
             arrays[name] = np.asarray(array)
-        try:
-            meta = json.loads((path / ARTICLES).read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError) as exc:
-            raise BundleError(f"{path}: {ARTICLES} is missing or damaged ({exc})") from None
         n = manifest.get("n_articles")
-        if any(len(meta.get(key, ())) != n for key in ("id", *META_FIELDS)) or any(
-            len(meta[key]) != n for key in OPTIONAL_META_FIELDS if key in meta
-        ):
-            raise BundleError(f"{path}: {ARTICLES} does not hold {n} articles in every column")
+        table = _load_table(path, manifest, mmap=mmap)
         for name in ("published_ts", "content_neighbors", "popularity_views"):
             if arrays[name].shape[0] != n:
                 raise BundleError(f"{path}: {name} has {arrays[name].shape[0]} rows, not {n}")
@@ -457,7 +471,7 @@ class Bundle:
         listed = arrays.get("coview_neighbors")
         if following is not None and (listed is None or following.shape != listed.shape):
             raise BundleError(f"{path}: {NEXT_ARRAY} is not one count per co-view neighbour")
-        return cls(path, manifest, meta, arrays)
+        return cls(path, manifest, table, arrays)
 
     @classmethod
     def in_memory(cls, contents: BundleContents, version: str = "in-memory") -> Bundle:
@@ -471,7 +485,7 @@ class Bundle:
         }
         meta = {"id": list(contents.article_ids)}
         meta.update({key: list(contents.meta[key]) for key in META_FIELDS})
-        bundle = cls(Path(f"<{version}>"), manifest, meta, contents.arrays)
+        bundle = cls(Path(f"<{version}>"), manifest, ListTable(meta), contents.arrays)
         if contents.vectorizer is not None:
             bundle.__dict__["vectorizer"] = contents.vectorizer  # fills the cached property
         return bundle
@@ -485,35 +499,83 @@ class Bundle:
         return cls.load(Path(models_dir) / version, mmap=mmap)
 
     def __len__(self) -> int:
-        return len(self.article_ids)
+        return len(self.table)
 
     def row(self, article_id: str) -> int:
         """The row of an article id; raises :class:`UnknownArticleError`."""
-        try:
-            return self._index[article_id]
-        except KeyError:
-            raise UnknownArticleError(article_id) from None
+        row = self.table.row(article_id)
+        if row < 0:
+            raise UnknownArticleError(article_id)
+        return row
+
+    def rows(self, article_ids: Sequence[str]) -> np.ndarray:
+        """The rows of many article ids (int64, -1 for an unknown one)."""
+        return self.table.rows(article_ids)
 
     def has(self, article_id: str) -> bool:
-        return article_id in self._index
+        return self.table.row(article_id) >= 0
+
+    def id_positions(self, article_ids: Sequence[str]) -> np.ndarray:
+        """For each id, how many of the bundle's article ids sort before it (int64): where
+        ids the bundle does not hold fall in its id order."""
+        return self.table.positions(article_ids)
+
+    def article_id(self, row: int) -> str:
+        """The article id of a row."""
+        return str(self.table.value("id", row))
+
+    def status(self, row: int) -> str:
+        """The publication status of a row (``published``, ``draft``, ...)."""
+        return str(self.table.value("status", row))
+
+    def meta(self, column: str) -> list[Any]:
+        """A whole metadata column as a list, in row order (offline code: training,
+        evaluation; the serving path reads values one by one). ``id`` is the article ids.
+
+        Raises
+        ------
+        BundleError
+            When the bundle has no such column (an optional one it predates).
+        """
+        if not self.table.has_column(column):
+            raise BundleError(f"{self.path}: no article column {column!r}")
+        return self.table.column(column)
+
+    def has_meta(self, column: str) -> bool:
+        """Whether the bundle has a metadata column (optional ones are newer)."""
+        return self.table.has_column(column)
+
+    def in_category(self, category: str) -> np.ndarray:
+        """Boolean mask of the rows of one section (cached; do not modify)."""
+        mask = self._sections.get(category)
+        if mask is None:
+            mask = self._sections[category] = self.table.equals("category", category)
+        return mask
+
+    def known_categories(self) -> frozenset[str]:
+        """The sections of the bundle's articles (``""`` for uncategorised ones)."""
+        return self.table.distinct("category")
 
     def article(self, row: int) -> dict[str, Any]:
         """The API metadata of one row (``image_srcset`` only when the article has one)."""
+        value = self.table.value
         item = {
-            "id": self.article_ids[row],
-            "title": self.titles[row],
-            "url": self.urls[row],
-            "category": self.categories[row],
-            "published_at": self.published_at[row],
-            "image_url": self.image_urls[row],
+            "id": value("id", row),
+            "title": value("title", row),
+            "url": value("url", row),
+            "category": value("category", row),
+            "published_at": value("published_at", row),
+            "image_url": value("image_url", row),
         }
-        if self.image_srcsets is not None and self.image_srcsets[row]:
-            item["image_srcset"] = self.image_srcsets[row]
+        if self.table.has_column("image_srcset"):
+            srcset = value("image_srcset", row)
+            if srcset:
+                item["image_srcset"] = srcset
         return item
 
     def author(self, row: int) -> str:
         """The author of one row, ``""`` when unknown (or the bundle predates the column)."""
-        return self.authors[row] if self.authors is not None else ""
+        return str(self.authors[row] or "") if self.authors is not None else ""
 
     def words(self, row: int) -> int | None:
         """The words of one row's text, ``None`` when unknown (older bundles)."""
@@ -539,17 +601,14 @@ class Bundle:
 
     @cached_property
     def vectorizer(self) -> Any:
-        """The fitted TF-IDF vectorizer (a joblib pickle written by this project)."""
+        """The fitted TF-IDF vectorizer: a pickle this project wrote (plain since 2026-12, joblib
+        before; joblib.load reads both)."""
         import joblib
 
         file = self.path / VECTORIZER
         if not file.is_file():
             raise BundleError(f"{self.path}: {VECTORIZER} is missing")
         return joblib.load(file)
-
-    @cached_property
-    def categories_array(self) -> np.ndarray:
-        return np.asarray(self.categories, dtype=object)
 
     def popular_rows(self, window: str = "7d", category: str | None = None) -> np.ndarray:
         """Published rows by views in ``window`` (``1d``, ``7d``, ``30d``, ``all``), most
@@ -559,7 +618,30 @@ class Bundle:
         if cached is None:
             mask = self.is_published
             if category is not None:
-                mask = mask & (self.categories_array == category)
+                mask = mask & self.in_category(category)
             cached = rank(self.popularity_views[:, WINDOWS.index(window)], mask)
             self._popular[key] = cached
         return cached
+
+
+def _load_table(path: Path, manifest: Mapping[str, Any], *, mmap: bool) -> ArticleTable | ListTable:
+    """A bundle's article table: memory-mapped columns (format 2) or ``articles.json``
+    parsed into lists (format 1); checked to hold ``n_articles`` rows in every column."""
+    n = manifest.get("n_articles")
+    if manifest.get("format_version") == 1:
+        meta = read_json_columns(path / ARTICLES)
+        if any(len(meta.get(key, ())) != n for key in ("id", *META_FIELDS)) or any(
+            len(meta[key]) != n for key in OPTIONAL_META_FIELDS if key in meta
+        ):
+            raise BundleError(f"{path}: {ARTICLES} does not hold {n} articles in every column")
+        return ListTable(meta)
+    spec = manifest.get("articles")
+    if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict):
+        raise BundleError(f"{path}: the manifest describes no article table")
+    missing = [key for key in ("id", *META_FIELDS) if key not in spec["columns"]]
+    if missing or spec.get("n") != n:
+        raise BundleError(
+            f"{path}: the article table lacks {', '.join(missing) or 'nothing'} and holds "
+            f"{spec.get('n')!r} articles, manifest says {n}"
+        )
+    return ArticleTable(path, spec, mmap=mmap)

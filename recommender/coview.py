@@ -48,6 +48,22 @@ def session_matrix(
     return sp.csr_matrix((ones, articles, indptr), shape=(n_sessions, n_articles))
 
 
+def first_reads(
+    session_codes: np.ndarray, article_rows: np.ndarray, timestamps: np.ndarray, n_articles: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The session and the article of each session's first view of an article, in reading
+    order: sessions ascending, each one's articles by the time of their first view (ties in the
+    given order of the views). Arrays of int64."""
+    sessions = np.asarray(session_codes)
+    articles = np.asarray(article_rows)
+    order = np.lexsort((np.asarray(timestamps), sessions))  # stable: ties keep the given order
+    sessions, articles = sessions[order].astype(np.int64), articles[order].astype(np.int64)
+    del order
+    _, first = np.unique(sessions * n_articles + articles, return_index=True)
+    first.sort()
+    return sessions[first], articles[first]
+
+
 def next_read_counts(
     session_codes: np.ndarray,
     article_rows: np.ndarray,
@@ -58,6 +74,7 @@ def next_read_counts(
     session_weight: np.ndarray | None = None,
     left_out: np.ndarray | None = None,
     rows: np.ndarray | None = None,
+    reads: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> sp.csr_matrix:
     """Directed "read next" counts: entry ``(a, b)`` is how many sessions first read ``b``
     within ``window`` articles after first reading ``a``.
@@ -79,6 +96,8 @@ def next_read_counts(
     rows : ndarray of int, optional
         Count only the pairs read after these articles (the rows a partial co-view fit
         computes); the other rows stay empty.
+    reads : pair of ndarray, optional
+        :func:`first_reads` of the same views, when already known (a calibration's trials).
 
     Returns
     -------
@@ -86,15 +105,9 @@ def next_read_counts(
     """
     if window < 1:
         raise ValueError("window must be at least 1")
-    sessions = np.asarray(session_codes)
-    articles = np.asarray(article_rows)
-    order = np.lexsort((np.asarray(timestamps), sessions))  # stable: ties keep the given order
-    sessions, articles = sessions[order].astype(np.int64), articles[order].astype(np.int64)
-    del order
-    # the first view of every (session, article), kept in reading order
-    _, first = np.unique(sessions * n_articles + articles, return_index=True)
-    first.sort()
-    sessions, articles = sessions[first], articles[first]
+    if reads is None:
+        reads = first_reads(session_codes, article_rows, timestamps, n_articles)
+    sessions, articles = reads
     if left_out is not None and sessions.size:
         kept = ~np.asarray(left_out, dtype=bool)[sessions]
         sessions, articles = sessions[kept], articles[kept]

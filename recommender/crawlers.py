@@ -16,11 +16,12 @@ Training leaves crawler sessions out of the co-view model, the offline replay ou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["BURST_SECONDS", "bot_settings", "crawler_sessions"]
+__all__ = ["BURST_SECONDS", "SessionPace", "bot_settings", "crawler_sessions"]
 
 #: The window of the burst rule, in seconds.
 BURST_SECONDS = 60
@@ -63,28 +64,54 @@ def crawler_sessions(
     -------
     ndarray of bool, shape (n_sessions,)
     """
-    bots = np.zeros(n_sessions, dtype=bool)
-    sessions = np.asarray(session_codes, dtype=np.int64)
-    if sessions.size == 0 or (views_per_minute is None and burst_views is None):
-        return bots
-    times = np.asarray(timestamps, dtype=np.int64)
-    order = np.lexsort((times, sessions))
-    s, t = sessions[order], times[order] - int(times.min())
-    per_session = np.bincount(s, minlength=n_sessions)
-    if burst_views is not None:
+    if np.asarray(session_codes).size == 0 or (views_per_minute is None and burst_views is None):
+        return np.zeros(n_sessions, dtype=bool)
+    pace = SessionPace.of(session_codes, timestamps, n_sessions)
+    return pace.crawlers(views_per_minute=views_per_minute, burst_views=burst_views)
+
+
+@dataclass(frozen=True)
+class SessionPace:
+    """What the crawler rule reads of each session, whatever its thresholds: views, first and
+    last view, and the most views within any :data:`BURST_SECONDS`. Built once, it answers any
+    rule in a few vectorised comparisons (a self-calibration tries several)."""
+
+    views: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    most_in_burst: np.ndarray
+
+    @classmethod
+    def of(cls, session_codes: np.ndarray, timestamps: np.ndarray, n_sessions: int) -> SessionPace:
+        """The pace of every session of these views (see :func:`crawler_sessions`)."""
+        sessions = np.asarray(session_codes, dtype=np.int64)
+        first = np.full(n_sessions, np.iinfo(np.int64).max, dtype=np.int64)
+        last = np.full(n_sessions, np.iinfo(np.int64).min, dtype=np.int64)
+        most = np.zeros(n_sessions, dtype=np.int64)
+        if sessions.size == 0:
+            return cls(np.zeros(n_sessions, dtype=np.int64), first, last, most)
+        times = np.asarray(timestamps, dtype=np.int64)
+        order = np.lexsort((times, sessions))
+        s, t = sessions[order], times[order] - int(times.min())
+        del order
         # views of the same session in [t, t + 60 s) of each view, with one sorted key
         key = s * (int(t.max()) + 2 * BURST_SECONDS) + t
         within = np.searchsorted(key, key + BURST_SECONDS, side="left") - np.arange(key.size)
-        most = np.zeros(n_sessions, dtype=np.int64)
         np.maximum.at(most, s, within)
-        bots |= most > burst_views
-    if views_per_minute is not None:
-        first = np.full(n_sessions, np.iinfo(np.int64).max, dtype=np.int64)
-        last = np.full(n_sessions, np.iinfo(np.int64).min, dtype=np.int64)
         np.minimum.at(first, s, t)
         np.maximum.at(last, s, t)
-        long_enough = per_session > (burst_views if burst_views is not None else 1)
-        minutes = np.maximum((last - first) / 60.0, 1.0, where=long_enough, out=np.ones(n_sessions))
-        pace = np.where(long_enough, (per_session - 1) / minutes, 0.0)
-        bots |= long_enough & (pace > views_per_minute)
-    return bots
+        return cls(np.bincount(s, minlength=n_sessions), first, last, most)
+
+    def crawlers(self, *, views_per_minute: float | None, burst_views: int | None) -> np.ndarray:
+        """The sessions the rule of these settings calls crawlers (:func:`crawler_sessions`)."""
+        bots = np.zeros(self.views.size, dtype=bool)
+        if burst_views is not None:
+            bots |= self.most_in_burst > burst_views
+        if views_per_minute is not None:
+            long_enough = self.views > (burst_views if burst_views is not None else 1)
+            minutes = np.maximum(
+                (self.last - self.first) / 60.0, 1.0, where=long_enough, out=np.ones(bots.size)
+            )
+            pace = np.where(long_enough, (self.views - 1) / minutes, 0.0)
+            bots |= long_enough & (pace > views_per_minute)
+        return bots

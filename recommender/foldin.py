@@ -216,7 +216,8 @@ def fold_in_articles(
         if bundle.has(article_id):
             mask[bundle.row(article_id)] = False
     # every id a list can hold, sorted: the column order of the top-n, so ties go by id
-    names = sorted({*bundle.article_ids, *live, *ids})
+    bundle_ids = bundle.meta("id")
+    names = sorted({*bundle_ids, *live, *ids})
     rank_of = {article_id: i for i, article_id in enumerate(names)}
     queries: list[np.ndarray] = []
     columns: list[np.ndarray] = []
@@ -231,7 +232,7 @@ def fold_in_articles(
 
     # the bundle's rows: one product for the articles it does not hold, one per article it
     # holds (its own row is no candidate)
-    bundle_rank = np.array([rank_of[a] for a in bundle.article_ids], dtype=np.int64)
+    bundle_rank = np.array([rank_of[a] for a in bundle_ids], dtype=np.int64)
     own = [i for i, a in enumerate(ids) if bundle.has(a)]
     groups: list[tuple[list[int], np.ndarray]] = [
         ([i for i in range(m) if not bundle.has(ids[i])], mask)

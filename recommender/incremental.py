@@ -181,7 +181,7 @@ class IncrementalContent:
         assert previous is not None
         n = len(articles)
         old_digests = np.asarray(previous.arrays[DIGESTS])
-        old_rows = np.array([previous._index.get(a.id, -1) for a in articles], dtype=np.int64)
+        old_rows = previous.rows([a.id for a in articles])
         held = old_rows >= 0
         same_text = np.zeros(n, dtype=bool)
         same_text[held] = old_digests[old_rows[held]] == digests[held]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -74,6 +74,18 @@ def story_clusters(
     np.minimum.at(smallest, labels, np.arange(n))
     clusters: np.ndarray = smallest[labels].astype(np.int32)
     return clusters
+
+
+def story_counts(clusters: np.ndarray) -> dict[str, Any]:
+    """The manifest's record of :func:`story_clusters`' clusters: threshold, stories, the
+    articles in a story of more than one, the largest story."""
+    sizes = np.bincount(clusters, minlength=1) if clusters.size else np.zeros(1, np.int64)
+    return {
+        "threshold": STORY_THRESHOLD,
+        "stories": int((sizes > 0).sum()),
+        "articles_in_shared_stories": int(sizes[sizes > 1].sum()),
+        "largest": int(sizes.max()),
+    }
 
 
 def joined_story(

@@ -25,13 +25,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommender import bundle as bundle_mod
 from recommender._topk import BlockMapper
 from recommender.blend import BlendParams
 from recommender.config import TrainConfig
 from recommender.content import ContentModel
-from recommender.coview import CoviewModel, decay_weights, next_read_counts, session_matrix
+from recommender.coview import (
+    CoviewModel,
+    decay_weights,
+    first_reads,
+    next_read_counts,
+    session_matrix,
+)
 from recommender.crawlers import crawler_sessions
 from recommender.data.articles import Article, ArticleTable, read_articles
 from recommender.data.views import (
@@ -44,19 +51,11 @@ from recommender.data.views import (
 from recommender.errors import DataError
 from recommender.popularity import PopularityModel
 from recommender.reading import count_words
-from recommender.stories import STORY_THRESHOLD, story_clusters
+from recommender.stories import story_clusters, story_counts
 from recommender.viewlog import LogSummary, ReducedLog, reduce_view_log, view_rows
 from recommender.windows import DAY
 
-STAGES = (
-    "load articles",
-    "load views",
-    "content",
-    "calibrate",
-    "co-view",
-    "popularity",
-    "publish",
-)
+STAGES = ("load articles", "load views", "content", "calibrate", "co-view", "popularity", "publish")
 
 
 class Calibrator(Protocol):
@@ -446,6 +445,8 @@ def fit_coview(
     mapper: BlockMapper | None = None,
     only_rows: np.ndarray | None = None,
     crawlers: np.ndarray | None = None,
+    matrix: sp.csr_matrix | None = None,
+    reads: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CoviewModel:
     """The co-view model of the views whose article row is known (and ``keep``, when given).
 
@@ -470,10 +471,14 @@ def fit_coview(
     crawlers : ndarray of bool, optional
         The crawler verdict of every session under ``config``'s bot settings, when already
         known (:func:`crawler_sessions` of the same views).
+    matrix, reads : optional
+        :func:`session_matrix` and :func:`first_reads` of the same views, when already built
+        (a calibration's trials share them: each sorts 10M views).
     """
     known = rows >= 0 if keep is None else (rows >= 0) & keep
     sessions = views.session_codes[known]
-    matrix = session_matrix(sessions, rows[known], views.n_sessions, n_articles)
+    if matrix is None:
+        matrix = session_matrix(sessions, rows[known], views.n_sessions, n_articles)
     weights = None
     if config.coview_half_life_days:
         weights = session_weights(
@@ -497,9 +502,11 @@ def fit_coview(
     following = next_sessions = None
     if config.coview_next_weight > 0:
         sequence = (sessions, rows[known], views.timestamps[known], n_articles)
+        reads = reads or first_reads(*sequence)  # once for both counts
         read_next = functools.partial(
             next_read_counts, *sequence, config.coview_next_window, left_out=bots, rows=only_rows
         )
+        read_next = functools.partial(read_next, reads=reads)
         next_sessions = read_next()
         following = next_sessions if weights is None else read_next(session_weight=weights)
     return _coview_model(config).fit(
@@ -564,18 +571,6 @@ def _now_ts(
     if published:
         return int(max(published))
     return int(time.time())
-
-
-def _story_counts(clusters: np.ndarray) -> dict[str, Any]:
-    """The manifest's record of the same-story clusters: threshold, stories, the articles in
-    a story of more than one, the largest story."""
-    sizes = np.bincount(clusters, minlength=1) if clusters.size else np.zeros(1, np.int64)
-    return {
-        "threshold": STORY_THRESHOLD,
-        "stories": int((sizes > 0).sum()),
-        "articles_in_shared_stories": int(sizes[sizes > 1].sum()),
-        "largest": int(sizes.max()),
-    }
 
 
 def _coview_state(coview: CoviewModel | None, views_kind: str) -> str:
@@ -677,7 +672,7 @@ def _contents(
         "views_kind": views_kind,
         "coview": _coview_state(coview, views_kind),
         "popularity_dated": bool(popularity.dated_),
-        "stories": _story_counts(arrays[bundle_mod.STORIES_ARRAY]),
+        "stories": story_counts(arrays[bundle_mod.STORIES_ARRAY]),
     }
     meta: dict[str, list[Any]] = {
         "title": [a.title for a in articles],

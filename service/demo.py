@@ -37,7 +37,7 @@ def demo_index() -> WerkzeugResponse:
     bundle = _bundle(rt)
     rows = bundle.popular_rows(rt.settings.fallback_window)
     row = int(rows[0]) if rows.size else 0
-    return redirect(url_for("demo.demo_article", article_id=bundle.article_ids[row]), code=302)
+    return redirect(url_for("demo.demo_article", article_id=bundle.article_id(row)), code=302)
 
 
 @demo.get("/demo/go")
@@ -52,11 +52,8 @@ def demo_go() -> WerkzeugResponse:
     rest = urlencode([(k, v) for k, v in query if k not in tracking])
     url = urlunsplit(parts._replace(query=rest))
     live = rt.live.view(bundle) if rt.live is not None else None
-    for row, known in enumerate(bundle.urls):
-        if known == url:
-            return redirect(
-                url_for("demo.demo_article", article_id=bundle.article_ids[row], **tracking)
-            )
+    for row in bundle.table.rows_where("url", url)[:1].tolist():
+        return redirect(url_for("demo.demo_article", article_id=bundle.article_id(row), **tracking))
     if live is not None:
         for article_id in live.catalogue.new_ids:
             if live.article(live.row(article_id))["url"] == url:

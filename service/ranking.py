@@ -162,7 +162,7 @@ def known_categories(bundle: Bundle) -> frozenset[str]:
     """The sections of a bundle (memoised per bundle)."""
     found = _categories.get(bundle)
     if found is None:
-        found = frozenset(bundle.categories)
+        found = bundle.known_categories()
         _categories[bundle] = found
     return found
 
@@ -249,7 +249,7 @@ class BundleView:
         return self.bundle.article(row)
 
     def status(self, row: int) -> str:
-        return str(self.bundle.statuses[row])
+        return self.bundle.status(row)
 
     def known_categories(self) -> frozenset[str]:
         return known_categories(self.bundle)
@@ -305,7 +305,7 @@ class BundleView:
         if found is None:
             mask = self.bundle.is_published
             if category is not None:
-                mask = mask & (self.bundle.categories_array == category)
+                mask = mask & self.bundle.in_category(category)
             found = self._latest[category] = newest_first(self.bundle.published_ts, mask)
         return found
 
@@ -687,7 +687,7 @@ def smoke_check(bundle: Bundle, options: RankingOptions | None = None) -> None:
     if bundle.popularity_views.shape != (n, len(WINDOWS)):
         raise BundleError(f"{bundle.path}: popularity_views is not {n} x {len(WINDOWS)}")
     published = np.flatnonzero(bundle.is_published)
-    probe = bundle.article_ids[int(published[0]) if published.size else 0]
+    probe = bundle.article_id(int(published[0]) if published.size else 0)
     try:
         related_response(bundle, probe, RelatedParams(n=6, explain=True), options)
         most_viewed_response(bundle, MostViewedParams(n=6), options)

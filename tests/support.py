@@ -110,9 +110,9 @@ def postgres_database(prefix: str) -> Iterator[str]:
 RUN_KEYS = {"created_at", "timings", "peak_memory_mib", "version"}
 
 
-def assert_same_bundle(a: Path, b: Path) -> None:
+def assert_same_bundle(a: Path, b: Path, ignore: tuple[str, ...] = ()) -> None:
     """Two bundle folders hold the same model: the same files, byte for byte, and manifests
-    equal but for :data:`RUN_KEYS`."""
+    equal but for :data:`RUN_KEYS` (and ``ignore``: ``inputs`` when the files differ)."""
     from recommender.bundle import MANIFEST
 
     names = sorted(p.name for p in a.iterdir())
@@ -120,7 +120,7 @@ def assert_same_bundle(a: Path, b: Path) -> None:
     for name in names:
         if name == MANIFEST:
             left, right = (json.loads((d / name).read_text()) for d in (a, b))
-            for key in RUN_KEYS:
+            for key in (*RUN_KEYS, *ignore):
                 left.pop(key), right.pop(key)
             assert left == right
         else:

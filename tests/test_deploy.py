@@ -551,6 +551,6 @@ def test_stack_serves_once_the_trainer_publishes(
         time.sleep(0.2)
     status, body = _get(f"{base}/readyz")
     assert (status, body["model_version"]) == (200, version)
-    article_id = Bundle.load_latest(models).article_ids[0]
+    article_id = Bundle.load_latest(models).article_id(0)
     status, body = _get(f"{base}/v1/articles/{article_id}/related?n=3")
     assert status == 200, body

@@ -38,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=Path,
         action="append",
         help="views file: events (session_id or user_id, article_id, timestamp) or "
-        "counts (article_id, views, optional date); .jsonl or .csv, optionally .gz; a "
+        "counts (article_id, views, optional date); .jsonl or .csv, optionally .gz, or "
+        ".parquet; a "
         "directory is all its view files (the service's event log); repeat to read several "
         "as one log (--views history.csv --views events/)",
     )

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
+import pyarrow.parquet as pa_parquet
 
 from recommender.data._files import InvalidRows, open_binary, open_text, type_name, utf8_error
 from recommender.errors import DataError
@@ -190,6 +191,39 @@ def load_views_jsonl_fast(path: Path, gz: bool) -> Loaded | None:
             for line_number, raw in enumerate(handle, start=1):
                 if raw.strip():
                     yield line_number, None, None
+
+    return Loaded(shape, columns, 0, records)
+
+
+def load_views_parquet(path: Path) -> Loaded:
+    """A Parquet file of views (one partition of a log a data pipeline writes): only the view
+    columns are read. A column must be strings, integers, or (``timestamp``, ``date``) a
+    timestamp or date type; a row's "line" in an error is its row number, from 1."""
+    where = str(path)
+    try:
+        schema = pa_parquet.read_schema(where)
+        shape = detect_shape(schema.names, where, None)
+        table = pa_parquet.read_table(where, columns=list(shape.columns))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(where, None, None, f"cannot read Parquet: {exc}") from None
+    columns: dict[str, Any] = {}
+    for name in shape.columns:
+        column = table.column(name)
+        if pa.types.is_date(column.type) and name in ("timestamp", "date"):
+            column = pc.cast(column, pa.timestamp("s"))  # midnight UTC, as a date string is
+        usable = _usable_column(name, column)
+        if usable is None:
+            raise DataError(
+                where,
+                None,
+                name,
+                f"a Parquet column of type {column.type}: expected strings, integers"
+                + (" or a timestamp or date type" if name in ("timestamp", "date") else ""),
+            )
+        columns[name] = usable
+
+    def records() -> Iterator[Record]:
+        return ((row, None, None) for row in range(1, table.num_rows + 1))
 
     return Loaded(shape, columns, 0, records)
 

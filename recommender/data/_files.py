@@ -13,7 +13,7 @@ from typing import IO, Literal, cast
 
 from recommender.errors import DataError
 
-FileFormat = Literal["jsonl", "csv"]
+FileFormat = Literal["jsonl", "csv", "parquet"]
 
 
 def type_name(value: object) -> str:
@@ -55,9 +55,12 @@ class InvalidRows:
         self.errors.append(DataError(self.path, line, field, message))
 
 
-def file_format(path: Path) -> tuple[FileFormat, bool]:
-    """Return the format chosen by the file's extension and whether it is gzip-compressed."""
+def file_format(path: Path, *, parquet: bool = False) -> tuple[FileFormat, bool]:
+    """Return the format chosen by the file's extension and whether it is gzip-compressed
+    (``parquet``: whether ``.parquet`` is accepted; it compresses itself, never ``.gz``)."""
     name = path.name.lower()
+    if parquet and name.endswith(".parquet"):
+        return "parquet", False
     gz = name.endswith(".gz")
     if gz:
         name = name[: -len(".gz")]
@@ -70,7 +73,8 @@ def file_format(path: Path) -> tuple[FileFormat, bool]:
         str(path),
         None,
         None,
-        f"unsupported extension {suffix!r}: expected .jsonl, .json or .csv, optionally .gz",
+        f"unsupported extension {suffix!r}: expected .jsonl, .json or .csv, optionally .gz"
+        + (", or .parquet" if parquet else ""),
     )
 
 

@@ -31,6 +31,7 @@ from recommender.data._columns import (
     load_views_csv,
     load_views_jsonl_fast,
     load_views_jsonl_slow,
+    load_views_parquet,
     locate_errors,
     missing,
     parse_times,
@@ -338,9 +339,8 @@ def read_views(
     ----------
     path : str or Path, or a sequence of them
         CSV with a header row (``.csv``) or JSON Lines (``.jsonl``/``.json``), optionally
-        gzip-compressed (``.gz``). Other columns are ignored. A directory is read as one log
-        by :func:`read_views_dir`; several files and directories as one log by
-        :func:`read_view_sources`.
+        gzip-compressed (``.gz``), or Parquet (``.parquet``). Other columns are ignored. A
+        directory is one log (:func:`read_views_dir`), so are several (:func:`read_view_sources`).
     session_gap_minutes : float, default 30
         Only for events with ``user_id`` and no ``session_id``: a user's events are split
         into sessions where consecutive views are more than this many minutes apart. With a
@@ -413,11 +413,13 @@ def _read_views_file(
     if max_invalid < 0:
         raise ValueError(f"max_invalid must be >= 0, got {max_invalid}")
     where = str(path)
-    fmt, gz = file_format(path)
+    fmt, gz = file_format(path, parquet=True)
     if not path.is_file():
         raise DataError(where, None, None, "file not found")
     if fmt == "csv":
         loaded = load_views_csv(path, gz)
+    elif fmt == "parquet":
+        loaded = load_views_parquet(path)
     else:
         loaded = load_views_jsonl_fast(path, gz) or load_views_jsonl_slow(path, gz)
     if loaded.shape.kind == "counts":
@@ -426,7 +428,7 @@ def _read_views_file(
 
 
 #: Files :func:`read_views_dir` reads; anything else in the directory is left alone.
-VIEW_FILE_SUFFIXES = (".jsonl", ".csv", ".jsonl.gz", ".csv.gz")
+VIEW_FILE_SUFFIXES = (".jsonl", ".csv", ".jsonl.gz", ".csv.gz", ".parquet")
 
 
 def view_partition(
@@ -460,7 +462,7 @@ def _view_files(directory: Path) -> list[Path]:
     )
     if not files:
         raise DataError(
-            str(directory), None, None, "no view files (*.jsonl, *.csv, optionally .gz)"
+            str(directory), None, None, "no view files (*.jsonl, *.csv, optionally .gz, *.parquet)"
         )
     return files
 

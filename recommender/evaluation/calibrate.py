@@ -45,16 +45,16 @@ Coordinate-wise, cheap moves first, each setting over a small grid (:data:`BLEND
 far and :data:`SIGNIFICANCE` standard errors of the paired difference (smaller differences are
 replay noise, and a search of many settings finds some by chance): the blend settings (each a
 re-scoring of the same candidates), then the cheap training settings (each rebuilds the
-co-view model at the cut, about a second on 10M views; content and the replay are kept), then
-the blend settings again while any setting moves (:data:`MAX_PASSES` passes at most). A setting
-a configuration file set is never searched. The search stops at ``max_seconds`` (the rest of
-the grid is skipped, said so).
+co-view lists of the replayed query articles at the cut from one shared session matrix, 0.15 to
+1 s on 10M views; content and the replay are kept; a setting that cannot change anything under
+the others, :data:`INERT_WHEN`, is not tried), then the blend settings again while any setting
+moves (:data:`MAX_PASSES` passes at most). A setting a configuration file set is never
+searched. The search stops at ``max_seconds`` (the rest of the grid is skipped, said so).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -62,20 +62,17 @@ from typing import Any
 
 import numpy as np
 
-from recommender.blend import BlendParams, SignalArrays
-from recommender.bundle import Bundle, BundleContents
+from recommender.blend import BlendParams
 from recommender.config import BLEND_BOUNDS, TrainConfig, check_blend_value
 from recommender.content import ContentModel
-from recommender.crawlers import bot_settings, crawler_sessions
+from recommender.crawlers import bot_settings
 from recommender.data.articles import Article
 from recommender.data.views import ViewCounts, ViewEvents
+from recommender.evaluation.at_cut import iso, model_at_cut, with_coview
 from recommender.evaluation.candidates import CandidateTable, PopularCosines
 from recommender.evaluation.evaluate import group_masks
 from recommender.evaluation.metrics import hit_rate_at_k
-from recommender.evaluation.replay import Replay, ReplayPairs, prepare_replay, replay_pairs
-from recommender.evaluation.split import first_seen
-from recommender.popularity import PopularityModel
-from recommender.train import fit_coview
+from recommender.evaluation.replay import ReplayPairs, prepare_replay, replay_pairs
 from recommender.windows import DAY
 
 OBJECTIVE = "hit_rate@10"
@@ -146,6 +143,9 @@ TRAIN_GRID: Mapping[str, tuple[Any, ...]] = {
     "bot_views_per_minute": (5.0, 10.0, 30.0, None),
     "coview_half_life_days": (None, 7.0, 30.0),
 }
+#: Training settings that change nothing while another one is at this value: not tried then
+#: (the read-next window without read-next counts).
+INERT_WHEN: Mapping[str, tuple[str, Any]] = {"coview_next_window": ("coview_next_weight", 0.0)}
 #: What "rich enough" means, for the output and the manifest.
 RULE = (
     f"view events with times; held out: the last day, or the last {HELD_OUT_SHARE:.0%} of the "
@@ -293,10 +293,6 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _iso(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 # --- the held-out part and the model at its cut -----------------------------------------------
 
 
@@ -329,148 +325,6 @@ def held_out_cut(
     if before < MIN_TRAINING_VIEWS:
         return f"log too thin: {before} views before {period}, {MIN_TRAINING_VIEWS} needed"
     return cut, period, pairs
-
-
-@dataclass
-class _AtCut:
-    """The model at the cut: its bundle, and how the run's rows map onto it."""
-
-    bundle: Bundle
-    rows: np.ndarray  # the row at the cut of each view (-1: unknown or not yet seen)
-    before: np.ndarray  # views before the cut
-    published: np.ndarray  # the cut's rows that may be neighbours
-    cut: int
-    #: the crawler verdicts of the views before the cut, by bot settings
-    crawlers: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
-
-
-def _subset_lists(
-    neighbors: np.ndarray, scores: np.ndarray, kept: np.ndarray, new_row: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The kept rows' neighbour lists without the rows not kept, renumbered, packed left."""
-    lists = neighbors[kept]
-    mapped = np.where(lists >= 0, new_row[np.maximum(lists, 0)], -1).astype(np.int32)
-    values = np.where(mapped >= 0, scores[kept], 0).astype(np.float32)
-    order = np.argsort(mapped < 0, axis=1, kind="stable")
-    return np.take_along_axis(mapped, order, axis=1), np.take_along_axis(values, order, axis=1)
-
-
-def model_at_cut(
-    articles: Sequence[Article],
-    events: ViewEvents,
-    rows: np.ndarray,
-    content: ContentModel,
-    config: TrainConfig,
-    cut: int,
-) -> _AtCut:
-    """What a run at ``cut`` would have trained, from the run's own content model (see the
-    module's docstring) and the views before the cut."""
-    seen = first_seen(articles, events)
-    kept = (seen >= 0) & (seen < cut)
-    index = np.flatnonzero(kept)
-    new_row = np.full(len(articles), -1, dtype=np.int64)
-    new_row[index] = np.arange(index.size)
-    chosen = [articles[i] for i in index.tolist()]
-    published = np.array([a.status == "published" for a in chosen], dtype=bool)
-    view_rows = np.where(rows >= 0, new_row[np.maximum(rows, 0)], -1)
-    before = events.timestamps < cut
-    content_neighbors, content_scores = _subset_lists(
-        content.neighbors_, content.scores_, kept, new_row
-    )
-    matrix = content.matrix_[index]
-    coview = fit_coview(events, view_rows, index.size, published, config, cut, keep=before)
-    counted = before & (view_rows >= 0)
-    popularity = PopularityModel(
-        trending_baseline_days=config.trending_baseline_days,
-        trending_min_views=config.trending_min_views,
-    ).fit(view_rows[counted], events.timestamps[counted], index.size, cut)
-    arrays = {
-        "published_ts": np.array(
-            [-1 if a.published_at is None else int(a.published_at.timestamp()) for a in chosen],
-            dtype=np.int64,
-        ),
-        "content_neighbors": content_neighbors,
-        "content_scores": content_scores,
-        "content_matrix_data": matrix.data.astype(np.float32),
-        "content_matrix_indices": matrix.indices,
-        "content_matrix_indptr": matrix.indptr,
-        "popularity_views": popularity.counts_,
-        "popularity_trending": popularity.trending_,
-        **_coview_arrays(coview),
-    }
-    meta: dict[str, list[Any]] = {
-        "title": [a.title for a in chosen],
-        "url": [a.url for a in chosen],
-        "category": [a.category for a in chosen],
-        "published_at": [
-            None if a.published_at is None else _iso(int(a.published_at.timestamp()))
-            for a in chosen
-        ],
-        "image_url": [a.image_url for a in chosen],
-        "status": [a.status for a in chosen],
-    }
-    manifest = {
-        "now": _iso(cut),
-        "parameters": asdict(config),
-        "counts": {"vocabulary": content.vocabulary_size_},
-    }
-    contents = BundleContents([a.id for a in chosen], meta, arrays, content.vectorizer_, manifest)
-    return _AtCut(Bundle.in_memory(contents, "calibration"), view_rows, before, published, cut)
-
-
-def _coview_arrays(model: Any) -> dict[str, np.ndarray]:
-    return {
-        "coview_neighbors": model.neighbors_,
-        "coview_scores": model.scores_,
-        "coview_counts": model.counts_,
-        "coview_support": model.support_,
-    }
-
-
-def _with_coview(replay: Replay, at_cut: _AtCut, events: ViewEvents, config: TrainConfig) -> Replay:
-    """The replay with the co-view model of ``config`` at the cut (nothing else changes)."""
-    n = len(at_cut.bundle)
-    queries = np.unique(replay.query_rows)
-    rule = (config.bot_views_per_minute, config.bot_burst_views)
-    if rule not in at_cut.crawlers:
-        at_cut.crawlers[rule] = crawler_sessions(
-            events.session_codes[at_cut.before],
-            events.timestamps[at_cut.before],
-            events.n_sessions,
-            views_per_minute=config.bot_views_per_minute,
-            burst_views=config.bot_burst_views,
-        )
-    model = fit_coview(
-        events,
-        at_cut.rows,
-        n,
-        at_cut.published,
-        config,
-        at_cut.cut,
-        keep=at_cut.before,
-        only_rows=queries[queries < n],  # ranking reads a query's own list only
-        crawlers=at_cut.crawlers[rule],
-    )
-    signals = replay.signals
-    assert isinstance(signals, SignalArrays)
-    extra = len(signals.categories) - len(at_cut.bundle)
-
-    def pad(array: np.ndarray, fill: int) -> np.ndarray:
-        tail = np.full((extra, *array.shape[1:]), fill, dtype=array.dtype)
-        return np.concatenate([array, tail])
-
-    arrays = _coview_arrays(model)
-    return dataclasses.replace(
-        replay,
-        signals=dataclasses.replace(
-            signals,
-            has_coview=True,
-            coview_neighbors=pad(arrays["coview_neighbors"], -1),
-            coview_scores=pad(arrays["coview_scores"], 0),
-            coview_counts=pad(arrays["coview_counts"], 0),
-            coview_support=pad(arrays["coview_support"], 0),
-        ),
-    )
 
 
 def sample_pairs(
@@ -568,8 +422,10 @@ def calibrate(
     cut, period, pairs = found
     at_cut = model_at_cut(articles, views, rows, content, config, cut)
     per_group = min(max_pairs_per_group, max(MIN_PAIRS_PER_GROUP, PAIR_ROW_BUDGET // len(articles)))
-    sample, sizes = sample_pairs(pairs, by_id, frozenset(at_cut.bundle.article_ids), per_group)
-    replay = prepare_replay(at_cut.bundle, sample, by_id, now_ts=cut)
+    sample, sizes = sample_pairs(pairs, by_id, frozenset(at_cut.bundle.meta("id")), per_group)
+    replay = with_coview(
+        prepare_replay(at_cut.bundle, sample, by_id, now_ts=cut), at_cut, views, config
+    )
     result = Calibration(
         "calibrated",
         f"{period} held out",
@@ -578,8 +434,8 @@ def calibrate(
         searched=blend_search + train_search,
         held_out={
             "period": period,
-            "from": _iso(cut),
-            "until": _iso(int(views.timestamps.max()) + 1),
+            "from": iso(cut),
+            "until": iso(int(views.timestamps.max()) + 1),
             "pairs": _usable(pairs, by_id),
             "sampled": replay.n_pairs,
             "established": sizes["established"],
@@ -659,11 +515,11 @@ def calibrate(
     moved = blend_pass()
     for name in train_search:
         for value in TRAIN_GRID[name]:
-            if value == getattr(best_config, name) or late():
+            if value == getattr(best_config, name) or _inert(name, best_config) or late():
                 continue
             candidate_config = best_config.replace(**{name: value})
             candidate_table = table.with_replay(
-                _with_coview(replay, at_cut, views, candidate_config)
+                with_coview(replay, at_cut, views, candidate_config)
             )
             trial = score(candidate_table, best_params, f"{name}={_fmt(value)}")
             if better(trial, best):
@@ -689,6 +545,11 @@ def calibrate(
     for line in result.summary():
         say(line)
     return result
+
+
+def _inert(name: str, config: TrainConfig) -> bool:
+    other, value = INERT_WHEN.get(name, ("", None))
+    return bool(other) and getattr(config, other) == value
 
 
 def _settings(config: TrainConfig, params: BlendParams, names: Sequence[str]) -> dict[str, Any]:

@@ -158,7 +158,7 @@ class Explainer:
         fresh = freshness(published, self.now, half_life, self.blend.freshness_weight)
         return {
             **bundle.article(row),
-            "status": bundle.statuses[row],
+            "status": bundle.status(row),
             "age_days": None if published < 0 else rounded(max(self.now - published, 0) / DAY, 2),
             "content": {"cosine": rounded(cosine), "terms": terms},
             "coview": {

@@ -128,7 +128,7 @@ def search_articles() -> Response:
     items = [
         {
             **bundle.article(r),
-            "status": bundle.statuses[r],
+            "status": bundle.status(r),
             "views_7d": int(bundle.popularity_views[r, 1]),
         }
         for r in rows
@@ -217,7 +217,7 @@ def article_lists(article_id: str) -> Response:
     )
     # same-story collapsing: what each shown item (or the page itself) stands for
     titles = {item["id"]: item["title"] for item in readers["items"]}
-    titles[article_id] = bundle.titles[row]
+    titles[article_id] = bundle.article(row)["title"]
     folded_under: dict[str, list[str]] = {}
     for c in readers.get("collapsed", []):
         folded_under.setdefault(c["under"], []).append(c["id"])

@@ -38,11 +38,11 @@ def _index(bundle: Bundle) -> _SearchIndex:
         if found is None:
             urls: dict[str, int] = {}
             paths: dict[str, int] = {}
-            for row, url in enumerate(bundle.urls):
+            for row, url in enumerate(bundle.meta("url")):
                 if url:
                     urls.setdefault(_normal_url(url), row)
                     paths.setdefault(urlsplit(url).path.rstrip("/"), row)
-            found = _SearchIndex([t.casefold() for t in bundle.titles], urls, paths)
+            found = _SearchIndex([t.casefold() for t in bundle.meta("title")], urls, paths)
             _search_indexes[bundle] = found
         return found
 

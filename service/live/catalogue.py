@@ -43,6 +43,30 @@ log = logging.getLogger("service")
 # --- the catalogue: a bundle with the overlay applied ------------------------------------------
 
 
+class _Overlaid(Sequence[str]):
+    """A bundle column (read value by value from its article table) with some rows' values
+    replaced and rows appended: the live catalogue's sections and authors, without a copy of
+    the bundle's column in every worker."""
+
+    def __init__(self, base: Sequence[str] | None, n: int, m: int, changed: dict[int, str]):
+        self._base, self._n, self._size, self._changed = base, n, n + m, changed
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        if index < 0:
+            index += self._size
+        if not 0 <= index < self._size:
+            raise IndexError(index)
+        found = self._changed.get(index)
+        if found is not None:
+            return found
+        if index < self._n and self._base is not None:
+            return str(self._base[index] or "")
+        return ""
+
+
 class LiveCatalogue:
     """A bundle's articles with the lifecycle overlay applied: rows ``0..N-1`` are the
     bundle's, rows ``N..`` the articles published since (in article id order).
@@ -86,29 +110,29 @@ class LiveCatalogue:
         self._known: frozenset[str] | None = None
         self._latest: dict[str | None, np.ndarray] = {}
         #: each row's author (``None``: neither the bundle nor a live article names one)
-        self.authors: list[str] | None = bundle.authors
+        self.authors: Sequence[str] | None = bundle.authors
         if self.trivial:
-            self.categories: list[str] = bundle.categories
+            self.categories: Sequence[str] = bundle.categories
             self.published_ts: np.ndarray = bundle.published_ts
             self.is_published: np.ndarray = bundle.is_published
             self._content: dict[int, tuple[np.ndarray, np.ndarray]] = {}
             return
         m = len(self.new_ids)
-        self.categories = list(bundle.categories) + [""] * m
+        self.categories = _Overlaid(
+            bundle.categories, n, m, {row: item["category"] for row, item in self.meta.items()}
+        )
         self.published_ts = np.concatenate(
             [np.asarray(bundle.published_ts), np.full(m, -1, dtype=np.int64)]
         )
         self.is_published = np.concatenate([bundle.is_published, np.zeros(m, dtype=bool)])
         for row, item in self.meta.items():
-            self.categories[row] = item["category"]
             self.published_ts[row] = item["published_ts"]
             self.is_published[row] = item["status"] == "published"
         for row in self.deleted:
             self.is_published[row] = False
         if self.authors is not None or any(item.get("author") for item in self.meta.values()):
-            self.authors = list(bundle.authors or [""] * n) + [""] * m
-            for row, item in self.meta.items():
-                self.authors[row] = str(item.get("author") or "")
+            changed = {row: str(item.get("author") or "") for row, item in self.meta.items()}
+            self.authors = _Overlaid(bundle.authors, n, m, changed)
         self._content = {}
         for row, pairs in (content or {}).items():
             neighbors = np.full(self.width, -1, dtype=np.int32)
@@ -179,7 +203,7 @@ class LiveCatalogue:
 
     def article_id(self, row: int) -> str:
         return (
-            self.bundle.article_ids[row]
+            self.bundle.article_id(row)
             if row < self.n_bundle
             else self.new_ids[row - self.n_bundle]
         )
@@ -242,29 +266,50 @@ class LiveCatalogue:
                 mask = mask & self.in_category(category)
             id_order = None
             if self.new_ids:  # new rows come after the bundle's, not in id order with them
-                ids = np.array(self.bundle.article_ids + self.new_ids, dtype=object)
-                id_order = np.empty(len(ids), dtype=np.int64)
-                id_order[np.argsort(ids, kind="stable")] = np.arange(len(ids))
+                id_order = self._id_order()
             found = self._latest[category] = newest_first(self.published_ts, mask, id_order)
         return found
 
+    def _id_order(self) -> np.ndarray:
+        """Each row's rank in article id order, the bundle's ids never copied out: a new
+        id's rank is the bundle ids before it (a binary search) plus the new ids before it;
+        a bundle row's, its row plus the new ids before it."""
+        n, m = self.n_bundle, len(self.new_ids)
+        by_id = sorted(range(m), key=self.new_ids.__getitem__)
+        before = self.bundle.id_positions([self.new_ids[i] for i in by_id])  # non-decreasing
+        order = np.empty(n + m, dtype=np.int64)
+        rows = np.arange(n)
+        order[:n] = rows + np.searchsorted(before, rows, side="right")
+        order[n + np.array(by_id, dtype=np.int64)] = before + np.arange(m)
+        return order
+
     def status(self, row: int) -> str:
         item = self.meta.get(row)
-        return str(item["status"]) if item is not None else self.bundle.statuses[row]
+        return str(item["status"]) if item is not None else self.bundle.status(row)
 
     def known_categories(self) -> frozenset[str]:
         if self._known is None:
-            self._known = frozenset(self.categories)
+            if self.trivial:
+                self._known = self.bundle.known_categories()
+            else:
+                # the bundle's sections but of changed rows, then the changed rows' own
+                kept = np.ones(self.n_bundle, dtype=bool)
+                kept[[r for r in self.meta if r < self.n_bundle]] = False
+                own = {str(item["category"]) for item in self.meta.values()}
+                if len(self.new_ids) > sum(r >= self.n_bundle for r in self.meta):
+                    own.add("")  # a new row without an overlay record has no section
+                self._known = self.bundle.table.distinct("category", kept) | own
         return self._known
 
     def in_category(self, category: str) -> np.ndarray:
         """Boolean mask of the rows of a section (cached)."""
         mask = self._masks.get(category)
         if mask is None:
-            if self.trivial:
-                mask = self.bundle.categories_array == category
-            else:
-                mask = np.asarray(self.categories, dtype=object) == category
+            mask = self.pad(self.bundle.in_category(category))
+            if not self.trivial:
+                mask = mask.copy()
+                for row, item in self.meta.items():
+                    mask[row] = item["category"] == category
             self._masks[category] = mask
         return mask
 

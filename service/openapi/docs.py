@@ -172,7 +172,7 @@ def docs_page() -> str:
     if model is not None and len(model.bundle):
         popular = model.bundle.popular_rows(rt.settings.fallback_window)
         row = int(popular[0]) if popular.size else 0
-        example_id = model.bundle.article_ids[row]
+        example_id = model.bundle.article_id(row)
     base_url = request.host_url.rstrip("/")
     return render_template(
         "docs.html",

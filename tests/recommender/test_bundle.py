@@ -187,3 +187,20 @@ def test_models_list_shows_a_broken_latest_and_fails(
     (models / "LATEST").write_text("20000101T000000Z\n")
     assert main(["models", "list", "--models", str(models)]) == 2
     assert "20000101T000000Z" in capsys.readouterr().out
+
+
+def test_vectorizer_of_a_bundle_written_by_joblib_still_loads(
+    inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # bundles now hold a plain pickle; one written before (joblib.dump) must fold in the same
+    import joblib
+
+    models = tmp_path / "models"
+    version = _train(inputs, models)
+    bundle = bundle_mod.Bundle.load(models / version)
+    text = ["storm grid outage winter power"]
+    plain = bundle.vectorizer.transform(text)
+    joblib.dump(bundle.vectorizer, models / version / bundle_mod.VECTORIZER)
+    older = bundle_mod.Bundle.load(models / version).vectorizer.transform(text)
+    assert plain.nnz > 0
+    assert (plain != older).nnz == 0

@@ -95,7 +95,7 @@ def test_author_weight_joins_a_columns_articles(tmp_path: Path) -> None:
 
     def column(bundle: Bundle) -> set[str]:
         items = related(bundle, bundle.row("a00"), 4, now_ts=0, strategy="content")
-        return {bundle.article_ids[i.row] for i in items}
+        return {bundle.article_id(i.row) for i in items}
 
     assert not {"a09", "a18"} & column(plain)  # other topics: no word in common
     assert {"a09", "a18"} <= column(weighted)  # the same column

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recommender.config import TrainConfig
-from recommender.crawlers import crawler_sessions
+from recommender.crawlers import SessionPace, crawler_sessions
 from recommender.errors import DataError
 from recommender.train import train
 from recommender.windows import DAY
@@ -91,3 +91,51 @@ def test_calibration_searches_the_crawler_rule_and_freshness_weight() -> None:
     assert {"bot_burst_views", "bot_views_per_minute"} <= set(train_names())
     assert "max_session_views" not in train_names()
     assert "freshness_weight" in blend_names()
+
+
+def _brute_force_bots(
+    sessions: np.ndarray,
+    times: np.ndarray,
+    n: int,
+    views_per_minute: float | None,
+    burst: int | None,
+) -> list[bool]:
+    """The module's rule, session by session, in plain Python."""
+    verdicts = []
+    for code in range(n):
+        own = sorted(int(t) for t in times[sessions == code])
+        most = max((sum(1 for u in own if t <= u < t + 60) for t in own), default=0)
+        bot = burst is not None and most > burst
+        threshold = burst if burst is not None else 1
+        if views_per_minute is not None and len(own) > threshold:
+            minutes = max((own[-1] - own[0]) / 60.0, 1.0)
+            bot = bot or (len(own) - 1) / minutes > views_per_minute
+        verdicts.append(bot)
+    return verdicts
+
+
+def test_one_session_pace_answers_every_rule_as_the_brute_force_does() -> None:
+    # a calibration builds the pace once and asks it several rules: each answer must be the
+    # rule's own, as a session-by-session count gives it
+    rng = np.random.default_rng(7)
+    n = 40
+    sessions = rng.integers(0, n, 3000)
+    # some sessions read every few seconds, some every few minutes, some over days
+    spread = np.array([2, 30, 300, 86_400])[rng.integers(0, 4, n)]
+    position = np.zeros(3000, dtype=np.int64)
+    for code in range(n):
+        position[sessions == code] = np.arange(int((sessions == code).sum()))
+    times = START + position * spread[sessions] + rng.integers(0, 3, 3000)
+    pace = SessionPace.of(sessions, times, n + 2)  # two sessions without a view
+    for rate in (None, 0.5, 5.0, 30.0):
+        for burst in (None, 2, 5, 20):
+            got = pace.crawlers(views_per_minute=rate, burst_views=burst).tolist()
+            want = _brute_force_bots(sessions, times, n + 2, rate, burst)
+            assert got == want, (rate, burst)
+            assert (
+                got
+                == crawler_sessions(
+                    sessions, times, n + 2, views_per_minute=rate, burst_views=burst
+                ).tolist()
+            )
+    assert 0 < sum(pace.crawlers(views_per_minute=5.0, burst_views=5)) < n

@@ -168,7 +168,7 @@ def test_service_fold_in_matches_a_brute_force_oracle(
             continue
         candidates: dict[str, Any] = {
             a: dense[r]
-            for r, a in enumerate(bundle.article_ids)
+            for r, a in enumerate(bundle.meta("id"))
             if catalogue.is_published[r] and a != article.id
         }
         for other, vector in stored.items():

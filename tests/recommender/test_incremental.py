@@ -116,7 +116,7 @@ def test_incremental_rows_equal_a_full_rebuild_with_the_same_vocabulary(
 
     n = bundle.content_neighbors.shape[1]
     ids, matrix, neighbors, scores = _full_lists_same_vocabulary(previous, day["today"], n)
-    assert bundle.article_ids == ids
+    assert bundle.meta("id") == ids
     # the vocabulary and IDF are kept: every row is the full rebuild's row
     assert (bundle.content_matrix != matrix).nnz == 0
     # new and changed articles: lists equal, neighbour for neighbour and score for score
@@ -129,7 +129,7 @@ def test_incremental_rows_equal_a_full_rebuild_with_the_same_vocabulary(
         if not previous.has(article_id) or article_id in day["changed"]:
             continue
         old_list = previous.content_neighbors[previous.row(article_id)].tolist()
-        if {previous.article_ids[c] for c in old_list if c >= 0} & day["changed"]:
+        if {previous.article_id(c) for c in old_list if c >= 0} & day["changed"]:
             listed_changed.append(r)
     assert listed_changed
     np.testing.assert_array_equal(
@@ -172,8 +172,8 @@ def test_incremental_lists_drop_deleted_and_unpublished_and_take_new_articles(
     train(day["yesterday"], day["views"], models)
     previous = Bundle.load_latest(models)
     bundle = _incremental(day, models)
-    assert not day["deleted"] & set(bundle.article_ids)
-    listed = {bundle.article_ids[c] for c in bundle.content_neighbors.ravel().tolist() if c >= 0}
+    assert not day["deleted"] & set(bundle.meta("id"))
+    listed = {bundle.article_id(c) for c in bundle.content_neighbors.ravel().tolist() if c >= 0}
     assert not listed & (day["deleted"] | day["unpublished"])
     n = bundle.content_neighbors.shape[1]
     ids, _, neighbors, _ = _full_lists_same_vocabulary(previous, day["today"], n)

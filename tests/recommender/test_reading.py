@@ -11,6 +11,7 @@ import pytest
 from recommender.bundle import MANIFEST, WORDS_ARRAY, Bundle
 from recommender.reading import count_words, reading_minutes
 from recommender.train import train
+from tests.recommender.test_articletable import to_format_1
 from tests.recommender.test_train import ARTICLES, VIEWS
 
 
@@ -74,6 +75,7 @@ def test_bundle_without_word_counts_or_authors_still_loads(tmp_path: Path) -> No
     path = Bundle.load_latest(tmp_path / "models").path
     old = tmp_path / "old" / path.name
     shutil.copytree(path, old)
+    to_format_1(old)
     # a bundle written before reading times and authors: no array, no columns
     (old / f"{WORDS_ARRAY}.npy").unlink()
     manifest = json.loads((old / MANIFEST).read_text())
@@ -93,6 +95,7 @@ def test_bundle_refuses_a_short_optional_column(tmp_path: Path) -> None:
 
     train(*_inputs(tmp_path, {}), tmp_path / "models")
     path = Bundle.load_latest(tmp_path / "models").path
+    to_format_1(path)
     meta = json.loads((path / "articles.json").read_text())
     meta["author"] = meta["author"][:-1]
     (path / "articles.json").write_text(json.dumps(meta))

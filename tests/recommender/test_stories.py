@@ -188,7 +188,7 @@ def _trained(tmp_path: Path) -> tuple[Bundle, Path]:
 def test_train_stores_the_story_of_every_article(tmp_path: Path) -> None:
     bundle, _ = _trained(tmp_path)
     assert bundle.story_clusters is not None
-    story = {a: int(bundle.story_clusters[bundle.row(a)]) for a in bundle.article_ids}
+    story = {a: int(bundle.story_clusters[bundle.row(a)]) for a in bundle.meta("id")}
     assert story["w1"] == story["w2"] == 2  # rows: f1, g1, w1, w2
     assert len({story["f1"], story["g1"], story["w1"]}) == 3
     assert bundle.manifest["stories"] == {

@@ -98,7 +98,7 @@ def test_train_bundle_holds_the_known_answers(inputs: tuple[Path, Path], tmp_pat
     result = train(*inputs, tmp_path / "models", config=_config())
     bundle = Bundle.load_latest(tmp_path / "models")
     assert bundle.version == result.version == latest_version(tmp_path / "models")
-    assert bundle.article_ids == ["a1", "a2", "b1", "b2", "c1"]
+    assert bundle.meta("id") == ["a1", "a2", "b1", "b2", "c1"]
     a1, a2, b1, b2, c1 = range(5)
     assert bundle.content_neighbors[a1, 0] == a2
     assert bundle.content_neighbors[b1, 0] == b2
@@ -111,15 +111,16 @@ def test_train_bundle_holds_the_known_answers(inputs: tuple[Path, Path], tmp_pat
     assert counts["sessions"] == 5
     # popularity windows end at the last view (2026-10-05T13:02Z): s4's views are older than 1d
     assert bundle.popularity_views[a1].tolist() == [2, 3, 3, 3]
-    assert bundle.published_at[a2] == "2026-10-02T06:00:00Z"
-    assert bundle.published_at[b2] == "2026-10-04T10:00:00Z"  # no zone means UTC
+    assert bundle.article(a2)["published_at"] == "2026-10-02T06:00:00Z"
+    assert bundle.article(b2)["published_at"] == "2026-10-04T10:00:00Z"  # no zone means UTC
 
 
 def test_train_bundle_keeps_no_text_or_views(inputs: tuple[Path, Path], tmp_path: Path) -> None:
     result = train(*inputs, tmp_path / "models", config=_config())
     names = sorted(p.name for p in result.path.iterdir())
     assert all(n.endswith((".npy", ".json", ".joblib")) for n in names)
-    assert "feed the grid" not in (result.path / "articles.json").read_text()
+    for file in result.path.glob("articles.*"):
+        assert b"feed the grid" not in file.read_bytes()
     for file in result.path.glob("*.npy"):
         np.load(file, allow_pickle=False)
 
@@ -128,8 +129,7 @@ def test_train_is_deterministic(inputs: tuple[Path, Path], tmp_path: Path) -> No
     one = train(*inputs, tmp_path / "m1", config=_config()).path
     two = train(*inputs, tmp_path / "m2", config=_config()).path
     for file in sorted(one.glob("*.npy")):
-        assert file.read_bytes() == (two / file.name).read_bytes(), file.name
-    assert (one / "articles.json").read_bytes() == (two / "articles.json").read_bytes()
+        assert file.read_bytes() == (two / file.name).read_bytes(), file.name  # articles too
 
 
 def test_train_counts_only_has_no_coview(inputs: tuple[Path, Path], tmp_path: Path) -> None:
@@ -317,11 +317,11 @@ def test_train_sample_related_share_topic(tmp_path: Path) -> None:
     for neighbors in ("content_neighbors", "coview_neighbors"):
         array = getattr(bundle, neighbors)
         same = total = 0
-        for row, article_id in enumerate(bundle.article_ids):
+        for row, article_id in enumerate(bundle.meta("id")):
             first = int(array[row, 0])
             if first >= 0:
                 total += 1
-                same += topics[article_id] == topics[bundle.article_ids[first]]
+                same += topics[article_id] == topics[bundle.article_id(first)]
         assert total > 0.8 * len(bundle) * (0.5 if neighbors == "coview_neighbors" else 1)
         assert same / total > 0.8, neighbors
 

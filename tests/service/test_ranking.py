@@ -62,7 +62,7 @@ def test_related_over_an_empty_overlay_is_the_bundles_answer(
 ) -> None:
     live = quiet_live.view(bundle)
     options = RankingOptions()
-    for article_id in bundle.article_ids:
+    for article_id in bundle.meta("id"):
         expected = related_response(bundle, article_id, params, options)
         assert related_response(bundle, article_id, params, options, None, live) == expected
 
@@ -83,7 +83,7 @@ def test_article_over_an_empty_overlay_adds_only_the_live_windows(
     bundle: Bundle, quiet_live: Live
 ) -> None:
     live = quiet_live.view(bundle)
-    for article_id in bundle.article_ids:
+    for article_id in bundle.meta("id"):
         expected = article_response(bundle, article_id)
         got = article_response(bundle, article_id, live)
         assert got.pop("recent_views") == {"1h": 0, "24h": 0}

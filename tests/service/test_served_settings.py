@@ -133,7 +133,7 @@ def test_config_reaches_the_served_ranking_and_model_without_any_variable(
     assert data["calibration"] == "off"
 
     bundle = Bundle.load_latest(trained["configured"])
-    probe = bundle.article_ids[:60]
+    probe = bundle.meta("id")[:60]
     served = _lists(configured, probe)
     # the reference: the bundle trained without the file, told the same values by variables
     told = create_app(

@@ -17,6 +17,9 @@ from recommender.blend import BlendParams, manifest_params
 from recommender.bundle import Bundle
 from recommender.cli import main
 from recommender.config import BLEND_BOUNDS, TrainConfig, check_blend_value
+from recommender.data.articles import read_articles
+from recommender.data.views import ViewEvents, read_views
+from recommender.evaluation.at_cut import model_at_cut
 from recommender.evaluation.calibrate import (
     BLEND_GRID,
     MIN_PAIRS,
@@ -26,7 +29,7 @@ from recommender.evaluation.calibrate import (
     calibrate,
     train_names,
 )
-from recommender.train import train
+from recommender.train import content_model, fit_coview, map_view_rows, train
 
 END = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
 N_PAIRS = 200
@@ -251,3 +254,63 @@ def test_cli_train_calibrates_by_default_and_no_calibrate_turns_it_off(
     bundle = Bundle.load_latest(tmp_path / "off")
     assert bundle.manifest["calibration"] == {"status": "off"}
     assert manifest_params(bundle.manifest) == BlendParams()
+
+
+def test_calibration_trials_share_one_session_matrix_and_get_the_same_coview(
+    coview_log: tuple[Path, Path],
+) -> None:
+    # every training-setting trial rebuilds the co-view model at the cut from one shared session
+    # matrix: the lists must be those of a model built from the views themselves
+    articles = read_articles(coview_log[0]).articles
+    views = read_views(coview_log[1])
+    rows = map_view_rows(views, [a.id for a in articles])
+    assert isinstance(views, ViewEvents)
+    config = TrainConfig()
+    content = content_model(config).fit(articles)
+    cut = int(views.timestamps.max()) + 1 - 86_400
+    at_cut = model_at_cut(articles, views, rows, content, config, cut)
+    changes: list[dict[str, Any]] = [
+        {},
+        {"coview_normalization": "llr"},
+        {"coview_min_count": 1},
+        {"bot_burst_views": 2},
+        {"coview_next_weight": 1.0, "coview_half_life_days": 7.0},
+    ]
+    for change in changes:
+        trial = config.replace(**change)
+        n = len(at_cut.bundle)
+        shared = fit_coview(
+            views,
+            at_cut.rows,
+            n,
+            at_cut.published,
+            trial,
+            cut,
+            keep=at_cut.before,
+            matrix=at_cut.matrix,
+            crawlers=at_cut.crawlers(trial),
+            reads=at_cut.first_reads(views),
+        )
+        own = fit_coview(views, at_cut.rows, n, at_cut.published, trial, cut, keep=at_cut.before)
+        for name in ("neighbors_", "scores_", "counts_", "support_"):
+            np.testing.assert_array_equal(getattr(shared, name), getattr(own, name))
+        if trial.coview_next_weight:
+            np.testing.assert_array_equal(shared.next_sessions_, own.next_sessions_)
+        assert shared.neighbors_[:, 0].max() >= 0  # the log gives co-views at all
+
+
+def test_calibration_does_not_try_a_read_next_window_without_read_next_counts(
+    coview_run: tuple[Bundle, list[str]],
+) -> None:
+    bundle, _ = coview_run
+    record = bundle.manifest["calibration"]
+    windows = [t for t in record["tried"] if t["changed"].startswith("coview_next_window=")]
+    if record["chosen"]["coview_next_weight"] == 0:
+        kept_next = [
+            t
+            for t in record["tried"]
+            if t["changed"].startswith("coview_next_weight") and t["kept"]
+        ]
+        assert not kept_next and windows == []
+    else:
+        assert windows

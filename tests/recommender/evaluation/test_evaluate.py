@@ -272,7 +272,7 @@ def test_evaluate_folds_new_articles_in_by_content(tiny: tuple[Path, Path]) -> N
     assert replay.query_new[replay.pair_query[pair]]
     content = evaluation.scores["content"].lists.for_pair(pair)
     # its content neighbours are the training-time energy articles, the nearest first
-    names = [replay.bundle.article_ids[r] for r in content]
+    names = [replay.bundle.article_id(r) for r in content]
     assert names[:2] == ["e2", "e1"]
     # with no co-view evidence the hybrid is content (times freshness) alone
     hybrid = evaluation.scores["hybrid"].lists.for_pair(pair)
@@ -355,7 +355,7 @@ def live(tmp_path: Path) -> tuple[Path, Path]:
 def _names(evaluation: Evaluation, strategy: str) -> list[list[str]]:
     replay = evaluation.replay
     assert replay is not None
-    ids = [*replay.bundle.article_ids, "n1", "n2"]  # folded-in rows follow, by article id
+    ids = [*replay.bundle.meta("id"), "n1", "n2"]  # folded-in rows follow, by article id
     lists = evaluation.scores[strategy].lists
     return [[ids[r] for r in lists.for_pair(i)] for i in range(replay.n_pairs)]
 
@@ -556,7 +556,7 @@ def test_replay_lists_are_what_the_live_service_shows(
         )
         published_at[article_id] = when
     assert len(records) > 10, "the sample must publish articles in the test period"
-    ids = [*bundle.article_ids, *sorted(records)]
+    ids = [*bundle.meta("id"), *sorted(records)]
     checked = 0
     for strategy in ("content", "coview", "hybrid"):
         lists = replay_lists(replay, strategy)
@@ -626,7 +626,7 @@ def test_split_training_bundle_knows_nothing_after_the_split(
         if a.published_at is not None and a.published_at.timestamp() >= split_ts
     }
     assert after, "the sample must have articles published after the split"
-    assert not after & set(bundle.article_ids)
+    assert not after & set(bundle.meta("id"))
     assert int(np.asarray(bundle.published_ts).max()) < split_ts
     # every view the bundle counted happened before the split
     views = read_views(views_path)
@@ -755,7 +755,7 @@ def test_bundle_under_test_is_not_published(tiny: tuple[Path, Path], tmp_path: P
     models = tmp_path / "work" / "models"
     assert not (models / "LATEST").exists()
     (version,) = [p for p in models.iterdir() if p.is_dir()]
-    assert Bundle.load(version).article_ids == ["e1", "e2", "s1", "s2"]
+    assert Bundle.load(version).meta("id") == ["e1", "e2", "s1", "s2"]
 
 
 # --- diversity caps and figures -------------------------------------------------------------

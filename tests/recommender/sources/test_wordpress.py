@@ -404,13 +404,13 @@ def test_wordpress_import_trains_related_articles_by_topic(
     import_database(_url(wordpress_db), articles)
     train(articles, None, tmp_path / "models", config=TrainConfig(), now=NOW)
     bundle = Bundle.load_latest(tmp_path / "models")
-    assert bundle.article_ids == PUBLISHED
+    assert bundle.meta("id") == PUBLISHED
     now_ts = int(NOW.timestamp())
     top = related(bundle, bundle.row("101"), 3, now_ts=now_ts)
-    assert {bundle.article_ids[item.row] for item in top} == {"102", "103", "104"}
+    assert {bundle.article_id(item.row) for item in top} == {"102", "103", "104"}
     for article_id in PUBLISHED:
         for item in related(bundle, bundle.row(article_id), 11, now_ts=now_ts):
-            assert _topic(bundle.article_ids[item.row]) == _topic(article_id), article_id
+            assert _topic(bundle.article_id(item.row)) == _topic(article_id), article_id
 
 
 # --- REST exports ---------------------------------------------------------------------------
