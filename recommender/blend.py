@@ -18,6 +18,7 @@ from recommender._unique import unique_inverse
 from recommender.caps import CapCount, Caps
 from recommender.config import blend_settings_from_table, check_blend_value, read_toml_table
 from recommender.freshness import freshness_factors
+from recommender.rowfactors import RowFactors, half_lives
 from recommender.stories import Stories, StoryCount
 from recommender.windows import DAY
 
@@ -240,12 +241,17 @@ class Popular:
     quiet : bool
         No row has a view in the window (a site that sends no view events, or none yet): the
         callers then use the bundle's last day instead.
+    factors : RowFactors or None
+        Whole-catalogue freshness and popularity factors shared by the queries ranked with
+        this :class:`Popular` (a service's tick); ``None``: each query computes its
+        candidates' (the same values).
     """
 
     views: np.ndarray
     rows: np.ndarray
     similarity: Callable[[int, np.ndarray], np.ndarray]
     quiet: bool = False
+    factors: RowFactors | None = field(default=None, compare=False)
 
     def views_of(self, rows: np.ndarray) -> np.ndarray:
         if rows.size and int(np.maximum.reduce(rows)) < self.views.size:
@@ -286,11 +292,20 @@ def coview_weight(signals: Signals, row: int, params: BlendParams) -> float:
     return params.coview_weight * support / (support + params.coview_evidence)
 
 
+#: Every field of :class:`Scored` with its default: :meth:`_Candidates.items` fills an
+#: item's ``__dict__`` at once, which costs a fifth of the frozen dataclass's ``__init__``
+#: (one ``object.__setattr__`` per field) on the hot path of every uncached answer.
+_SCORED_DEFAULTS = {f.name: f.default for f in fields(Scored)}
+
+
 @dataclass(frozen=True)
 class _Candidates:
-    """Candidates of one query as parallel arrays, best first."""
+    """Candidates of one query as parallel arrays in the order they were merged, and
+    ``order``, best first (only ``rows`` is kept sorted: the other arrays are read for the
+    few items a list shows, at ``order[position]``)."""
 
-    rows: np.ndarray
+    rows: np.ndarray  # best first
+    order: np.ndarray
     score: np.ndarray
     content: np.ndarray  # NaN where the signal does not list the candidate
     coview: np.ndarray
@@ -305,32 +320,31 @@ class _Candidates:
     section: np.ndarray | None = None
 
     def items(self, positions: list[int]) -> list[Scored]:
-        """The candidates at ``positions`` as :class:`Scored` (one conversion per array)."""
+        """The candidates at ``positions`` (of the best-first order) as :class:`Scored` (one
+        conversion per array)."""
         if not positions:
             return []
-        take = np.asarray(positions)
-        columns = [
-            a[take].tolist()
-            for a in (
-                self.rows,
-                self.score,
-                self.content,
-                self.coview,
-                self.freshness,
-                self.popularity,
-            )
-        ]
+        take = self.order[positions]
+        parts = (self.score, self.content, self.coview, self.freshness, self.popularity)
+        columns = [a[take].tolist() for a in parts]
+        rows = [int(r) for r in self.rows[positions].tolist()]
         counts = self.coview_count[take].tolist()
         sections: list[float | None] = (
             [None] * take.size if self.section is None else self.section[take].tolist()
         )
         w = self.coview_weight
         c_top, v_top = self.content_top, self.coview_top
-        return [
-            Scored(
-                int(row),
-                score,
-                "related",
+        out = []
+        new = object.__new__
+        for row, score, content, coview, fresh, pop, count, section in zip(
+            rows, *columns, counts, sections, strict=True
+        ):
+            item = new(Scored)
+            item.__dict__.update(
+                _SCORED_DEFAULTS,
+                row=row,
+                score=score,
+                source="related",
                 content=None if content != content else content,  # NaN: not listed
                 coview=None if coview != coview else coview,
                 coview_count=None if count < 0 else int(count),
@@ -341,10 +355,8 @@ class _Candidates:
                 content_cosine=None if content != content else content * c_top,
                 coview_score=None if coview != coview else coview * v_top,
             )
-            for row, score, content, coview, fresh, pop, count, section in zip(
-                *columns, counts, sections, strict=True
-            )
-        ]
+            out.append(item)
+        return out
 
 
 def _listed(neighbors: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -352,15 +364,21 @@ def _listed(neighbors: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.n
     return neighbors[valid].astype(np.int64), scores[valid].astype(np.float64)
 
 
-def _freshness(signals: Signals, rows: np.ndarray, params: BlendParams, now_ts: int) -> np.ndarray:
+def _freshness(
+    signals: Signals,
+    rows: np.ndarray,
+    params: BlendParams,
+    now_ts: int,
+    factors: RowFactors | None = None,
+) -> np.ndarray:
+    if factors is not None:
+        table = factors.freshness(signals.published_ts, params, now_ts)
+        if table is not None:
+            found: np.ndarray = table[rows]
+            return found
     published = np.asarray(signals.published_ts[rows], dtype=np.int64)
-    if params.section_half_life_days:
-        half_lives: np.ndarray | float | None = np.array(
-            [params.half_life(signals.categories[r]) or np.inf for r in rows], dtype=np.float64
-        )
-    else:
-        half_lives = params.half_life_days
-    return freshness_factors(published, now_ts, half_lives, params.freshness_weight)
+    lives = half_lives(params, signals.categories, rows)
+    return freshness_factors(published, now_ts, lives, params.freshness_weight)
 
 
 #: Column of :attr:`Signals.popularity_views` the popularity prior reads without a
@@ -375,6 +393,12 @@ def _popularity(
     if params.popularity_weight <= 0 or rows.size == 0:
         return None
     if popular is not None:
+        if popular.factors is not None:
+            table = popular.factors.popularity(popular.views, params.popularity_weight)
+            # rows are ascending (unique): the last is the largest
+            if table is not None and int(rows[-1]) < table.size:
+                found: np.ndarray = table[rows]
+                return found
         views = popular.views_of(rows)
     else:
         views = np.asarray(signals.popularity_views[rows, POPULARITY_WINDOW], dtype=np.float64)
@@ -446,12 +470,7 @@ def _candidates(
         counts = np.full(m, -1.0)
         counts[in_coview] = v_counts
         listed = in_content if strategy == "content" else in_coview
-        rows, content, coview, counts = (
-            rows[listed],
-            content[listed],
-            coview[listed],
-            counts[listed],
-        )
+        rows, content, coview, counts = (a[listed] for a in (rows, content, coview, counts))
         score = content if strategy == "content" else coview
         fresh = np.full(rows.size, np.nan)
         pop = np.full(rows.size, np.nan)
@@ -468,7 +487,9 @@ def _candidates(
         total = params.content_weight + w_coview
         weighted = params.content_weight * content + w_coview * coview
         blended = weighted / total if total > 0 else np.zeros(m)
-        fresh = _freshness(signals, rows, params, now_ts)
+        fresh = _freshness(
+            signals, rows, params, now_ts, None if popular is None else popular.factors
+        )
         score = blended * fresh
         factor = _popularity(signals, rows, params, popular)
         if factor is None:
@@ -479,19 +500,22 @@ def _candidates(
         section = _same_section(signals, row, rows, params)
         if section is not None:
             score = score * section
-    order = np.lexsort((rows, -score))
+    # the hybrid's rows are ascending (unique): a stable sort by score keeps ties by row
+    hybrid = strategy == "hybrid"
+    order = (-score).argsort(kind="stable") if hybrid else np.lexsort((rows, -score))
     return _Candidates(
         rows[order],
-        score[order],
-        content[order],
-        coview[order],
-        counts[order],
-        fresh[order],
+        order,
+        score,
+        content,
+        coview,
+        counts,
+        fresh,
         w_coview,
-        pop[order],
+        pop,
         content_top=content_top,
         coview_top=coview_top,
-        section=None if section is None else section[order],
+        section=section,
     )
 
 

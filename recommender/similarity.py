@@ -91,7 +91,12 @@ class RowSimilarity:
 class SubsetSimilarity:
     """:class:`RowSimilarity` with the other side fixed to a few rows (the most read of a
     refresh tick): their vectors are copied into one small column-major matrix, so a call
-    reads only the query terms' entries among those rows."""
+    reads only the query terms' entries among those rows.
+
+    The matrix holds the rows in the order given (when they are distinct rows of the
+    matrices, as a tick's most read are), so asking about that very array needs no reordering;
+    where each term's entries start and how many there are is kept per term, so a call
+    gathers them without recomputing either."""
 
     def __init__(self, full: RowSimilarity, rows: np.ndarray) -> None:
         given = rows
@@ -99,47 +104,79 @@ class SubsetSimilarity:
         rows = rows[(rows >= 0) & (rows < len(full))]
         self.full = full
         self.sorted_rows = np.unique(rows)
-        in_base = self.sorted_rows < full.n_base
+        self._given: np.ndarray | None = None
+        kept = self.sorted_rows
+        if (
+            isinstance(given, np.ndarray)
+            and given.dtype == np.int64
+            and given.ndim == 1
+            and given.size == self.sorted_rows.size == rows.size
+        ):
+            # distinct and all inside: the matrix in the caller's order
+            self._given, kept = given, given
+        in_base = kept < full.n_base
         stacked = sp.vstack(
-            [
-                full.base[self.sorted_rows[in_base]],
-                full.extra[self.sorted_rows[~in_base] - full.n_base],
-            ],
+            [full.base[kept[in_base]], full.extra[kept[~in_base] - full.n_base]],
             format="csr",
         )
-        self._by_term = sp.csc_matrix(stacked)
-        self._indptr = self._by_term.indptr.astype(np.intp)
-        # The caller asks about the very array it made the subset of (a tick's most read
-        # rows), query after query: where each of its rows sits is worked out once, here.
-        self._given: np.ndarray | None = None
-        self._given_positions = np.zeros(0, dtype=np.intp)
-        if isinstance(given, np.ndarray) and given.dtype == np.int64 and given.ndim == 1:
-            position, inside = self._positions(given)
-            if inside.all():
-                self._given, self._given_positions = given, position
+        if not in_base.all():  # vstack put the extra rows last: back to ``kept``'s order
+            stacked = stacked[np.argsort(np.argsort(~in_base, kind="stable"), kind="stable")]
+        by_term = sp.csc_matrix(stacked)
+        indptr = by_term.indptr.astype(np.intp)
+        self._by_term = by_term
+        self._n = by_term.shape[0]
+        self._starts = indptr[:-1]
+        self._lengths = np.diff(indptr)
+        self._indices = by_term.indices
+        self._data = by_term.data.astype(np.float64)  # exact: float32 values, cast once
+        #: where each of :attr:`sorted_rows` sits in the matrix
+        self._sorted_at = (
+            np.arange(kept.size, dtype=np.intp)
+            if self._given is None
+            else np.argsort(kept, kind="stable").astype(np.intp)
+        )
 
     def _positions(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's position in :attr:`sorted_rows`, and whether it is there at all."""
+        """Each row's position in the matrix, and whether it is there at all."""
         if self.sorted_rows.size == 0:
             return np.zeros(rows.size, dtype=np.intp), np.zeros(rows.size, dtype=bool)
         position = np.minimum(np.searchsorted(self.sorted_rows, rows), self.sorted_rows.size - 1)
-        return position, self.sorted_rows[position] == rows
+        return self._sorted_at[position], self.sorted_rows[position] == rows
+
+    def _dots(self, terms: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Every row's dot product with the vector ``(terms, weights)``: :func:`_dots` with
+        the per-term starts and lengths looked up, not computed (the same sums in the same
+        order, so the same bits)."""
+        starts = self._starts[terms]
+        lengths = self._lengths[terms]
+        ends = lengths.cumsum()
+        positions = (starts - ends + lengths).repeat(lengths)
+        positions += np.arange(int(ends[-1]))
+        dense: np.ndarray = np.bincount(
+            self._indices[positions],
+            self._data[positions] * weights.repeat(lengths),
+            minlength=self._n,
+        )
+        return dense
 
     def __call__(self, row: int, rows: np.ndarray) -> np.ndarray:
         """The cosine of ``row`` with each of ``rows`` (0 for a row outside the subset)."""
+        if rows is self._given:
+            if row >= len(self.full):
+                return np.zeros(rows.size, dtype=np.float64)
+            terms, weights = self.full._vector(row)
+            if terms.size == 0:
+                return np.zeros(rows.size, dtype=np.float64)
+            return self._dots(terms, weights)
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0 or row >= len(self.full) or self.sorted_rows.size == 0:
             return np.zeros(rows.size, dtype=np.float64)
         terms, weights = self.full._vector(row)
         if terms.size == 0:
             return np.zeros(rows.size, dtype=np.float64)
-        if rows is self._given:
-            dots = _dots(self._by_term, terms, weights, self._indptr)
-            found: np.ndarray = dots[self._given_positions]
-            return found
         out = np.zeros(rows.size, dtype=np.float64)
         position, inside = self._positions(rows)
-        out[inside] = _dots(self._by_term, terms, weights, self._indptr)[position[inside]]
+        out[inside] = self._dots(terms, weights)[position[inside]]
         return out
 
 

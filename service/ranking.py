@@ -32,6 +32,7 @@ from recommender.bundle import Bundle
 from recommender.caps import Caps
 from recommender.errors import BundleError
 from recommender.reading import DEFAULT_WORDS_PER_MINUTE, reading_minutes
+from recommender.rowfactors import RowFactors
 from recommender.stories import Stories
 from recommender.windows import DAY, WINDOWS
 from service.editorial.rules import ActiveRules, Rule, apply_rules
@@ -273,7 +274,7 @@ class BundleView:
                 limit,
             )
             popular = self._populars[limit] = dataclasses.replace(
-                popular, similarity=bundle.similarity.among(popular.rows)
+                popular, similarity=bundle.similarity.among(popular.rows), factors=RowFactors()
             )
         return popular
 

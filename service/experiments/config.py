@@ -24,6 +24,7 @@ in variant B of one experiment says nothing about another.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -148,6 +149,7 @@ def iso(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=256)  # the same few pairs on every uncached answer
 def variant_code(experiment: str, variant: str) -> str:
     """Six hex digits naming (experiment, variant) inside a list id."""
     return hashlib.sha256(f"{experiment}\0{variant}".encode()).hexdigest()[:6]

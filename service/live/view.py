@@ -20,6 +20,7 @@ import numpy as np
 
 from recommender.blend import Popular, Signals, popular_from_views
 from recommender.bundle import Bundle
+from recommender.rowfactors import RowFactors
 from recommender.windows import DAY, WINDOWS, rank, trending_score
 from service.live.catalogue import LiveCatalogue, build_catalogue
 from service.live.counts import (
@@ -252,7 +253,10 @@ class LiveView:
                     self.catalogue.pad(day.astype(np.float64)), published, similarity, limit
                 )
             # the same rows for every request of the tick: their vectors in one small matrix
-            found = dataclasses.replace(found, similarity=similarity.among(found.rows))
+            # and the tick's freshness and popularity factors, computed once for all of them
+            found = dataclasses.replace(
+                found, similarity=similarity.among(found.rows), factors=RowFactors()
+            )
             self._populars[key] = found
         return found
 
