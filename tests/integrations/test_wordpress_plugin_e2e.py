@@ -34,6 +34,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -232,8 +233,10 @@ class Site:
             return json.loads(response.read())
 
     def stop(self) -> None:
+        # PHP_CLI_SERVER_WORKERS forks workers that outlive their parent: stop the whole group
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=10)
 
 
@@ -302,6 +305,7 @@ def _install_site(tmp: Path, php: str, db: str, service_url: str) -> Site:
             [php, "-S", f"127.0.0.1:{port}", "-t", str(root), str(router)],
             cwd=root,
             env=env,
+            start_new_session=True,  # its own process group, which stop() ends
             stdout=out_log,
             stderr=subprocess.STDOUT,
         )
